@@ -1,0 +1,28 @@
+import * as tf from '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-wasm';
+import { KilnError } from '../core/errors.js';
+
+export { tf };
+
+export type BackendName = 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+
+/** The backend asked for by `--backend`, else `KILN_BACKEND`, else wasm. */
+export function resolveBackendName(requested?: string): BackendName {
+  const name = requested ?? process.env.KILN_BACKEND ?? 'wasm';
+  if (!(BACKENDS as readonly string[]).includes(name)) {
+    throw new KilnError(`unknown backend '${name}' (known: ${BACKENDS.join(', ')})`);
+  }
+  return name as BackendName;
+}
+
+/** Selects and initializes the tfjs backend. Safe to call more than once. */
+export async function initBackend(requested?: string): Promise<BackendName> {
+  const name = resolveBackendName(requested);
+  if (tf.getBackend() !== name) {
+    const ok = await tf.setBackend(name);
+    if (!ok) throw new KilnError(`tfjs backend '${name}' failed to initialize`);
+  }
+  await tf.ready();
+  return name;
+}

@@ -1,0 +1,33 @@
+/** Small statistics helpers shared by benchmarks and reports. */
+
+export function mean(xs: readonly number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+export function std(xs: readonly number[]): number {
+  if (xs.length < 2) return 0;
+  const m = mean(xs);
+  return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
+}
+
+export function median(xs: readonly number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
+}
+
+/** Two-sided Student t critical value at 95% for `df` degrees of freedom. */
+export function t95(df: number): number {
+  const table = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086,
+    2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+  if (df < 1) return NaN;
+  return df <= table.length ? table[df - 1] : 1.96 + 2.4 / df;
+}
+
+/** Mean with the half-width of its 95% confidence interval (t distribution). */
+export function meanCI(xs: readonly number[]): { mean: number; half: number; n: number } {
+  const n = xs.length;
+  return { mean: mean(xs), half: n > 1 ? (t95(n - 1) * std(xs)) / Math.sqrt(n) : NaN, n };
+}
