@@ -26,3 +26,5 @@ export async function initBackend(requested?: string): Promise<BackendName> {
   await tf.ready();
   return name;
 }
+
+export { setSeed, nextSeed } from './seed.js';

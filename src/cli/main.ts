@@ -1,0 +1,18 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { reportFatal } from './run.js';
+import { COMMANDS } from './commands/index.js';
+
+const program = new Command('kiln')
+  .description('Search, train, explain, stress and benchmark small neural networks and generated video stories')
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+for (const register of COMMANDS) register(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  reportFatal(err);
+}

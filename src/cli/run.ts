@@ -1,0 +1,18 @@
+import { KilnError } from '../core/errors.js';
+
+/**
+ * Runs a CLI action so that a KilnError (bad input) becomes one line on stderr and exit code 2,
+ * and anything unexpected becomes one line too unless KILN_DEBUG asks for the stack.
+ */
+export function reportFatal(err: unknown): never {
+  if (err instanceof KilnError) {
+    process.stderr.write(`kiln: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  const e = err as { code?: string; message?: string; stack?: string };
+  if (e?.code === 'commander.helpDisplayed' || e?.code === 'commander.version') process.exit(0);
+  if (e?.code?.startsWith('commander.')) process.exit(2);
+  if (process.env.KILN_DEBUG) process.stderr.write(`${e?.stack ?? String(err)}\n`);
+  else process.stderr.write(`kiln: internal error: ${e?.message ?? String(err)} (set KILN_DEBUG=1 for the stack)\n`);
+  process.exit(1);
+}

@@ -1,0 +1,230 @@
+/**
+ * Dependency-free SVG plots: line plots with confidence bands and scatter plots with overlays.
+ * Output is a standalone SVG string that a report links or a user opens directly.
+ */
+
+export interface LineSeries {
+  name: string;
+  x: number[];
+  y: number[];
+  /** Optional band (e.g. a 95% interval) drawn behind the line. */
+  lower?: number[];
+  upper?: number[];
+}
+
+export interface ScatterSeries {
+  name: string;
+  x: number[];
+  y: number[];
+  radius?: number;
+  /** Draw the points joined as a step line (e.g. a Pareto front). */
+  line?: boolean;
+}
+
+export interface Guide {
+  axis: 'x' | 'y';
+  value: number;
+  label: string;
+}
+
+export interface PlotOptions {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  width?: number;
+  height?: number;
+  xRange?: [number, number];
+  yRange?: [number, number];
+  logX?: boolean;
+  guides?: Guide[];
+  /** Replaces the numeric x ticks with labelled ones (categories). */
+  xTicks?: { value: number; label: string }[];
+}
+
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+
+export function colorOf(i: number): string {
+  return PALETTE[i % PALETTE.length];
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** "Nice" tick values covering [lo, hi]. */
+export function ticks(lo: number, hi: number, count = 6): number[] {
+  if (!(hi > lo)) return [lo];
+  const raw = (hi - lo) / count;
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
+  const out: number[] = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
+function fmt(v: number): string {
+  if (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0)) return v.toPrecision(3);
+  return String(+v.toFixed(2));
+}
+
+function extent(values: number[], pad = 0.04): [number, number] {
+  const finite = values.filter(Number.isFinite);
+  if (!finite.length) return [0, 1];
+  let lo = Math.min(...finite);
+  let hi = Math.max(...finite);
+  if (lo === hi) {
+    lo -= 1;
+    hi += 1;
+  }
+  const p = (hi - lo) * pad;
+  return [lo - p, hi + p];
+}
+
+interface Frame {
+  sx: (v: number) => number;
+  sy: (v: number) => number;
+  parts: string[];
+  legend: (names: string[], kinds?: ('line' | 'dot')[]) => void;
+  close: () => string;
+}
+
+function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
+  const W = opts.width ?? 640;
+  const H = opts.height ?? 400;
+  const m = { l: 64, r: 16, t: 36, b: 48 };
+  const tx = (v: number) => (opts.logX ? Math.log10(Math.max(v, 1e-12)) : v);
+  const guideX = (opts.guides ?? []).filter((g) => g.axis === 'x').map((g) => g.value);
+  const guideY = (opts.guides ?? []).filter((g) => g.axis === 'y').map((g) => g.value);
+  const [x0, x1] = opts.xRange ?? extent([...xs, ...guideX].map(tx), 0.02);
+  const [y0, y1] = opts.yRange ?? extent([...ys, ...guideY]);
+  const sx = (v: number) => m.l + ((tx(v) - x0) / (x1 - x0)) * (W - m.l - m.r);
+  const sy = (v: number) => H - m.b - ((v - y0) / (y1 - y0)) * (H - m.t - m.b);
+  const parts: string[] = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${W}" height="${H}" fill="white"/>`,
+    `<text x="${W / 2}" y="20" text-anchor="middle" font-size="14" font-weight="bold">${esc(opts.title)}</text>`,
+    `<defs><clipPath id="plot"><rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}"/></clipPath></defs>`,
+  ];
+  for (const t of ticks(y0, y1)) {
+    const y = sy(t);
+    parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#eee"/>`);
+    parts.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${fmt(t)}</text>`);
+  }
+  const xTicks = opts.xTicks ?? ticks(x0, x1).map((t) => ({ value: opts.logX ? 10 ** t : t, label: '' }));
+  for (const t of xTicks) {
+    const x = m.l + ((tx(t.value) - x0) / (x1 - x0)) * (W - m.l - m.r);
+    parts.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/>`);
+    parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${esc(t.label || fmt(t.value))}</text>`);
+  }
+  parts.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`);
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
+  parts.push(
+    `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
+  );
+  const guides = () => {
+    for (const g of opts.guides ?? []) {
+      if (g.axis === 'x') {
+        const x = sx(g.value);
+        parts.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="#555" stroke-dasharray="6 4"/>`);
+        parts.push(`<text x="${x + 4}" y="${m.t + 14}" fill="#555">${esc(g.label)}</text>`);
+      } else {
+        const y = sy(g.value);
+        parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#555" stroke-dasharray="6 4"/>`);
+        parts.push(`<text x="${m.l + 4}" y="${y - 4}" fill="#555">${esc(g.label)}</text>`);
+      }
+    }
+  };
+  return {
+    sx,
+    sy,
+    parts,
+    legend(names, kinds) {
+      names.forEach((name, i) => {
+        const y = m.t + 14 + i * 16;
+        const x = W - m.r - 170;
+        parts.push(
+          kinds?.[i] === 'dot'
+            ? `<circle cx="${x + 10}" cy="${y - 4}" r="4" fill="${colorOf(i)}"/>`
+            : `<line x1="${x}" x2="${x + 20}" y1="${y - 4}" y2="${y - 4}" stroke="${colorOf(i)}" stroke-width="2"/>`,
+        );
+        parts.push(`<text x="${x + 26}" y="${y}">${esc(name)}</text>`);
+      });
+    },
+    close() {
+      guides();
+      parts.push('</svg>');
+      return parts.join('\n');
+    },
+  };
+}
+
+const pathOf = (xs: number[], ys: number[], sx: (v: number) => number, sy: (v: number) => number) =>
+  xs.map((x, i) => `${i ? 'L' : 'M'}${sx(x).toFixed(1)},${sy(ys[i]).toFixed(1)}`).join(' ');
+
+/** Lines (one per series) with optional shaded bands. */
+export function linePlot(series: LineSeries[], opts: PlotOptions): string {
+  const xs = series.flatMap((s) => s.x);
+  const ys = series.flatMap((s) => [...s.y, ...(s.lower ?? []), ...(s.upper ?? [])]);
+  const f = frame(opts, xs, ys);
+  series.forEach((s, i) => {
+    if (s.lower && s.upper) {
+      const top = pathOf(s.x, s.upper, f.sx, f.sy);
+      const bottom = s.x
+        .map((x, j) => `L${f.sx(x).toFixed(1)},${f.sy(s.lower![j]).toFixed(1)}`)
+        .reverse()
+        .join(' ');
+      f.parts.push(`<path d="${top} ${bottom} Z" fill="${colorOf(i)}" fill-opacity="0.15" stroke="none" clip-path="url(#plot)"/>`);
+    }
+    f.parts.push(
+      `<path d="${pathOf(s.x, s.y, f.sx, f.sy)}" fill="none" stroke="${colorOf(i)}" stroke-width="2" clip-path="url(#plot)"/>`,
+    );
+  });
+  f.legend(series.map((s) => s.name));
+  return f.close();
+}
+
+/** Points (one colour per series); a series with `line` is drawn as a step line over its points. */
+export function scatterPlot(series: ScatterSeries[], opts: PlotOptions): string {
+  const f = frame(opts, series.flatMap((s) => s.x), series.flatMap((s) => s.y));
+  series.forEach((s, i) => {
+    if (s.line) {
+      const order = s.x.map((_, j) => j).sort((a, b) => s.x[a] - s.x[b]);
+      const pts = order.map((j) => [f.sx(s.x[j]), f.sy(s.y[j])]);
+      const d = pts.map(([x, y], j) => (j ? `H${x.toFixed(1)} V${y.toFixed(1)}` : `M${x.toFixed(1)},${y.toFixed(1)}`)).join(' ');
+      f.parts.push(`<path d="${d}" fill="none" stroke="${colorOf(i)}" stroke-width="2" clip-path="url(#plot)"/>`);
+    }
+    const r = s.radius ?? 2;
+    for (let j = 0; j < s.x.length; j++) {
+      f.parts.push(
+        `<circle cx="${f.sx(s.x[j]).toFixed(1)}" cy="${f.sy(s.y[j]).toFixed(1)}" r="${r}" fill="${colorOf(i)}" fill-opacity="${s.line ? 1 : 0.5}" clip-path="url(#plot)"/>`,
+      );
+    }
+  });
+  f.legend(series.map((s) => s.name), series.map((s) => (s.line ? 'line' : 'dot')));
+  return f.close();
+}
+
+/** Vertical bars over categories, e.g. histograms. */
+export function barPlot(
+  bars: { label: string; values: number[] }[],
+  seriesNames: string[],
+  opts: Omit<PlotOptions, 'xRange' | 'logX'>,
+): string {
+  const n = bars.length;
+  const allValues = bars.flatMap((b) => b.values);
+  const xTicks = bars.map((b, i) => ({ value: i + 0.5, label: b.label }));
+  const f = frame({ ...opts, xTicks, xRange: [0, n], yRange: opts.yRange ?? [0, Math.max(1e-12, ...allValues) * 1.08] }, [], allValues);
+  const slot = f.sx(1) - f.sx(0);
+  const k = seriesNames.length;
+  bars.forEach((b, i) => {
+    b.values.forEach((v, j) => {
+      const x = f.sx(i) + slot * 0.1 + (slot * 0.8 * j) / k;
+      const y = f.sy(v);
+      f.parts.push(
+        `<rect x="${x.toFixed(1)}" y="${y.toFixed(1)}" width="${((slot * 0.8) / k).toFixed(1)}" height="${(f.sy(0) - y).toFixed(1)}" fill="${colorOf(j)}"/>`,
+      );
+    });
+  });
+  f.legend(seriesNames);
+  return f.close();
+}
