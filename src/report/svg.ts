@@ -39,6 +39,7 @@ export interface PlotOptions {
   guides?: Guide[];
   /** Replaces the numeric x ticks with labelled ones (categories). */
   xTicks?: { value: number; label: string }[];
+  legend?: 'top-right' | 'bottom-right' | 'top-left' | 'bottom-left';
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -59,6 +60,19 @@ export function ticks(lo: number, hi: number, count = 6): number[] {
   const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => s >= raw) ?? raw;
   const out: number[] = [];
   for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(+v.toPrecision(12));
+  return out;
+}
+
+/** 1-2-5 ticks per decade for a log axis, as exponents of 10 within [lo, hi]. */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  const mults = hi - lo > 3 ? [1] : [1, 2, 5];
+  for (let e = Math.floor(lo); e <= Math.ceil(hi); e++) {
+    for (const m of mults) {
+      const t = e + Math.log10(m);
+      if (t >= lo - 1e-9 && t <= hi + 1e-9) out.push(t);
+    }
+  }
   return out;
 }
 
@@ -110,7 +124,7 @@ function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#eee"/>`);
     parts.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${fmt(t)}</text>`);
   }
-  const xTicks = opts.xTicks ?? ticks(x0, x1).map((t) => ({ value: opts.logX ? 10 ** t : t, label: '' }));
+  const xTicks = opts.xTicks ?? (opts.logX ? logTicks(x0, x1) : ticks(x0, x1)).map((t) => ({ value: opts.logX ? 10 ** t : t, label: '' }));
   for (const t of xTicks) {
     const x = m.l + ((tx(t.value) - x0) / (x1 - x0)) * (W - m.l - m.r);
     parts.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/>`);
@@ -139,9 +153,12 @@ function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
     sy,
     parts,
     legend(names, kinds) {
+      const where = opts.legend ?? 'top-right';
+      const x = where.endsWith('right') ? W - m.r - 190 : m.l + 10;
+      const top = where.startsWith('top') ? m.t + 14 : H - m.b - 8 - (names.length - 1) * 16;
+      parts.push(`<rect x="${x - 4}" y="${top - 12}" width="186" height="${names.length * 16 + 2}" fill="white" fill-opacity="0.85"/>`);
       names.forEach((name, i) => {
-        const y = m.t + 14 + i * 16;
-        const x = W - m.r - 170;
+        const y = top + i * 16;
         parts.push(
           kinds?.[i] === 'dot'
             ? `<circle cx="${x + 10}" cy="${y - 4}" r="4" fill="${colorOf(i)}"/>`
@@ -185,7 +202,10 @@ export function linePlot(series: LineSeries[], opts: PlotOptions): string {
 
 /** Points (one colour per series); a series with `line` is drawn as a step line over its points. */
 export function scatterPlot(series: ScatterSeries[], opts: PlotOptions): string {
-  const f = frame(opts, series.flatMap((s) => s.x), series.flatMap((s) => s.y));
+  // With a fixed y range, only the points inside it decide the x range.
+  const visible = (y: number) => !opts.yRange || (y >= opts.yRange[0] && y <= opts.yRange[1]);
+  const xs = series.flatMap((s) => s.x.filter((_, j) => visible(s.y[j])));
+  const f = frame(opts, xs, series.flatMap((s) => s.y));
   series.forEach((s, i) => {
     if (s.line) {
       const order = s.x.map((_, j) => j).sort((a, b) => s.x[a] - s.x[b]);
