@@ -1,0 +1,5 @@
+export {
+  mlp, cnn, models, logitsModel, reseedDropout, ACTIVATIONS,
+  type MlpOptions, type CnnOptions, type ModelSpec, type ModelBuilder, type Activation,
+} from './builders.js';
+export { saveModel, loadModel, writeAtomic, MODEL_FILE, WEIGHTS_FILE } from './io.js';

@@ -1,0 +1,81 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../core/index.js';
+import { tf } from '../backend/index.js';
+
+/**
+ * Saving and loading LayersModels on disk in the standard tfjs layout (model.json + weights.bin).
+ * tfjs-node's file:// handler is unavailable here, so these are small handlers of Kiln's own;
+ * the files load in any tfjs app through `tf.loadLayersModel`.
+ */
+
+export const MODEL_FILE = 'model.json';
+export const WEIGHTS_FILE = 'weights.bin';
+
+/** Writes dir/model.json and dir/weights.bin (creating dir); returns the model.json path. */
+export async function saveModel(model: tf.LayersModel, dir: string): Promise<string> {
+  fs.mkdirSync(dir, { recursive: true });
+  const modelPath = path.join(dir, MODEL_FILE);
+  await model.save(tf.io.withSaveHandler(async (artifacts) => {
+    const weightData = artifacts.weightData ?? new ArrayBuffer(0);
+    const bytes = new Uint8Array(tf.io.CompositeArrayBuffer.join(weightData));
+    const modelJson: tf.io.ModelJSON = {
+      modelTopology: artifacts.modelTopology as object,
+      format: artifacts.format ?? 'layers-model',
+      generatedBy: artifacts.generatedBy ?? `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+      convertedBy: 'kiln',
+      weightsManifest: [{ paths: [WEIGHTS_FILE], weights: artifacts.weightSpecs ?? [] }],
+      ...(artifacts.userDefinedMetadata ? { userDefinedMetadata: artifacts.userDefinedMetadata } : {}),
+    };
+    // Write to temporary names then rename, so an interrupted save never leaves a half-written model.
+    writeAtomic(path.join(dir, WEIGHTS_FILE), bytes);
+    writeAtomic(modelPath, JSON.stringify(modelJson));
+    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: bytes.byteLength } };
+  }));
+  return modelPath;
+}
+
+export function writeAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, data);
+  fs.renameSync(tmp, file);
+}
+
+/** Reads a model saved by `saveModel` (or any tfjs layers model.json); accepts the folder too. */
+export async function loadModel(modelPath: string): Promise<tf.LayersModel> {
+  const file = fs.existsSync(modelPath) && fs.statSync(modelPath).isDirectory()
+    ? path.join(modelPath, MODEL_FILE) : modelPath;
+  if (!fs.existsSync(file)) throw new KilnError(`model file not found: ${file}`);
+  let json: tf.io.ModelJSON;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8')) as tf.io.ModelJSON;
+  } catch (err) {
+    throw new KilnError(`malformed model file ${file}: not valid JSON (${(err as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || typeof json.modelTopology !== 'object' || json.modelTopology === null) {
+    throw new KilnError(`malformed model file ${file}: no modelTopology (is it a tfjs layers model.json?)`);
+  }
+  if (!Array.isArray(json.weightsManifest)) {
+    throw new KilnError(`malformed model file ${file}: no weightsManifest`);
+  }
+  const dir = path.dirname(file);
+  const artifacts = await tf.io.getModelArtifactsForJSON(json, async (manifest) => {
+    const specs: tf.io.WeightsManifestEntry[] = [];
+    const buffers: ArrayBuffer[] = [];
+    for (const group of manifest) {
+      specs.push(...group.weights);
+      for (const p of group.paths) {
+        const weightsFile = path.join(dir, p);
+        if (!fs.existsSync(weightsFile)) throw new KilnError(`weights file not found: ${weightsFile} (named in ${file})`);
+        const buf = fs.readFileSync(weightsFile);
+        buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
+      }
+    }
+    return [specs, tf.io.concatenateArrayBuffers(buffers)];
+  });
+  try {
+    return await tf.loadLayersModel({ load: async () => artifacts });
+  } catch (err) {
+    throw new KilnError(`could not load model ${file}: ${(err as Error).message.split('\n')[0]}`);
+  }
+}
