@@ -1,0 +1,131 @@
+import { Command, Option } from 'commander';
+import { createProgress, KilnError } from '../../core/index.js';
+import { intFlag } from '../flags.js';
+import { controllers, openStorage, runStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
+
+interface SearchFlags {
+  space: string;
+  table?: string;
+  archColumn: string;
+  evaluator: string;
+  objective?: string;
+  direction: string;
+  constraint: string[];
+  controller: string;
+  population?: string;
+  sampleSize?: string;
+  budget: string;
+  seed: string;
+  storage: string;
+  study?: string;
+  json?: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Shell-quotes argv so the printed resume command can be pasted back. */
+function shellLine(args: readonly string[]): string {
+  return args.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)).join(' ');
+}
+
+function describeTrial(t: Trial, objective: string): string {
+  const costs = Object.entries(t.metrics).filter(([k]) => k !== objective).map(([k, v]) => `${k}=${v}`).join(' ');
+  return `trial ${t.number}: ${objective} ${t.value} ${t.arch}${costs ? `\n  ${costs}` : ''}`;
+}
+
+function printSummary(run: StudyRun, budget: number, storage: string): void {
+  const complete = run.trials.filter((t) => t.state === 'complete');
+  const infeasible = complete.filter((t) => !t.feasible).length;
+  const lines = [
+    `study ${run.spec.name}: ${run.done}/${budget} trials evaluated` +
+      (infeasible ? ` (${infeasible} more were infeasible and skipped)` : '') +
+      (run.interrupted ? `; ${run.interrupted} interrupted trial(s) marked failed` : ''),
+    run.best ? `best ${describeTrial(run.best, run.spec.objective)}` : 'no feasible trial yet',
+    `storage ${storage}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+export function register(program: Command): void {
+  program
+    .command('search')
+    .description('architecture search on a benchmark table: ask/tell controller, constraints, resumable study')
+    .addOption(new Option('--space <name>', `search space (${spaces.names().join(', ')})`).default('nb201'))
+    .option('--table <file>', 'benchmark table CSV: an architecture column plus numeric metric columns')
+    .option('--arch-column <name>', 'name of the table\'s architecture column', 'arch')
+    .option('--evaluator <name>', 'evaluator (table: look the architecture up in --table)', 'table')
+    .option('--objective <metric>', 'metric to optimize (required), a table column such as cifar10_test_acc')
+    .option('--direction <dir>', 'max or min: maximize or minimize the objective', 'max')
+    .option('--constraint <expr>', 'hard limit METRIC<=N (>=, <, >); repeatable or a ,/; list; METRIC is a table column or params (nb201)', collect, [])
+    .addOption(new Option('--controller <name>', `controller (${controllers.names().join(', ')})`).default('evolution'))
+    .option('--population <n>', 'evolution: population size P (default 20)')
+    .option('--sample-size <n>', 'evolution: tournament sample size S (default 5)')
+    .option('--budget <n>', 'stop when this many trials are evaluated (infeasible ones are recorded but free)', '200')
+    .option('--seed <n>', 'random seed of the controller', '0')
+    .option('--storage <uri>', 'where trials live: sqlite:FILE.db or memory', 'sqlite:kiln.db')
+    .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)')
+    .option('--json', 'print the result as JSON on stdout')
+    .addHelpText('after', `
+Each trial: the controller proposes an architecture; constrained costs are checked first
+(infeasible trials are recorded with their costs, never evaluated, not counted in --budget), then the evaluator
+gives its metrics. Ctrl-C stops after the current trial; re-running the same command resumes.
+
+Example:
+  kiln search --space nb201 --table data/nb201/nb201-cifar10.csv --objective cifar10_test_acc \\
+    --constraint 'latency_ms_pixel3<=6' --controller evolution --budget 200 --seed 1 --study s1`)
+    .action(async (flags: SearchFlags) => {
+      if (!flags.objective) throw new KilnError('--objective is required (a metric column of the table, e.g. cifar10_test_acc)');
+      const objective = flags.objective;
+      if (flags.direction !== 'max' && flags.direction !== 'min') throw new KilnError(`--direction must be max or min, got '${flags.direction}'`);
+      const budget = intFlag(flags.budget, '--budget', 1);
+      const seed = intFlag(flags.seed, '--seed');
+      const controllerOptions: Record<string, number> = {};
+      if (flags.population !== undefined) controllerOptions.population = intFlag(flags.population, '--population', 1);
+      if (flags.sampleSize !== undefined) controllerOptions.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
+      const name = flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`;
+      const storage = openStorage(flags.storage);
+      const stop = new AbortController();
+      const onSigint = () => {
+        if (stop.signal.aborted) process.exit(130);
+        stop.abort();
+        process.stderr.write('\nkiln: stopping after the current trial (Ctrl-C again to quit at once)\n');
+      };
+      process.on('SIGINT', onSigint);
+      const progress = createProgress({ label: `search ${name}`, total: budget, quiet: flags.json });
+      let best: number | undefined;
+      try {
+        const run = await runStudy({
+          study: {
+            name, space: flags.space, objective, direction: flags.direction as Direction,
+            constraints: flags.constraint, controller: flags.controller, controllerOptions: controllerOptions as ControllerOptions,
+            evaluator: flags.evaluator, table: flags.table, archColumn: flags.archColumn, seed,
+          },
+          budget,
+          storage,
+          signal: stop.signal,
+          onTrial(trial, done) {
+            if (trial.feasible && trial.value !== null && (best === undefined || (flags.direction === 'max' ? trial.value > best : trial.value < best))) best = trial.value;
+            progress.update(done, best === undefined ? 'no feasible yet' : `best ${best}`);
+          },
+        });
+        progress.done(`${run.stopped ? 'stopped, ' : ''}${run.best ? `best ${run.best.value}` : 'no feasible trial'}`);
+        if (flags.json) {
+          const complete = run.trials.filter((t) => t.state === 'complete');
+          process.stdout.write(JSON.stringify({
+            study: run.spec, storage: storage.uri, budget, done: run.done, stopped: run.stopped, resumed: run.resumed,
+            interrupted: run.interrupted, infeasible: complete.filter((t) => !t.feasible).length,
+            best: bestTrial(run.trials, run.spec.direction) ?? null,
+          }, null, 2) + '\n');
+        } else {
+          printSummary(run, budget, storage.uri);
+        }
+        if (run.stopped) {
+          process.stderr.write(`kiln: stopped at ${run.done}/${budget} trials; resume with the same command:\n  kiln ${shellLine(process.argv.slice(2))}\n`);
+          process.exitCode = 130;
+        }
+      } finally {
+        process.off('SIGINT', onSigint);
+        storage.close();
+      }
+    });
+}

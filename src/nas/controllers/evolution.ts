@@ -1,0 +1,58 @@
+import { createRng } from '../../core/index.js';
+import type { Architecture } from '../space/index.js';
+import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
+
+interface Member {
+  values: number[];
+  score: number;
+}
+
+interface EvolutionState {
+  rng: number;
+  population: Member[];
+}
+
+/**
+ * Regularized evolution (Real et al. 2019): until the population holds `population` members,
+ * ask random architectures; then draw `sampleSize` members with replacement, mutate one
+ * decision of the best, and when its result is told add the child and drop the oldest member.
+ * Infeasible results are rejected (never enter the population): they cost no evaluation,
+ * and as parents they could only waste tournaments.
+ */
+export function evolutionController({ space, seed, options }: ControllerContext): Controller {
+  checkOptionNames('evolution', options, ['population', 'sampleSize']);
+  const size = intOption(options, 'population', 20, 2);
+  const sampleSize = intOption(options, 'sampleSize', 5, 1, size);
+  const rng = createRng(seed);
+  let population: Member[] = [];
+
+  const tournament = (): Member => {
+    let best = rng.pick(population);
+    for (let k = 1; k < sampleSize; k++) {
+      const m = rng.pick(population);
+      if (m.score > best.score) best = m;
+    }
+    return best;
+  };
+
+  return {
+    name: 'evolution',
+    ask(): Architecture {
+      if (population.length < size) return space.sample(rng);
+      return space.mutate({ values: tournament().values }, rng);
+    },
+    tell(a, r) {
+      if (!r.feasible) return;
+      population.push({ values: [...a.values], score: r.score });
+      if (population.length > size) population.shift();
+    },
+    state: (): EvolutionState => ({ rng: rng.state(), population: population.map((m) => ({ ...m, values: [...m.values] })) }),
+    restore(s) {
+      const st = s as Partial<EvolutionState>;
+      checkState('evolution', typeof st?.rng === 'number' && Array.isArray(st.population));
+      rng.restore(st.rng);
+      // JSON turns -Infinity into null; members are feasible, so scores are finite anyway.
+      population = st.population.map((m) => ({ values: [...m.values], score: m.score ?? -Infinity }));
+    },
+  };
+}

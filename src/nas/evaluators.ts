@@ -1,0 +1,44 @@
+import { createRegistry, KilnError } from '../core/index.js';
+import type { Architecture, SearchSpace } from './space/index.js';
+import type { BenchmarkTable } from './table.js';
+
+export type Metrics = Record<string, number>;
+
+/** Gives an architecture its metrics (objective and anything else the source knows). */
+export interface Evaluator {
+  readonly name: string;
+  /** Metric names `evaluate` returns, so a study can check its objective up front. */
+  readonly metrics: readonly string[];
+  evaluate(a: Architecture, signal?: AbortSignal): Promise<Metrics>;
+}
+
+/** What an evaluator may draw on: the space, and the study's benchmark table when it has one. */
+export interface EvaluatorContext {
+  space: SearchSpace;
+  table?: BenchmarkTable;
+}
+
+export type EvaluatorFactory = (ctx: EvaluatorContext) => Evaluator;
+
+export const evaluators = createRegistry<EvaluatorFactory>('evaluator');
+
+/** Looks the architecture up in the benchmark table; every numeric column becomes a metric. */
+export function tableEvaluator(ctx: EvaluatorContext): Evaluator {
+  const { table, space } = ctx;
+  if (!table) throw new KilnError(`the 'table' evaluator needs a benchmark table (--table FILE.csv)`);
+  return {
+    name: 'table',
+    metrics: table.columns,
+    async evaluate(a) {
+      const row = table.rowOf(a);
+      if (row < 0) throw new KilnError(`architecture ${space.toString(a)} is not in table ${table.source}`);
+      return table.row(row);
+    },
+  };
+}
+
+evaluators.register('table', tableEvaluator, 'benchmark-table lookup: every numeric column of the row');
+
+export function createEvaluator(name: string, ctx: EvaluatorContext): Evaluator {
+  return evaluators.get(name)(ctx);
+}

@@ -1,0 +1,16 @@
+/** Architecture search: spaces, controllers, evaluators, cost models, studies and their storage. */
+export * from './space/index.js';
+export * from './controllers/index.js';
+export * from './storage/index.js';
+export {
+  evaluators, createEvaluator, tableEvaluator,
+  type Evaluator, type EvaluatorContext, type EvaluatorFactory, type Metrics,
+} from './evaluators.js';
+export {
+  costModels, resolveCostModel, tableColumnCost, nb201ParamCount,
+  parseConstraints, formatConstraint, satisfies, createConstraintSet,
+  type CostModel, type CostContext, type CostModelFactory, type Comparison, type Constraint, type ConstraintSet,
+} from './cost.js';
+export { loadTable, tableFromCsv, parseCsv, type BenchmarkTable, type TableOptions } from './table.js';
+export { runStudy, normalizeStudy, bestTrial, type StudyConfig, type RunStudyOptions, type StudyRun } from './study.js';
+export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';

@@ -1,0 +1,35 @@
+import fs from 'node:fs';
+import { createRegistry, KilnError } from '../../core/index.js';
+import { memoryStorage } from './memory.js';
+import { sqliteStorage } from './sqlite.js';
+import type { Storage } from './types.js';
+
+export type { Direction, Storage, StudyRecord, StudySpec, Trial, TrialOutcome, TrialState } from './types.js';
+export { memoryStorage } from './memory.js';
+export { sqliteStorage } from './sqlite.js';
+
+/** Storage backends by URI scheme: 'memory', 'sqlite:FILE' (a PostgreSQL backend would add 'postgres:'). */
+export interface OpenOptions {
+  /** False for read-only uses (listing, export): a missing SQLite file is then an error, not a new file. */
+  create?: boolean;
+}
+
+export const storageBackends = createRegistry<(rest: string, opts: OpenOptions) => Storage>('storage backend');
+storageBackends.register('memory', (rest) => {
+  if (rest !== '') throw new KilnError(`storage 'memory' takes no path`);
+  return memoryStorage();
+}, 'in-process, lost at exit');
+storageBackends.register('sqlite', (file, opts) => {
+  if (opts.create === false && !fs.existsSync(file)) throw new KilnError(`no storage at sqlite:${file} (run kiln search first, or pass --storage)`);
+  return sqliteStorage(file);
+}, 'SQLite file: sqlite:PATH.db');
+
+/** Opens a storage from a URI: 'memory' or 'sqlite:path.db'. */
+export function openStorage(uri: string, opts: OpenOptions = {}): Storage {
+  const at = uri.indexOf(':');
+  const scheme = at < 0 ? uri : uri.slice(0, at);
+  if (!storageBackends.has(scheme)) {
+    throw new KilnError(`unknown storage '${uri}' (use memory or sqlite:PATH.db)`);
+  }
+  return storageBackends.get(scheme)(at < 0 ? '' : uri.slice(at + 1), opts);
+}

@@ -1,0 +1,132 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError } from '../core/index.js';
+import type { Architecture, SearchSpace } from './space/index.js';
+
+/**
+ * A benchmark table: one row per architecture, an architecture column and numeric metric
+ * columns (accuracy, per-device latency, ...). Rows are found by the space's key, so any
+ * table of this shape (another dataset, other devices) works without code changes.
+ */
+export interface BenchmarkTable {
+  readonly source: string;
+  readonly archColumn: string;
+  /** Numeric columns, in file order. */
+  readonly columns: readonly string[];
+  readonly size: number;
+  /** Parsed architecture of each row. */
+  readonly archs: readonly Architecture[];
+  hasColumn(column: string): boolean;
+  /** One numeric column for every row. */
+  column(column: string): Float64Array;
+  /** Row index of `a`, or -1 when the table lacks it. */
+  rowOf(a: Architecture): number;
+  /** Every numeric column of row `row`. */
+  row(row: number): Record<string, number>;
+}
+
+/** RFC 4180 CSV: commas, double-quoted fields with "" escapes, \n or \r\n line ends. */
+export function parseCsv(text: string): string[][] {
+  if (!text.includes('"')) {
+    // Fast path for the common unquoted table.
+    return text.split(/\r?\n/).filter((line) => line !== '').map((line) => line.split(','));
+  }
+  const rows: string[][] = [];
+  let row: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
+      else if (c === '"') quoted = false;
+      else field += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(field); field = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(field); field = '';
+      if (row.length > 1 || row[0] !== '') rows.push(row);
+      row = [];
+    } else field += c;
+  }
+  if (field !== '' || row.length) { row.push(field); rows.push(row); }
+  return rows;
+}
+
+export interface TableOptions {
+  /** Name of the architecture column (default 'arch'). */
+  archColumn?: string;
+}
+
+/** Builds a table from CSV text; every architecture string must parse in `space`. */
+export function tableFromCsv(text: string, space: SearchSpace, source: string, opts: TableOptions = {}): BenchmarkTable {
+  const archColumn = opts.archColumn ?? 'arch';
+  const [header, ...body] = parseCsv(text);
+  if (!header || body.length === 0) throw new KilnError(`table ${source} is empty`);
+  const archAt = header.indexOf(archColumn);
+  if (archAt < 0) throw new KilnError(`table ${source} has no architecture column '${archColumn}' (columns: ${header.join(', ')}); set it with --arch-column`);
+  body.forEach((r, i) => {
+    if (r.length !== header.length) throw new KilnError(`table ${source} line ${i + 2} has ${r.length} fields, header has ${header.length}`);
+  });
+  // A column is a metric when every row holds a finite number in it.
+  const numeric = header.filter((name, c) => c !== archAt && body.every((r) => r[c].trim() !== '' && Number.isFinite(Number(r[c]))));
+  const data = new Map(numeric.map((name) => {
+    const c = header.indexOf(name);
+    return [name, Float64Array.from(body, (r) => Number(r[c]))] as const;
+  }));
+  const archs: Architecture[] = [];
+  const byKey = new Map<string, number>();
+  body.forEach((r, i) => {
+    let a: Architecture;
+    try {
+      a = space.parse(r[archAt]);
+    } catch (e) {
+      throw new KilnError(`table ${source} line ${i + 2}: ${(e as Error).message}`);
+    }
+    const key = space.key(a);
+    const seen = byKey.get(key);
+    if (seen !== undefined) throw new KilnError(`table ${source} lists one architecture twice (lines ${seen + 2} and ${i + 2})`);
+    byKey.set(key, i);
+    archs.push(a);
+  });
+  const known = () => `known numeric columns: ${numeric.join(', ')}`;
+  return {
+    source,
+    archColumn,
+    columns: numeric,
+    size: body.length,
+    archs,
+    hasColumn: (name) => data.has(name),
+    column(name) {
+      const col = data.get(name);
+      if (!col) {
+        const why = header.includes(name) ? 'is not numeric' : 'does not exist';
+        throw new KilnError(`column '${name}' of table ${source} ${why} (${known()})`);
+      }
+      return col;
+    },
+    rowOf: (a) => byKey.get(space.key(a)) ?? -1,
+    row: (i) => Object.fromEntries(numeric.map((name) => [name, data.get(name)![i]])),
+  };
+}
+
+const cache = new Map<string, BenchmarkTable>();
+
+/** Reads a CSV table from disk; repeated loads of an unchanged file reuse the parsed table. */
+export function loadTable(file: string, space: SearchSpace, opts: TableOptions = {}): BenchmarkTable {
+  const abs = path.resolve(file);
+  let stat: fs.Stats;
+  try {
+    stat = fs.statSync(abs);
+  } catch {
+    throw new KilnError(`table file not found: ${file}`);
+  }
+  const id = `${abs}\0${stat.mtimeMs}\0${stat.size}\0${space.name}\0${opts.archColumn ?? 'arch'}`;
+  let table = cache.get(id);
+  if (!table) {
+    table = tableFromCsv(fs.readFileSync(abs, 'utf8'), space, file, opts);
+    cache.set(id, table);
+  }
+  return table;
+}

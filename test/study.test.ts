@@ -1,0 +1,228 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import Database from 'better-sqlite3';
+import { dataPath, KilnError, projectRoot } from '../src/core/index.js';
+import {
+  bestSoFar, bestTrial, memoryStorage, nb201Space, paretoFront, runStudy, sqliteStorage, trialsToReach,
+  type StudyConfig, type Trial,
+} from '../src/nas/index.js';
+
+const TABLE = dataPath('nb201', 'nb201-cifar10.csv');
+const config = (over: Partial<StudyConfig> = {}): StudyConfig => ({
+  name: 's1', space: 'nb201', objective: 'cifar10_test_acc', table: TABLE, controller: 'evolution',
+  controllerOptions: { population: 10, sampleSize: 3 }, constraints: ['latency_ms_pixel3<=6'], seed: 3, ...over,
+});
+const tmp = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-study-')), name);
+/** What must match between an interrupted and an uninterrupted run. */
+const finished = (trials: Trial[]) => trials.filter((t) => t.state === 'complete').map((t) => [t.arch, t.feasible, t.value, t.metrics]);
+
+test('a constrained study evaluates only feasible architectures and counts evaluations', async () => {
+  const run = await runStudy({ study: config(), budget: 40, storage: memoryStorage() });
+  const complete = run.trials.filter((t) => t.state === 'complete');
+  const feasible = complete.filter((t) => t.feasible);
+  assert.equal(run.done, 40);
+  assert.equal(feasible.length, 40);
+  assert.ok(complete.length > 40, 'some proposals were infeasible');
+  for (const t of complete) {
+    assert.equal(t.feasible, t.metrics.latency_ms_pixel3 <= 6);
+    if (t.feasible) assert.equal(t.value, t.metrics.cifar10_test_acc);
+    else assert.deepEqual(Object.keys(t.metrics), ['latency_ms_pixel3'], 'infeasible: costs only, never evaluated');
+  }
+  assert.equal(run.best, bestTrial(run.trials));
+  assert.equal(run.best!.value, Math.max(...feasible.map((t) => t.value!)));
+  assert.equal(run.stopped, false);
+});
+
+test('resume after an interruption gives the same trials as an uninterrupted run', async () => {
+  const straight = await runStudy({ study: config(), budget: 60, storage: memoryStorage() });
+  const storage = memoryStorage();
+  const stop = new AbortController();
+  const first = await runStudy({ study: config(), budget: 60, storage, signal: stop.signal, onTrial: (_, done) => done === 25 && stop.abort() });
+  assert.equal(first.stopped, true);
+  assert.equal(first.done, 25);
+  // A killed process leaves its current trial running.
+  storage.createTrial('s1', '|none~0|+|none~0|none~1|+|none~0|none~1|none~2|');
+  const resumed = await runStudy({ study: config(), budget: 60, storage });
+  assert.equal(resumed.interrupted, 1);
+  assert.equal(resumed.resumed, true);
+  assert.equal(resumed.trials.filter((t) => t.state === 'failed').length, 1);
+  assert.deepEqual(finished(resumed.trials), finished(straight.trials));
+  // Raising the budget continues the same study.
+  const longer = await runStudy({ study: config(), budget: 80, storage });
+  const straight80 = await runStudy({ study: config(), budget: 80, storage: memoryStorage() });
+  assert.deepEqual(finished(longer.trials), finished(straight80.trials));
+});
+
+test('a study refuses other settings and bad inputs with KilnErrors', async () => {
+  const storage = memoryStorage();
+  await runStudy({ study: config(), budget: 5, storage });
+  await assert.rejects(runStudy({ study: config({ seed: 4 }), budget: 5, storage }), /exists with other settings \(seed: stored 3, given 4\)/);
+  await assert.rejects(runStudy({ study: config({ name: 'x', objective: 'accuracy' }), budget: 5, storage }), /objective 'accuracy' is not a metric/);
+  await assert.rejects(runStudy({ study: config({ name: 'x', constraints: ['latency_ms_pixel3 <= '] }), budget: 5, storage }), /malformed constraint/);
+  await assert.rejects(runStudy({ study: config({ name: 'x', controller: 'nope' }), budget: 5, storage }), /unknown controller 'nope'/);
+  await assert.rejects(runStudy({ study: config({ name: 'x' }), budget: 0, storage }), /budget must be a positive integer/);
+  await assert.rejects(runStudy({ study: config({ name: 'bad name' }), budget: 1, storage }), /study name/);
+});
+
+test('an evaluation error fails the trial and stops the run', async () => {
+  const small = tmp('small.csv');
+  const lines = fs.readFileSync(TABLE, 'utf8').split('\n').slice(0, 3);
+  fs.writeFileSync(small, lines.join('\n'));
+  const storage = memoryStorage();
+  await assert.rejects(
+    runStudy({ study: config({ table: small, constraints: [], controller: 'random', controllerOptions: {} }), budget: 10, storage }),
+    (e: Error) => e instanceof KilnError && /is not in table/.test(e.message),
+  );
+  const trials = storage.trials('s1');
+  assert.equal(trials.at(-1)!.state, 'failed');
+  assert.match(trials.at(-1)!.error!, /is not in table/);
+});
+
+test('bestSoFar, trialsToReach and paretoFront', () => {
+  const t = (number: number, value: number | null, feasible = true, state: Trial['state'] = 'complete'): Trial => ({
+    number, arch: String(number), state, feasible, value, metrics: {}, error: null, startedAt: '', finishedAt: '',
+  });
+  const trials = [t(0, 90), t(1, null, false), t(2, 92), t(3, 99, true, 'failed'), t(4, 91), t(5, 93)];
+  assert.deepEqual(bestSoFar(trials), [90, 92, 92, 93]);
+  assert.deepEqual(bestSoFar(trials, 'min'), [90, 90, 90, 90]);
+  assert.equal(trialsToReach(trials, 92), 2);
+  assert.equal(trialsToReach(trials, 95), null);
+  assert.equal(bestTrial(trials)!.number, 5);
+  // (accuracy max, latency min)
+  const pts = [[90, 5], [92, 6], [91, 7], [92, 5], [80, 1], [80, 2]];
+  assert.deepEqual(paretoFront(pts, ['max', 'min']), [3, 4]);
+  assert.deepEqual(paretoFront([[1, 1], [1, 1]], ['max', 'max']), [0, 1], 'equal points do not dominate each other');
+});
+
+// ---- CLI and processes ----
+
+const dist = path.dirname(fileURLToPath(import.meta.url));
+const commandUrl = (name: string) => pathToFileURL(path.join(dist, '..', 'src', 'cli', 'commands', `${name}.js`)).href;
+/** A minimal `kiln` entry point over the two command modules, with main.ts's KilnError handling. */
+const HARNESS = `
+import { Command } from 'commander';
+import { register as search } from '${commandUrl('search')}';
+import { register as study } from '${commandUrl('study')}';
+const program = new Command('kiln');
+search(program); study(program);
+process.argv.splice(1, 0, 'kiln');
+try { await program.parseAsync(process.argv); }
+catch (e) { if (e.name !== 'KilnError') throw e; console.error('kiln: ' + e.message); process.exit(2); }`;
+const kilnArgs = (args: string[]) => ['--input-type=module', '-e', HARNESS, ...args];
+const kiln = (args: string[]) => spawnSync(process.execPath, kilnArgs(args), { cwd: projectRoot(), encoding: 'utf8' });
+const searchArgs = (db: string, budget: number, extra: string[] = []) => [
+  'search', '--table', TABLE, '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6',
+  '--controller', 'evolution', '--population', '10', '--sample-size', '3', '--budget', String(budget), '--seed', '3',
+  '--storage', `sqlite:${db}`, '--study', 's1', ...extra,
+];
+
+test('kiln search and kiln study: output, JSON, export, bad input -> exit 2', () => {
+  const db = tmp('cli.db');
+  const r = kiln(searchArgs(db, 30, ['--json']));
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.done, 30);
+  assert.equal(out.study.constraints[0], 'latency_ms_pixel3<=6');
+  assert.ok(out.best.metrics.latency_ms_pixel3 <= 6);
+
+  const list = kiln(['study', 'list', '--storage', `sqlite:${db}`]);
+  assert.match(list.stdout, /^s1 {2}nb201\/evolution {2}\d+ complete/);
+  const best = kiln(['study', 'best', 's1', '--storage', `sqlite:${db}`, '--json']);
+  assert.deepEqual(JSON.parse(best.stdout), out.best);
+  assert.match(kiln(['study', 'show', 's1', '--storage', `sqlite:${db}`]).stdout, /constraints latency_ms_pixel3<=6/);
+  const csvFile = tmp('trials.csv');
+  assert.equal(kiln(['study', 'export', 's1', '--format', 'csv', '--out', csvFile, '--storage', `sqlite:${db}`]).status, 0);
+  const csv = fs.readFileSync(csvFile, 'utf8').trim().split('\n');
+  assert.ok(csv[0].startsWith('number,arch,state,feasible,value,'));
+  const exported = JSON.parse(kiln(['study', 'export', 's1', '--storage', `sqlite:${db}`]).stdout);
+  assert.equal(exported.trials.length, csv.length - 1);
+  assert.match(kiln(['search', '--help']).stdout, /--constraint <expr>[\s\S]*--population <n>[\s\S]*--storage <uri>/);
+
+  for (const [args, message] of [
+    [searchArgs(db, 30, ['--seed', 'x']), /--seed must be an integer/],
+    [searchArgs(db, 30, ['--direction', 'up']), /--direction must be max or min/],
+    [searchArgs(db, 0), /--budget must be an integer >= 1/],
+    [searchArgs(db, 30, ['--constraint', 'latency_ms_pixel9<=6', '--study', 's2']), /unknown cost metric 'latency_ms_pixel9'/],
+    [searchArgs(db, 30, ['--controller', 'random', '--study', 's3']), /controller 'random' has no option 'population'/],
+    [['search', '--table', TABLE, '--storage', 'memory'], /--objective is required/],
+    [['search', '--objective', 'acc', '--storage', 'memory'], /needs a benchmark table/],
+    [['study', 'show', 'nope', '--storage', `sqlite:${db}`], /no study 'nope' in sqlite:.* \(studies: s1\)/],
+    [['study', 'list', '--storage', `sqlite:${db}.missing`], /no storage at sqlite:/],
+    [['study', 'export', 's1', '--format', 'xml', '--storage', `sqlite:${db}`], /--format must be json or csv/],
+  ] as const) {
+    const bad = kiln([...args]);
+    assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
+    assert.match(bad.stderr, new RegExp(`^kiln: .*${message.source}`));
+  }
+});
+
+/** Starts the search in a child process and waits until the DB holds `atLeast` evaluated trials. */
+async function startAndWait(db: string, budget: number, atLeast: number) {
+  const child = spawn(process.execPath, kilnArgs(searchArgs(db, budget)), { cwd: projectRoot(), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d) => (stderr += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code, signal) => resolve(signal ? null : code)));
+  for (;;) {
+    await new Promise((r) => setTimeout(r, 10));
+    if (child.exitCode !== null) throw new Error(`search ended before it could be interrupted: ${stderr}`);
+    if (!fs.existsSync(db)) continue;
+    const ro = new Database(db, { readonly: true, fileMustExist: true });
+    try {
+      const n = (ro.prepare(`SELECT COUNT(*) AS n FROM trials WHERE state = 'complete' AND feasible = 1`).get() as { n: number }).n;
+      if (n >= atLeast) return { child, exited, stderr: () => stderr };
+    } catch {
+      // Tables not created yet.
+    } finally {
+      ro.close();
+    }
+  }
+}
+
+test('SIGKILL mid-run loses no finished trial; re-running resumes to the budget, as if never killed', async () => {
+  const budget = 2500;
+  const db = tmp('kill.db');
+  const { child, exited } = await startAndWait(db, budget, 150);
+  child.kill('SIGKILL');
+  assert.equal(await exited, null);
+  const before = sqliteStorage(db);
+  const saved = before.trials('s1').filter((t) => t.state === 'complete');
+  before.close();
+  assert.ok(saved.length >= 150 && saved.filter((t) => t.feasible).length < budget, `killed mid-run (${saved.length} complete)`);
+
+  const again = kiln(searchArgs(db, budget));
+  assert.equal(again.status, 0, again.stderr);
+  const after = sqliteStorage(db);
+  const trials = after.trials('s1');
+  after.close();
+  const byNumber = new Map(trials.map((t) => [t.number, t]));
+  for (const t of saved) assert.deepEqual(byNumber.get(t.number), t, `trial ${t.number} kept as it was`);
+  assert.equal(trials.filter((t) => t.state === 'complete' && t.feasible).length, budget);
+  assert.equal(trials.filter((t) => t.state === 'running').length, 0);
+  const straight = await runStudy({ study: config(), budget, storage: memoryStorage() });
+  assert.deepEqual(finished(trials), finished(straight.trials));
+});
+
+test('Ctrl-C stops after the current trial and prints how to resume', async () => {
+  const db = tmp('sigint.db');
+  const { child, exited, stderr } = await startAndWait(db, 2500, 50);
+  child.kill('SIGINT');
+  assert.equal(await exited, 130);
+  assert.match(stderr(), /stopped at \d+\/2500 trials; resume with the same command:\n {2}kiln search /);
+  const s = sqliteStorage(db);
+  assert.equal(s.trials('s1').filter((t) => t.state === 'running').length, 0, 'no trial left half-done');
+  s.close();
+});
+
+test('sqlite storage runs in WAL mode', () => {
+  const db = tmp('wal.db');
+  sqliteStorage(db).close();
+  const raw = new Database(db);
+  assert.equal(raw.pragma('journal_mode', { simple: true }), 'wal');
+  raw.close();
+  assert.ok(nb201Space.name === 'nb201');
+});
