@@ -1,0 +1,118 @@
+/**
+ * StoryBench commands: `kiln storybench tasks|run|score|rate|ratings`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { check } from '../../core/index.js';
+import {
+  OFFICIAL_DATASETS, RatingStore, TASKS, type TaskName, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks,
+  metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores,
+} from '../../storybench/index.js';
+import { startRatingApp } from '../../server/index.js';
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    check(Number.isInteger(n) && n >= min, `${name} must be an integer >= ${min} (got '${v}')`);
+    return n;
+  };
+}
+
+const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+const taskOption = () => new Option('--task <task>', 'StoryBench task').choices([...TASKS]).makeOptionMandatory();
+const datasetHelp = `dataset: ${OFFICIAL_DATASETS.join(', ')} (shipped task files; needs --videos) or a folder of <task>.json files (e.g. from kiln data stories)`;
+
+export function register(program: Command): void {
+  const sb = program.command('storybench').description('StoryBench: official video-story tasks, automatic metrics, leaderboards and human ratings');
+
+  sb.command('tasks')
+    .description('validate task files and print what each task holds')
+    .option('--dataset <name|dir>', datasetHelp, 'all official')
+    .action((opts: { dataset: string }) => {
+      const names = opts.dataset === 'all official' ? [...OFFICIAL_DATASETS] : [opts.dataset];
+      for (const name of names) {
+        const ds = resolveDataset(name);
+        for (const task of TASKS) {
+          if (!fs.existsSync(path.join(ds.dir, `${task}.json`))) continue;
+          const items = loadTasks(ds, task);
+          const frames = items.reduce((a, it) => a + it.exact_frames_per_prompt.reduce((x, y) => x + y, 0), 0);
+          const prompts = items.reduce((a, it) => a + it.texts.length, 0);
+          console.log(`${ds.name} ${task}: ${items.length} items, ${prompts} prompts, ${frames} frames to generate (all valid)`);
+        }
+      }
+    });
+
+  sb.command('run')
+    .description('generate every item of one task with a model and write results in the reference npz layout')
+    .addOption(taskOption())
+    .requiredOption('--dataset <name|dir>', datasetHelp)
+    .requiredOption('--model <name>', `generator (${generators.names().join(', ')})`)
+    .requiredOption('--out <dir>', 'results folder (OUT/<model>/<task>/<dataset>/raw/*.npz, ground truth beside)')
+    .option('--samples <n>', 'videos generated per item (the reference uses 4)', int('--samples'), 4)
+    .option('--videos <dir>', 'folder holding the source videos (.npy/.npz frame arrays or video files for ffmpeg)')
+    .option('--limit <n>', 'only the first n items', int('--limit'))
+    .option('--seed <n>', 'random seed', int('--seed', 0), 0)
+    .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number }) => {
+      generators.get(opts.model);
+      const r = await runBenchmark({ task: opts.task, dataset: resolveDataset(opts.dataset, opts.videos), model: opts.model,
+        samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed });
+      console.log(`wrote ${r.items} items x ${opts.samples} samples to ${r.dir}`);
+    });
+
+  sb.command('score')
+    .description('score every model under DIR against the ground truth; writes scores.json, leaderboard.md and leaderboard.html')
+    .argument('<dir>', 'results folder from kiln storybench run')
+    .option('--metrics <list>', `comma-separated metrics (${metrics.names().join(', ')})`, list, metrics.names())
+    .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'grid-color')
+    .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'grid-motion')
+    .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'color-words')
+    .option('--ratings <db>', 'SQLite ratings from kiln storybench rate: adds win rates and metric-human agreement')
+    .action(async (dir: string, opts: { metrics: string[]; frameFeatures: string; videoFeatures: string; dualEncoder: string; ratings?: string }) => {
+      const scores = await scoreRuns(dir, opts.metrics, { frameFeatures: opts.frameFeatures, videoFeatures: opts.videoFeatures, dualEncoder: opts.dualEncoder });
+      writeScores(dir, scores);
+      let human;
+      if (opts.ratings) {
+        check(fs.existsSync(opts.ratings), `ratings database not found: ${opts.ratings}`);
+        const store = new RatingStore(opts.ratings);
+        const all = store.all();
+        store.close();
+        human = { raters: new Set(all.map((j) => j.rater)).size, judgements: all.length, winRates: winRates(all), agreement: metricAgreement(scores, all) };
+      }
+      const files = writeLeaderboard(dir, scores, human);
+      console.log(`leaderboard: ${files.markdown} and ${files.html}`);
+    });
+
+  sb.command('rate')
+    .description('serve the side-by-side human rating app (judgements stored in SQLite)')
+    .requiredOption('--results <dirs>', 'comma-separated results folders (two or more systems on the same task and dataset)', list)
+    .option('--db <file>', 'SQLite file for the judgements', 'ratings.db')
+    .option('--port <n>', 'TCP port', int('--port', 0), 8080)
+    .option('--host <addr>', 'address to bind (127.0.0.1 keeps the app local)', '127.0.0.1')
+    .action(async (opts: { results: string[]; db: string; port: number; host: string }) => {
+      const app = await startRatingApp({ db: opts.db, results: opts.results, host: opts.host, port: opts.port });
+      console.log(`rating app on ${app.url} (judgements in ${opts.db}); Ctrl-C to stop`);
+      process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
+    });
+
+  sb.command('ratings')
+    .description('summarise stored judgements: win rates with 95% Wilson intervals, or a CSV export')
+    .requiredOption('--db <file>', 'SQLite file written by kiln storybench rate')
+    .option('--csv <file>', 'write every judgement as CSV ("-" for stdout)')
+    .action((opts: { db: string; csv?: string }) => {
+      check(fs.existsSync(opts.db), `ratings database not found: ${opts.db}`);
+      const store = new RatingStore(opts.db);
+      const all = store.all();
+      store.close();
+      if (opts.csv) {
+        if (opts.csv === '-') process.stdout.write(judgementsCsv(all));
+        else fs.writeFileSync(opts.csv, judgementsCsv(all));
+        return;
+      }
+      console.log(`${all.length} judgements by ${new Set(all.map((j) => j.rater)).size} rater(s)`);
+      for (const w of winRates(all)) {
+        const pct = (v: number) => (Number.isNaN(v) ? 'n/a' : `${(100 * v).toFixed(1)}%`);
+        console.log(`${w.task} ${w.dataset}: ${w.system} vs ${w.opponent}: ${w.wins}-${w.losses} (${w.ties} ties), win rate ${pct(w.rate)} [${pct(w.low)}, ${pct(w.high)}]`);
+      }
+    });
+}

@@ -1,0 +1,211 @@
+import http from 'node:http';
+import path from 'node:path';
+import { KilnError } from '../core/index.js';
+import {
+  GROUND_TRUTH, QUESTIONS, RatingStore, findRuns, judgementsCsv, pairKey, parseAnswers, readResult, resultSamples, winRates,
+  type SystemRun,
+} from '../storybench/index.js';
+import { clipToGif } from './gif.js';
+import { ratingPage } from './rating-page.js';
+
+/**
+ * The StoryBench human-rating app (node:http, no framework). Raters see two systems' videos of
+ * one item side by side (blind: systems are not named, sides are shuffled per rater and item)
+ * with the prompt of every segment, and answer the paper's questions. Every judgement goes to
+ * SQLite; a rater resumes at their next unrated comparison. Every request is validated and a bad
+ * one gets 400 with a one-line message.
+ */
+export interface RatingAppOptions {
+  db: string;
+  results: string[];
+  host?: string;
+  port?: number;
+}
+
+export interface Comparison {
+  task: string;
+  dataset: string;
+  item: string;
+  runs: [number, number];
+  texts: string[];
+  frames: number[];
+}
+
+class HttpError extends Error {
+  constructor(readonly status: number, message: string) {
+    super(message);
+  }
+}
+
+const RATER = /^[\p{L}\p{N} _.@-]{1,64}$/u;
+
+/** Every pair of systems on every item they share, grouped by task and dataset. */
+export function buildComparisons(runs: SystemRun[]): Comparison[] {
+  const out: Comparison[] = [];
+  const groups = new Map<string, number[]>();
+  runs.forEach((r, i) => {
+    const key = `${r.manifest.task}|${r.manifest.dataset}`;
+    groups.set(key, [...(groups.get(key) ?? []), i]);
+  });
+  for (const members of groups.values()) {
+    for (let a = 0; a < members.length; a++) {
+      for (let b = a + 1; b < members.length; b++) {
+        const [x, y] = [runs[members[a]], runs[members[b]]];
+        const theirs = new Set(y.manifest.items.map((i) => i.name));
+        for (const { name } of x.manifest.items) {
+          if (!theirs.has(name)) continue;
+          const r = readResult(path.join(x.dir, 'raw', `${name}.npz`));
+          out.push({ task: x.manifest.task, dataset: x.manifest.dataset, item: name, runs: [members[a], members[b]], texts: r.texts, frames: r.frames });
+        }
+      }
+    }
+  }
+  // Interleave pairs item by item so a short session still covers every pair.
+  return out.sort((p, q) => p.item.localeCompare(q.item) || p.task.localeCompare(q.task) || p.dataset.localeCompare(q.dataset) || p.runs[0] - q.runs[0] || p.runs[1] - q.runs[1]);
+}
+
+/** Which run is shown on the left, fixed per rater and comparison (balances position bias). */
+function leftFirst(rater: string, index: number): boolean {
+  let h = 2166136261;
+  for (const ch of `${rater}#${index}`) h = Math.imul(h ^ ch.codePointAt(0)!, 16777619);
+  return ((h >>> 0) & 1) === 0;
+}
+
+export async function startRatingApp(opts: RatingAppOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
+  const runs = opts.results.flatMap((r) => findRuns(r)).filter((r) => r.manifest.model !== GROUND_TRUTH);
+  const seen = new Set<string>();
+  const unique = runs.filter((r) => !seen.has(r.dir) && (seen.add(r.dir), true));
+  const comparisons = buildComparisons(unique);
+  if (!comparisons.length) throw new KilnError('nothing to rate: --results needs at least two systems with results on the same task, dataset and items');
+  const store = new RatingStore(opts.db);
+  const gifs = new Map<string, Uint8Array>();
+
+  const keyOf = (c: Comparison) => `${c.task}|${c.dataset}|${c.item}|${pairKey(unique[c.runs[0]].manifest.model, unique[c.runs[1]].manifest.model)}`;
+  const sides = (rater: string, index: number): [number, number] => {
+    const [x, y] = comparisons[index].runs;
+    return leftFirst(rater, index) ? [x, y] : [y, x];
+  };
+
+  const query = (url: URL, name: string, re: RegExp, what: string): string => {
+    const v = url.searchParams.get(name);
+    if (v === null || !re.test(v)) throw new HttpError(400, `query parameter '${name}' must be ${what}`);
+    return v;
+  };
+
+  const next = (rater: string) => {
+    const done = store.done(rater);
+    const index = comparisons.findIndex((c) => !done.has(keyOf(c)));
+    const progress = { rated: comparisons.filter((c) => done.has(keyOf(c))).length, total: comparisons.length };
+    if (index < 0) return { done: true, progress };
+    const c = comparisons[index];
+    const [left, right] = sides(rater, index);
+    const media = (run: number) => `/media/${run}/${encodeURIComponent(c.item)}.gif`;
+    return { done: false, progress, comparison: { index, task: c.task, dataset: c.dataset, item: c.item, texts: c.texts, frames: c.frames, left: media(left), right: media(right) } };
+  };
+
+  const readBody = (req: http.IncomingMessage): Promise<unknown> =>
+    new Promise((resolve, reject) => {
+      if (!(req.headers['content-type'] ?? '').startsWith('application/json')) return reject(new HttpError(400, 'body must be application/json'));
+      let size = 0;
+      const chunks: Buffer[] = [];
+      req.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size > 65536) reject(new HttpError(400, 'body too large'));
+        else chunks.push(c);
+      });
+      req.on('end', () => {
+        try {
+          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+        } catch {
+          reject(new HttpError(400, 'body is not valid JSON'));
+        }
+      });
+      req.on('error', reject);
+    });
+
+  const submit = (body: unknown) => {
+    if (typeof body !== 'object' || body === null) throw new HttpError(400, 'body must be a JSON object');
+    const b = body as Record<string, unknown>;
+    for (const k of Object.keys(b)) if (!['rater', 'comparison', 'answers'].includes(k)) throw new HttpError(400, `unknown field '${k}'`);
+    if (typeof b.rater !== 'string' || !RATER.test(b.rater)) throw new HttpError(400, "'rater' must be 1-64 letters, digits, spaces or _.@-");
+    if (!Number.isInteger(b.comparison) || (b.comparison as number) < 0 || (b.comparison as number) >= comparisons.length) {
+      throw new HttpError(400, `'comparison' must be an integer in [0, ${comparisons.length})`);
+    }
+    const index = b.comparison as number;
+    const c = comparisons[index];
+    let answers;
+    try {
+      answers = parseAnswers(b.answers, c.texts.length);
+    } catch (e) {
+      throw new HttpError(400, (e as Error).message);
+    }
+    const [left, right] = sides(b.rater, index);
+    try {
+      const id = store.add({ rater: b.rater, task: c.task, dataset: c.dataset, item: c.item,
+        systemA: unique[left].manifest.model, systemB: unique[right].manifest.model, answers });
+      return { id };
+    } catch (e) {
+      if (e instanceof KilnError) throw new HttpError(409, e.message);
+      throw e;
+    }
+  };
+
+  const media = (run: number, item: string): Uint8Array => {
+    const r = unique[run];
+    if (!r || !r.manifest.items.some((i) => i.name === item)) throw new HttpError(404, 'no such video');
+    const key = `${run}/${item}`;
+    let gif = gifs.get(key);
+    if (!gif) {
+      const result = readResult(path.join(r.dir, 'raw', `${item}.npz`));
+      gif = clipToGif(resultSamples(result, r.manifest.samples)[0]);
+      gifs.set(key, gif);
+    }
+    return gif;
+  };
+
+  const send = (res: http.ServerResponse, status: number, type: string, body: string | Uint8Array) => {
+    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    res.end(body);
+  };
+  const json = (res: http.ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
+
+  const server = http.createServer(async (req, res) => {
+    try {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const route = `${req.method} ${url.pathname}`;
+      const m = /^\/media\/(\d{1,6})\/([\w.-]{1,128})\.gif$/.exec(url.pathname);
+      if (route === 'GET /') send(res, 200, 'text/html; charset=utf-8', ratingPage(QUESTIONS));
+      else if (route === 'GET /api/next') json(res, 200, next(query(url, 'rater', RATER, '1-64 letters, digits, spaces or _.@-')));
+      else if (route === 'POST /api/judgements') json(res, 200, submit(await readBody(req)));
+      else if (route === 'GET /api/export.csv') send(res, 200, 'text/csv; charset=utf-8', judgementsCsv(store.all()));
+      else if (route === 'GET /api/winrates') json(res, 200, winRates(store.all()));
+      else if (req.method === 'GET' && m) send(res, 200, 'image/gif', media(Number(m[1]), m[2]));
+      else if (['/', '/api/next', '/api/judgements', '/api/export.csv', '/api/winrates'].includes(url.pathname) || m) throw new HttpError(405, `method ${req.method} not allowed`);
+      else throw new HttpError(404, `not found: ${url.pathname}`);
+    } catch (e) {
+      const status = e instanceof HttpError ? e.status : 500;
+      json(res, status, { error: status === 500 ? 'internal error' : (e as Error).message });
+      if (status === 500) console.error(e);
+    }
+  });
+  const host = opts.host ?? '127.0.0.1';
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(e.code === 'EADDRINUSE' ? new KilnError(`port ${opts.port} on ${host} is already in use`) : e));
+    server.listen(opts.port ?? 8080, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : opts.port;
+  return {
+    server,
+    url: `http://${host}:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => {
+          store.close();
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,219 @@
+import { KilnError, createRegistry, mean } from '../core/index.js';
+import { type DualEncoder, resolveDualEncoder } from './dual.js';
+import { type FrameExtractor, type VideoExtractor, i3dFrames, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
+import { frechetFromFeatures } from './frechet.js';
+import type { Frames } from './frames.js';
+import { splitByPrompt } from './generators.js';
+
+/**
+ * Automatic metrics, as the reference computes them (google/storybench metrics/): each metric is
+ * computed once per sample index s (the s-th of the S videos generated per item) and reported as
+ * mean and standard deviation over the S values (np.std, i.e. population std).
+ */
+
+/** One item as metrics see it: S generated samples, the ground truth, segments and prompts. */
+export interface MetricItem {
+  name: string;
+  samples: Frames[];
+  groundTruth: Frames | null;
+  frames: number[];
+  texts: string[];
+}
+
+export interface MetricScore {
+  perSample: number[];
+  mean: number;
+  std: number;
+  /** Per-item value (mean over samples) for metrics defined per item; used to compare with people. */
+  perItem?: Record<string, number>;
+  /** Why the metric has no value for this run, when it could not be computed. */
+  note?: string;
+}
+
+export interface Accumulator {
+  add(item: MetricItem): Promise<void>;
+  finish(): MetricScore;
+}
+
+export interface Metric {
+  name: string;
+  better: 'lower' | 'higher';
+  needsGroundTruth: boolean;
+  start(env: MetricEnv): Promise<Accumulator>;
+}
+
+export interface MetricEnvOptions {
+  /** Frame feature extractor for fid/sim: a registered name or an ONNX path. */
+  frameFeatures?: string;
+  /** Video feature extractor for fvd: a registered name or an ONNX path. */
+  videoFeatures?: string;
+  /** Dual encoder for vtm: a registered name or IMAGE.onnx,TEXT.onnx. */
+  dualEncoder?: string;
+}
+
+/** Lazily loaded models, with frame features memoised per clip so fid and sim share them. */
+export class MetricEnv {
+  private frame?: Promise<FrameExtractor>;
+  private video?: Promise<VideoExtractor>;
+  private dual?: Promise<DualEncoder>;
+  private cache = new WeakMap<Frames, Promise<Float64Array[]>>();
+  constructor(readonly options: MetricEnvOptions = {}) {}
+
+  frameFeatures(f: Frames): Promise<Float64Array[]> {
+    let hit = this.cache.get(f);
+    if (!hit) {
+      this.frame ??= resolveFrameExtractor(this.options.frameFeatures ?? 'grid-color');
+      hit = this.frame.then((x) => x.embedFrames(f));
+      this.cache.set(f, hit);
+    }
+    return hit;
+  }
+  async videoFeatures(f: Frames): Promise<Float64Array> {
+    this.video ??= resolveVideoExtractor(this.options.videoFeatures ?? 'grid-motion');
+    return (await this.video).embedVideo(i3dFrames(f));
+  }
+  dualEncoder(): Promise<DualEncoder> {
+    this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? 'color-words');
+    return this.dual;
+  }
+  describe(): Record<string, string> {
+    return {
+      frameFeatures: this.options.frameFeatures ?? 'grid-color',
+      videoFeatures: this.options.videoFeatures ?? 'grid-motion',
+      dualEncoder: this.options.dualEncoder ?? 'color-words',
+    };
+  }
+}
+
+export function summarize(perSample: number[], perItem?: Record<string, number>): MetricScore {
+  const m = mean(perSample);
+  const std = Math.sqrt(mean(perSample.map((v) => (v - m) ** 2)));
+  return { perSample, mean: m, std, ...(perItem ? { perItem } : {}) };
+}
+
+function requireGroundTruth(item: MetricItem, metric: string): Frames {
+  if (!item.groundTruth) throw new KilnError(`${metric}: item ${item.name} has no ground truth`);
+  for (const s of item.samples) {
+    if (s.t !== item.groundTruth.t) {
+      throw new KilnError(`${metric}: item ${item.name} has ${s.t} generated frames but ${item.groundTruth.t} ground-truth frames`);
+    }
+  }
+  return item.groundTruth;
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let i = 0; i < a.length; i++) {
+    ab += a[i] * b[i];
+    aa += a[i] * a[i];
+    bb += b[i] * b[i];
+  }
+  return aa > 0 && bb > 0 ? ab / Math.sqrt(aa * bb) : 0;
+}
+
+function normalized(v: ArrayLike<number>): Float64Array {
+  const n = Math.hypot(...Array.from(v));
+  return Float64Array.from(v, (x) => (n > 0 ? x / n : 0));
+}
+
+/** Frechet distance per sample between ground-truth and generated features (one vector per frame or per clip). */
+function frechetMetric(name: string, embed: (env: MetricEnv, f: Frames) => Promise<Float64Array[]>): Metric {
+  return {
+    name,
+    better: 'lower',
+    needsGroundTruth: true,
+    async start(env) {
+      const truth: Float64Array[] = [];
+      const preds: Float64Array[][] = [];
+      return {
+        async add(item) {
+          truth.push(...(await embed(env, requireGroundTruth(item, name))));
+          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip)));
+        },
+        finish: () => summarize(preds.map((p) => frechetFromFeatures(truth, p).distance)),
+      };
+    },
+  };
+}
+
+export const metrics = createRegistry<Metric>('metric');
+
+metrics.register(
+  'fid',
+  frechetMetric('fid', (env, f) => env.frameFeatures(f)),
+  'Frechet distance between per-frame features of all generated and ground-truth frames (FID-style)',
+);
+metrics.register(
+  'fvd',
+  frechetMetric('fvd', async (env, f) => [await env.videoFeatures(f)]),
+  'Frechet distance between per-clip features, clips repeated/linspace-subsampled to multiples of 9 frames (FVD-style)',
+);
+
+metrics.register(
+  'sim',
+  {
+    name: 'sim',
+    better: 'higher',
+    needsGroundTruth: true,
+    async start(env) {
+      const sums: number[] = [];
+      let frames = 0;
+      const perItem: Record<string, number> = {};
+      return {
+        async add(item) {
+          const truth = await env.frameFeatures(requireGroundTruth(item, 'sim'));
+          const itemScores: number[] = [];
+          for (const [s, clip] of item.samples.entries()) {
+            const pred = await env.frameFeatures(clip);
+            const total = pred.reduce((a, p, t) => a + cosine(p, truth[t]), 0);
+            sums[s] = (sums[s] ?? 0) + total;
+            itemScores.push((100 * total) / pred.length);
+          }
+          frames += truth.length;
+          perItem[item.name] = mean(itemScores);
+        },
+        finish: () => summarize(sums.map((s) => (100 * s) / frames), perItem),
+      };
+    },
+  },
+  'mean per-frame cosine similarity of frame features to the ground truth, x100',
+);
+
+metrics.register(
+  'vtm',
+  {
+    name: 'vtm',
+    better: 'higher',
+    needsGroundTruth: false,
+    async start(env) {
+      const encoder = await env.dualEncoder();
+      const sums: number[] = [];
+      let segments = 0;
+      const perItem: Record<string, number> = {};
+      return {
+        async add(item) {
+          const texts = (await encoder.embedTexts(item.texts)).map(normalized);
+          const itemScores: number[] = [];
+          for (const [s, clip] of item.samples.entries()) {
+            const embs = (await encoder.embedFrames(clip)).map(normalized);
+            let total = 0;
+            splitByPrompt(clip, item.frames).forEach((seg, k) => {
+              const start = item.frames.slice(0, k).reduce((a, b) => a + b, 0);
+              const m = new Float64Array(texts[k].length);
+              for (let t = 0; t < seg.t; t++) embs[start + t].forEach((v, i) => (m[i] += v / seg.t));
+              total += m.reduce((a, v, i) => a + v * texts[k][i], 0);
+            });
+            sums[s] = (sums[s] ?? 0) + total;
+            itemScores.push((100 * total) / item.frames.length);
+          }
+          segments += item.frames.length;
+          perItem[item.name] = mean(itemScores);
+        },
+        finish: () => summarize(sums.map((s) => (100 * s) / segments), perItem),
+      };
+    },
+  },
+  'video-text matching: mean frame embedding per segment . prompt embedding, x100',
+);

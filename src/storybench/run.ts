@@ -1,0 +1,98 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { KilnError, check, createProgress, createRng } from '../core/index.js';
+import { type Frames, concatFrames, resizeFrames, sliceFrames } from './frames.js';
+import { type StoryGenerator, generators } from './generators.js';
+import { GROUND_TRUTH, type RunManifest, itemName, systemDir, writeManifest, writeResult } from './results.js';
+import { type Dataset, VideoSource, loadTasks } from './sources.js';
+import { type TaskItem, type TaskName, taskLayout } from './tasks.js';
+
+/** StoryBench conditions models on 96x160 (HxW) centre crops; evaluation keeps the source size. */
+export const CONDITIONING_SIZE = { height: 96, width: 160 };
+
+export interface RunOptions {
+  task: TaskName;
+  dataset: Dataset;
+  model: string;
+  samples: number;
+  out: string;
+  seed?: number;
+  /** Only the first `limit` items (the official splits hold hundreds to thousands). */
+  limit?: number;
+  quiet?: boolean;
+  /** A generator object instead of a registered name (the video capability plugs in here). */
+  generator?: StoryGenerator;
+}
+
+export interface PreparedItem {
+  item: TaskItem;
+  index: number;
+  conditioning: Frames | null;
+  groundTruth: Frames;
+}
+
+/** Builds an item's conditioning and ground-truth clips from its source video. */
+export function prepareItem(item: TaskItem, index: number, source: Frames): PreparedItem {
+  const layout = taskLayout(item, source.t, index);
+  const conditioning = layout.conditioning
+    ? resizeFrames(sliceFrames(source, ...layout.conditioning), CONDITIONING_SIZE.height, CONDITIONING_SIZE.width, true)
+    : null;
+  return { item, index, conditioning, groundTruth: sliceFrames(source, ...layout.groundTruth) };
+}
+
+function checkOutput(parts: Frames[], item: TaskItem, index: number, model: string): Frames {
+  const want = item.exact_frames_per_prompt;
+  if (parts.length !== want.length) throw new KilnError(`generator ${model}: item ${index}: returned ${parts.length} clips for ${want.length} prompts`);
+  parts.forEach((p, i) => {
+    if (p.t !== want[i]) throw new KilnError(`generator ${model}: item ${index}: prompt ${i} needs ${want[i]} frames, got ${p.t}`);
+    if (p.c !== 3) throw new KilnError(`generator ${model}: item ${index}: frames must be RGB (c = 3), got c = ${p.c}`);
+  });
+  return concatFrames(parts);
+}
+
+/** Runs one generator over one task of one dataset and writes results plus ground truth. */
+export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; items: number }> {
+  check(Number.isInteger(opts.samples) && opts.samples >= 1, '--samples must be a positive integer');
+  check(/^[\w.-]+$/.test(opts.model), `model name '${opts.model}' may only use letters, digits, '.', '_' and '-'`);
+  check(opts.model !== GROUND_TRUTH, `'${GROUND_TRUTH}' is reserved for the reference videos`);
+  const seed = opts.seed ?? 0;
+  const generator =
+    opts.generator ?? (await generators.get(opts.model)({ height: CONDITIONING_SIZE.height, width: CONDITIONING_SIZE.width }));
+  const all = loadTasks(opts.dataset, opts.task);
+  const items = all.slice(0, opts.limit ?? all.length);
+  const source = new VideoSource(opts.dataset);
+  const dir = systemDir(opts.out, opts.model, opts.task, opts.dataset.name);
+  const gtDir = systemDir(opts.out, GROUND_TRUTH, opts.task, opts.dataset.name);
+  const manifest: Omit<RunManifest, 'model' | 'samples'> = {
+    task: opts.task,
+    dataset: opts.dataset.name,
+    seed,
+    items: items.map((it, index) => ({ name: itemName(index), index, comment: it.comment })),
+  };
+  const progress = createProgress({ label: `storybench ${opts.model} ${opts.task}`, total: items.length, quiet: opts.quiet });
+  for (const [index, item] of items.entries()) {
+    const prepared = prepareItem(item, index, source.read(item, index));
+    const name = itemName(index);
+    const samples: Frames[] = [];
+    for (let s = 0; s < opts.samples; s++) {
+      const rng = createRng(seed * 100003 + index * 101 + s);
+      const parts = await generator.generate(item, prepared.conditioning, {
+        sample: s,
+        rng,
+        height: CONDITIONING_SIZE.height,
+        width: CONDITIONING_SIZE.width,
+        groundTruth: prepared.groundTruth,
+      });
+      samples.push(checkOutput(parts, item, index, opts.model));
+    }
+    writeResult(dir, name, samples, item.exact_frames_per_prompt, item.texts);
+    if (!fs.existsSync(path.join(gtDir, 'raw', `${name}.npz`))) {
+      writeResult(gtDir, name, [prepared.groundTruth], item.exact_frames_per_prompt, item.texts);
+    }
+    progress.update(index + 1);
+  }
+  progress.done();
+  writeManifest(dir, { model: opts.model, samples: opts.samples, ...manifest });
+  writeManifest(gtDir, { model: GROUND_TRUTH, samples: 1, ...manifest });
+  return { dir, items: items.length };
+}

@@ -1,0 +1,123 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { KilnError, projectRoot } from '../src/core/index.js';
+import {
+  RatingStore, TASKS, generators, loadNpz, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator,
+} from '../src/storybench/index.js';
+import { register } from '../src/cli/commands/storybench.js';
+import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sb-run-'));
+const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'storybench', name);
+
+async function cli(args: string[]): Promise<string> {
+  const program = new Command('kiln').exitOverride();
+  register(program);
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => lines.push(a.join(' '));
+  try {
+    await program.parseAsync(['node', 'kiln', ...args]);
+  } finally {
+    console.log = log;
+  }
+  return lines.join('\n');
+}
+
+test('run writes the reference npz layout for every task, with ground truth beside', async () => {
+  const data = tmp();
+  const out = tmp();
+  makeSyntheticStories(data, 3);
+  const ds = resolveDataset(data);
+  for (const task of TASKS) {
+    for (const model of ['repeat-last', 'oracle']) {
+      await runBenchmark({ task, dataset: ds, model, samples: 2, out, quiet: true });
+    }
+  }
+  const arrays = loadNpz(path.join(out, 'repeat-last', 'story_cont', ds.name, 'raw', 'item00000.npz'));
+  // story_cont: [10 - 4, 10] frames generated after 4 conditioning frames, 2 samples side by side.
+  assert.deepEqual(arrays.get('video')!.shape, [16, 96, 320, 3]);
+  assert.deepEqual(Array.from(arrays.get('frames')!.data as Float64Array), [6, 10]);
+  assert.equal((arrays.get('texts')!.data as string[]).length, 2);
+  const gt = loadNpz(path.join(out, 'ground_truth', 'story_cont', ds.name, 'raw', 'item00000.npz'));
+  assert.deepEqual(gt.get('video')!.shape, [16, 24, 40, 3]); // source resolution, one sample
+  const act = loadNpz(path.join(out, 'oracle', 'action_exe', ds.name, 'raw', 'item00001.npz'));
+  assert.deepEqual(act.get('video')!.shape, [10, 24, 80, 3]);
+  // repeat-last on story_gen: mid-gray (no conditioning).
+  const gen = loadNpz(path.join(out, 'repeat-last', 'story_gen', ds.name, 'raw', 'item00000.npz'));
+  assert.ok((gen.get('video')!.data as Uint8Array).every((v) => v === 128));
+
+  const scores = await scoreRuns(out, ['fid', 'fvd', 'sim', 'vtm'], { frameFeatures: fixture('tiny-frame-features.onnx') }, true);
+  const row = (model: string, task: string) => scores.rows.find((r) => r.model === model && r.task === task)!;
+  for (const task of TASKS) {
+    const o = row('oracle', task).scores;
+    const r = row('repeat-last', task).scores;
+    assert.ok(Math.abs(o.sim.mean - 100) < 1e-6, `${task} oracle sim ${o.sim.mean}`);
+    assert.ok(Math.abs(o.fid.mean) < 1e-6 && Math.abs(o.fvd.mean) < 1e-6, `${task} oracle fid ${o.fid.mean} fvd ${o.fvd.mean}`);
+    assert.ok(r.fid.mean > o.fid.mean + 1e-3 && r.sim.mean < 100, `${task}: repeat-last must score worse than the oracle`);
+    assert.ok(o.vtm.mean > r.vtm.mean, `${task}: the coloured ground truth matches colour prompts better than gray/still frames`);
+    assert.equal(o.fid.perSample.length, 2);
+  }
+  fs.rmSync(data, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('kiln storybench run + score produce Markdown and HTML leaderboards', async () => {
+  const data = tmp();
+  const out = tmp();
+  makeSyntheticStories(data, 3);
+  for (const model of ['repeat-last', 'oracle']) {
+    const msg = await cli(['storybench', 'run', '--task', 'story_cont', '--dataset', data, '--model', model, '--samples', '2', '--out', out]);
+    assert.match(msg, /wrote 3 items x 2 samples/);
+  }
+  await cli(['storybench', 'score', out, '--metrics', 'fid,sim']);
+  const md = fs.readFileSync(path.join(out, 'leaderboard.md'), 'utf8');
+  assert.match(md, /## Leaderboard: story_cont/);
+  assert.match(md, /\| oracle \| 3 \| 2 \| 0\.00 ± 0\.00 \| 100\.00 ± 0\.00 \|/);
+  assert.ok(md.indexOf('| oracle') < md.indexOf('| repeat-last'), 'sorted by the first metric');
+  const html = fs.readFileSync(path.join(out, 'leaderboard.html'), 'utf8');
+  assert.match(html, /<table>/);
+  assert.equal(readScores(out).rows.length, 2);
+  await assert.rejects(cli(['storybench', 'score', out, '--metrics', 'fid,nope']), /unknown metric 'nope'/);
+  // With stored ratings the report adds human win rates and each metric's agreement with them.
+  const db = path.join(out, 'ratings.db');
+  const store = new RatingStore(db);
+  const a = { visual_quality: 'a', entity_consistency: 'a', background_consistency: 'a', action_realism: 'a', transition_realism: 'a', overall: 'a', text_adherence: ['a', 'a'] } as const;
+  for (const item of ['item00000', 'item00001', 'item00002']) {
+    store.add({ rater: 'ann', task: 'story_cont', dataset: path.basename(data), item, systemA: 'oracle', systemB: 'repeat-last', answers: { ...a, text_adherence: ['a', 'a'] } });
+  }
+  store.close();
+  await cli(['storybench', 'score', out, '--metrics', 'fid,sim', '--ratings', db]);
+  const withHumans = fs.readFileSync(path.join(out, 'leaderboard.md'), 'utf8');
+  assert.match(withHumans, /\| story_cont \| [\w-]+ \| oracle \| repeat-last \| 3 \| 0 \| 0 \| 100\.0% \[43\.9%, 100\.0%\] \|/);
+  assert.match(withHumans, /\| fid \| 3 \| 100\.0% \[100\.0%, 100\.0%\] \| 2 \| n\/a \(needs 3\+ systems\) \|/);
+  fs.rmSync(data, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('official datasets say clearly that --videos is needed', async () => {
+  const out = tmp();
+  await assert.rejects(
+    cli(['storybench', 'run', '--task', 'story_cont', '--dataset', 'didemo-valid', '--model', 'repeat-last', '--samples', '1', '--out', out, '--limit', '1']),
+    (e: unknown) => e instanceof KilnError && /didemo-valid needs its source videos.*pass --videos DIR/.test(e.message),
+  );
+  const msg = await cli(['storybench', 'tasks', '--dataset', 'uvo-valid']);
+  assert.match(msg, /uvo-valid story_gen: 1645 items/);
+  fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('a custom generator plugs in through the adapter and is checked', async () => {
+  const data = tmp();
+  const out = tmp();
+  makeSyntheticStories(data, 2);
+  const wrong: StoryGenerator = { name: 'wrong', generate: async (item) => item.exact_frames_per_prompt.map(() => ({ data: new Uint8Array(3), t: 1, h: 1, w: 1, c: 3 })) };
+  await assert.rejects(runBenchmark({ task: 'story_gen', dataset: resolveDataset(data), model: 'wrong', samples: 1, out, generator: wrong, quiet: true }),
+    /generator wrong: item 0: prompt 0 needs 10 frames, got 1/);
+  assert.deepEqual(generators.names().sort(), ['oracle', 'repeat-last']);
+  fs.rmSync(data, { recursive: true, force: true });
+  fs.rmSync(out, { recursive: true, force: true });
+});
