@@ -1,8 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { KilnError } from '../core/errors.js';
+import { setWasmFixes, WASM_FIXES } from './wasm-fixes.js';
 
 export { tf };
+export { setWasmFixes, activeWasmFixes, WASM_FIXES, type WasmFix } from './wasm-fixes.js';
+
+// The missing wasm gradient kernels and the fast paths go in once, when this module loads.
+setWasmFixes(WASM_FIXES);
 
 export type BackendName = 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
