@@ -3,3 +3,4 @@ export {
   type MlpOptions, type CnnOptions, type ModelSpec, type ModelBuilder, type Activation,
 } from './builders.js';
 export { saveModel, loadModel, writeAtomic, MODEL_FILE, WEIGHTS_FILE } from './io.js';
+export * from './onnx/index.js';

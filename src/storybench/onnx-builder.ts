@@ -1,116 +1,13 @@
 import { createRng } from '../core/index.js';
+import { encodeModel } from '../nn/onnx/index.js';
+
+export { encodeModel };
 
 /**
- * Writes small ONNX models as protobuf bytes by hand (no python, no onnx package): enough of the
- * ModelProto schema for a graph of standard operators with float initialisers. Kiln uses it to
- * build the tiny feature extractors committed as test fixtures (tools/build-storybench-onnx.mjs);
- * real evaluations load a user's own Inception / I3D / CLIP export instead.
+ * The tiny feature extractors committed as test fixtures (tools/build-storybench-onnx.mjs), written
+ * through Kiln's one ONNX writer (src/nn/onnx); real evaluations load a user's own Inception / I3D /
+ * CLIP export instead.
  */
-
-// ---- protobuf wire format -------------------------------------------------------------------
-
-class Writer {
-  private parts: number[] = [];
-  varint(v: number | bigint): this {
-    let x = BigInt.asUintN(64, BigInt(v));
-    while (x >= 0x80n) {
-      this.parts.push(Number(x & 0x7fn) | 0x80);
-      x >>= 7n;
-    }
-    this.parts.push(Number(x));
-    return this;
-  }
-  tag(field: number, wire: number): this {
-    return this.varint((field << 3) | wire);
-  }
-  int(field: number, v: number): this {
-    return this.tag(field, 0).varint(v);
-  }
-  bytes(field: number, b: Uint8Array): this {
-    this.tag(field, 2).varint(b.length);
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-  string(field: number, s: string): this {
-    return this.bytes(field, new TextEncoder().encode(s));
-  }
-  message(field: number, w: Writer): this {
-    return this.bytes(field, w.finish());
-  }
-  float(field: number, v: number): this {
-    const b = new Uint8Array(4);
-    new DataView(b.buffer).setFloat32(0, v, true);
-    this.tag(field, 5);
-    for (const x of b) this.parts.push(x);
-    return this;
-  }
-  finish(): Uint8Array {
-    return Uint8Array.from(this.parts);
-  }
-}
-
-// ---- ONNX schema pieces -----------------------------------------------------------------------
-
-const FLOAT = 1;
-const ATTR_INT = 2;
-const ATTR_INTS = 7;
-
-export type Dim = number | string;
-export interface OnnxNode {
-  op: string;
-  inputs: string[];
-  outputs: string[];
-  ints?: Record<string, number[]>;
-  int?: Record<string, number>;
-}
-export interface OnnxGraph {
-  name: string;
-  inputs: { name: string; shape: Dim[] }[];
-  outputs: { name: string; shape: Dim[] }[];
-  initializers: { name: string; dims: number[]; values: Float32Array }[];
-  nodes: OnnxNode[];
-}
-
-function valueInfo(name: string, shape: Dim[]): Writer {
-  const dims = new Writer();
-  for (const d of shape) dims.message(1, typeof d === 'number' ? new Writer().int(1, d) : new Writer().string(2, d));
-  const tensor = new Writer().int(1, FLOAT).message(2, dims);
-  return new Writer().string(1, name).message(2, new Writer().message(1, tensor));
-}
-
-export function encodeModel(g: OnnxGraph, opset = 13): Uint8Array {
-  const graph = new Writer();
-  g.nodes.forEach((n, k) => {
-    const node = new Writer();
-    n.inputs.forEach((s) => node.string(1, s));
-    n.outputs.forEach((s) => node.string(2, s));
-    node.string(3, `${n.op.toLowerCase()}_${k}`).string(4, n.op);
-    for (const [name, v] of Object.entries(n.int ?? {})) node.message(5, new Writer().string(1, name).int(3, v).int(20, ATTR_INT));
-    for (const [name, vs] of Object.entries(n.ints ?? {})) {
-      const a = new Writer().string(1, name);
-      vs.forEach((v) => a.int(8, v));
-      node.message(5, a.int(20, ATTR_INTS));
-    }
-    graph.message(1, node);
-  });
-  graph.string(2, g.name);
-  for (const init of g.initializers) {
-    const t = new Writer();
-    init.dims.forEach((d) => t.int(1, d));
-    t.int(2, FLOAT).string(8, init.name);
-    t.bytes(9, new Uint8Array(init.values.buffer, init.values.byteOffset, init.values.byteLength));
-    graph.message(5, t);
-  }
-  g.inputs.forEach((i) => graph.message(11, valueInfo(i.name, i.shape)));
-  g.outputs.forEach((o) => graph.message(12, valueInfo(o.name, o.shape)));
-  return new Writer()
-    .int(1, 8) // IR version 8
-    .string(2, 'kiln')
-    .string(3, '0.1.0')
-    .message(7, graph)
-    .message(8, new Writer().string(1, '').int(2, opset))
-    .finish();
-}
 
 // ---- the tiny feature models -------------------------------------------------------------------
 
