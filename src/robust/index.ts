@@ -1,0 +1,15 @@
+export {
+  LATENT_DIM, IMAGE_SIZE, LATENT_NAMES, render, ruleValue, labelOf, labelsOf, distanceToBoundary, distancesOf,
+  nearestBoundaryPoint, sampleLatents, clampToBox,
+} from './problem.js';
+export {
+  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,
+  type Attack, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
+} from './registry.js';
+export { classifierOf, evaluateAttack, type AttackEvaluation } from './evaluate.js';
+export { trainInfinite, type InfiniteTrainOptions } from './train.js';
+export { imageGridPng } from './figures.js';
+export {
+  runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,
+  type ExcusableConfig, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
+} from './experiment.js';
