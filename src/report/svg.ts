@@ -154,9 +154,11 @@ function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
     parts,
     legend(names, kinds) {
       const where = opts.legend ?? 'top-right';
-      const x = where.endsWith('right') ? W - m.r - 190 : m.l + 10;
+      // About 6.5 px per character at 12 px sans-serif, plus the swatch.
+      const boxWidth = 34 + 6.5 * Math.max(...names.map((n) => n.length));
+      const x = where.endsWith('right') ? W - m.r - boxWidth - 4 : m.l + 10;
       const top = where.startsWith('top') ? m.t + 14 : H - m.b - 8 - (names.length - 1) * 16;
-      parts.push(`<rect x="${x - 4}" y="${top - 12}" width="186" height="${names.length * 16 + 2}" fill="white" fill-opacity="0.85"/>`);
+      parts.push(`<rect x="${x - 4}" y="${top - 12}" width="${boxWidth}" height="${names.length * 16 + 2}" fill="white" fill-opacity="0.85"/>`);
       names.forEach((name, i) => {
         const y = top + i * 16;
         parts.push(
