@@ -1,19 +1,52 @@
 import { KilnError } from '../core/index.js';
 
-/** Parses a flag value as an integer, with a KilnError naming the flag. */
-export function intFlag(value: string, flag: string, min = Number.MIN_SAFE_INTEGER): number {
+export interface NumberBounds {
+  int?: boolean;
+  min?: number;
+  max?: number;
+}
+
+/** Parses a flag value as a finite number within bounds, with a KilnError naming the flag. */
+export function num(value: string, flag: string, o: NumberBounds = {}): number {
   const n = Number(value);
-  if (!/^[-+]?\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < min) {
-    throw new KilnError(`${flag} must be an integer${min > Number.MIN_SAFE_INTEGER ? ` >= ${min}` : ''}, got '${value}'`);
+  const ok = value.trim() !== '' && Number.isFinite(n) && (!o.int || Number.isInteger(n)) &&
+    (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
+  if (!ok) {
+    const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');
+    throw new KilnError(`${flag} must be ${o.int ? 'an integer' : 'a number'}${range ? ' ' + range : ''}, got '${value}'`);
   }
   return n;
 }
 
-/** Parses a flag value as a finite number, with a KilnError naming the flag. */
-export function numberFlag(value: string, flag: string, min = -Infinity): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < min) {
-    throw new KilnError(`${flag} must be a number${min > -Infinity ? ` >= ${min}` : ''}, got '${value}'`);
-  }
-  return n;
+/** Parses a flag value as an integer >= min. */
+export function intFlag(value: string, flag: string, min?: number): number {
+  return num(value, flag, { int: true, min });
+}
+
+/** Parses a flag value as a number >= min. */
+export function numberFlag(value: string, flag: string, min?: number): number {
+  return num(value, flag, { min });
+}
+
+/** Splits a comma-separated flag value, dropping empty entries. */
+export function listFlag(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter(Boolean);
+}
+
+/** Commander accumulator for repeatable flags. */
+export const collect = (value: string, previous: string[]): string[] => [...previous, value];
+
+/**
+ * Ctrl-C for long work: the first SIGINT aborts `signal` (the work stops at its next safe point and
+ * keeps what it finished), a second one exits at once. Call `dispose` when the work is over.
+ */
+export function interruptSignal(message: string): { signal: AbortSignal; dispose(): void } {
+  const stop = new AbortController();
+  const onSigint = () => {
+    if (stop.signal.aborted) process.exit(130);
+    stop.abort();
+    process.stderr.write(`\nkiln: ${message} (Ctrl-C again to quit at once)\n`);
+  };
+  process.on('SIGINT', onSigint);
+  return { signal: stop.signal, dispose: () => process.off('SIGINT', onSigint) };
 }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { num } from '../flags.js';
 import { KilnError, createProgress } from '../../core/index.js';
 import { BACKENDS, initBackend } from '../../backend/index.js';
 import { loadDataset, sample } from '../../data/index.js';
@@ -21,14 +22,6 @@ interface AttackFlags {
   seed: string;
   out?: string;
   backend?: string;
-}
-
-function num(value: string, flag: string, o: { int?: boolean; min?: number } = {}): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || (o.int && !Number.isInteger(n)) || (o.min !== undefined && n < o.min)) {
-    throw new KilnError(`${flag} must be ${o.int ? 'an integer' : 'a number'}${o.min !== undefined ? ` >= ${o.min}` : ''}, got '${value}'`);
-  }
-  return n;
 }
 
 function listAttacks(): string {

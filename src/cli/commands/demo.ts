@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { createProgress, dataPath, KilnError } from '../../core/index.js';
 import { getSpace, loadTable, openStorage, parseConstraints, runStudy, bestTrial, type Trial } from '../../nas/index.js';
 import { searchComparison, writeFigure, writeReport, type ControllerRuns } from '../../report/index.js';
-import { intFlag } from '../flags.js';
+import { intFlag, interruptSignal, listFlag } from '../flags.js';
 
 interface DemoFlags {
   out: string;
@@ -42,17 +42,11 @@ export function register(program: Command): void {
       for (const col of [flags.objective, limit.metric]) {
         if (!table.hasColumn(col)) throw new KilnError(`unknown column '${col}' (columns: ${table.columns.join(', ')})`);
       }
-      const names = flags.controllers.split(',').map((s) => s.trim()).filter(Boolean);
+      const names = listFlag(flags.controllers);
       fs.mkdirSync(flags.out, { recursive: true });
       const storageUri = `sqlite:${path.join(flags.out, 'kiln.db')}`;
       const storage = openStorage(storageUri);
-      const stop = new AbortController();
-      const onSigint = () => {
-        if (stop.signal.aborted) process.exit(130);
-        stop.abort();
-        process.stderr.write('\nkiln: stopping after the current trial; run the same command to resume\n');
-      };
-      process.on('SIGINT', onSigint);
+      const stop = interruptSignal('stopping after the current trial; run the same command to resume');
       const progress = createProgress({ label: 'demo search', total: names.length * seeds * budget });
       const results: ControllerRuns[] = [];
       let finished = 0;
@@ -76,7 +70,7 @@ export function register(program: Command): void {
           results.push({ controller, runs });
         }
       } finally {
-        process.off('SIGINT', onSigint);
+        stop.dispose();
         storage.close();
       }
       if (stop.signal.aborted) {

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
-import { intFlag } from '../flags.js';
+import { collect, intFlag, interruptSignal } from '../flags.js';
 import { controllers, openStorage, runStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
 
 interface SearchFlags {
@@ -21,7 +21,6 @@ interface SearchFlags {
   json?: boolean;
 }
 
-const collect = (value: string, previous: string[]) => [...previous, value];
 
 /** Shell-quotes argv so the printed resume command can be pasted back. */
 function shellLine(args: readonly string[]): string {
@@ -84,13 +83,7 @@ Example:
       if (flags.sampleSize !== undefined) controllerOptions.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
       const name = flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`;
       const storage = openStorage(flags.storage);
-      const stop = new AbortController();
-      const onSigint = () => {
-        if (stop.signal.aborted) process.exit(130);
-        stop.abort();
-        process.stderr.write('\nkiln: stopping after the current trial (Ctrl-C again to quit at once)\n');
-      };
-      process.on('SIGINT', onSigint);
+      const stop = interruptSignal('stopping after the current trial');
       const progress = createProgress({ label: `search ${name}`, total: budget, quiet: flags.json });
       let best: number | undefined;
       try {
@@ -124,7 +117,7 @@ Example:
           process.exitCode = 130;
         }
       } finally {
-        process.off('SIGINT', onSigint);
+        stop.dispose();
         storage.close();
       }
     });

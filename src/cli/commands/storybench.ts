@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { intFlag, listFlag } from '../flags.js';
 import { check } from '../../core/index.js';
 import {
   OFFICIAL_DATASETS, RatingStore, TASKS, type TaskName, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks,
@@ -11,15 +12,9 @@ import {
 } from '../../storybench/index.js';
 import { startRatingApp } from '../../server/index.js';
 
-function int(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    check(Number.isInteger(n) && n >= min, `${name} must be an integer >= ${min} (got '${v}')`);
-    return n;
-  };
-}
-
-const list = (v: string) => v.split(',').map((s) => s.trim()).filter(Boolean);
+/** Commander argument parser for an integer flag >= min. */
+const int = (name: string, min = 1) => (v: string): number => intFlag(v, name, min);
+const list = listFlag;
 const taskOption = () => new Option('--task <task>', 'StoryBench task').choices([...TASKS]).makeOptionMandatory();
 const datasetHelp = `dataset: ${OFFICIAL_DATASETS.join(', ')} (shipped task files; needs --videos) or a folder of <task>.json files (e.g. from kiln data stories)`;
 

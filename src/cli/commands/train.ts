@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { num } from '../flags.js';
 import { KilnError, createProgress, type Progress } from '../../core/index.js';
 import { initBackend, setSeed, BACKENDS } from '../../backend/index.js';
 import {
@@ -31,18 +32,6 @@ interface TrainFlags {
   out?: string;
   json?: boolean;
   backend?: string;
-}
-
-/** A numeric flag value, checked once here so the inner code can trust its types. */
-function num(value: string, flag: string, o: { int?: boolean; min?: number; max?: number } = {}): number {
-  const n = Number(value);
-  const ok = value.trim() !== '' && Number.isFinite(n) && (!o.int || Number.isInteger(n)) &&
-    (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
-  if (!ok) {
-    const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');
-    throw new KilnError(`${flag} must be ${o.int ? 'an integer' : 'a number'}${range ? ' ' + range : ''}, got '${value}'`);
-  }
-  return n;
 }
 
 function widths(value: string): number[] {
