@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import {
-  datasets, fashionMnistDir, fitStandardizer, loadCsv, loadDataset, numExamples, sample, splitCsvLine,
+  datasets, fashionMnistDir, fitStandardizer, loadCsv, loadDataset, numExamples, sample, parseCsv,
   splitDataset, standardize, type Dataset,
 } from '../src/data/index.js';
 
@@ -46,8 +46,13 @@ test('loadCsv takes the last column as target by default, wherever it sits other
   assert.deepEqual([...ds.y], [1, 0]);
 });
 
-test('splitCsvLine honours quotes', () => {
-  assert.deepEqual(splitCsvLine('1, "a,b" ,"say ""hi"""'), ['1', 'a,b', 'say "hi"']);
+test('parseCsv honours quotes, quoted line breaks and line numbers', () => {
+  assert.deepEqual(parseCsv('1, "a,b" ,"say ""hi"""')[0].cells, ['1', 'a,b', 'say "hi"']);
+  assert.deepEqual(parseCsv('h1,h2\r\n\n"x\ny",2\n3,4\n'), [
+    { line: 1, cells: ['h1', 'h2'] },
+    { line: 3, cells: ['x\ny', '2'] },
+    { line: 5, cells: ['3', '4'] },
+  ]);
 });
 
 test('loadCsv errors are one-line KilnErrors naming the problem', () => {

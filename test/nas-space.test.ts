@@ -2,15 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRng, dataPath, KilnError } from '../src/core/index.js';
+import { parseCsv } from '../src/data/index.js';
 import {
-  getSpace, nb101FromCell, nb101Cell, nb101Pruned, nb201Space, nb101Space, parseCsv, spaces,
+  getSpace, nb101FromCell, nb101Cell, nb101Pruned, nb201Space, nb101Space, spaces,
   NB101_MAX_EDGES, type Architecture, type Nb101Cell, type SearchSpace,
 } from '../src/nas/index.js';
 
 const differences = (a: Architecture, b: Architecture) => a.values.filter((v, i) => v !== b.values[i]).length;
 
 test('every NAS-Bench-201 table string parses and prints back identically', () => {
-  const rows = parseCsv(fs.readFileSync(dataPath('nb201', 'nb201-cifar10.csv'), 'utf8'));
+  const rows = parseCsv(fs.readFileSync(dataPath('nb201', 'nb201-cifar10.csv'), 'utf8')).map((r) => r.cells);
   const at = rows[0].indexOf('arch');
   const strings = rows.slice(1).map((r) => r[at]);
   assert.equal(strings.length, 15625);
@@ -62,9 +63,9 @@ function checkSampleAndMutate(space: SearchSpace) {
 }
 
 test('every registered space samples valid architectures and mutates one decision', () => {
-  assert.deepEqual(spaces.names().sort(), ['nb101', 'nb201']);
+  assert.ok(['nb101', 'nb201'].every((n) => spaces.names().includes(n)), spaces.names().join());
   for (const name of spaces.names()) checkSampleAndMutate(getSpace(name));
-  assert.throws(() => getSpace('darts'), /unknown search space 'darts' \(known: nb201, nb101\)/);
+  assert.throws(() => getSpace('darts'), /unknown search space 'darts' \(known: nb201, nb101/);
 });
 
 test('sampling nb201 is uniform over ops', () => {

@@ -10,33 +10,58 @@ export interface CsvOptions {
   name?: string;
 }
 
-/** Splits one CSV line on commas, honouring double-quoted fields ("a,b" and "" escapes). */
-export function splitCsvLine(line: string): string[] {
-  const cells: string[] = [];
+/** One CSV record: its cells (trimmed) and the 1-based line it starts on, for error messages. */
+export interface CsvRecord {
+  line: number;
+  cells: string[];
+}
+
+/**
+ * RFC 4180 CSV: commas, double-quoted fields (which may hold commas, "" escapes and line breaks),
+ * \n or \r\n line ends. Blank lines are skipped; cells are trimmed.
+ */
+export function parseCsv(text: string): CsvRecord[] {
+  const records: CsvRecord[] = [];
+  if (!text.includes('"')) {
+    // Fast path for the common unquoted file.
+    text.split(/\r?\n/).forEach((l, i) => {
+      if (l.trim() !== '') records.push({ line: i + 1, cells: l.split(',').map((c) => c.trim()) });
+    });
+    return records;
+  }
+  let cells: string[] = [];
   let cell = '';
   let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
+  let line = 1;
+  let start = 1;
+  const endRecord = () => {
+    cells.push(cell.trim());
+    if (cells.length > 1 || cells[0] !== '') records.push({ line: start, cells });
+    cells = [];
+    cell = '';
+  };
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
     if (quoted) {
-      if (ch === '"' && line[i + 1] === '"') {
+      if (ch === '\n') line++;
+      if (ch === '"' && text[i + 1] === '"') {
         cell += '"';
         i++;
-      } else if (ch === '"') {
-        quoted = false;
-      } else {
-        cell += ch;
-      }
-    } else if (ch === '"') {
-      quoted = true;
-    } else if (ch === ',') {
+      } else if (ch === '"') quoted = false;
+      else cell += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') {
       cells.push(cell.trim());
       cell = '';
-    } else {
-      cell += ch;
-    }
+    } else if (ch === '\n' || ch === '\r') {
+      if (ch === '\r' && text[i + 1] === '\n') i++;
+      endRecord();
+      line++;
+      start = line;
+    } else cell += ch;
   }
-  cells.push(cell.trim());
-  return cells;
+  if (cell !== '' || cells.length) endRecord();
+  return records;
 }
 
 const MISSING = /^(|nan|na|n\/a|null|\?)$/i;
@@ -57,11 +82,7 @@ export function loadCsv(file: string, opts: CsvOptions = {}): Dataset {
   if (!fs.existsSync(file)) throw new KilnError(`CSV file not found: ${file}`);
   if (!fs.statSync(file).isFile()) throw new KilnError(`not a CSV file: ${file} is a directory`);
   const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
-  const lines = text.split(/\r?\n/);
-  const rows: { line: number; cells: string[] }[] = [];
-  lines.forEach((l, i) => {
-    if (l.trim() !== '') rows.push({ line: i + 1, cells: splitCsvLine(l) });
-  });
+  const rows = parseCsv(text);
   if (rows.length === 0) throw new KilnError(`CSV file is empty: ${file}`);
   const header = rows[0].cells;
   const body = rows.slice(1);

@@ -2,6 +2,6 @@ export {
   type Dataset, type Splits, type SplitOptions, type Standardizer,
   exampleSize, numExamples, subset, splitDataset, sample, fitStandardizer, standardize,
 } from './dataset.js';
-export { loadCsv, splitCsvLine, type CsvOptions } from './csv.js';
+export { loadCsv, parseCsv, type CsvOptions, type CsvRecord } from './csv.js';
 export { loadMnist, loadFashionMnist, fashionMnistDir } from './images.js';
 export { datasets, loadDataset, type DatasetLoader } from './registry.js';

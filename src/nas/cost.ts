@@ -2,6 +2,7 @@ import { createRegistry, KilnError } from '../core/index.js';
 import { nb201Ops, type Architecture, type SearchSpace } from './space/index.js';
 import type { BenchmarkTable } from './table.js';
 import type { Metrics } from './evaluators.js';
+import { deviceSetCost, isDeviceSetMetric } from './devices.js';
 
 /** One cost of an architecture: `metric` on `device` (no device for device-free costs such as params). */
 export interface CostModel {
@@ -67,12 +68,16 @@ costModels.register('params', ({ space }) => {
   return { name: 'params', metric: 'params', cost: nb201ParamCount };
 }, 'trainable parameters of the NAS-Bench-201 CIFAR-10 network (nb201 only)');
 
-/** A cost by name: a column of the study's table first, else a registered computed cost. */
+/**
+ * A cost by name: a column of the study's table first, then a device-set metric such as
+ * `worst_latency(pixel3,raspi4)` (devices.ts), else a registered computed cost.
+ */
 export function resolveCostModel(name: string, ctx: CostContext): CostModel {
   if (ctx.table?.hasColumn(name)) return tableColumnCost(ctx.table, name);
+  if (isDeviceSetMetric(name)) return deviceSetCost(name, ctx.table);
   if (costModels.has(name)) return costModels.get(name)(ctx);
   const columns = ctx.table ? `table columns: ${ctx.table.columns.join(', ')}; ` : '';
-  throw new KilnError(`unknown cost metric '${name}' (${columns}computed: ${costModels.names().join(', ')})`);
+  throw new KilnError(`unknown cost metric '${name}' (${columns}device sets: avg_latency(DEV,...), worst_latency(DEV,...); computed: ${costModels.names().join(', ')})`);
 }
 
 export type Comparison = '<=' | '>=' | '<' | '>';
@@ -96,11 +101,12 @@ export function satisfies(c: Constraint, value: number): boolean {
   }
 }
 
-const CONSTRAINT = /^([A-Za-z_][\w.]*)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i;
+const CONSTRAINT = /^([A-Za-z_][\w.]*(?:\([\w.,\s]*\))?)\s*(<=|>=|<|>)\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)$/i;
 
 /** Parses `metric<=value` expressions; each input may hold several separated by ',' or ';'. */
 export function parseConstraints(exprs: string | readonly string[]): Constraint[] {
-  const parts = (typeof exprs === 'string' ? [exprs] : exprs).flatMap((e) => e.split(/[,;]/)).map((e) => e.trim()).filter(Boolean);
+  // Commas inside a metric's parentheses (a device list) do not separate constraints.
+  const parts = (typeof exprs === 'string' ? [exprs] : exprs).flatMap((e) => e.split(/[,;](?![^()]*\))/)).map((e) => e.trim()).filter(Boolean);
   return parts.map((text) => {
     const m = CONSTRAINT.exec(text);
     if (!m) throw new KilnError(`malformed constraint '${text}' (expected METRIC<=NUMBER, >=, < or >, e.g. latency_ms_pixel3<=6)`);

@@ -11,6 +11,14 @@ export {
   parseConstraints, formatConstraint, satisfies, createConstraintSet,
   type CostModel, type CostContext, type CostModelFactory, type Comparison, type Constraint, type ConstraintSet,
 } from './cost.js';
-export { loadTable, tableFromCsv, parseCsv, type BenchmarkTable, type TableOptions } from './table.js';
+export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
 export { runStudy, normalizeStudy, bestTrial, type StudyConfig, type RunStudyOptions, type StudyRun } from './study.js';
 export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';
+export {
+  DEVICE_AGGREGATES, deviceSetCost, deviceSetMetric, deviceReferences, isDeviceSetMetric, tableDevices, type DeviceAggregate,
+} from './devices.js';
+export { fitPredictor, kendallTau, gcnWidth, PREDICTOR_MODELS, PREDICTOR_DEFAULTS, type Predictor, type PredictorConfig, type PredictorModel } from './predictor/index.js';
+export {
+  runNasExperiment, experimentPresets, PRESETS, PRESET_NAMES,
+  type NasExperimentConfig, type NasExperimentResult, type RunResult, type ControllerPreset, type ExperimentHooks,
+} from './experiment.js';

@@ -1,6 +1,6 @@
 import { KilnError } from '../core/index.js';
 import { createController, controllers, type ControllerOptions, type TrialResult } from './controllers/index.js';
-import { createConstraintSet, formatConstraint, parseConstraints, type Constraint } from './cost.js';
+import { createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint } from './cost.js';
 import { createEvaluator, type Metrics } from './evaluators.js';
 import { getSpace } from './space/index.js';
 import type { Direction, Storage, StudySpec, Trial } from './storage/index.js';
@@ -103,7 +103,12 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRun> {
     throw new KilnError(`objective '${spec.objective}' is not a metric of evaluator '${evaluator.name}' (metrics: ${evaluator.metrics.join(', ')})`);
   }
   const constraints = createConstraintSet(parseConstraints(spec.constraints), { space, table });
-  const controller = createController(spec.controller, space, spec.seed, spec.controllerOptions);
+  const controller = createController(spec.controller, space, spec.seed, spec.controllerOptions, {
+    cost: (metric) => resolveCostModel(metric, { space, table }),
+    // A table-backed study can evaluate only the table's cells.
+    feasible: (a) => (!table || table.rowOf(a) >= 0) && constraints.feasible(constraints.costs(a)),
+    candidates: table?.archs,
+  });
 
   const stored = storage.getStudy(spec.name);
   if (stored) {

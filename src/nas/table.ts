@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../core/index.js';
+import { parseCsv } from '../data/index.js';
 import type { Architecture, SearchSpace } from './space/index.js';
 
 /**
@@ -25,35 +26,6 @@ export interface BenchmarkTable {
   row(row: number): Record<string, number>;
 }
 
-/** RFC 4180 CSV: commas, double-quoted fields with "" escapes, \n or \r\n line ends. */
-export function parseCsv(text: string): string[][] {
-  if (!text.includes('"')) {
-    // Fast path for the common unquoted table.
-    return text.split(/\r?\n/).filter((line) => line !== '').map((line) => line.split(','));
-  }
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quoted) {
-      if (c === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (c === '"') quoted = false;
-      else field += c;
-    } else if (c === '"') quoted = true;
-    else if (c === ',') { row.push(field); field = ''; }
-    else if (c === '\n' || c === '\r') {
-      if (c === '\r' && text[i + 1] === '\n') i++;
-      row.push(field); field = '';
-      if (row.length > 1 || row[0] !== '') rows.push(row);
-      row = [];
-    } else field += c;
-  }
-  if (field !== '' || row.length) { row.push(field); rows.push(row); }
-  return rows;
-}
-
 export interface TableOptions {
   /** Name of the architecture column (default 'arch'). */
   archColumn?: string;
@@ -62,7 +34,7 @@ export interface TableOptions {
 /** Builds a table from CSV text; every architecture string must parse in `space`. */
 export function tableFromCsv(text: string, space: SearchSpace, source: string, opts: TableOptions = {}): BenchmarkTable {
   const archColumn = opts.archColumn ?? 'arch';
-  const [header, ...body] = parseCsv(text);
+  const [header, ...body] = parseCsv(text).map((r) => r.cells);
   if (!header || body.length === 0) throw new KilnError(`table ${source} is empty`);
   const archAt = header.indexOf(archColumn);
   if (archAt < 0) throw new KilnError(`table ${source} has no architecture column '${archColumn}' (columns: ${header.join(', ')}); set it with --arch-column`);

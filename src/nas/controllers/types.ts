@@ -1,6 +1,7 @@
 import { KilnError, type Rng } from '../../core/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import type { Metrics } from '../evaluators.js';
+import type { CostModel } from '../cost.js';
 
 /** What a controller learns from one trial. */
 export interface TrialResult {
@@ -20,6 +21,11 @@ export interface Controller {
   /** JSON-serializable snapshot of everything `ask` depends on (rng included). */
   state(): unknown;
   restore(state: unknown): void;
+  /**
+   * The controller's own recommendation once the search ends (a policy's most likely
+   * feasible architecture); controllers without one are judged by their best trial.
+   */
+  pick?(): Architecture | undefined;
 }
 
 export type ControllerOptions = Readonly<Record<string, number | string | boolean>>;
@@ -28,7 +34,16 @@ export interface ControllerContext {
   space: SearchSpace;
   seed: number;
   options: ControllerOptions;
+  /** The study's cost models by name (table columns, computed and device-set costs), for reward shaping. */
+  cost?: (metric: string) => CostModel;
+  /** The study's hard constraints: cheap, no evaluation (rejection sampling tests samples with it). */
+  feasible?: (a: Architecture) => boolean;
+  /** Every architecture the study can evaluate (a benchmark table's rows), when that set is known. */
+  candidates?: readonly Architecture[];
 }
+
+/** What a study offers controllers besides space, seed and options. */
+export type ControllerEnv = Pick<ControllerContext, 'cost' | 'feasible' | 'candidates'>;
 
 export type ControllerFactory = (ctx: ControllerContext) => Controller;
 
