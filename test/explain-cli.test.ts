@@ -8,7 +8,8 @@ import { PNG } from 'pngjs';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
 import { diverging, gridPng, heatmapTile, pixelFlipping, spearman } from '../src/explain/index.js';
-import { register, parseIndices, parseParams } from '../src/cli/commands/explain.js';
+import { register, parseIndices } from '../src/cli/commands/explain.js';
+import { keyValueFlags } from '../src/cli/flags.js';
 
 before(async () => {
   await initBackend('cpu');
@@ -62,7 +63,7 @@ test('CLI argument parsing: index ranges and key=value params', () => {
   assert.deepEqual(parseIndices('2..4', 10), [2, 3, 4]);
   assert.deepEqual(parseIndices('1,7', 10), [1, 7]);
   assert.throws(() => parseIndices('9..10', 10), /--index/);
-  assert.deepEqual(parseParams(['epsilon=0.1', 'bias=false', 'postprocess=abs']), { epsilon: 0.1, bias: false, postprocess: 'abs' });
+  assert.deepEqual(keyValueFlags(['epsilon=0.1', 'bias=false', 'postprocess=abs'], '--param'), { epsilon: 0.1, bias: false, postprocess: 'abs' });
 });
 
 test('heatmap colours: red for positive, blue for negative, white for none; grid tiles scale', () => {

@@ -33,6 +33,18 @@ export function listFlag(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** Repeated `key=value` flags as an options object; `true`/`false` and numbers are parsed. */
+export function keyValueFlags(pairs: readonly string[], flag: string): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new KilnError(`${flag} takes key=value (got '${pair}')`);
+    const raw = pair.slice(eq + 1);
+    out[pair.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
 /** Commander accumulator for repeatable flags. */
 export const collect = (value: string, previous: string[]): string[] => [...previous, value];
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { keyValueFlags } from '../flags.js';
 import { KilnError, check } from '../../core/index.js';
 import { initBackend, tf, BACKENDS } from '../../backend/index.js';
 import { loadDataset, numExamples, exampleSize, type Dataset } from '../../data/index.js';
@@ -52,19 +53,6 @@ export function parseIndices(spec: string, count: number): number[] {
   return out;
 }
 
-/** key=value with numbers and booleans parsed. */
-export function parseParams(pairs: string[]): Record<string, OptionValue> {
-  const out: Record<string, OptionValue> = {};
-  for (const pair of pairs) {
-    const eq = pair.indexOf('=');
-    check(eq > 0, `--param takes key=value (got '${pair}')`);
-    const key = pair.slice(0, eq);
-    const raw = pair.slice(eq + 1);
-    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
-  }
-  return out;
-}
-
 /** The options each analyzer receives: the --param values it declares, plus [0, 1] pixel bounds for deep_taylor.bounded. */
 function optionsFor(info: AnalyzerInfo, params: Record<string, OptionValue>): Record<string, OptionValue> {
   const out: Record<string, OptionValue> = {};
@@ -94,7 +82,7 @@ async function run(flags: ExplainFlags): Promise<void> {
   const names = flags.analyzer.split(',').map((s) => s.trim()).filter(Boolean);
   check(names.length > 0, '--analyzer needs at least one analyzer name (see kiln explain --list)');
   for (const n of names) check(infos.has(n), `unknown analyzer '${n}' (known: ${[...infos.keys()].join(', ')})`);
-  const params = parseParams(flags.param);
+  const params = keyValueFlags(flags.param, '--param');
   for (const key of Object.keys(params)) {
     check(names.some((n) => infos.get(n)!.options.some((o) => o.name === key)),
       `--param ${key}: none of the chosen analyzers has that option`);

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
-import { collect, intFlag, interruptSignal } from '../flags.js';
+import { collect, intFlag, interruptSignal, keyValueFlags } from '../flags.js';
 import { controllers, openStorage, runStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
 
 interface SearchFlags {
@@ -14,6 +14,7 @@ interface SearchFlags {
   controller: string;
   population?: string;
   sampleSize?: string;
+  option: string[];
   budget: string;
   seed: string;
   storage: string;
@@ -57,6 +58,8 @@ export function register(program: Command): void {
     .option('--direction <dir>', 'max or min: maximize or minimize the objective', 'max')
     .option('--constraint <expr>', 'hard limit METRIC<=N (>=, <, >); repeatable or a ,/; list; METRIC is a table column or params (nb201)', collect, [])
     .addOption(new Option('--controller <name>', `controller (${controllers.names().join(', ')})`).default('evolution'))
+    .option('--option <key=value>', 'controller option, repeatable: e.g. reward=abs, costMetric=latency_ms_pixel3, target=6, ' +
+      'lr=0.1, mcSamples=5, correction=false, model=gcn (see the controller list above for each one\'s options)', collect, [])
     .option('--population <n>', 'evolution: population size P (default 20)')
     .option('--sample-size <n>', 'evolution: tournament sample size S (default 5)')
     .option('--budget <n>', 'stop when this many trials are evaluated (infeasible ones are recorded but free)', '200')
@@ -78,7 +81,7 @@ Example:
       if (flags.direction !== 'max' && flags.direction !== 'min') throw new KilnError(`--direction must be max or min, got '${flags.direction}'`);
       const budget = intFlag(flags.budget, '--budget', 1);
       const seed = intFlag(flags.seed, '--seed');
-      const controllerOptions: Record<string, number> = {};
+      const controllerOptions: Record<string, number | string | boolean> = keyValueFlags(flags.option, '--option');
       if (flags.population !== undefined) controllerOptions.population = intFlag(flags.population, '--population', 1);
       if (flags.sampleSize !== undefined) controllerOptions.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
       const name = flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`;
