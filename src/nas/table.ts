@@ -26,6 +26,9 @@ export interface BenchmarkTable {
   row(row: number): Record<string, number>;
 }
 
+/** Columns that number the rows (as pandas writes them) rather than measure anything. */
+const ROW_ID_COLUMNS = new Set(['index', '']);
+
 export interface TableOptions {
   /** Name of the architecture column (default 'arch'). */
   archColumn?: string;
@@ -41,8 +44,8 @@ export function tableFromCsv(text: string, space: SearchSpace, source: string, o
   body.forEach((r, i) => {
     if (r.length !== header.length) throw new KilnError(`table ${source} line ${i + 2} has ${r.length} fields, header has ${header.length}`);
   });
-  // A column is a metric when every row holds a finite number in it.
-  const numeric = header.filter((name, c) => c !== archAt && body.every((r) => r[c].trim() !== '' && Number.isFinite(Number(r[c]))));
+  // A column is a metric when every row holds a finite number in it; a row-id column is not one.
+  const numeric = header.filter((name, c) => c !== archAt && !ROW_ID_COLUMNS.has(name) && body.every((r) => r[c].trim() !== '' && Number.isFinite(Number(r[c]))));
   const data = new Map(numeric.map((name) => {
     const c = header.indexOf(name);
     return [name, Float64Array.from(body, (r) => Number(r[c]))] as const;
