@@ -1,10 +1,16 @@
 import type { Command } from 'commander';
+import { register as attack } from './attack.js';
 import { register as demo } from './demo.js';
+import { register as excusable } from './experiment-excusable.js';
+import { register as experimentNas } from './experiment-nas.js';
 import { register as explain } from './explain.js';
 import { register as search } from './search.js';
 import { register as storybench } from './storybench.js';
 import { register as study } from './study.js';
 import { register as train } from './train.js';
+import { register as video } from './video.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
-export const COMMANDS: ((program: Command) => void)[] = [demo, search, study, train, explain, storybench];
+export const COMMANDS: ((program: Command) => void)[] = [
+  demo, search, study, experimentNas, train, explain, attack, excusable, video, storybench,
+];

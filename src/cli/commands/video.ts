@@ -1,0 +1,204 @@
+/**
+ * Video story commands: `kiln data stories`, `kiln video train-tokenizer|train-generator|eval`
+ * and `kiln story`.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Command, Option } from 'commander';
+import { check, createProgress, projectRoot } from '../../core/index.js';
+import { initBackend, setSeed } from '../../backend/index.js';
+import {
+  DEFAULT_SAMPLING, encodeGif, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, sideBySide, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, writeVideoFile,
+} from '../../video/index.js';
+
+const backendOption = () => new Option('--backend <name>', 'tfjs backend: wasm or cpu (default: KILN_BACKEND or wasm)');
+
+function int(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    check(Number.isInteger(n) && n >= min, `${name} must be an integer >= ${min} (got '${v}')`);
+    return n;
+  };
+}
+
+function num(name: string) {
+  return (v: string): number => {
+    const n = Number(v);
+    check(Number.isFinite(n) && n > 0, `${name} must be a positive number (got '${v}')`);
+    return n;
+  };
+}
+
+export function defaultModelDir(name: string): string {
+  return path.join(projectRoot(), 'models', 'video', name);
+}
+
+export function register(program: Command): void {
+  const data = program.commands.find((c) => c.name() === 'data') ?? program.command('data').description('build datasets');
+  data
+    .command('stories')
+    .description('render procedurally generated multi-prompt video stories (StoryBench task files + .npy frames)')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--count <n>', 'number of stories (train + held-out)', int('--count', 2), 500)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+    .option('--test-fraction <f>', 'share of stories in the held-out split', num('--test-fraction'), 0.2)
+    .action((opts: { out: string; count: number; seed: number; testFraction: number }) => {
+      check(opts.testFraction < 1, '--test-fraction must be below 1');
+      const progress = createProgress({ label: 'stories', total: opts.count });
+      const r = writeStoryDataset({ out: opts.out, count: opts.count, seed: opts.seed, testFraction: opts.testFraction, onStory: (n) => progress.update(n) });
+      progress.done();
+      console.log(`wrote ${r.train} training and ${r.test} held-out stories to ${opts.out}`);
+    });
+
+  const video = program.command('video').description('train and evaluate the Phenaki-style story video generator');
+  video
+    .command('train-tokenizer')
+    .description('train the C-ViViT video tokenizer (resumable)')
+    .requiredOption('--data <dir>', 'story dataset folder (from kiln data stories)')
+    .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('tokenizer'))
+    .option('--steps <n>', 'total training steps', int('--steps'), 1500)
+    .option('--batch <n>', 'clips per step', int('--batch'), 8)
+    .option('--clip-frames <n>', 'frames per training clip (1 + 2k)', int('--clip-frames'), 9)
+    .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-3)
+    .option('--codebook <n>', 'codebook size (new runs only)', int('--codebook', 2), 128)
+    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+    .addOption(backendOption())
+    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; saveEvery: number; seed: number; backend?: string }) => {
+      await initBackend(opts.backend);
+      setSeed(opts.seed);
+      const stories = loadStories(opts.data, 'train');
+      const r = await trainTokenizer(stories, {
+        checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, clipFrames: opts.clipFrames, lr: opts.lr,
+        seed: opts.seed, saveEvery: opts.saveEvery, deadThreshold: 0.05, config: { codebook: opts.codebook },
+      });
+      console.log(`tokenizer saved to ${opts.checkpoint}: recon mse ${r.recon.toFixed(4)}, codebook perplexity ${r.perplexity.toFixed(1)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
+    });
+
+  video
+    .command('train-generator')
+    .description('train the masked video-token transformer with its text encoder (resumable)')
+    .requiredOption('--data <dir>', 'story dataset folder (from kiln data stories)')
+    .option('--tokenizer <dir>', 'trained tokenizer checkpoint', defaultModelDir('tokenizer'))
+    .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('generator'))
+    .option('--steps <n>', 'total training steps', int('--steps'), 1500)
+    .option('--batch <n>', 'windows per step', int('--batch'), 12)
+    .option('--lr <x>', 'Adam learning rate', num('--lr'), 1e-3)
+    .option('--text-drop <p>', 'share of examples with the null prompt (classifier-free guidance)', num('--text-drop'), 0.25)
+    .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 64)
+    .option('--layers <n>', 'transformer layers (new runs only)', int('--layers'), 3)
+    .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+    .addOption(backendOption())
+    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; textDrop: number; dim: number; layers: number; saveEvery: number; seed: number; backend?: string }) => {
+      check(opts.textDrop < 1, '--text-drop must be below 1');
+      await initBackend(opts.backend);
+      setSeed(opts.seed);
+      const tok = await loadTokenizer(opts.tokenizer);
+      const stories = loadStories(opts.data, 'train');
+      const r = await trainGenerator(stories, tok, {
+        checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, lr: opts.lr, seed: opts.seed, saveEvery: opts.saveEvery,
+        textDrop: opts.textDrop, contextSteps: 2, config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1 },
+      });
+      console.log(`generator saved to ${opts.checkpoint}: masked-token loss ${r.loss.toFixed(3)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
+    });
+
+  program
+    .command('story')
+    .description('generate a video story from a sequence of prompts (one segment per prompt)')
+    .argument('<prompts...>', 'one prompt per segment, e.g. "a red square moves right" "the red square jumps"')
+    .option('--frames <list>', 'frames per segment, comma-separated (8 fps); one number applies to all', '16')
+    .option('--background <text>', 'background description, e.g. "a black background"')
+    .requiredOption('--out <file>', 'output .gif (or .mp4 when ffmpeg is installed)')
+    .option('--tokenizer <dir>', 'tokenizer checkpoint', defaultModelDir('tokenizer'))
+    .option('--generator <dir>', 'generator checkpoint', defaultModelDir('generator'))
+    .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
+    .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
+    .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
+    .option('--scale <n>', 'pixel upscaling of the output', int('--scale'), 4)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+    .addOption(backendOption())
+    .action(async (prompts: string[], opts: { frames: string; background?: string; out: string; tokenizer: string; generator: string; steps: number; temperature: number; guidance: number; scale: number; seed: number; backend?: string }) => {
+      const counts = opts.frames.split(',').map((f) => int('--frames')(f.trim()));
+      const frames = counts.length === 1 ? prompts.map(() => counts[0]) : counts;
+      check(frames.length === prompts.length, `--frames lists ${frames.length} counts for ${prompts.length} prompts`);
+      await initBackend(opts.backend);
+      const tok = await loadTokenizer(opts.tokenizer);
+      const gen = await loadGenerator(opts.generator);
+      const started = Date.now();
+      const video = generateStory(tok, gen, prompts, frames, {
+        ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, seed: opts.seed, background: opts.background,
+      });
+      const seconds = (Date.now() - started) / 1000;
+      writeVideoFile(opts.out, video, opts.scale);
+      console.log(`wrote ${video.frames} frames (${frames.join('+')}) to ${opts.out} in ${seconds.toFixed(1)} s (${(seconds / video.frames).toFixed(2)} s/frame)`);
+    });
+
+  video
+    .command('train-judge')
+    .description('train the evaluation classifier (action, shape, colour) on freshly generated world data')
+    .option('--checkpoint <dir>', 'where to save the judge (tfjs LayersModel)', defaultModelDir('judge'))
+    .option('--clips <n>', 'training segment clips', int('--clips', 100), 4000)
+    .option('--epochs <n>', 'training epochs', int('--epochs'), 40)
+    .option('--seed <n>', 'random seed (keep it apart from the dataset seed)', int('--seed', 0), 1234)
+    .addOption(backendOption())
+    .action(async (opts: { checkpoint: string; clips: number; epochs: number; seed: number; backend?: string }) => {
+      await initBackend(opts.backend);
+      setSeed(opts.seed);
+      const progress = createProgress({ label: 'train-judge', total: opts.epochs });
+      const model = await trainJudge(judgeTrainingClips(opts.clips, opts.seed), opts.epochs, (e, loss) => progress.update(e, `loss ${loss.toFixed(3)}`));
+      progress.done();
+      await saveJudge(opts.checkpoint, model);
+      console.log(`judge saved to ${opts.checkpoint}`);
+    });
+
+  video
+    .command('eval')
+    .description('evaluate on the held-out split: judge accuracies, Frechet distance, PSNR, vs ground truth and a repeat-last-frame baseline')
+    .requiredOption('--data <dir>', 'story dataset folder (its test split is used)')
+    .requiredOption('--out <dir>', 'report folder (report.md, report.html, metrics.json, GIF gallery)')
+    .option('--limit <n>', 'held-out stories to evaluate', int('--limit'), 24)
+    .option('--gallery <n>', 'stories shown as GIFs', int('--gallery', 0), 8)
+    .option('--tokenizer <dir>', 'tokenizer checkpoint', defaultModelDir('tokenizer'))
+    .option('--generator <dir>', 'generator checkpoint', defaultModelDir('generator'))
+    .option('--judge <dir>', 'judge checkpoint (from kiln video train-judge)', defaultModelDir('judge'))
+    .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
+    .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
+    .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
+    .addOption(backendOption())
+    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string; judge: string; steps: number; temperature: number; guidance: number; seed: number; backend?: string }) => {
+      await initBackend(opts.backend);
+      const tok = await loadTokenizer(opts.tokenizer);
+      const gen = await loadGenerator(opts.generator);
+      const judgeModel = await loadJudge(opts.judge);
+      const stories = loadStories(opts.data, 'test', opts.limit);
+      const progress = createProgress({ label: 'eval', total: stories.length });
+      const r = evaluateStories(tok, gen, judgeModel, stories, { ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, seed: opts.seed }, (n) => progress.update(n));
+      progress.done();
+      fs.mkdirSync(path.join(opts.out, 'gifs'), { recursive: true });
+      const gallery = r.samples.slice(0, opts.gallery).map((s) => {
+        const file = `gifs/${s.id}.gif`;
+        fs.writeFileSync(path.join(opts.out, file), encodeGif(sideBySide([s.videos['ground truth'], s.videos.generated, s.videos.baseline])));
+        return { file, texts: s.texts };
+      });
+      const table = scoresMarkdown(r);
+      const md = ['# Kiln video stories: held-out evaluation', '', table, '',
+        'Judge: a classifier trained separately on generated-world data (`kiln video train-judge`); "ground truth" rows are its accuracy on the real segments (its ceiling).',
+        'Baseline: repeat the last conditioning frame. GIFs: ground truth | generated | baseline (the first 4 frames are the conditioning).', '',
+        ...gallery.flatMap((g) => [`![${g.texts.join(' / ')}](${g.file})`, '', g.texts.map((t, i) => `${i + 1}. ${t}`).join('  '), ''])].join('\n');
+      fs.writeFileSync(path.join(opts.out, 'report.md'), md);
+      const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+      const rows = table.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---'));
+      const html = `<!doctype html><meta charset="utf-8"><title>Kiln video eval</title><h1>Kiln video stories: held-out evaluation</h1>
+<p>${esc(table.split('\n')[0])}</p><table border="1" cellpadding="4">${rows.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`)).join('')}</tr>`).join('')}</table>
+<p>Columns in each GIF: ground truth | generated | baseline (repeat last conditioning frame).</p>
+${gallery.map((g) => `<figure><img src="${g.file}" style="image-rendering:pixelated"><figcaption>${g.texts.map(esc).join(' / ')}</figcaption></figure>`).join('\n')}`;
+      fs.writeFileSync(path.join(opts.out, 'report.html'), html);
+      const { samples, ...metrics } = r;
+      void samples;
+      fs.writeFileSync(path.join(opts.out, 'metrics.json'), JSON.stringify(metrics, null, 1));
+      console.log(table);
+      console.log(`report written to ${path.join(opts.out, 'report.md')}`);
+    });
+}

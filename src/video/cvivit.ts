@@ -1,0 +1,213 @@
+/**
+ * C-ViViT video tokenizer (Phenaki): the first frame is embedded alone, later frames in
+ * spatio-temporal patches (patch x patch pixels x `tpatch` frames); a spatial transformer per time
+ * step, then a transformer that is causal in time, then vector quantisation. Because nothing looks
+ * ahead in time, a prefix of a video tokenizes exactly like the same prefix inside the whole video,
+ * and any length 1 + tpatch*k encodes (other lengths are padded by repeating the last frame).
+ */
+import { check } from '../core/index.js';
+import { tf } from '../backend/index.js';
+import { block, causalMask, dense, layerNorm, ParamSet, stopGradient, type BlockConfig } from './layers.js';
+
+type Tensor = tf.Tensor;
+
+export interface TokenizerConfig {
+  size: number;
+  patch: number;
+  tpatch: number;
+  dim: number;
+  heads: number;
+  mlp: number;
+  spatialLayers: number;
+  temporalLayers: number;
+  codebook: number;
+  codeDim: number;
+  /** Longest sequence of time steps the temporal position table covers. */
+  maxSteps: number;
+  commitment: number;
+}
+
+export const DEFAULT_TOKENIZER: TokenizerConfig = {
+  size: 32, patch: 8, tpatch: 2, dim: 64, heads: 4, mlp: 128, spatialLayers: 1, temporalLayers: 1,
+  codebook: 128, codeDim: 16, maxSteps: 64, commitment: 0.25,
+};
+
+/**
+ * Concatenation along axis 1 done on rank-3 views: the gradient of a high-rank concat is a SplitV
+ * that is very slow on wasm.
+ */
+function concatTime(parts: Tensor[]): Tensor {
+  const [B, , ...inner] = parts[0].shape as number[];
+  const size = inner.reduce((a, b) => a * b, 1);
+  const joined = tf.concat(parts.map((t) => t.reshape([B, t.shape[1]!, size])), 1);
+  return joined.reshape([B, joined.shape[1]!, ...inner]);
+}
+
+export interface EncodeResult {
+  /** Continuous encoder output [B, S, P, codeDim] (unit length). */
+  z: Tensor;
+  /** Code indices [B, S, P]. */
+  ids: Tensor;
+}
+
+export class CViViT {
+  readonly params = new ParamSet();
+  readonly grid: number;
+  readonly patchesPerStep: number;
+
+  constructor(readonly cfg: TokenizerConfig) {
+    check(cfg.size % cfg.patch === 0, 'frame size must be a multiple of the patch size');
+    this.grid = cfg.size / cfg.patch;
+    this.patchesPerStep = this.grid * this.grid;
+  }
+
+  private get block(): BlockConfig {
+    return { dim: this.cfg.dim, heads: this.cfg.heads, mlp: this.cfg.mlp };
+  }
+
+  /** Time steps for a video of `frames` frames (after padding). */
+  steps(frames: number): number {
+    return 1 + Math.ceil((frames - 1) / this.cfg.tpatch);
+  }
+
+  /** Frames the tokens of `steps` time steps decode to. */
+  framesFor(steps: number): number {
+    return 1 + (steps - 1) * this.cfg.tpatch;
+  }
+
+  /** Pads [B, T, H, W, 3] by repeating the last frame up to 1 + tpatch*k frames. */
+  pad(x: Tensor): Tensor {
+    const T = x.shape[1]!;
+    const want = this.framesFor(this.steps(T));
+    if (want === T) return x;
+    const [B, , H, W, C] = x.shape as number[];
+    const last = x.reshape([B, T, H * W * C]).slice([0, T - 1, 0], [B, 1, H * W * C]).reshape([B, 1, H, W, C]);
+    return tf.concat([x, ...Array(want - T).fill(last)], 1);
+  }
+
+  /** Patch vectors: first frame [B, 1, P, p*p*3], later frames [B, n, P, tp*p*p*3]. */
+  private patchify(x: Tensor): { first: Tensor; rest: Tensor | null } {
+    const [B, T, H, W] = x.shape as number[];
+    const { patch: p, tpatch: tp } = this.cfg;
+    const g = this.grid;
+    const flat = x.reshape([B, T, H * W * 3]);
+    const first = flat.slice([0, 0, 0], [B, 1, H * W * 3]).reshape([B, g, p, g, p * 3]).transpose([0, 1, 3, 2, 4]).reshape([B, 1, g * g, p * p * 3]);
+    if (T === 1) return { first, rest: null };
+    const n = (T - 1) / tp;
+    const rest = flat.slice([0, 1, 0], [B, T - 1, H * W * 3]).reshape([B * n, tp, g, p, g, p * 3]).transpose([0, 2, 4, 1, 3, 5]).reshape([B, n, g * g, tp * p * p * 3]);
+    return { first, rest };
+  }
+
+  private unpatchify(first: Tensor, rest: Tensor | null): Tensor {
+    const B = first.shape[0]!;
+    const { patch: p, tpatch: tp, size } = this.cfg;
+    const g = this.grid;
+    const f = first.reshape([B, g, g, p, p * 3]).transpose([0, 1, 3, 2, 4]).reshape([B, 1, size, size, 3]);
+    if (!rest) return f;
+    const n = rest.shape[1]!;
+    const r = rest.reshape([B * n, g, g, tp, p, p * 3]).transpose([0, 3, 1, 4, 2, 5]).reshape([B, n * tp, size, size, 3]);
+    return concatTime([f, r]);
+  }
+
+  private spatial(prefix: string, h: Tensor, layers: number): Tensor {
+    const [B, S, P, D] = h.shape as number[];
+    let x = h.reshape([B * S, P, D]);
+    for (let i = 0; i < layers; i++) x = block(this.params, `${prefix}/spatial${i}`, x, this.block);
+    return x.reshape([B, S, P, D]);
+  }
+
+  private temporal(prefix: string, h: Tensor, layers: number): Tensor {
+    const [B, S, P, D] = h.shape as number[];
+    let x = h.transpose([0, 2, 1, 3]).reshape([B * P, S, D]);
+    const mask = causalMask(S);
+    for (let i = 0; i < layers; i++) x = block(this.params, `${prefix}/temporal${i}`, x, this.block, mask);
+    return x.reshape([B, P, S, D]).transpose([0, 2, 1, 3]);
+  }
+
+  private positions(prefix: string, h: Tensor): Tensor {
+    const [, S, P, D] = h.shape as number[];
+    check(S <= this.cfg.maxSteps, `video too long for the tokenizer: ${S} time steps > ${this.cfg.maxSteps}`);
+    const sp = this.params.get(`${prefix}/pos_space`, [P, D]).reshape([1, 1, P, D]);
+    const tp = this.params.get(`${prefix}/pos_time`, [this.cfg.maxSteps, D]).slice([0, 0], [S, D]).reshape([1, S, 1, D]);
+    return h.add(sp).add(tp);
+  }
+
+  /** Codebook rows, unit length [K, codeDim]. */
+  codebook(): Tensor {
+    const e = this.params.get('vq/codebook', [this.cfg.codebook, this.cfg.codeDim], 1);
+    return e.div(e.norm('euclidean', -1, true).add(1e-6));
+  }
+
+  /** Video in [-1, 1], [B, T, H, W, 3] with T = 1 + tpatch*k -> latents and code ids. */
+  encodeLatents(x: Tensor): EncodeResult {
+    const { first, rest } = this.patchify(x);
+    const D = this.cfg.dim;
+    let h = dense(this.params, 'enc/embed_first', first, D);
+    if (rest) h = concatTime([h, dense(this.params, 'enc/embed_rest', rest, D)]);
+    h = this.positions('enc', h);
+    h = this.spatial('enc', h, this.cfg.spatialLayers);
+    h = this.temporal('enc', h, this.cfg.temporalLayers);
+    h = dense(this.params, 'enc/to_code', layerNorm(this.params, 'enc/ln_out', h), this.cfg.codeDim);
+    const z = h.div(h.norm('euclidean', -1, true).add(1e-6));
+    const [B, S, P, C] = z.shape as number[];
+    const cbT = this.codebook().transpose();
+    const ids = tf.matMul(z.reshape([B * S * P, C]), cbT).argMax(-1).reshape([B, S, P]);
+    return { z, ids };
+  }
+
+  /** Unit code vectors [B, S, P, codeDim] -> video [B, T, H, W, 3] (unclipped, nominally [-1, 1]). */
+  decodeLatents(zq: Tensor): Tensor {
+    const D = this.cfg.dim;
+    let h = dense(this.params, 'dec/embed', zq, D);
+    h = this.positions('dec', h);
+    h = this.temporal('dec', h, this.cfg.temporalLayers);
+    h = this.spatial('dec', h, this.cfg.spatialLayers);
+    h = layerNorm(this.params, 'dec/ln_out', h);
+    const [B, S, P, Dm] = h.shape as number[];
+    const { patch: p, tpatch: tp } = this.cfg;
+    const flat = h.reshape([B, S, P * Dm]);
+    const first = dense(this.params, 'dec/out_first', flat.slice([0, 0, 0], [B, 1, P * Dm]).reshape([B, 1, P, Dm]), p * p * 3);
+    const rest = S > 1 ? dense(this.params, 'dec/out_rest', flat.slice([0, 1, 0], [B, S - 1, P * Dm]).reshape([B, S - 1, P, Dm]), tp * p * p * 3) : null;
+    return this.unpatchify(first, rest);
+  }
+
+  lookup(ids: Tensor): Tensor {
+    const shape = ids.shape;
+    const oh = tf.oneHot(ids.reshape([-1]).toInt(), this.cfg.codebook).toFloat();
+    return tf.matMul(oh, this.codebook()).reshape([...shape, this.cfg.codeDim]);
+  }
+
+  /**
+   * Training loss: reconstruction MSE + codebook loss + commitment * commitment loss, with the
+   * straight-through estimator carrying decoder gradients past the quantiser.
+   */
+  loss(x: Tensor): { loss: Tensor; recon: Tensor; ids: Tensor; z: Tensor } {
+    const { z, ids } = this.encodeLatents(x);
+    const zq = this.lookup(ids);
+    const codebookLoss = tf.losses.meanSquaredError(stopGradient(z), zq);
+    const commit = tf.losses.meanSquaredError(z, stopGradient(zq));
+    const st = z.add(stopGradient(zq.sub(z)));
+    const out = this.decodeLatents(st);
+    const recon = tf.losses.meanSquaredError(x, out);
+    const loss = recon.add(codebookLoss).add(commit.mul(this.cfg.commitment));
+    return { loss, recon, ids, z };
+  }
+
+  /** uint8-valued frames [B, T, H, W, 3] (any T >= 1) -> code ids [B, steps(T), P]. */
+  encode(frames: Tensor): Tensor {
+    return tf.tidy(() => this.encodeLatents(this.pad(frames.toFloat().div(127.5).sub(1))).ids);
+  }
+
+  /** Code ids [B, S, P] -> frames [B, 1 + tpatch*(S-1), H, W, 3] as floats in [0, 255]. */
+  decode(ids: Tensor): Tensor {
+    return tf.tidy(() => this.decodeLatents(this.lookup(ids)).clipByValue(-1, 1).add(1).mul(127.5));
+  }
+
+  /** Builds every variable (one tiny forward pass) so a checkpoint can be assigned into it. */
+  build(): void {
+    tf.tidy(() => {
+      const x = tf.zeros([1, 1 + this.cfg.tpatch, this.cfg.size, this.cfg.size, 3]);
+      this.loss(x);
+    });
+  }
+}

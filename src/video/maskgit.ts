@@ -1,0 +1,161 @@
+/**
+ * The Phenaki generator: a bidirectional masked transformer over a window of video tokens,
+ * conditioned on text through prefix tokens (a small text transformer's outputs placed before the
+ * video tokens). Trained MaskGIT-style (cosine mask schedule, loss on masked tokens only); sampled
+ * by parallel decoding with confidence-based re-masking and classifier-free guidance.
+ */
+import { check, type Rng } from '../core/index.js';
+import { tf } from '../backend/index.js';
+import { block, dense, embed, layerNorm, ParamSet, type BlockConfig } from './layers.js';
+import { PAD } from './text.js';
+
+type Tensor = tf.Tensor;
+
+export interface GeneratorConfig {
+  /** Video codebook size; id `codes` is the mask token. */
+  codes: number;
+  /** Time steps per window and tokens per time step. */
+  windowSteps: number;
+  tokensPerStep: number;
+  vocab: number;
+  textLen: number;
+  dim: number;
+  heads: number;
+  mlp: number;
+  layers: number;
+  textLayers: number;
+  labelSmoothing: number;
+}
+
+export class MaskGit {
+  readonly params = new ParamSet();
+
+  constructor(readonly cfg: GeneratorConfig) {}
+
+  get tokens(): number {
+    return this.cfg.windowSteps * this.cfg.tokensPerStep;
+  }
+
+  get maskId(): number {
+    return this.cfg.codes;
+  }
+
+  private get blockCfg(): BlockConfig {
+    return { dim: this.cfg.dim, heads: this.cfg.heads, mlp: this.cfg.mlp };
+  }
+
+  /** Text ids [B, L] -> features [B, L, D] and the additive key mask of padding [B, 1, 1, L]. */
+  encodeText(textIds: Tensor): { h: Tensor; mask: Tensor } {
+    const [B, L] = textIds.shape as number[];
+    const D = this.cfg.dim;
+    const mask = textIds.equal(PAD).toFloat().mul(-1e9).reshape([B, 1, 1, L]);
+    let h = embed(this.params, 'text/embed', textIds, this.cfg.vocab, D).add(this.params.get('text/pos', [this.cfg.textLen, D]).slice([0, 0], [L, D]));
+    for (let i = 0; i < this.cfg.textLayers; i++) h = block(this.params, `text/block${i}`, h, this.blockCfg, mask);
+    return { h: layerNorm(this.params, 'text/ln_out', h), mask };
+  }
+
+  /** Video ids [B, N] (mask id where unknown) and text ids [B, L] -> logits [B, N, codes]. */
+  logits(videoIds: Tensor, textIds: Tensor): Tensor {
+    const [B, N] = videoIds.shape as number[];
+    const L = textIds.shape[1]!;
+    const D = this.cfg.dim;
+    const text = this.encodeText(textIds);
+    const v = embed(this.params, 'video/embed', videoIds, this.cfg.codes + 1, D).add(this.params.get('video/pos', [this.tokens, D]).slice([0, 0], [N, D]));
+    let h = tf.concat([dense(this.params, 'text/to_prefix', text.h, D), v], 1);
+    const mask = tf.concat([text.mask, tf.zeros([B, 1, 1, N])], 3);
+    for (let i = 0; i < this.cfg.layers; i++) h = block(this.params, `main/block${i}`, h, this.blockCfg, mask);
+    const out = layerNorm(this.params, 'main/ln_out', h.slice([0, L, 0], [B, N, D]));
+    return dense(this.params, 'main/logits', out, this.cfg.codes);
+  }
+
+  /** Cross-entropy (label-smoothed) on masked positions only. `masked` is 1 where the input was masked. */
+  loss(inputIds: Tensor, targetIds: Tensor, masked: Tensor, textIds: Tensor): Tensor {
+    const K = this.cfg.codes;
+    const logits = this.logits(inputIds, textIds).reshape([-1, K]);
+    const eps = this.cfg.labelSmoothing;
+    const target = tf.oneHot(targetIds.reshape([-1]).toInt(), K).toFloat().mul(1 - eps).add(eps / K);
+    const nll = tf.logSoftmax(logits).mul(target).sum(-1).neg();
+    const w = masked.reshape([-1]).toFloat();
+    return nll.mul(w).sum().div(w.sum().add(1e-6));
+  }
+
+  build(): void {
+    tf.tidy(() => {
+      this.logits(tf.zeros([1, this.tokens], 'int32'), tf.zeros([1, this.cfg.textLen], 'int32'));
+    });
+  }
+}
+
+/** MaskGIT mask ratio for progress t in [0, 1]: cos(pi/2 * t). */
+export function cosineSchedule(t: number): number {
+  return Math.cos((Math.PI / 2) * t);
+}
+
+export interface SampleOptions {
+  /** Parallel decoding iterations. */
+  steps: number;
+  /** Token sampling temperature. */
+  temperature: number;
+  /** Classifier-free guidance scale s: logits = null + s * (cond - null); 1 = no guidance. */
+  guidance: number;
+  /** Confidence (Gumbel) noise scale, annealed to 0 over the iterations. */
+  choiceTemperature: number;
+  rng: Rng;
+}
+
+function gumbel(rng: Rng): number {
+  return -Math.log(-Math.log(Math.max(1e-20, rng.next())) + 1e-20);
+}
+
+/**
+ * Fills the unknown entries (-1) of `known` (length = window tokens) by parallel decoding:
+ * every iteration predicts all masked tokens, keeps the most confident ones and re-masks the
+ * rest, with the number still masked following the cosine schedule.
+ */
+export function sampleWindow(model: MaskGit, known: Int32Array, textIds: number[], nullIds: number[], opts: SampleOptions): Int32Array {
+  const N = model.tokens;
+  const K = model.cfg.codes;
+  check(known.length === N, `known tokens must have length ${N}`);
+  check(opts.steps >= 1, 'decoding steps must be >= 1');
+  const ids = Int32Array.from(known, (t) => (t < 0 ? model.maskId : t));
+  const unknown: number[] = [];
+  known.forEach((t, i) => { if (t < 0) unknown.push(i); });
+  const total = unknown.length;
+  const guided = opts.guidance !== 1;
+  const texts = guided ? [textIds, nullIds] : [textIds];
+  const logitsBuf = new Float64Array(K);
+  for (let it = 0; it < opts.steps && unknown.some((i) => ids[i] === model.maskId); it++) {
+    const out = tf.tidy(() => {
+      const v = tf.tensor2d(Array.from({ length: texts.length }, () => Array.from(ids)), [texts.length, N], 'int32');
+      const t = tf.tensor2d(texts, [texts.length, model.cfg.textLen], 'int32');
+      return model.logits(v, t);
+    });
+    const data = out.dataSync();
+    out.dispose();
+    const proposals: { pos: number; token: number; conf: number }[] = [];
+    const anneal = opts.choiceTemperature * (1 - (it + 1) / opts.steps);
+    for (const pos of unknown) {
+      if (ids[pos] !== model.maskId) continue;
+      for (let k = 0; k < K; k++) {
+        const c = data[pos * K + k];
+        logitsBuf[k] = guided ? data[N * K + pos * K + k] + opts.guidance * (c - data[N * K + pos * K + k]) : c;
+      }
+      // Sample from softmax(logits / temperature); confidence is the token's log-probability.
+      let max = -Infinity;
+      for (let k = 0; k < K; k++) max = Math.max(max, logitsBuf[k]);
+      let z = 0;
+      const probs = new Float64Array(K);
+      for (let k = 0; k < K; k++) z += probs[k] = Math.exp((logitsBuf[k] - max) / opts.temperature);
+      const token = opts.rng.categorical(probs);
+      const conf = Math.log(probs[token] / z) + anneal * gumbel(opts.rng);
+      proposals.push({ pos, token, conf });
+    }
+    // Tokens still masked after this iteration, per the cosine schedule.
+    const keepMasked = it === opts.steps - 1 ? 0 : Math.floor(total * cosineSchedule((it + 1) / opts.steps));
+    const stillMasked = unknown.filter((i) => ids[i] === model.maskId).length;
+    const accept = Math.max(1, stillMasked - keepMasked);
+    proposals.sort((a, b) => b.conf - a.conf);
+    for (const p of proposals.slice(0, accept)) ids[p.pos] = p.token;
+  }
+  return ids;
+}

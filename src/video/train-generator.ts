@@ -1,0 +1,149 @@
+/**
+ * Trains the masked video-token transformer on windows of training stories, tokenized on the fly
+ * by a frozen C-ViViT. Two kinds of window: a story's opening (nothing known) and a continuation
+ * (the first `contextSteps` time steps known, the rest to generate under the prompt of the segment
+ * the new frames belong to), which is exactly how story mode uses the model.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createProgress, createRng, mean, type Rng } from '../core/index.js';
+import { tf } from '../backend/index.js';
+import { clip, clipBatch } from './clips.js';
+import type { CViViT } from './cvivit.js';
+import type { LoadedStory } from './dataset.js';
+import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
+import { cosineSchedule, MaskGit, type GeneratorConfig } from './maskgit.js';
+import { createWordTokenizer, type WordTokenizer } from './text.js';
+import { backgroundText, segmentRanges } from './world.js';
+
+export const GENERATOR_FORMAT = 'kiln-maskgit';
+
+export interface GeneratorTrainOptions {
+  checkpoint: string;
+  steps: number;
+  batch: number;
+  lr: number;
+  seed: number;
+  saveEvery: number;
+  /** Share of examples trained with the null prompt (for classifier-free guidance). */
+  textDrop: number;
+  /** Time steps known in continuation windows. */
+  contextSteps: number;
+  config?: Partial<GeneratorConfig>;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface LoadedGenerator {
+  model: MaskGit;
+  text: WordTokenizer;
+  contextSteps: number;
+}
+
+export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
+  const saved = readSaved<GeneratorConfig>(dir, GENERATOR_FORMAT);
+  const extra = saved.extra as { words: string[]; contextSteps: number };
+  const model = new MaskGit(saved.config);
+  model.build();
+  assignParams(model.params, saved.weights, dir);
+  return { model, text: createWordTokenizer(extra.words.slice(3), saved.config.textLen), contextSteps: extra.contextSteps };
+}
+
+interface Example {
+  clip: Uint8Array;
+  prompt: string;
+  background: string | null;
+  knownSteps: number;
+}
+
+/** One training window: a story opening (30%) or a continuation inside a random segment. */
+export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, windowSteps: number, contextSteps: number): Example {
+  const { story, video } = rng.pick(stories);
+  const windowFrames = tok.framesFor(windowSteps);
+  const ctxFrames = tok.framesFor(contextSteps);
+  const background = rng.next() < 0.5 ? backgroundText(story.background) : null;
+  if (rng.next() < 0.3) return { clip: clip(video, 0, windowFrames), prompt: story.segments[0].prompt, background, knownSteps: 0 };
+  const ranges = segmentRanges(story);
+  const k = rng.int(ranges.length);
+  const [start, end] = ranges[k];
+  const lo = Math.max(start, ctxFrames);
+  const first = lo >= end ? end - 1 : lo + rng.int(end - lo);
+  return { clip: clip(video, first - ctxFrames, windowFrames), prompt: story.segments[k].prompt, background, knownSteps: contextSteps };
+}
+
+export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: GeneratorTrainOptions): Promise<{ model: MaskGit; stepsPerSecond: number; loss: number }> {
+  const stateDir = path.join(opts.checkpoint, 'state');
+  const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));
+  const text = createWordTokenizer();
+  let model: MaskGit;
+  let contextSteps = opts.contextSteps;
+  if (resuming) {
+    const loaded = await loadGenerator(opts.checkpoint);
+    model = loaded.model;
+    contextSteps = loaded.contextSteps;
+  } else {
+    model = new MaskGit({
+      codes: tok.cfg.codebook, windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
+      dim: 96, heads: 4, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, ...opts.config,
+    });
+    model.build();
+  }
+  const cfg = model.cfg;
+  const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
+  const state = resuming
+    ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number })
+    : { step: 0, rng: createRng(opts.seed).state(), seconds: 0 };
+  if (resuming) await loadOptimizer(stateDir, optimizer);
+  const rng = createRng(0);
+  rng.restore(state.rng);
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  if (resuming) log(`resuming generator at step ${state.step}/${opts.steps}`);
+  const vars = model.params.list();
+  const progress = createProgress({ label: 'train-generator', total: opts.steps, quiet: opts.quiet });
+  const recent: number[] = [];
+  const started = Date.now();
+  const startStep = state.step;
+  const N = model.tokens;
+  const save = async () => {
+    state.rng = rng.state();
+    const seconds = state.seconds + (Date.now() - started) / 1000;
+    await saveParams(opts.checkpoint, model.params, { format: GENERATOR_FORMAT, config: cfg, extra: { words: text.words, contextSteps, step: state.step, seconds } });
+    await saveOptimizer(stateDir, optimizer);
+    fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds }));
+  };
+  while (state.step < opts.steps) {
+    const examples = Array.from({ length: opts.batch }, () => sampleExample(rng, stories, tok, cfg.windowSteps, contextSteps));
+    const x = clipBatch(examples.map((e) => e.clip), tok.framesFor(cfg.windowSteps), tok.cfg.size);
+    const targets = tf.tidy(() => tok.encodeLatents(x).ids.reshape([opts.batch, N]));
+    x.dispose();
+    const target = (await targets.data()) as Int32Array;
+    const input = Int32Array.from(target);
+    const masked = new Float32Array(opts.batch * N);
+    const textIds: number[][] = [];
+    examples.forEach((e, b) => {
+      const first = e.knownSteps * cfg.tokensPerStep;
+      const free = N - first;
+      const count = Math.max(1, Math.ceil(cosineSchedule(rng.next()) * free));
+      const order = rng.shuffle(Array.from({ length: free }, (_, i) => first + i));
+      for (const pos of order.slice(0, count)) {
+        input[b * N + pos] = model.maskId;
+        masked[b * N + pos] = 1;
+      }
+      textIds.push(rng.next() < opts.textDrop ? text.nullIds() : text.encode(e.prompt, e.background));
+    });
+    const inT = tf.tensor2d(input, [opts.batch, N], 'int32');
+    const mT = tf.tensor2d(masked, [opts.batch, N]);
+    const tT = tf.tensor2d(textIds, [opts.batch, cfg.textLen], 'int32');
+    const lossT = optimizer.minimize(() => model.loss(inT, targets, mT, tT) as tf.Scalar, true, vars)!;
+    recent.push((await lossT.data())[0]);
+    tf.dispose([lossT, inT, mT, tT, targets]);
+    if (recent.length > 50) recent.shift();
+    state.step++;
+    progress.update(state.step, `loss ${mean(recent).toFixed(3)}`);
+    if (state.step % opts.saveEvery === 0 || state.step === opts.steps) await save();
+  }
+  if (state.step === startStep) await save();
+  const seconds = (Date.now() - started) / 1000;
+  progress.done(`loss ${mean(recent).toFixed(3)}`);
+  return { model, stepsPerSecond: (state.step - startStep) / Math.max(seconds, 1e-9), loss: mean(recent) };
+}

@@ -1,0 +1,143 @@
+/**
+ * Trains the C-ViViT tokenizer on random clips of training stories. Resumable: the checkpoint
+ * folder holds the weights (model.json + weights.bin) and a state/ folder with the step count,
+ * code-usage statistics and Adam moments.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { createProgress, createRng, mean } from '../core/index.js';
+import { tf } from '../backend/index.js';
+import { clip, clipBatch } from './clips.js';
+import { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
+import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
+import type { LoadedStory } from './dataset.js';
+
+export const TOKENIZER_FORMAT = 'kiln-cvivit';
+
+export interface TokenizerTrainOptions {
+  checkpoint: string;
+  steps: number;
+  batch: number;
+  clipFrames: number;
+  lr: number;
+  seed: number;
+  saveEvery: number;
+  /** Restart codes whose usage share fell below this fraction of uniform. */
+  deadThreshold: number;
+  config?: Partial<TokenizerConfig>;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+interface TokenizerState {
+  step: number;
+  rng: number;
+  usage: number[];
+  seconds: number;
+}
+
+export async function loadTokenizer(dir: string): Promise<CViViT> {
+  const saved = readSaved<TokenizerConfig>(dir, TOKENIZER_FORMAT);
+  const model = new CViViT(saved.config);
+  model.build();
+  assignParams(model.params, saved.weights, dir);
+  return model;
+}
+
+/** Codebook perplexity (effective number of codes used) from usage counts. */
+export function perplexity(usage: ArrayLike<number>): number {
+  let total = 0;
+  for (let i = 0; i < usage.length; i++) total += usage[i];
+  let h = 0;
+  for (let i = 0; i < usage.length; i++) {
+    const p = usage[i] / (total || 1);
+    if (p > 0) h -= p * Math.log(p);
+  }
+  return Math.exp(h);
+}
+
+export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrainOptions): Promise<{ model: CViViT; stepsPerSecond: number; recon: number; perplexity: number }> {
+  const stateDir = path.join(opts.checkpoint, 'state');
+  const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));
+  const model = resuming ? await loadTokenizer(opts.checkpoint) : new CViViT({ ...DEFAULT_TOKENIZER, ...opts.config });
+  if (!resuming) model.build();
+  const cfg = model.cfg;
+  const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
+  const state: TokenizerState = resuming
+    ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as TokenizerState)
+    : { step: 0, rng: createRng(opts.seed).state(), usage: Array(cfg.codebook).fill(1), seconds: 0 };
+  if (resuming) await loadOptimizer(stateDir, optimizer);
+  const rng = createRng(0);
+  rng.restore(state.rng);
+  const usage = Float64Array.from(state.usage);
+  const vars = model.params.list();
+  const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  if (resuming) log(`resuming tokenizer at step ${state.step}/${opts.steps}`);
+  const progress = createProgress({ label: 'train-tokenizer', total: opts.steps, quiet: opts.quiet });
+  const recent: number[] = [];
+  const started = Date.now();
+  const startStep = state.step;
+  const save = async () => {
+    state.rng = rng.state();
+    state.usage = Array.from(usage);
+    const elapsed = state.seconds + (Date.now() - started) / 1000;
+    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: perplexity(usage), seconds: elapsed } });
+    await saveOptimizer(stateDir, optimizer);
+    fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds: elapsed }));
+  };
+  while (state.step < opts.steps) {
+    const clips: Uint8Array[] = [];
+    for (let b = 0; b < opts.batch; b++) {
+      const { video } = rng.pick(stories);
+      clips.push(clip(video, rng.int(Math.max(1, video.frames - opts.clipFrames + 1)), opts.clipFrames));
+    }
+    const x = clipBatch(clips, opts.clipFrames, cfg.size);
+    let ids: tf.Tensor | null = null;
+    let z: tf.Tensor | null = null;
+    const lossT = optimizer.minimize(() => {
+      const out = model.loss(x);
+      ids = tf.keep(out.ids);
+      z = tf.keep(out.z);
+      recent.push(out.recon.dataSync()[0]);
+      return out.loss as tf.Scalar;
+    }, true, vars)!;
+    lossT.dispose();
+    const idv = (await ids!.data()) as Int32Array;
+    // Usage is an exponential moving average of code counts: the tracking behind dead-code restarts.
+    const counts = new Float64Array(cfg.codebook);
+    for (const i of idv) counts[i]++;
+    for (let k = 0; k < cfg.codebook; k++) usage[k] = 0.95 * usage[k] + 0.05 * counts[k];
+    state.step++;
+    if (state.step % 25 === 0) restartDeadCodes(model, usage, z!, idv.length, opts.deadThreshold, rng);
+    tf.dispose([x, ids!, z!]);
+    if (recent.length > 50) recent.shift();
+    progress.update(state.step, `recon ${mean(recent).toFixed(4)} ppl ${perplexity(usage).toFixed(1)}`);
+    if (state.step % opts.saveEvery === 0 || state.step === opts.steps) await save();
+  }
+  if (state.step === startStep) await save();
+  const seconds = (Date.now() - started) / 1000;
+  progress.done(`recon ${mean(recent).toFixed(4)}`);
+  return { model, stepsPerSecond: (state.step - startStep) / Math.max(seconds, 1e-9), recon: mean(recent), perplexity: perplexity(usage) };
+}
+
+/** Moves codes the batch stream no longer picks onto random current encoder outputs. */
+function restartDeadCodes(model: CViViT, usage: Float64Array, z: tf.Tensor, n: number, threshold: number, rng: ReturnType<typeof createRng>): number {
+  const K = model.cfg.codebook;
+  const expected = n / K;
+  const dead: number[] = [];
+  for (let k = 0; k < K; k++) if (usage[k] < threshold * expected) dead.push(k);
+  if (dead.length === 0) return 0;
+  const flat = z.reshape([-1, model.cfg.codeDim]);
+  const zs = flat.dataSync();
+  flat.dispose();
+  const cb = model.params.vars.get('vq/codebook')!;
+  const values = cb.dataSync().slice();
+  const C = model.cfg.codeDim;
+  for (const k of dead) {
+    const r = rng.int(zs.length / C);
+    for (let c = 0; c < C; c++) values[k * C + c] = zs[r * C + c] + 0.01 * rng.normal();
+    usage[k] = expected;
+  }
+  tf.tidy(() => cb.assign(tf.tensor(values, cb.shape)));
+  return dead.length;
+}

@@ -1,0 +1,124 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createRng } from '../src/core/index.js';
+import { tf, initBackend, setSeed } from '../src/backend/index.js';
+import {
+  CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory,
+  loadTokenizer, encodeGif,
+} from '../src/video/index.js';
+import { saveParams } from '../src/video/layers.js';
+
+const TINY = { ...DEFAULT_TOKENIZER, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4 };
+
+before(async () => {
+  await initBackend('wasm');
+  setSeed(11);
+});
+
+function videoTensor(frames: number): tf.Tensor {
+  const story = sampleStory(createRng(3), 's', { split: 'train', segments: 2 });
+  const v = renderStory(story);
+  return tf.tensor(v.data.slice(0, frames * 32 * 32 * 3), [1, frames, 32, 32, 3], 'int32');
+}
+
+test('C-ViViT: a prefix of a video tokenizes like the same prefix inside the whole video', () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  const whole = videoTensor(9);
+  const ids = tok.encode(whole).arraySync() as number[][][];
+  for (const frames of [1, 3, 5, 7]) {
+    const prefix = tok.encode(whole.slice([0, 0], [1, frames])).arraySync() as number[][][];
+    assert.deepEqual(prefix[0], ids[0].slice(0, prefix[0].length), `prefix of ${frames} frames`);
+  }
+  // Causality: changing only the last frames leaves earlier time steps' latents untouched.
+  const x = whole.toFloat().div(127.5).sub(1);
+  const edited = tf.concat([x.slice([0, 0], [1, 5]), x.slice([0, 5], [1, 4]).neg()], 1);
+  const za = tok.encodeLatents(x).z;
+  const zb = tok.encodeLatents(edited).z;
+  assert.ok(za.slice([0, 0], [1, 3]).sub(zb.slice([0, 0], [1, 3])).abs().max().dataSync()[0] < 1e-5, 'future frames leaked into past latents');
+  assert.ok(za.slice([0, 3], [1, 2]).sub(zb.slice([0, 3], [1, 2])).abs().max().dataSync()[0] > 1e-4, 'edited frames left their latents unchanged');
+});
+
+test('C-ViViT: encode/decode shapes for any length', () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  for (const frames of [1, 2, 4, 5, 8]) {
+    const ids = tok.encode(videoTensor(frames));
+    const steps = 1 + Math.ceil((frames - 1) / 2);
+    assert.deepEqual(ids.shape, [1, steps, 16]);
+    const out = tok.decode(ids);
+    assert.deepEqual(out.shape, [1, 1 + 2 * (steps - 1), 32, 32, 3]);
+    const v = out.dataSync();
+    assert.ok(v.every((x) => x >= 0 && x <= 255));
+  }
+});
+
+test('C-ViViT: training lowers the reconstruction loss and a checkpoint reloads exactly', async () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  const x = videoTensor(5).toFloat().div(127.5).sub(1);
+  const opt = tf.train.adam(3e-3);
+  const first = tok.loss(x).recon.dataSync()[0];
+  for (let i = 0; i < 25; i++) opt.minimize(() => tok.loss(x).loss as tf.Scalar, false, tok.params.list());
+  const after = tok.loss(x).recon.dataSync()[0];
+  assert.ok(after < first * 0.8, `recon ${first} -> ${after}`);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tok-'));
+  await saveParams(dir, tok.params, { format: 'kiln-cvivit', config: tok.cfg });
+  const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
+  assert.ok(Array.isArray(json.weightsManifest[0].weights));
+  const back = await loadTokenizer(dir);
+  assert.deepEqual(back.encode(videoTensor(5)).arraySync(), tok.encode(videoTensor(5)).arraySync());
+  fs.rmSync(dir, { recursive: true });
+});
+
+function tinyGenerator(): MaskGit {
+  const text = createWordTokenizer();
+  const m = new MaskGit({ codes: 16, windowSteps: 5, tokensPerStep: 16, vocab: text.words.length, textLen: text.maxLen, dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1, labelSmoothing: 0.1 });
+  m.build();
+  return m;
+}
+
+test('MaskGIT: cosine schedule and parallel decoding keep known tokens and fill the rest', () => {
+  assert.equal(cosineSchedule(0), 1);
+  assert.ok(Math.abs(cosineSchedule(1)) < 1e-12);
+  const m = tinyGenerator();
+  const text = createWordTokenizer();
+  const known = new Int32Array(m.tokens).fill(-1);
+  for (let i = 0; i < 32; i++) known[i] = i % 16;
+  const out = sampleWindow(m, known, text.encode('a red square jumps'), text.nullIds(), { steps: 4, temperature: 1, guidance: 2, choiceTemperature: 4.5, rng: createRng(1) });
+  for (let i = 0; i < 32; i++) assert.equal(out[i], i % 16);
+  assert.ok(out.every((t) => t >= 0 && t < 16));
+});
+
+test('MaskGIT: training on one window drives its masked-token loss down', () => {
+  const m = tinyGenerator();
+  const text = createWordTokenizer();
+  const N = m.tokens;
+  const target = tf.tensor2d([Array.from({ length: N }, (_, i) => (i * 7) % 16)], [1, N], 'int32');
+  const mask = tf.tensor2d([Array.from({ length: N }, (_, i) => (i % 2 ? 1 : 0))], [1, N]);
+  const input = tf.where(mask.cast('bool'), tf.fill([1, N], m.maskId, 'int32'), target);
+  const t = tf.tensor2d([text.encode('the blue circle grows')], [1, text.maxLen], 'int32');
+  const opt = tf.train.adam(1e-2);
+  const l0 = m.loss(input, target, mask, t).dataSync()[0];
+  for (let i = 0; i < 30; i++) opt.minimize(() => m.loss(input, target, mask, t) as tf.Scalar, false, m.params.list());
+  const l1 = m.loss(input, target, mask, t).dataSync()[0];
+  assert.ok(l1 < l0 * 0.5, `loss ${l0} -> ${l1}`);
+});
+
+test('story mode produces exactly the requested frames for any prompt count, and a GIF', () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  const gen = { model: tinyGenerator(), text: createWordTokenizer(), contextSteps: 2 };
+  const sampling = { steps: 2, temperature: 1, guidance: 1.5, choiceTemperature: 4.5, seed: 1 };
+  const v = generateStory(tok, gen, ['a red square moves right', 'the red square jumps', 'the red square shrinks'], [5, 11, 1], sampling);
+  assert.equal(v.frames, 17);
+  assert.equal(v.data.length, 17 * 32 * 32 * 3);
+  const again = generateStory(tok, gen, ['a red square moves right', 'the red square jumps', 'the red square shrinks'], [5, 11, 1], sampling);
+  assert.deepEqual(again.data, v.data, 'same seed, same story');
+  const gif = encodeGif(v, 2);
+  assert.equal(Buffer.from(gif.subarray(0, 6)).toString('latin1'), 'GIF89a');
+  assert.throws(() => generateStory(tok, gen, ['a red square jumps'], [4, 4], sampling), /prompts/);
+});
