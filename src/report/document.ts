@@ -63,7 +63,7 @@ export function toHtml(doc: ReportDoc): string {
 <html lang="en"><head><meta charset="utf-8"><title>${escHtml(doc.title)}</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
 th{background:#f4f4f4}caption{caption-side:top;text-align:left;font-style:italic;padding:4px 0}
 figure{margin:1em 0}figcaption{font-style:italic;color:#555}img{max-width:100%}code{background:#f4f4f4;padding:0 3px}
 </style></head><body>

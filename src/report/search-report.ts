@@ -128,6 +128,14 @@ export function searchComparison(cmp: SearchComparison): { blocks: Block[]; figu
     `${c.runs.filter((r) => bestSoFar(r, direction).at(-1) === optimum.value).length}/${c.runs.length}`,
     s.y.length ? s.y.at(-1)!.toFixed(2) : '-',
   ]);
+  // One sentence on who is ahead at the budget, and whether the 95% intervals separate them.
+  const finals = stats.filter(({ s }) => s.y.length).map(({ c, s }) => ({ name: c.controller, mean: s.y.at(-1)!, lo: s.lower.at(-1)!, hi: s.upper.at(-1)! }))
+    .sort((a, b) => (direction === 'max' ? b.mean - a.mean : a.mean - b.mean));
+  const finding = finals.length >= 2
+    ? `After ${budget} evaluations **${finals[0].name}** leads with ${finals[0].mean.toFixed(2)} against ${finals[1].name}'s ${finals[1].mean.toFixed(2)}; ` +
+      (finals[0].lo > finals[1].hi || finals[0].hi < finals[1].lo ? 'the 95% intervals do not overlap.' : 'the 95% intervals overlap, so the seeds do not separate them.') +
+      ` The feasible optimum is ${optimum.value.toFixed(2)}.`
+    : '';
   const blocks: Block[] = [
     { kind: 'text', text: `Feasible optimum of the table under \`${costMetric} <= ${limit}\`: **${optimum.value.toFixed(2)}** (${table.archs.length} cells, row ${optimum.row}).` },
     {
@@ -136,6 +144,7 @@ export function searchComparison(cmp: SearchComparison): { blocks: Block[]; figu
       columns: ['controller', 'seeds', ...checkpoints.map((k) => `k=${k}`), 'runs reaching optimum', `mean at ${budget}`],
       rows,
     },
+    ...(finding ? [{ kind: 'text' as const, text: finding }] : []),
     { kind: 'figure', file: 'best-so-far.svg', caption: 'Best-so-far feasible objective (line: mean over seeds; band: 95% interval)' },
     { kind: 'figure', file: 'tradeoff.svg', caption: `${objective} against ${costMetric}: table cells, the table's Pareto front, the constraint line, and each run's final pick` },
   ];
