@@ -22,3 +22,5 @@ export {
   runNasExperiment, experimentPresets, PRESETS, PRESET_NAMES,
   type NasExperimentConfig, type NasExperimentResult, type RunResult, type ControllerPreset, type ExperimentHooks,
 } from './experiment.js';
+export * from './oneshot/index.js';
+export * from './latency/index.js';

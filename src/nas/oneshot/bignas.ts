@@ -1,0 +1,170 @@
+import { check, createRng, KilnError, type Rng } from '../../core/index.js';
+import { tf } from '../../backend/index.js';
+import type { Dataset, Splits } from '../../data/index.js';
+import { classificationLoss, createOptimizer, createSchedule, evaluate, setLearningRate } from '../../train/index.js';
+import type { Architecture } from '../space/index.js';
+import { recalibrateBatchNorm } from './batchnorm.js';
+import { loadOneShotCheckpoint, saveOneShotCheckpoint } from './checkpoint.js';
+import { BACKBONE, bignasSpace, type Backbone } from './conv-space.js';
+import { convSupernet, type ConvSupernet } from './conv-supernet.js';
+import { batchStream } from './training.js';
+import { inputSide, splitsAtResolution } from './resize.js';
+
+/**
+ * BigNAS: train the elastic supernet once with the sandwich rule (each step: the largest child on
+ * the labels, plus the smallest and `randomChildren` random children distilled in place from the
+ * largest child's soft predictions; all gradients summed into one update), weight decay on the
+ * largest child only; then pick children for any cost limit with no retraining: BN recalibration
+ * per child, coarse-to-fine selection.
+ */
+
+export function bignasSupernet(inputShape: number[], classes: number, backbone: Backbone = BACKBONE, resolutions?: number[]): ConvSupernet {
+  const side = inputShape[0];
+  const res = resolutions ?? [Math.round(side * 0.72), Math.round(side * 0.86), side].map((r) => r - (r % 2));
+  return convSupernet({ space: bignasSpace(backbone, res), backbone, inputShape, classes, kernels: 'nested', maxExpansion: 4, zeroInitResidualGamma: true });
+}
+
+export const largestChild = (net: ConvSupernet): Architecture => ({ values: net.space.decisions.map((d) => d.choices.length - 1) });
+export const smallestChild = (net: ConvSupernet): Architecture => ({ values: net.space.decisions.map(() => 0) });
+
+export interface BignasTrainOptions {
+  supernet: ConvSupernet;
+  train: Dataset;
+  steps: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  randomChildren: number;
+  seed: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  onStep?: (e: { step: number; steps: number; loss: number }) => void;
+  signal?: AbortSignal;
+}
+
+export interface BignasTrainResult {
+  steps: number;
+  losses: number[];
+  seconds: number;
+  stepsPerSecond: number;
+  resumedFrom: number | null;
+}
+
+/** Identity forward, zero gradient: the teacher's predictions are targets, not trained through. */
+const stopGradient = tf.customGrad(((x: tf.Tensor) => ({ value: tf.clone(x), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as unknown as Parameters<typeof tf.customGrad>[0]) as (x: tf.Tensor) => tf.Tensor;
+
+/** Soft cross-entropy of `logits` against a fixed teacher distribution. */
+function distillLoss(logits: tf.Tensor, teacher: tf.Tensor): tf.Scalar {
+  return tf.neg(tf.mean(tf.sum(tf.mul(teacher, tf.logSoftmax(logits)), -1))) as tf.Scalar;
+}
+
+export async function bignasTrain(o: BignasTrainOptions): Promise<BignasTrainResult> {
+  check(Number.isInteger(o.steps) && o.steps >= 1, `steps must be a positive integer (got ${o.steps})`);
+  const net = o.supernet;
+  const optimizer = createOptimizer('adam', { lr: o.lr });
+  const schedule = createSchedule('warmup-cosine', { lr: o.lr, totalSteps: o.steps, warmupSteps: Math.max(1, Math.round(o.steps * 0.05)), minLr: 0 });
+  const stream = batchStream(o.train, o.seed);
+  const rng: Rng = createRng(o.seed + 7);
+  let step = 0;
+  let losses: number[] = [];
+  let resumedFrom: number | null = null;
+  if (o.checkpointDir) {
+    const s = await loadOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer) as
+      { step: number; stream: ReturnType<typeof stream.state>; rng: number; losses: number[] } | undefined;
+    if (s) {
+      if (s.step > o.steps) throw new KilnError(`checkpoint ${o.checkpointDir} is at step ${s.step}, past this run's ${o.steps} steps`);
+      ({ step, losses } = s);
+      stream.restore(s.stream);
+      rng.restore(s.rng);
+      resumedFrom = step;
+    }
+  }
+  const save = async () => {
+    if (o.checkpointDir) await saveOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer, { step, stream: stream.state(), rng: rng.state(), losses });
+  };
+  const largest = largestChild(net);
+  const smallest = smallestChild(net);
+  const started = performance.now();
+  const first = step;
+  while (step < o.steps && !o.signal?.aborted) {
+    setLearningRate(optimizer, schedule(step));
+    const others = [smallest, ...Array.from({ length: o.randomChildren }, () => net.space.sample(rng))];
+    const { x, y } = stream.next(o.batchSize);
+    const loss = optimizer.minimize(() => {
+      const big = net.logits(x, largest, { training: true });
+      const decay = net.kernelsForDecay.reduce((s: tf.Scalar, k) => tf.add(s, tf.sum(tf.square(k))) as tf.Scalar, tf.scalar(0));
+      let total = tf.add(classificationLoss(big, y), tf.mul(o.weightDecay, decay)) as tf.Scalar;
+      const teacher = stopGradient(tf.softmax(big));
+      for (const a of others) total = tf.add(total, distillLoss(net.logits(x, a, { training: true }), teacher)) as tf.Scalar;
+      return total;
+    }, true, net.variables)!;
+    const value = loss.dataSync()[0];
+    tf.dispose([loss, x, y]);
+    if (!Number.isFinite(value)) throw new KilnError(`BigNAS training diverged (loss ${value}) at step ${step + 1}: lower --lr`);
+    losses.push(value);
+    step++;
+    o.onStep?.({ step, steps: o.steps, loss: value });
+    if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await save();
+  optimizer.dispose();
+  const seconds = (performance.now() - started) / 1000;
+  return { steps: step, losses, seconds, stepsPerSecond: (step - first) / Math.max(seconds, 1e-9), resumedFrom };
+}
+
+/** A child as a standalone model with inherited weights and recalibrated BN, scored on `ds`. */
+export async function inheritedChild(net: ConvSupernet, a: Architecture, calibration: Dataset, batches = 8): Promise<tf.LayersModel> {
+  const model = net.child(a);
+  recalibrateBatchNorm(model, calibration, batches);
+  return model;
+}
+
+export interface Selection {
+  arch: Architecture;
+  valAccuracy: number;
+  cost: number;
+  /** Children scored: coarse samples, then fine mutations. */
+  evaluated: number;
+}
+
+/**
+ * Coarse-to-fine selection under `metric <= limit`: score `coarse` random feasible children
+ * (plus the smallest), then hill-climb from the best with `fine` one-decision mutations.
+ * Scores are validation accuracy with inherited weights after BN recalibration.
+ */
+export async function selectChild(net: ConvSupernet, splits: Splits, metric: string, limit: number, opts: { coarse: number; fine: number; seed: number }): Promise<Selection> {
+  const rng = createRng(opts.seed);
+  const cost = (a: Architecture) => net.costs(a)[metric];
+  if (cost(smallestChild(net)) > limit) throw new KilnError(`no child meets ${metric}<=${limit} (the smallest has ${cost(smallestChild(net)).toFixed(3)})`);
+  const seen = new Map<string, number>();
+  let evaluated = 0;
+  const score = async (a: Architecture) => {
+    const key = net.space.key(a);
+    if (!seen.has(key)) {
+      const model = await inheritedChild(net, a, splits.train);
+      seen.set(key, (await evaluate(model, splitsAtResolution(splits, inputSide(model)).val)).accuracy);
+      model.dispose();
+      evaluated++;
+    }
+    return seen.get(key)!;
+  };
+  let best = smallestChild(net);
+  let bestAcc = await score(best);
+  const consider = async (a: Architecture) => {
+    if (cost(a) > limit) return;
+    const acc = await score(a);
+    if (acc > bestAcc || (acc === bestAcc && cost(a) > cost(best))) {
+      best = a;
+      bestAcc = acc;
+    }
+  };
+  for (let tries = 0, found = 0; found < opts.coarse && tries < opts.coarse * 50; tries++) {
+    const a = net.space.sample(rng);
+    if (cost(a) > limit) continue;
+    found++;
+    await consider(a);
+  }
+  for (let i = 0; i < opts.fine; i++) await consider(net.space.mutate(best, rng));
+  return { arch: best, valAccuracy: bestAcc, cost: cost(best), evaluated };
+}

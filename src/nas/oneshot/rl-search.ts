@@ -1,0 +1,145 @@
+import { check, createRng, KilnError } from '../../core/index.js';
+import { tf } from '../../backend/index.js';
+import type { Dataset } from '../../data/index.js';
+import { createOptimizer, createSchedule, setLearningRate } from '../../train/index.js';
+import type { Controller } from '../controllers/index.js';
+import type { Architecture } from '../space/index.js';
+import { loadOneShotCheckpoint, saveOneShotCheckpoint } from './checkpoint.js';
+import type { Supernet } from './supernet.js';
+import { batchStream, childQuality, supernetStep, type Quality } from './training.js';
+
+/**
+ * The one-shot RL loop shared by TabNAS and TuNAS. Each step the controller proposes a child;
+ * the shared weights take one step on a training batch through that child; after the warm-up
+ * the controller is told the child's quality on a separate validation batch. During warm-up the
+ * controller is not told anything (its policy stays uniform), and with `pathDropout` the
+ * supernet runs extra ops / the widest filters with a probability that decays from 1 to 0
+ * over the warm-up (TuNAS op and filter warm-up).
+ */
+export interface RlSearchOptions {
+  supernet: Supernet;
+  train: Dataset;
+  val: Dataset;
+  controller: Controller;
+  steps: number;
+  batchSize: number;
+  /** Controller's validation batch (TuNAS: 4x the training batch). */
+  valBatchSize: number;
+  /** Fraction of steps with RL off (TuNAS: 0.25). */
+  warmup: number;
+  pathDropout?: boolean;
+  /** Shared-weight Adam learning rate, cosine-decayed over the search. */
+  lr: number;
+  quality: Quality;
+  seed: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  onStep?: (e: StepEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface StepEvent {
+  step: number;
+  steps: number;
+  loss: number;
+  /** Controller reward input (quality on the validation batch), after the warm-up. */
+  quality?: number;
+  arch: Architecture;
+}
+
+export interface RlSearchResult {
+  /** Total steps done (including those before a resume). */
+  steps: number;
+  /** Per-step training loss and (after warm-up) validation quality; NaN where absent. */
+  losses: number[];
+  qualities: number[];
+  /** Wall-clock seconds of this process's steps, and their rate. */
+  seconds: number;
+  stepsPerSecond: number;
+  resumedFrom: number | null;
+  aborted: boolean;
+}
+
+interface LoopState {
+  step: number;
+  controller: unknown;
+  trainStream: ReturnType<ReturnType<typeof batchStream>['state']>;
+  valStream: ReturnType<ReturnType<typeof batchStream>['state']>;
+  dropRng: number;
+  losses: number[];
+  qualities: number[];
+}
+
+export async function rlSearch(o: RlSearchOptions): Promise<RlSearchResult> {
+  check(Number.isInteger(o.steps) && o.steps >= 1, `steps must be a positive integer (got ${o.steps})`);
+  check(o.warmup >= 0 && o.warmup < 1, `warm-up fraction must be in [0, 1) (got ${o.warmup})`);
+  const net = o.supernet;
+  const optimizer = createOptimizer('adam', { lr: o.lr });
+  const schedule = createSchedule('cosine', { lr: o.lr, totalSteps: o.steps, warmupSteps: 1, minLr: 0 });
+  const trainStream = batchStream(o.train, o.seed);
+  const valStream = batchStream(o.val, o.seed + 1);
+  const dropRng = createRng(o.seed + 2);
+  const warmupSteps = Math.round(o.warmup * o.steps);
+  let state: LoopState = { step: 0, controller: null, trainStream: trainStream.state(), valStream: valStream.state(), dropRng: dropRng.state(), losses: [], qualities: [] };
+  let resumedFrom: number | null = null;
+  if (o.checkpointDir) {
+    const stored = await loadOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer) as LoopState | undefined;
+    if (stored) {
+      if (stored.step > o.steps) throw new KilnError(`checkpoint ${o.checkpointDir} is at step ${stored.step}, past this run's ${o.steps} steps`);
+      // JSON turned the warm-up's NaN qualities into null.
+      state = { ...stored, qualities: stored.qualities.map((q) => q ?? NaN) };
+      o.controller.restore(state.controller);
+      trainStream.restore(state.trainStream);
+      valStream.restore(state.valStream);
+      dropRng.restore(state.dropRng);
+      resumedFrom = state.step;
+    }
+  }
+  const save = async () => {
+    if (!o.checkpointDir) return;
+    state.controller = o.controller.state();
+    state.trainStream = trainStream.state();
+    state.valStream = valStream.state();
+    state.dropRng = dropRng.state();
+    await saveOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer, state);
+  };
+
+  const started = performance.now();
+  const firstStep = state.step;
+  let aborted = false;
+  while (state.step < o.steps) {
+    if (o.signal?.aborted) {
+      aborted = true;
+      break;
+    }
+    const step = state.step;
+    setLearningRate(optimizer, schedule(step));
+    const arch = o.controller.ask();
+    const warmupKeep = o.pathDropout && step < warmupSteps ? 1 - step / warmupSteps : 0;
+    const { x, y } = trainStream.next(o.batchSize);
+    const loss = supernetStep(net, optimizer, arch, x, y, { warmupKeep, random: dropRng.next });
+    tf.dispose([x, y]);
+    if (!Number.isFinite(loss)) throw new KilnError(`supernet training diverged (loss ${loss}) at step ${step + 1}: lower --lr`);
+    let quality: number | undefined;
+    if (step >= warmupSteps) {
+      const v = valStream.next(o.valBatchSize);
+      quality = childQuality(net, arch, v.x, v.y, o.quality, { training: true });
+      tf.dispose([v.x, v.y]);
+      o.controller.tell(arch, { score: quality, feasible: true, metrics: { quality, ...net.costs(arch) } });
+    }
+    state.losses.push(loss);
+    state.qualities.push(quality ?? NaN);
+    state.step++;
+    o.onStep?.({ step: state.step, steps: o.steps, loss, quality, arch });
+    if (o.checkpointEvery && state.step % o.checkpointEvery === 0) await save();
+    // Let signal handlers and progress output run between steps.
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  await save();
+  const seconds = (performance.now() - started) / 1000;
+  optimizer.dispose();
+  return {
+    steps: state.step, losses: state.losses, qualities: state.qualities, seconds,
+    stepsPerSecond: (state.step - firstStep) / Math.max(seconds, 1e-9), resumedFrom, aborted,
+  };
+}
