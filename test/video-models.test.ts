@@ -108,6 +108,24 @@ test('MaskGIT: training on one window drives its masked-token loss down', () => 
   assert.ok(l1 < l0 * 0.5, `loss ${l0} -> ${l1}`);
 });
 
+test('MaskGIT: the prompt reaches the tokens (two prompts, same input, different targets are both learned)', () => {
+  const text = createWordTokenizer();
+  const m = new MaskGit({ codes: 16, windowSteps: 5, tokensPerStep: 16, vocab: text.words.length, textLen: text.maxLen, dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1, labelSmoothing: 0, pooledText: true });
+  m.build();
+  const N = m.tokens;
+  // Every token masked: only the text can tell the two targets apart.
+  const input = tf.fill([2, N], m.maskId, 'int32');
+  const target = tf.tensor2d([Array(N).fill(3), Array(N).fill(11)], [2, N], 'int32');
+  const mask = tf.ones([2, N]);
+  const t = tf.tensor2d([text.encode('the red square jumps'), text.encode('the blue circle shrinks')], [2, text.maxLen], 'int32');
+  const opt = tf.train.adam(1e-2);
+  for (let i = 0; i < 40; i++) opt.minimize(() => m.loss(input, target, mask, t) as tf.Scalar, false, m.params.list());
+  // A model that ignores the text cannot go below ln 2 (half the mass on each target).
+  const l = m.loss(input, target, mask, t).dataSync()[0];
+  assert.ok(l < 0.3, `loss ${l}`);
+  assert.ok(m.params.vars.has('text/to_tokens/kernel'));
+});
+
 test('story mode produces exactly the requested frames for any prompt count, and a GIF', () => {
   const tok = new CViViT(TINY);
   tok.build();

@@ -1,8 +1,9 @@
 /**
  * The Phenaki generator: a bidirectional masked transformer over a window of video tokens,
  * conditioned on text through prefix tokens (a small text transformer's outputs placed before the
- * video tokens). Trained MaskGIT-style (cosine mask schedule, loss on masked tokens only); sampled
- * by parallel decoding with confidence-based re-masking and classifier-free guidance.
+ * video tokens) and, optionally, the pooled text features added to every video token. Trained
+ * MaskGIT-style (cosine mask schedule, loss on masked tokens only); sampled by parallel decoding
+ * with confidence-based re-masking and classifier-free guidance.
  */
 import { check, type Rng } from '../core/index.js';
 import { tf } from '../backend/index.js';
@@ -25,6 +26,12 @@ export interface GeneratorConfig {
   layers: number;
   textLayers: number;
   labelSmoothing: number;
+  /**
+   * Also add the pooled text features to every video token. Prefix tokens alone reach the video
+   * only through attention, which a small model trained briefly learns to ignore (its loss was the
+   * same with shuffled prompts); the direct path makes the prompt impossible to miss.
+   */
+  pooledText?: boolean;
 }
 
 export class MaskGit {
@@ -60,7 +67,12 @@ export class MaskGit {
     const L = textIds.shape[1]!;
     const D = this.cfg.dim;
     const text = this.encodeText(textIds);
-    const v = embed(this.params, 'video/embed', videoIds, this.cfg.codes + 1, D).add(this.params.get('video/pos', [this.tokens, D]).slice([0, 0], [N, D]));
+    let v = embed(this.params, 'video/embed', videoIds, this.cfg.codes + 1, D).add(this.params.get('video/pos', [this.tokens, D]).slice([0, 0], [N, D]));
+    if (this.cfg.pooledText) {
+      const keep = textIds.notEqual(PAD).toFloat().reshape([B, L, 1]);
+      const pooled = text.h.mul(keep).sum(1).div(keep.sum(1).maximum(1));
+      v = v.add(dense(this.params, 'text/to_tokens', pooled, D).reshape([B, 1, D]));
+    }
     let h = tf.concat([dense(this.params, 'text/to_prefix', text.h, D), v], 1);
     const mask = tf.concat([text.mask, tf.zeros([B, 1, 1, N])], 3);
     for (let i = 0; i < this.cfg.layers; i++) h = block(this.params, `main/block${i}`, h, this.blockCfg, mask);

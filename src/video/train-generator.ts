@@ -30,6 +30,8 @@ export interface GeneratorTrainOptions {
   /** Time steps known in continuation windows. */
   contextSteps: number;
   config?: Partial<GeneratorConfig>;
+  /** Warm start (new runs only): a trained generator whose weights and sizes seed this one. */
+  initFrom?: string;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -49,6 +51,24 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   return { model, text: createWordTokenizer(extra.words.slice(3), saved.config.textLen), contextSteps: extra.contextSteps };
 }
 
+/**
+ * Copies a trained generator's weights into a new one with the pooled-text path switched on. The
+ * parameters the source lacks (that path's projection) start at zero, so the new model begins by
+ * computing exactly what the source did and learns the extra path from there.
+ */
+function warmStart(from: string): { model: MaskGit; contextSteps: number } {
+  const saved = readSaved<GeneratorConfig>(from, GENERATOR_FORMAT);
+  const model = new MaskGit({ ...saved.config, pooledText: true });
+  model.build();
+  for (const [name, v] of model.params.vars) {
+    const w = saved.weights[name];
+    if (w && w.shape.join(',') === v.shape.join(',')) v.assign(w);
+    else v.assign(tf.zerosLike(v));
+  }
+  for (const w of Object.values(saved.weights)) w.dispose();
+  return { model, contextSteps: (saved.extra as { contextSteps: number }).contextSteps };
+}
+
 interface Example {
   clip: Uint8Array;
   prompt: string;
@@ -56,7 +76,12 @@ interface Example {
   knownSteps: number;
 }
 
-/** One training window: a story opening (30%) or a continuation inside a random segment. */
+/**
+ * One training window: a story opening (30%) or a continuation inside a random segment. Half the
+ * continuations start as early in the segment as the context allows (at the boundary, as story mode
+ * does at every new prompt); the rest start anywhere that keeps all the generated frames inside the
+ * segment, so the prompt always describes the frames it is trained to produce.
+ */
 export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, windowSteps: number, contextSteps: number): Example {
   const { story, video } = rng.pick(stories);
   const windowFrames = tok.framesFor(windowSteps);
@@ -67,7 +92,8 @@ export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, win
   const k = rng.int(ranges.length);
   const [start, end] = ranges[k];
   const lo = Math.max(start, ctxFrames);
-  const first = lo >= end ? end - 1 : lo + rng.int(end - lo);
+  const hi = Math.max(lo, end - (windowFrames - ctxFrames));
+  const first = rng.next() < 0.5 ? lo : lo + rng.int(hi - lo + 1);
   return { clip: clip(video, first - ctxFrames, windowFrames), prompt: story.segments[k].prompt, background, knownSteps: contextSteps };
 }
 
@@ -81,10 +107,12 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     const loaded = await loadGenerator(opts.checkpoint);
     model = loaded.model;
     contextSteps = loaded.contextSteps;
+  } else if (opts.initFrom) {
+    ({ model, contextSteps } = warmStart(opts.initFrom));
   } else {
     model = new MaskGit({
       codes: tok.cfg.codebook, windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
-      dim: 96, heads: 4, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, ...opts.config,
+      dim: 96, heads: 4, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, pooledText: true, ...opts.config,
     });
     model.build();
   }

@@ -88,9 +88,10 @@ export function register(program: Command): void {
     .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 64)
     .option('--layers <n>', 'transformer layers (new runs only)', int('--layers'), 3)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
+    .option('--init-from <dir>', 'new runs only: start from this trained generator (same tokenizer; its sizes are kept), adding the pooled-text path')
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; textDrop: number; dim: number; layers: number; saveEvery: number; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; textDrop: number; dim: number; layers: number; saveEvery: number; initFrom?: string; seed: number; backend?: string }) => {
       check(opts.textDrop < 1, '--text-drop must be below 1');
       await initBackend(opts.backend);
       setSeed(opts.seed);
@@ -98,7 +99,7 @@ export function register(program: Command): void {
       const stories = loadStories(opts.data, 'train');
       const r = await trainGenerator(stories, tok, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, lr: opts.lr, seed: opts.seed, saveEvery: opts.saveEvery,
-        textDrop: opts.textDrop, contextSteps: 2, config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1 },
+        textDrop: opts.textDrop, contextSteps: 2, initFrom: opts.initFrom, config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1 },
       });
       console.log(`generator saved to ${opts.checkpoint}: masked-token loss ${r.loss.toFixed(3)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
