@@ -135,6 +135,46 @@ test('the on-manifold attack finds a guaranteed example and stays on the manifol
   assert.ok(z.abs().max().dataSync()[0] <= 1, 'latents stay in the box');
 });
 
+test('on the manifold, a model that matches the true labels is fooled only at the true boundary', () => {
+  // The centroid net says "shape right of centre", the true label (x latent > 0) here, up to pixel
+  // sampling: the rendered centroid can miss the latent position by a few hundredths of a pixel.
+  const m: ManifoldContext = { ...manifold(4), trueLabels: (z) => Int32Array.from({ length: z.length / 5 }, (_, i) => Number(z[i * 5] > 0)) };
+  const model = centroidNet();
+  const x = m.render(m.z);
+  const y = tf.ones([4], 'int32') as tf.Tensor1D;
+  const { x: adv, z } = attacks.get('on-manifold').run(model, x, y, { eps: 2, steps: 10, restarts: 2, manifold: m });
+  const truth = m.trueLabels!(z!.dataSync() as Float32Array);
+  assert.ok(truth.some((v) => v === 0), 'the attack moved some shapes across the true boundary');
+  const pred = predict(model, adv).dataSync();
+  const zs = z!.dataSync();
+  truth.forEach((t, i) => assert.ok(pred[i] === t || Math.abs(zs[i * 5]) < 0.02,
+    `example ${i} counted as an error at x latent ${zs[i * 5]}, away from the true boundary`));
+  assertBudget('l2', x, adv, 2, 'on-manifold');
+});
+
+test('on-manifold restarts keep every success of the first run and stay within eps', () => {
+  const m = manifold(6);
+  const model = randomOnManifoldNet();
+  const x = m.render(m.z);
+  const y = predict(model, x);
+  const fooledBy = (restarts: number) => {
+    const { x: adv, z } = attacks.get('on-manifold').run(model, x, y, { eps: 1, steps: 4, restarts, seed: 3, manifold: m });
+    assertBudget('l2', x, adv, 1, `on-manifold, ${restarts} restarts`);
+    const f = Array.from(predict(model, adv).dataSync(), (p, i) => p !== y.dataSync()[i]);
+    tf.dispose([adv, z!]);
+    return f;
+  };
+  const one = fooledBy(1);
+  const three = fooledBy(3);
+  one.forEach((f, i) => assert.ok(!f || three[i], `example ${i}: a restart lost a success`));
+});
+
+/** A fixed random linear classifier on 28x28 images, so on-manifold attacks have something to fool. */
+function randomOnManifoldNet(): Classifier {
+  const w = tf.randomNormal([IMAGE_SIZE * IMAGE_SIZE, 2], 0, 1, 'float32', 21);
+  return (inp) => tf.tidy(() => inp.reshape([inp.shape[0], -1]).matMul(w) as tf.Tensor2D);
+}
+
 test('the on-manifold attack refuses to run without a latent model', () => {
   const x = images(2, 1);
   assert.throws(() => attacks.get('on-manifold').run(randomNet(1), x, tf.zeros([2], 'int32'), { eps: 1 }), /latent model/);
@@ -151,7 +191,7 @@ test('attacks free every intermediate tensor', () => {
   for (const name of attacks.names()) {
     const before = tf.memory().numTensors;
     const r = attacks.get(name).needsManifold
-      ? attacks.get(name).run(net, onX, onY, { eps: 1, steps: 3, manifold: m })
+      ? attacks.get(name).run(net, onX, onY, { eps: 1, steps: 3, restarts: 2, manifold: m })
       : attacks.get(name).run(model, x, y, { eps: 0.5, steps: 3 });
     tf.dispose([r.x, ...(r.z ? [r.z] : [])]);
     assert.equal(tf.memory().numTensors, before, `${name} leaks tensors`);

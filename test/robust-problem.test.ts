@@ -89,7 +89,7 @@ test('training on infinite data lowers the loss without leaking tensors', () => 
 
 test('the excusable experiment runs end to end on a tiny configuration without leaking tensors', () => {
   const tensors = tf.memory().numTensors;
-  const r = runExcusable({ ...QUICK_CONFIG, steps: 5, hidden: [16], testSize: 40, attackSize: 4, attackSteps: 2, eps: [0, 1] });
+  const r = runExcusable({ ...QUICK_CONFIG, steps: 5, filters: [2, 4], dense: 8, testSize: 40, attackSize: 4, attackSteps: 2, eps: [0, 1] });
   assert.deepEqual(r.runs.map((m) => m.sigma), [0, 0.3]);
   for (const m of r.runs) {
     assert.ok(m.testError >= 0 && m.testError <= 1);

@@ -30,6 +30,8 @@ export interface AttackOptions {
   /** Step size; defaults depend on the attack (a fraction of eps for PGD). */
   stepSize?: number;
   randomStart?: boolean;
+  /** Independent runs of a restartable attack; an example counts as fooled if any run fools it. */
+  restarts?: number;
   seed?: number;
   /** DeepFool's overshoot factor. */
   overshoot?: number;

@@ -9,6 +9,7 @@ export {
 export { classifierOf, evaluateAttack, type AttackEvaluation } from './evaluate.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng } from './figures.js';
+export { shapesCnn, type ShapesCnnOptions } from './model.js';
 export {
   runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,
   type ExcusableConfig, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,

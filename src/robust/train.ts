@@ -1,10 +1,12 @@
 import { tf } from '../backend/index.js';
 import type { Rng } from '../core/index.js';
+import { createSchedule, setLearningRate } from '../train/index.js';
 import { LATENT_DIM, labelsOf, render, sampleLatents } from './problem.js';
 
 export interface InfiniteTrainOptions {
   steps: number;
   batchSize: number;
+  /** Peak learning rate: linear warm-up over the first 3% of steps, then cosine decay to 1% of it. */
   learningRate: number;
   /** Standard deviation of Gaussian pixel noise added to every training image (0 = standard training). */
   sigma: number;
@@ -18,13 +20,18 @@ export interface InfiniteTrainOptions {
  * Trains a two-class logit model on "infinite data": every step renders a fresh batch of latents
  * drawn uniformly from the box, so the model never sees the same example twice (the paper's
  * approximation of training with unlimited data). With `sigma > 0` the images get Gaussian noise,
- * which inflates the manifold. Adam, cross-entropy on logits.
+ * which inflates the manifold. Adam, cross-entropy on logits; the warm-up + cosine schedule lets a
+ * high peak rate learn fast early while the decayed end settles the boundary, which a constant rate
+ * keeps jittering on fresh batches.
  */
 export function trainInfinite(model: tf.LayersModel, opts: InfiniteTrainOptions): void {
   const optimizer = tf.train.adam(opts.learningRate);
+  const schedule = createSchedule('warmup-cosine', { lr: opts.learningRate, totalSteps: opts.steps,
+    warmupSteps: Math.ceil(0.03 * opts.steps), minLr: 0.01 * opts.learningRate });
   const logEvery = opts.logEvery ?? 100;
   let lossSum = 0;
   for (let step = 1; step <= opts.steps; step++) {
+    setLearningRate(optimizer, schedule(step - 1));
     const z = sampleLatents(opts.batchSize, opts.rng);
     const y = labelsOf(z);
     const noiseSeed = opts.rng.int(2 ** 31 - 1);

@@ -16,11 +16,14 @@ interface ExcusableFlags {
   sigmas?: string;
   eps?: string;
   delta?: string;
-  hidden?: string;
+  filters?: string;
+  dense?: string;
   testSize?: string;
   attackSize?: string;
   attackSteps?: string;
+  restarts?: string;
   out: string;
+  reportFrom?: string;
   backend?: string;
 }
 
@@ -43,10 +46,16 @@ function configOf(flags: ExcusableFlags): ExcusableConfig {
   if (flags.sigmas) c.sigmas = list(flags.sigmas, '--sigmas', { min: 0 });
   if (flags.eps) c.eps = list(flags.eps, '--eps', { min: 0 });
   if (flags.delta) c.delta = num(flags.delta, '--delta', { min: 0 });
-  if (flags.hidden) c.hidden = list(flags.hidden, '--hidden', { int: true, min: 1 });
+  if (flags.filters) {
+    const f = list(flags.filters, '--filters', { int: true, min: 1 });
+    if (f.length !== 2) throw new KilnError(`--filters needs two channel counts, e.g. 16,32 (got '${flags.filters}')`);
+    c.filters = [f[0], f[1]];
+  }
+  if (flags.dense) c.dense = num(flags.dense, '--dense', { int: true, min: 1 });
   if (flags.testSize) c.testSize = num(flags.testSize, '--test-size', { int: true, min: 10 });
   if (flags.attackSize) c.attackSize = num(flags.attackSize, '--attack-size', { int: true, min: 1 });
   if (flags.attackSteps) c.attackSteps = num(flags.attackSteps, '--attack-steps', { int: true, min: 1 });
+  if (flags.restarts) c.onManifoldRestarts = num(flags.restarts, '--restarts', { int: true, min: 1 });
   return c;
 }
 
@@ -57,31 +66,57 @@ export function register(program: Command): void {
     .command('excusable')
     .description('when adversarial examples are excusable: test errors and adversarial errors on and off a known ' +
       'data manifold, with standard and Gaussian-noise training')
-    .option('--quick', 'smoke-test configuration (one seed, 100 steps, small test and attack sets)')
+    .option('--quick', 'smoke-test configuration (one seed, 100 steps, small test and attack sets, one sigma and eps)')
     .option('--seeds <n>', `seeds per configuration (default ${DEFAULT_CONFIG.seeds})`)
     .option('--steps <n>', `training steps, each on a fresh batch (default ${DEFAULT_CONFIG.steps})`)
     .option('--sigmas <list>', `Gaussian-noise training levels besides standard training (default ${DEFAULT_CONFIG.sigmas})`)
     .option('--eps <list>', `image-space L2 budgets of both attacks (default ${DEFAULT_CONFIG.eps})`)
     .option('--delta <d>', `latent distance counted as "close to the boundary" (default ${DEFAULT_CONFIG.delta})`)
-    .option('--hidden <list>', `MLP hidden widths (default ${DEFAULT_CONFIG.hidden})`)
+    .option('--filters <a,b>', `channels of the CNN's two stride-2 conv layers (default ${DEFAULT_CONFIG.filters})`)
+    .option('--dense <n>', `width of the CNN's dense layer (default ${DEFAULT_CONFIG.dense})`)
     .option('--test-size <n>', `test points per seed (default ${DEFAULT_CONFIG.testSize})`)
     .option('--attack-size <n>', `correctly classified test points attacked per model (default ${DEFAULT_CONFIG.attackSize})`)
-    .option('--attack-steps <n>', `iterations of both attacks (default ${DEFAULT_CONFIG.attackSteps})`)
+    .option('--attack-steps <n>', `iterations of both attacks, per restart (default ${DEFAULT_CONFIG.attackSteps})`)
+    .option('--restarts <n>', `on-manifold attack runs per point, the first from the point, others from random starts (default ${DEFAULT_CONFIG.onManifoldRestarts})`)
     .requiredOption('--out <dir>', 'folder for report.html, report.md, results.json and figures')
+    .option('--report-from <file>', 'rebuild the report from a results.json of an earlier run instead of running')
     .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]))
     .action(async (flags: ExcusableFlags) => {
-      const config = configOf(flags);
-      await initBackend(flags.backend);
-      const result = runExcusable(config, (line) => process.stderr.write(line + '\n'));
+      let result: ExcusableResult;
+      if (flags.reportFrom) {
+        result = readResults(flags.reportFrom);
+      } else {
+        const config = configOf(flags);
+        await initBackend(flags.backend);
+        result = runExcusable(config, (line) => process.stderr.write(line + '\n'));
+      }
       fs.mkdirSync(flags.out, { recursive: true });
-      fs.writeFileSync(path.join(flags.out, 'results.json'), JSON.stringify(result, (_, v) => (v instanceof Float32Array ? undefined : v), 1));
+      // Example images go in as plain arrays so that --report-from can redraw the grids.
+      fs.writeFileSync(path.join(flags.out, 'results.json'),
+        JSON.stringify(result, (_, v) => (v instanceof Float32Array ? Array.from(v) : v), 1));
       const { html, md } = writeReport(flags.out, excusableReport(result, flags.out));
       process.stdout.write(summaryTable(result) + `\nreport: ${html}\n        ${md}\n`);
     });
 }
 
+/** A results.json written by this command, with its example images back as Float32Arrays. */
+function readResults(file: string): ExcusableResult {
+  let r: ExcusableResult;
+  try {
+    r = JSON.parse(fs.readFileSync(file, 'utf8')) as ExcusableResult;
+  } catch (e) {
+    throw new KilnError(`cannot read results from '${file}': ${(e as Error).message}`);
+  }
+  if (!r || !r.config || !Array.isArray(r.runs)) throw new KilnError(`'${file}' is not a results.json of kiln experiment excusable`);
+  const images = (rows: unknown[]) => rows.filter(Array.isArray).map((v) => Float32Array.from(v as number[]));
+  r.examples = (r.examples ?? []).map((e) => ({ ...e, clean: images(e.clean), off: images(e.off), on: images(e.on) }));
+  r.cpuSeconds ??= NaN;
+  return r;
+}
+
 const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
 const ci = (xs: number[]) => {
+  if (!xs.length) return 'n/a';
   const c = meanCI(xs);
   return Number.isNaN(c.half) ? pct(c.mean) : `${pct(c.mean)} ± ${(100 * c.half).toFixed(1)}`;
 };
@@ -140,7 +175,7 @@ function excusableReport(r: ExcusableResult, dir: string) {
     r.runs.filter((m) => m.sigma === sigma).flatMap(f);
   const maxD = Math.max(...r.testDistances);
   const blocks: Block[] = [
-    { kind: 'text', text: `Reproduces the analysis of Kindermans and Staats, "When adversarial examples are excusable" (arXiv 2204.11985), on Kiln's controlled problem: 28x28 images rendered from a 5-d latent (position x, y, size, angle, ellipse-to-rectangle morph), labels from the sign of sin(w1.z + b1) sin(w2.z + b2), so the exact latent distance of any point to the true boundary is known. Classifiers: MLP ${c.hidden.join('-')} trained for ${c.steps} steps of ${c.batchSize} fresh samples (infinite data), without noise and with Gaussian pixel noise sigma in {${c.sigmas.join(', ')}}. ${c.seeds} seed(s); intervals are 95% t intervals over seeds. Off-manifold attack: PGD-L2 in pixel space (${c.attackSteps} steps, random start). On-manifold attack: PGD on the latent with the rendered image within the same L2 eps of the original; an on-manifold point counts as an error only if the model disagrees with that point's own true label. ${c.attackSize} correctly classified test points attacked per model. Close to the boundary = latent distance below delta = ${c.delta}; ${pct(base)} of all test points are that close (the base rate). Run time ${(r.seconds / 60).toFixed(1)} min.` },
+    { kind: 'text', text: `Reproduces the analysis of Kindermans and Staats, "When adversarial examples are excusable" (arXiv 2204.11985), on Kiln's controlled problem: 28x28 images rendered from a 5-d latent (position x, y, size, angle, ellipse-to-rectangle morph), labels from the sign of sin(w1.z + b1) sin(w2.z + b2) (a 3x3 oblique checkerboard in the latent box), so the exact latent distance of any point to the true boundary is known. Classifiers: CNN (conv 5x5/2 ${c.filters[0]}, conv 3x3/2 ${c.filters[1]}, dense ${c.dense}) trained for ${c.steps} Adam steps of ${c.batchSize} fresh samples (infinite data; peak rate ${c.learningRate}, warm-up then cosine decay), without noise and with Gaussian pixel noise sigma in {${c.sigmas.join(', ')}}. ${c.seeds} seed(s); intervals are 95% t intervals over seeds. Off-manifold attack: PGD-L2 in pixel space (${c.attackSteps} steps, random start, margin loss). On-manifold attack: PGD on the latent (${c.attackSteps} steps of latent length ${c.onManifoldStepSize}, ${c.onManifoldRestarts} restart(s)) with the rendered image within the same L2 eps of the original; an on-manifold point counts as an error only if the model disagrees with that point's own true label, and the attack climbs the margin against that label. ${c.attackSize} correctly classified test points attacked per model. Close to the boundary = latent distance below delta = ${c.delta}; ${pct(base)} of all test points are that close (the base rate). Run time ${(r.seconds / 60).toFixed(1)} min wall, ${(r.cpuSeconds / 60).toFixed(1)} CPU-min.` },
     { kind: 'table', columns: COLUMNS, rows: rows(r), caption: 'Test and adversarial error rates (mean ± 95% interval over seeds); adversarial rates are fractions of attacked, correctly classified points' },
     { kind: 'heading', text: 'Where the errors lie' },
   ];
@@ -154,7 +189,7 @@ function excusableReport(r: ExcusableResult, dir: string) {
     blocks.push({ kind: 'figure', file, caption: `Latent distance to the true boundary (sigma ${sigma}, seeds pooled): test points, test errors, the attacked points that off-manifold PGD fooled, and the on-manifold adversarial latents that are errors` });
   }
   blocks.push({ kind: 'heading', text: 'Examples' });
-  for (const ex of r.examples) {
+  for (const ex of r.examples.filter((e) => e.clean.length > 0)) {
     const file = writeFigure(dir, `examples-sigma${ex.sigma}.png`, imageGridPng([ex.clean, ex.off, ex.on], IMAGE_SIZE, 3));
     blocks.push({ kind: 'figure', file, caption: `Seed 0, sigma ${ex.sigma}, eps ${ex.eps}: clean test images (top), off-manifold PGD-L2 (middle), on-manifold PGD (bottom)` });
   }
