@@ -19,11 +19,8 @@ import { mlpLatencyFeatures, mlpSupernet, mlpWidths, mlpWidthSpace, tunasSuperne
 import {
   DEFAULT_DEVICES, extendLookupTable, fitLatencyModel, latencyTableCsv, lookupLatency, measureDevices, predictionError, type LookupTable,
 } from '../src/nas/latency/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const N = Number(arg('--n', '30'));
 const FIT = Number(arg('--fit', '40'));
 const OUT = arg('--out', 'bench-out/latency');

@@ -10,11 +10,8 @@ import fs from 'node:fs';
 import { dataPath, meanCI } from '../src/core/index.js';
 import { memoryStorage, runNasExperiment, type NasExperimentConfig } from '../src/nas/index.js';
 import { curvesCsv, experimentSummary, nasExperimentReport, runsCsv, writeFigure, writeReport } from '../src/report/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const SEEDS = Number(arg('--seeds', '30'));
 const OUT = arg('--out', 'bench-out/nas-papers');
 const ONLY = arg('--only', 'reach,pixel3,devices').split(',');

@@ -14,11 +14,8 @@ import {
   fitPredictor, kendallTau, loadTable, nb101FromCell, nb101Space, nb201Space, PREDICTOR_DEFAULTS, PREDICTOR_MODELS,
   type Architecture, type SearchSpace,
 } from '../src/nas/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const SEEDS = Number(arg('--seeds', '5'));
 const MODELS = arg('--models', PREDICTOR_MODELS.join(',')).split(',') as (typeof PREDICTOR_MODELS)[number][];
 const TABLES = arg('--tables', 'nb101,nb201').split(',');

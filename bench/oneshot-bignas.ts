@@ -14,11 +14,8 @@ import {
   BACKBONES, bignasSupernet, bignasTrain, inheritedChild, inputSide, largestChild, scoreModel, smallestChild, splitsAtResolution, trainForSteps,
 } from '../src/nas/oneshot/index.js';
 import type { Architecture } from '../src/nas/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const STEPS = Number(arg('--steps', '200'));
 const SUBSAMPLE = Number(arg('--subsample', '12000'));
 const BACKBONE = BACKBONES[arg('--backbone', 'small')];

@@ -18,11 +18,8 @@ import {
   BACKBONES, batchStream, bignasSupernet, bignasTrain, childQuality, mlpSupernet, mlpWidthSpace, runStandaloneJobs, supernetStep, tunasSupernet,
   type StandaloneJob, type Supernet,
 } from '../src/nas/oneshot/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const STEPS = Number(arg('--steps', '12'));
 const JOBS = Number(arg('--jobs', '4'));
 const JOB_STEPS = Number(arg('--job-steps', '60'));

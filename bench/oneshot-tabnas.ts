@@ -13,11 +13,8 @@ import { initBackend, setSeed } from '../src/backend/index.js';
 import { fitStandardizer, loadDataset, splitDataset, standardize, type Splits } from '../src/data/index.js';
 import { mlp } from '../src/nn/index.js';
 import { enumerate, mlpParams, mlpWidthSpace, mlpWidths, tabnasSearch, trainStandalone, type TabnasMode } from '../src/nas/oneshot/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const SEEDS = Number(arg('--seeds', '3'));
 const STEPS = Number(arg('--steps', '800'));
 const OUT = arg('--out', 'bench-out/tabnas');

@@ -15,11 +15,8 @@ import { initBackend, setSeed } from '../src/backend/index.js';
 import { datasets, fashionMnistDir, loadDataset, sample, splitDataset, type Splits } from '../src/data/index.js';
 import { freshTunasChild, randomSearchBaseline, trainForSteps, tunasSearch, tunasSupernet } from '../src/nas/oneshot/index.js';
 import { fitLatencyModel, loadLookupTable, measureLatency, parseDevices, saveLookupTable } from '../src/nas/latency/index.js';
+import { arg } from './args.js';
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : fallback;
-};
 const SEEDS = Number(arg('--seeds', '3'));
 const STEPS = Number(arg('--steps', '240'));
 const STANDALONE = Number(arg('--standalone-steps', '240'));
