@@ -100,6 +100,18 @@ export function selectRows<T extends tf.Tensor>(mask: tf.Tensor1D, candidate: T,
 }
 
 /**
+ * Per example, keeps the first iterate that fooled the model (`now` marks this step's successes):
+ * returns the updated best iterates and success mask, disposing the ones passed in.
+ */
+export function recordSuccesses<T extends tf.Tensor>(best: T, found: tf.Tensor1D, current: T, now: tf.Tensor1D): { best: T; found: tf.Tensor1D } {
+  const fresh = tf.tidy(() => now.mul(tf.scalar(1).sub(found)) as tf.Tensor1D);
+  const nextBest = selectRows(fresh, current, best);
+  const nextFound = tf.tidy(() => tf.maximum(found, now) as tf.Tensor1D);
+  tf.dispose([best, found, now, fresh]);
+  return { best: nextBest, found: nextFound };
+}
+
+/**
  * Runs an iterative attack: `step` maps the current iterate to the next (already projected and
  * clipped); the result keeps, per example, the first iterate that fooled the model, else the last.
  */
@@ -117,13 +129,7 @@ export function keepFirstSuccess(
     const next = step(current);
     current.dispose();
     current = next;
-    const now = fooled(model, current, y);
-    const fresh = tf.tidy(() => now.mul(tf.scalar(1).sub(found)) as tf.Tensor1D);
-    const nextBest = selectRows(fresh, current, best);
-    const nextFound = tf.tidy(() => tf.maximum(found, now) as tf.Tensor1D);
-    tf.dispose([best, found, now, fresh]);
-    best = nextBest;
-    found = nextFound;
+    ({ best, found } = recordSuccesses(best, found, current, fooled(model, current, y)));
   }
   // Examples never fooled end at the last iterate (what a plain PGD returns).
   const out = selectRows(found, best, current);

@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { check } from '../core/index.js';
-import { type Attack, type AttackResult, type Classifier, type ManifoldContext, l2Norms, marginLoss, selectRows } from './attacks.js';
+import { type Attack, type AttackResult, type Classifier, type ManifoldContext, l2Norms, marginLoss, recordSuccesses, selectRows } from './attacks.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -104,13 +104,7 @@ function latentPgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, m: Manifol
     });
     z.dispose();
     z = next;
-    const now = isFooled(model, m, y, z);
-    const fresh = tf.tidy(() => now.mul(tf.scalar(1).sub(found)) as tf.Tensor1D);
-    const nextBest = selectRows(fresh, z, best);
-    const nextFound = tf.tidy(() => tf.maximum(found, now) as tf.Tensor1D);
-    tf.dispose([best, found, now, fresh]);
-    best = nextBest;
-    found = nextFound;
+    ({ best, found } = recordSuccesses(best, found, z, isFooled(model, m, y, z)));
   }
   const zOut = selectRows(found, best, z);
   tf.dispose([z, best, found]);
