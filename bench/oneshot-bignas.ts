@@ -9,12 +9,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { initBackend, setSeed } from '../src/backend/index.js';
-import { datasets, fashionMnistDir, loadDataset, numExamples, sample, splitDataset } from '../src/data/index.js';
+import { numExamples } from '../src/data/index.js';
 import {
   BACKBONES, bignasSupernet, bignasTrain, inheritedChild, inputSide, largestChild, scoreModel, smallestChild, splitsAtResolution, trainForSteps,
 } from '../src/nas/oneshot/index.js';
 import type { Architecture } from '../src/nas/index.js';
 import { arg } from './args.js';
+import { imageBenchSplits } from './data.js';
 
 const STEPS = Number(arg('--steps', '200'));
 const SUBSAMPLE = Number(arg('--subsample', '12000'));
@@ -26,8 +27,7 @@ const LR = 3e-3;
 async function main(): Promise<void> {
   await initBackend('wasm');
   fs.mkdirSync(OUT, { recursive: true });
-  const name = fs.existsSync(path.join(fashionMnistDir(), 'train-images-idx3-ubyte.gz')) && datasets.has('fashion-mnist') ? 'fashion-mnist' : 'mnist';
-  const splits = splitDataset(sample(loadDataset(name), SUBSAMPLE, 0), { seed: 0 });
+  const { name, splits } = imageBenchSplits(SUBSAMPLE);
   const { shape, classNames } = splits.train;
   setSeed(1);
   const net = bignasSupernet(shape, classNames.length, BACKBONE);

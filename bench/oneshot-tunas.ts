@@ -12,10 +12,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRng, mean, std } from '../src/core/index.js';
 import { initBackend, setSeed } from '../src/backend/index.js';
-import { datasets, fashionMnistDir, loadDataset, sample, splitDataset, type Splits } from '../src/data/index.js';
 import { freshTunasChild, randomSearchBaseline, trainForSteps, tunasSearch, tunasSupernet } from '../src/nas/oneshot/index.js';
 import { fitLatencyModel, loadLookupTable, measureLatency, parseDevices, saveLookupTable } from '../src/nas/latency/index.js';
 import { arg } from './args.js';
+import { imageBenchSplits } from './data.js';
 
 const SEEDS = Number(arg('--seeds', '3'));
 const STEPS = Number(arg('--steps', '240'));
@@ -32,8 +32,7 @@ const LR = 3e-3;
 async function main(): Promise<void> {
   await initBackend('wasm');
   fs.mkdirSync(OUT, { recursive: true });
-  const name = fs.existsSync(path.join(fashionMnistDir(), 'train-images-idx3-ubyte.gz')) && datasets.has('fashion-mnist') ? 'fashion-mnist' : 'mnist';
-  const splits: Splits = splitDataset(sample(loadDataset(name), SUBSAMPLE, 0), { seed: 0 });
+  const { name, splits } = imageBenchSplits(SUBSAMPLE);
   const { shape, classNames } = splits.train;
 
   const tableFile = path.join(OUT, `latency-table-${DEVICE.name}-${TIMING.statistic}.json`);

@@ -100,6 +100,16 @@ function padding(layer: tf.layers.Layer, config: Config): 'same' | 'valid' {
   return p;
 }
 
+/** Window, strides and padding of a 2-D pooling layer (channels-last only). */
+function poolWindow(layer: tf.layers.Layer, config: Config) {
+  channelsLast(layer, config);
+  return {
+    size: pair(config.poolSize, 'poolSize'),
+    strides: pair(config.strides ?? config.poolSize, 'strides'),
+    pad: padding(layer, config),
+  };
+}
+
 function activationOp(layer: tf.layers.Layer, name: string, input: number, add: AddOp): number {
   const fn = ACTIVATIONS[name];
   if (!fn) {
@@ -195,10 +205,7 @@ const converters: Record<string, Converter> = {
   Activation: (layer, config, inputs, add) => activationOp(layer, String(config.activation), inputs[0], add),
   Softmax: (layer, _config, inputs, add) => activationOp(layer, 'softmax', inputs[0], add),
   MaxPooling2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    const size = pair(config.poolSize, 'poolSize');
-    const strides = pair(config.strides ?? config.poolSize, 'strides');
-    const pad = padding(layer, config);
+    const { size, strides, pad } = poolWindow(layer, config);
     return add({ type: 'route', layerName: layer.name, className: 'MaxPooling2D', inputs,
       forward: ([x]) => tf.maxPool(x as tf.Tensor4D, size, strides, pad) });
   },
@@ -208,10 +215,7 @@ const converters: Record<string, Converter> = {
       forward: ([x]) => tf.max(x, [1, 2]) });
   },
   AveragePooling2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    const size = pair(config.poolSize, 'poolSize');
-    const strides = pair(config.strides ?? config.poolSize, 'strides');
-    const pad = padding(layer, config);
+    const { size, strides, pad } = poolWindow(layer, config);
     return add({ type: 'pool', layerName: layer.name, className: 'AveragePooling2D', inputs,
       forward: ([x]) => tf.avgPool(x as tf.Tensor4D, size, strides, pad) });
   },
