@@ -27,9 +27,13 @@ export interface TokenizerConfig {
   commitment: number;
 }
 
+/**
+ * 4x4x2 patches and 512 codes: with 8x8 patches and 128 codes objects (5-16 px) came back as
+ * blobs whose shape and colour the judge could not name (shape 36%, colour 42% on reconstructions).
+ */
 export const DEFAULT_TOKENIZER: TokenizerConfig = {
-  size: 32, patch: 8, tpatch: 2, dim: 64, heads: 4, mlp: 128, spatialLayers: 1, temporalLayers: 1,
-  codebook: 128, codeDim: 16, maxSteps: 64, commitment: 0.25,
+  size: 32, patch: 4, tpatch: 2, dim: 64, heads: 4, mlp: 128, spatialLayers: 1, temporalLayers: 1,
+  codebook: 512, codeDim: 16, maxSteps: 64, commitment: 0.25,
 };
 
 /**
@@ -178,17 +182,20 @@ export class CViViT {
   }
 
   /**
-   * Training loss: reconstruction MSE + codebook loss + commitment * commitment loss, with the
+   * Training loss: reconstruction MSE (optionally weighted per pixel) + codebook loss + commitment * commitment loss, with the
    * straight-through estimator carrying decoder gradients past the quantiser.
    */
-  loss(x: Tensor): { loss: Tensor; recon: Tensor; ids: Tensor; z: Tensor } {
+  loss(x: Tensor, weights?: Tensor): { loss: Tensor; recon: Tensor; ids: Tensor; z: Tensor } {
     const { z, ids } = this.encodeLatents(x);
     const zq = this.lookup(ids);
     const codebookLoss = tf.losses.meanSquaredError(stopGradient(z), zq);
     const commit = tf.losses.meanSquaredError(z, stopGradient(zq));
     const st = z.add(stopGradient(zq.sub(z)));
     const out = this.decodeLatents(st);
-    const recon = tf.losses.meanSquaredError(x, out);
+    // Weighted mean over pixels, normalised so the loss scale does not depend on the weights.
+    const recon = weights
+      ? x.sub(out).square().mul(weights).mean().div(weights.mean())
+      : tf.losses.meanSquaredError(x, out);
     const loss = recon.add(codebookLoss).add(commit.mul(this.cfg.commitment));
     return { loss, recon, ids, z };
   }

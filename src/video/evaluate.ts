@@ -2,7 +2,8 @@
  * Held-out evaluation of story generation. Each held-out story is run as a StoryBench story
  * continuation (the first 4 frames condition the model; every later frame is generated from the
  * prompts) and compared, segment by segment, with the ground truth and with the trivial baseline
- * that repeats the last conditioning frame. The judge names each segment's action, shape and
+ * that repeats the last conditioning frame, and with the tokenizer's reconstruction of the ground
+ * truth. The judge names each segment's action, shape and
  * colour; its features give a Frechet distance to the ground-truth segments.
  */
 import { tf } from '../backend/index.js';
@@ -15,8 +16,12 @@ import { generateStory, type StoryOptions } from './story.js';
 import type { LoadedGenerator } from './train-generator.js';
 import { segmentRanges, type Video } from './world.js';
 
-export type System = 'ground truth' | 'generated' | 'baseline';
-export const SYSTEMS: System[] = ['ground truth', 'generated', 'baseline'];
+/**
+ * 'reconstruction' is the ground truth passed through the tokenizer: the ceiling of any generator
+ * that speaks its tokens, which separates what the tokenizer loses from what the generator gets wrong.
+ */
+export type System = 'ground truth' | 'reconstruction' | 'generated' | 'baseline';
+export const SYSTEMS: System[] = ['ground truth', 'reconstruction', 'generated', 'baseline'];
 
 export interface SystemScores {
   actionAccuracy: number;
@@ -54,15 +59,16 @@ export function reconstruct(tok: CViViT, v: Video): Video {
 }
 
 export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: Omit<StoryOptions, 'conditioning' | 'background'>, onStory?: (n: number) => void): EvalResult {
-  const clips: Record<System, Video[]> = { 'ground truth': [], generated: [], baseline: [] };
-  const psnrs: Record<System, number[]> = { 'ground truth': [], generated: [], baseline: [] };
+  const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Video[]])) as Record<System, Video[]>;
+  const psnrs = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as number[]])) as Record<System, number[]>;
   const truth: LoadedStory['story']['segments'] = [];
   const recon: number[] = [];
   const samples: EvalResult['samples'] = [];
   let genSeconds = 0;
   let genFrames = 0;
   stories.forEach(({ story, video }, n) => {
-    recon.push(psnr(video, reconstruct(tok, video)));
+    const reconstruction = reconstruct(tok, video);
+    recon.push(psnr(video, reconstruction));
     const cond = sliceVideo(video, 0, COND_FRAMES);
     const frames = story.segments.map((s, k) => (k === 0 ? s.frames - COND_FRAMES : s.frames));
     const started = Date.now();
@@ -71,6 +77,7 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
     genFrames += generated.frames;
     const full: Record<System, Video> = {
       'ground truth': video,
+      reconstruction,
       generated: concatVideos(cond, generated),
       baseline: concatVideos(cond, repeatFrame(cond, COND_FRAMES - 1, video.frames - COND_FRAMES)),
     };

@@ -112,7 +112,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   } else {
     model = new MaskGit({
       codes: tok.cfg.codebook, windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
-      dim: 96, heads: 4, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, pooledText: true, ...opts.config,
+      dim: 96, heads: 2, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, pooledText: true, factorized: true, ...opts.config,
     });
     model.build();
   }

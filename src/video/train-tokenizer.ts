@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createProgress, createRng, mean } from '../core/index.js';
 import { tf } from '../backend/index.js';
-import { clip, clipBatch } from './clips.js';
+import { clip, clipBatch, foregroundWeights } from './clips.js';
 import { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
 import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
 import type { LoadedStory } from './dataset.js';
@@ -24,6 +24,8 @@ export interface TokenizerTrainOptions {
   saveEvery: number;
   /** Restart codes whose usage share fell below this fraction of uniform. */
   deadThreshold: number;
+  /** Reconstruction weight of object pixels relative to background pixels (1 = plain MSE). */
+  foregroundWeight: number;
   config?: Partial<TokenizerConfig>;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -81,7 +83,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     state.rng = rng.state();
     state.usage = Array.from(usage);
     const elapsed = state.seconds + (Date.now() - started) / 1000;
-    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: perplexity(usage), seconds: elapsed } });
+    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: perplexity(usage), seconds: elapsed, foregroundWeight: opts.foregroundWeight } });
     await saveOptimizer(stateDir, optimizer);
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds: elapsed }));
   };
@@ -92,10 +94,11 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
       clips.push(clip(video, rng.int(Math.max(1, video.frames - opts.clipFrames + 1)), opts.clipFrames));
     }
     const x = clipBatch(clips, opts.clipFrames, cfg.size);
+    const w = opts.foregroundWeight === 1 ? undefined : foregroundWeights(clips, opts.clipFrames, cfg.size, opts.foregroundWeight);
     let ids: tf.Tensor | null = null;
     let z: tf.Tensor | null = null;
     const lossT = optimizer.minimize(() => {
-      const out = model.loss(x);
+      const out = model.loss(x, w);
       ids = tf.keep(out.ids);
       z = tf.keep(out.z);
       recent.push(out.recon.dataSync()[0]);
@@ -109,7 +112,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     for (let k = 0; k < cfg.codebook; k++) usage[k] = 0.95 * usage[k] + 0.05 * counts[k];
     state.step++;
     if (state.step % 25 === 0) restartDeadCodes(model, usage, z!, idv.length, opts.deadThreshold, rng);
-    tf.dispose([x, ids!, z!]);
+    tf.dispose([x, ids!, z!, ...(w ? [w] : [])]);
     if (recent.length > 50) recent.shift();
     progress.update(state.step, `recon ${mean(recent).toFixed(4)} ppl ${perplexity(usage).toFixed(1)}`);
     if (state.step % opts.saveEvery === 0 || state.step === opts.steps) await save();

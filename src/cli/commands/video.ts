@@ -8,7 +8,7 @@ import { Command, Option } from 'commander';
 import { check, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import {
-  DEFAULT_SAMPLING, encodeGif, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, sideBySide, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, writeVideoFile,
+  DEFAULT_SAMPLING, DEFAULT_TOKENIZER, encodeGif, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, sideBySide, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, writeVideoFile,
 } from '../../video/index.js';
 
 const backendOption = () => new Option('--backend <name>', 'tfjs backend: wasm or cpu (default: KILN_BACKEND or wasm)');
@@ -56,21 +56,26 @@ export function register(program: Command): void {
     .description('train the C-ViViT video tokenizer (resumable)')
     .requiredOption('--data <dir>', 'story dataset folder (from kiln data stories)')
     .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('tokenizer'))
-    .option('--steps <n>', 'total training steps', int('--steps'), 1500)
+    .option('--steps <n>', 'total training steps', int('--steps'), 1200)
     .option('--batch <n>', 'clips per step', int('--batch'), 8)
     .option('--clip-frames <n>', 'frames per training clip (1 + 2k)', int('--clip-frames'), 9)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-3)
-    .option('--codebook <n>', 'codebook size (new runs only)', int('--codebook', 2), 128)
+    .option('--codebook <n>', 'codebook size (new runs only)', int('--codebook', 2), DEFAULT_TOKENIZER.codebook)
+    .option('--code-dim <n>', 'code vector length (new runs only)', int('--code-dim', 2), DEFAULT_TOKENIZER.codeDim)
+    .option('--patch <n>', 'spatial patch side in pixels, divides 32 (new runs only)', int('--patch', 1), DEFAULT_TOKENIZER.patch)
+    .option('--dim <n>', 'transformer width (new runs only)', int('--dim', 8), DEFAULT_TOKENIZER.dim)
+    .option('--foreground-weight <x>', 'reconstruction weight of object pixels relative to background (1 = plain MSE)', num('--foreground-weight'), 5)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; saveEvery: number; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; patch: number; dim: number; foregroundWeight: number; saveEvery: number; seed: number; backend?: string }) => {
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const stories = loadStories(opts.data, 'train');
       const r = await trainTokenizer(stories, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, clipFrames: opts.clipFrames, lr: opts.lr,
-        seed: opts.seed, saveEvery: opts.saveEvery, deadThreshold: 0.05, config: { codebook: opts.codebook },
+        seed: opts.seed, saveEvery: opts.saveEvery, deadThreshold: 0.05, foregroundWeight: opts.foregroundWeight,
+        config: { codebook: opts.codebook, codeDim: opts.codeDim, patch: opts.patch, dim: opts.dim, mlp: 2 * opts.dim },
       });
       console.log(`tokenizer saved to ${opts.checkpoint}: recon mse ${r.recon.toFixed(4)}, codebook perplexity ${r.perplexity.toFixed(1)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
@@ -155,7 +160,7 @@ export function register(program: Command): void {
 
   video
     .command('eval')
-    .description('evaluate on the held-out split: judge accuracies, Frechet distance, PSNR, vs ground truth and a repeat-last-frame baseline')
+    .description('evaluate on the held-out split: judge accuracies, Frechet distance, PSNR, vs ground truth, the tokenizer reconstruction and a repeat-last-frame baseline')
     .requiredOption('--data <dir>', 'story dataset folder (its test split is used)')
     .requiredOption('--out <dir>', 'report folder (report.md, report.html, metrics.json, GIF gallery)')
     .option('--limit <n>', 'held-out stories to evaluate', int('--limit'), 24)
@@ -180,20 +185,21 @@ export function register(program: Command): void {
       fs.mkdirSync(path.join(opts.out, 'gifs'), { recursive: true });
       const gallery = r.samples.slice(0, opts.gallery).map((s) => {
         const file = `gifs/${s.id}.gif`;
-        fs.writeFileSync(path.join(opts.out, file), encodeGif(sideBySide([s.videos['ground truth'], s.videos.generated, s.videos.baseline])));
+        fs.writeFileSync(path.join(opts.out, file), encodeGif(sideBySide([s.videos['ground truth'], s.videos.reconstruction, s.videos.generated, s.videos.baseline])));
         return { file, texts: s.texts };
       });
       const table = scoresMarkdown(r);
       const md = ['# Kiln video stories: held-out evaluation', '', table, '',
         'Judge: a classifier trained separately on generated-world data (`kiln video train-judge`); "ground truth" rows are its accuracy on the real segments (its ceiling).',
-        'Baseline: repeat the last conditioning frame. GIFs: ground truth | generated | baseline (the first 4 frames are the conditioning).', '',
+        '"reconstruction": the ground truth encoded and decoded by the tokenizer, the ceiling of any generator on its tokens.',
+        'Baseline: repeat the last conditioning frame. GIFs: ground truth | reconstruction | generated | baseline (the first 4 frames are the conditioning).', '',
         ...gallery.flatMap((g) => [`![${g.texts.join(' / ')}](${g.file})`, '', g.texts.map((t, i) => `${i + 1}. ${t}`).join('  '), ''])].join('\n');
       fs.writeFileSync(path.join(opts.out, 'report.md'), md);
       const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
       const rows = table.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---'));
       const html = `<!doctype html><meta charset="utf-8"><title>Kiln video eval</title><h1>Kiln video stories: held-out evaluation</h1>
 <p>${esc(table.split('\n')[0])}</p><table border="1" cellpadding="4">${rows.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`)).join('')}</tr>`).join('')}</table>
-<p>Columns in each GIF: ground truth | generated | baseline (repeat last conditioning frame).</p>
+<p>Columns in each GIF: ground truth | tokenizer reconstruction | generated | baseline (repeat last conditioning frame).</p>
 ${gallery.map((g) => `<figure><img src="${g.file}" style="image-rendering:pixelated"><figcaption>${g.texts.map(esc).join(' / ')}</figcaption></figure>`).join('\n')}`;
       fs.writeFileSync(path.join(opts.out, 'report.html'), html);
       const { samples, ...metrics } = r;
