@@ -3,11 +3,11 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { createRng } from '../src/core/index.js';
+import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
 import {
   CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory,
-  loadTokenizer, encodeGif, evaluateStories, SYSTEMS, clip,
+  loadTokenizer, encodeGif, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING,
 } from '../src/video/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
 import { buildJudge } from '../src/video/judge.js';
@@ -210,4 +210,18 @@ test('held-out evaluation scores every system on every segment, with the ground 
   // An untrained tokenizer cannot reconstruct: its PSNR is finite and low.
   assert.ok(Number.isFinite(r.reconstructionPsnr) && r.reconstructionPsnr < 30);
   assert.ok(Number.isFinite(r.systems.reconstruction.psnr));
+});
+
+test('the shipped checkpoints load, speak the same tokens, and generate a story', async () => {
+  const dir = path.join(projectRoot(), 'models', 'video');
+  const tok = await loadTokenizer(path.join(dir, 'tokenizer'));
+  const gen = await loadGenerator(path.join(dir, 'generator'));
+  assert.equal(gen.model.cfg.codes, tok.cfg.codebook);
+  assert.equal(gen.model.cfg.tokensPerStep, tok.patchesPerStep);
+  const v = generateStory(tok, gen, ['a red square moves right', 'the red square jumps'], [3, 2], { ...DEFAULT_SAMPLING, steps: 2, seed: 1 });
+  assert.equal(v.frames, 5);
+  // Not a blank canvas: a trained generator draws a background and at least one object colour.
+  const colours = new Set<number>();
+  for (let p = 0; p < 32 * 32; p++) colours.add((v.data[p * 3] >> 5) * 64 + (v.data[p * 3 + 1] >> 5) * 8 + (v.data[p * 3 + 2] >> 5));
+  assert.ok(colours.size >= 2, `${colours.size} distinct colours in the first frame`);
 });
