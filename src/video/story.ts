@@ -18,7 +18,8 @@ export interface StoryOptions extends Omit<SampleOptions, 'rng'> {
   conditioning?: Video | null;
 }
 
-export const DEFAULT_SAMPLING = { steps: 12, temperature: 1, guidance: 3, choiceTemperature: 4.5 };
+// Temperature 0.3 beat 0.5 and 1 on the held-out judge scores of the shipped generator (BENCHMARKS.md).
+export const DEFAULT_SAMPLING = { steps: 12, temperature: 0.3, guidance: 3, choiceTemperature: 4.5 };
 
 /** Decodes code ids [S*P] of one window to a video of framesFor(S) frames. */
 function decodeWindow(tok: CViViT, ids: Int32Array, steps: number): Video {

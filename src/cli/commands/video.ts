@@ -7,6 +7,7 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { check, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
+import { numberFlag } from '../flags.js';
 import {
   DEFAULT_SAMPLING, DEFAULT_TOKENIZER, encodeGif, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, sideBySide, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, writeVideoFile,
 } from '../../video/index.js';
@@ -86,7 +87,7 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'story dataset folder (from kiln data stories)')
     .option('--tokenizer <dir>', 'trained tokenizer checkpoint', defaultModelDir('tokenizer'))
     .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('generator'))
-    .option('--steps <n>', 'total training steps', int('--steps'), 1500)
+    .option('--steps <n>', 'total training steps', int('--steps'), 3000)
     .option('--batch <n>', 'windows per step', int('--batch'), 12)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 1e-3)
     .option('--text-drop <p>', 'share of examples with the null prompt (classifier-free guidance)', num('--text-drop'), 0.25)
@@ -121,10 +122,11 @@ export function register(program: Command): void {
     .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
     .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
     .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
+    .option('--choice-temperature <x>', 'noise on the confidence that picks which tokens to keep, annealed to 0', (v: string) => numberFlag(v, '--choice-temperature', 0), DEFAULT_SAMPLING.choiceTemperature)
     .option('--scale <n>', 'pixel upscaling of the output', int('--scale'), 4)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (prompts: string[], opts: { frames: string; background?: string; out: string; tokenizer: string; generator: string; steps: number; temperature: number; guidance: number; scale: number; seed: number; backend?: string }) => {
+    .action(async (prompts: string[], opts: { frames: string; background?: string; out: string; tokenizer: string; generator: string; steps: number; temperature: number; guidance: number; choiceTemperature: number; scale: number; seed: number; backend?: string }) => {
       const counts = opts.frames.split(',').map((f) => int('--frames')(f.trim()));
       const frames = counts.length === 1 ? prompts.map(() => counts[0]) : counts;
       check(frames.length === prompts.length, `--frames lists ${frames.length} counts for ${prompts.length} prompts`);
@@ -133,7 +135,7 @@ export function register(program: Command): void {
       const gen = await loadGenerator(opts.generator);
       const started = Date.now();
       const video = generateStory(tok, gen, prompts, frames, {
-        ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, seed: opts.seed, background: opts.background,
+        ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, choiceTemperature: opts.choiceTemperature, seed: opts.seed, background: opts.background,
       });
       const seconds = (Date.now() - started) / 1000;
       writeVideoFile(opts.out, video, opts.scale);
@@ -171,16 +173,17 @@ export function register(program: Command): void {
     .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
     .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
     .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
+    .option('--choice-temperature <x>', 'noise on the confidence that picks which tokens to keep, annealed to 0', (v: string) => numberFlag(v, '--choice-temperature', 0), DEFAULT_SAMPLING.choiceTemperature)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string; judge: string; steps: number; temperature: number; guidance: number; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string; judge: string; steps: number; temperature: number; guidance: number; choiceTemperature: number; seed: number; backend?: string }) => {
       await initBackend(opts.backend);
       const tok = await loadTokenizer(opts.tokenizer);
       const gen = await loadGenerator(opts.generator);
       const judgeModel = await loadJudge(opts.judge);
       const stories = loadStories(opts.data, 'test', opts.limit);
       const progress = createProgress({ label: 'eval', total: stories.length });
-      const r = evaluateStories(tok, gen, judgeModel, stories, { ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, seed: opts.seed }, (n) => progress.update(n));
+      const r = evaluateStories(tok, gen, judgeModel, stories, { ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, choiceTemperature: opts.choiceTemperature, seed: opts.seed }, (n) => progress.update(n));
       progress.done();
       fs.mkdirSync(path.join(opts.out, 'gifs'), { recursive: true });
       const gallery = r.samples.slice(0, opts.gallery).map((s) => {
