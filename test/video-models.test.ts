@@ -7,7 +7,7 @@ import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
 import {
   CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory,
-  loadTokenizer, encodeGif, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING,
+  loadTokenizer, encodeGif, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown,
 } from '../src/video/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
 import { buildJudge } from '../src/video/judge.js';
@@ -210,6 +210,8 @@ test('held-out evaluation scores every system on every segment, with the ground 
   // An untrained tokenizer cannot reconstruct: its PSNR is finite and low.
   assert.ok(Number.isFinite(r.reconstructionPsnr) && r.reconstructionPsnr < 30);
   assert.ok(Number.isFinite(r.systems.reconstruction.psnr));
+  // The report names the decoding settings its generated row used.
+  assert.match(scoresMarkdown(r), /Sampling: 2 decoding steps, temperature 1, guidance 1\.5, choice temperature 4\.5, seed 1\./);
 });
 
 test('the shipped checkpoints load, speak the same tokens, and generate a story', async () => {

@@ -39,6 +39,8 @@ export interface EvalResult {
   /** Tokenizer encode/decode PSNR on the held-out videos. */
   reconstructionPsnr: number;
   secondsPerFrame: number;
+  /** The decoding settings the generated row was sampled with. */
+  sampling: Omit<StoryOptions, 'conditioning' | 'background'>;
   systems: Record<System, SystemScores>;
   /** Per story: the three videos (scored frames only) for the gallery. */
   samples: { id: string; texts: string[]; videos: Record<System, Video> }[];
@@ -103,7 +105,7 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
   }])) as Record<System, SystemScores>;
   return {
     stories: stories.length, segments: truth.length, reconstructionPsnr: recon.reduce((a, b) => a + b, 0) / recon.length,
-    secondsPerFrame: genSeconds / Math.max(1, genFrames), systems, samples,
+    secondsPerFrame: genSeconds / Math.max(1, genFrames), sampling, systems, samples,
   };
 }
 
@@ -116,6 +118,7 @@ export function scoresMarkdown(r: EvalResult): string {
   });
   return [
     `Held-out stories: ${r.stories} (${r.segments} segments, story continuation from ${COND_FRAMES} frames). Tokenizer reconstruction PSNR: ${r.reconstructionPsnr.toFixed(2)} dB. Generation: ${r.secondsPerFrame.toFixed(3)} s/frame.`,
+    `Sampling: ${r.sampling.steps} decoding steps, temperature ${r.sampling.temperature}, guidance ${r.sampling.guidance}, choice temperature ${r.sampling.choiceTemperature}, seed ${r.sampling.seed}.`,
     '',
     '| system | action acc % | shape acc % | colour acc % | Frechet (judge features) | PSNR vs truth dB |',
     '|---|---|---|---|---|---|',

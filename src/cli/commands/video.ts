@@ -201,7 +201,7 @@ export function register(program: Command): void {
       const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
       const rows = table.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---'));
       const html = `<!doctype html><meta charset="utf-8"><title>Kiln video eval</title><h1>Kiln video stories: held-out evaluation</h1>
-<p>${esc(table.split('\n')[0])}</p><table border="1" cellpadding="4">${rows.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`)).join('')}</tr>`).join('')}</table>
+<p>${table.split('\n').filter((l) => l && !l.startsWith('|')).map(esc).join('<br>')}</p><table border="1" cellpadding="4">${rows.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`)).join('')}</tr>`).join('')}</table>
 <p>Columns in each GIF: ground truth | tokenizer reconstruction | generated | baseline (repeat last conditioning frame).</p>
 ${gallery.map((g) => `<figure><img src="${g.file}" style="image-rendering:pixelated"><figcaption>${g.texts.map(esc).join(' / ')}</figcaption></figure>`).join('\n')}`;
       fs.writeFileSync(path.join(opts.out, 'report.html'), html);
