@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
 import {
@@ -226,4 +227,23 @@ test('the shipped checkpoints load, speak the same tokens, and generate a story'
   const colours = new Set<number>();
   for (let p = 0; p < 32 * 32; p++) colours.add((v.data[p * 3] >> 5) * 64 + (v.data[p * 3 + 1] >> 5) * 8 + (v.data[p * 3 + 2] >> 5));
   assert.ok(colours.size >= 2, `${colours.size} distinct colours in the first frame`);
+});
+
+test('kiln story takes the shared sampling flags, writes a GIF, and refuses bad flags in one line', () => {
+  const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-story-'));
+  const out = path.join(dir, 'story.gif');
+  const kiln = (args: string[]) => spawnSync(process.execPath, [cli, 'story', ...args], { encoding: 'utf8' });
+  const ok = kiln(['a red square jumps', 'the red square moves left', '--frames', '3,2', '--steps', '2', '--temperature', '0.5', '--guidance', '2', '--choice-temperature', '0', '--seed', '4', '--out', out]);
+  assert.equal(ok.status, 0, ok.stderr);
+  assert.match(ok.stdout, /wrote 5 frames \(3\+2\)/);
+  assert.equal(fs.readFileSync(out).subarray(0, 6).toString('latin1'), 'GIF89a');
+  for (const [flags, named] of [[['--choice-temperature', '-1'], '--choice-temperature'], [['--frames', '3,2,1'], '--frames'], [['--temperature', 'hot'], '--temperature']] as const) {
+    const bad = kiln(['a red square jumps', 'the red square jumps', ...flags, '--out', out]);
+    assert.equal(bad.status, 2, `${flags.join(' ')}: ${bad.stderr}`);
+    const lines = bad.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, bad.stderr);
+    assert.ok(lines[0].includes(named), lines[0]);
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
 });

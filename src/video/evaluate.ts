@@ -33,6 +33,9 @@ export interface SystemScores {
   psnr: number;
 }
 
+/** Decoding settings of the generated row; every story is continued from its ground-truth frames. */
+export type EvalSampling = Omit<StoryOptions, 'conditioning' | 'background'>;
+
 export interface EvalResult {
   stories: number;
   segments: number;
@@ -40,7 +43,7 @@ export interface EvalResult {
   reconstructionPsnr: number;
   secondsPerFrame: number;
   /** The decoding settings the generated row was sampled with. */
-  sampling: Omit<StoryOptions, 'conditioning' | 'background'>;
+  sampling: EvalSampling;
   systems: Record<System, SystemScores>;
   /** Per story: the three videos (scored frames only) for the gallery. */
   samples: { id: string; texts: string[]; videos: Record<System, Video> }[];
@@ -60,7 +63,7 @@ export function reconstruct(tok: CViViT, v: Video): Video {
   return sliceVideo(toVideo(data, out.shape[1]!, v.height), 0, v.frames);
 }
 
-export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: Omit<StoryOptions, 'conditioning' | 'background'>, onStory?: (n: number) => void): EvalResult {
+export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: EvalSampling, onStory?: (n: number) => void): EvalResult {
   const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Video[]])) as Record<System, Video[]>;
   const psnrs = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as number[]])) as Record<System, number[]>;
   const truth: LoadedStory['story']['segments'] = [];

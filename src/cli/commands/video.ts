@@ -30,6 +30,22 @@ function num(name: string) {
   };
 }
 
+interface SamplingFlags { steps: number; temperature: number; guidance: number; choiceTemperature: number; seed: number }
+
+/** The decoding flags `story` and `video eval` share. */
+function withSamplingOptions(cmd: Command): Command {
+  return cmd
+    .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
+    .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
+    .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
+    .option('--choice-temperature <x>', 'noise on the confidence that picks which tokens to keep, annealed to 0', (v: string) => numberFlag(v, '--choice-temperature', 0), DEFAULT_SAMPLING.choiceTemperature)
+    .option('--seed <n>', 'random seed', int('--seed', 0), 1);
+}
+
+function samplingFrom(o: SamplingFlags): SamplingFlags {
+  return { steps: o.steps, temperature: o.temperature, guidance: o.guidance, choiceTemperature: o.choiceTemperature, seed: o.seed };
+}
+
 export function defaultModelDir(name: string): string {
   return path.join(projectRoot(), 'models', 'video', name);
 }
@@ -110,7 +126,7 @@ export function register(program: Command): void {
       console.log(`generator saved to ${opts.checkpoint}: masked-token loss ${r.loss.toFixed(3)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
 
-  program
+  withSamplingOptions(program
     .command('story')
     .description('generate a video story from a sequence of prompts (one segment per prompt)')
     .argument('<prompts...>', 'one prompt per segment, e.g. "a red square moves right" "the red square jumps"')
@@ -119,14 +135,9 @@ export function register(program: Command): void {
     .requiredOption('--out <file>', 'output .gif (or .mp4 when ffmpeg is installed)')
     .option('--tokenizer <dir>', 'tokenizer checkpoint', defaultModelDir('tokenizer'))
     .option('--generator <dir>', 'generator checkpoint', defaultModelDir('generator'))
-    .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
-    .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
-    .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
-    .option('--choice-temperature <x>', 'noise on the confidence that picks which tokens to keep, annealed to 0', (v: string) => numberFlag(v, '--choice-temperature', 0), DEFAULT_SAMPLING.choiceTemperature)
     .option('--scale <n>', 'pixel upscaling of the output', int('--scale'), 4)
-    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
-    .addOption(backendOption())
-    .action(async (prompts: string[], opts: { frames: string; background?: string; out: string; tokenizer: string; generator: string; steps: number; temperature: number; guidance: number; choiceTemperature: number; scale: number; seed: number; backend?: string }) => {
+    .addOption(backendOption()))
+    .action(async (prompts: string[], opts: { frames: string; background?: string; out: string; tokenizer: string; generator: string; scale: number; backend?: string } & SamplingFlags) => {
       const counts = opts.frames.split(',').map((f) => int('--frames')(f.trim()));
       const frames = counts.length === 1 ? prompts.map(() => counts[0]) : counts;
       check(frames.length === prompts.length, `--frames lists ${frames.length} counts for ${prompts.length} prompts`);
@@ -134,9 +145,7 @@ export function register(program: Command): void {
       const tok = await loadTokenizer(opts.tokenizer);
       const gen = await loadGenerator(opts.generator);
       const started = Date.now();
-      const video = generateStory(tok, gen, prompts, frames, {
-        ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, choiceTemperature: opts.choiceTemperature, seed: opts.seed, background: opts.background,
-      });
+      const video = generateStory(tok, gen, prompts, frames, { ...samplingFrom(opts), background: opts.background });
       const seconds = (Date.now() - started) / 1000;
       writeVideoFile(opts.out, video, opts.scale);
       console.log(`wrote ${video.frames} frames (${frames.join('+')}) to ${opts.out} in ${seconds.toFixed(1)} s (${(seconds / video.frames).toFixed(2)} s/frame)`);
@@ -160,7 +169,7 @@ export function register(program: Command): void {
       console.log(`judge saved to ${opts.checkpoint}`);
     });
 
-  video
+  withSamplingOptions(video
     .command('eval')
     .description('evaluate on the held-out split: judge accuracies, Frechet distance, PSNR, vs ground truth, the tokenizer reconstruction and a repeat-last-frame baseline')
     .requiredOption('--data <dir>', 'story dataset folder (its test split is used)')
@@ -170,20 +179,15 @@ export function register(program: Command): void {
     .option('--tokenizer <dir>', 'tokenizer checkpoint', defaultModelDir('tokenizer'))
     .option('--generator <dir>', 'generator checkpoint', defaultModelDir('generator'))
     .option('--judge <dir>', 'judge checkpoint (from kiln video train-judge)', defaultModelDir('judge'))
-    .option('--steps <n>', 'parallel decoding iterations per window', int('--steps'), DEFAULT_SAMPLING.steps)
-    .option('--temperature <x>', 'token sampling temperature', num('--temperature'), DEFAULT_SAMPLING.temperature)
-    .option('--guidance <x>', 'classifier-free guidance scale (1 = none)', num('--guidance'), DEFAULT_SAMPLING.guidance)
-    .option('--choice-temperature <x>', 'noise on the confidence that picks which tokens to keep, annealed to 0', (v: string) => numberFlag(v, '--choice-temperature', 0), DEFAULT_SAMPLING.choiceTemperature)
-    .option('--seed <n>', 'random seed', int('--seed', 0), 1)
-    .addOption(backendOption())
-    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string; judge: string; steps: number; temperature: number; guidance: number; choiceTemperature: number; seed: number; backend?: string }) => {
+    .addOption(backendOption()))
+    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string; judge: string; backend?: string } & SamplingFlags) => {
       await initBackend(opts.backend);
       const tok = await loadTokenizer(opts.tokenizer);
       const gen = await loadGenerator(opts.generator);
       const judgeModel = await loadJudge(opts.judge);
       const stories = loadStories(opts.data, 'test', opts.limit);
       const progress = createProgress({ label: 'eval', total: stories.length });
-      const r = evaluateStories(tok, gen, judgeModel, stories, { ...DEFAULT_SAMPLING, steps: opts.steps, temperature: opts.temperature, guidance: opts.guidance, choiceTemperature: opts.choiceTemperature, seed: opts.seed }, (n) => progress.update(n));
+      const r = evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), (n) => progress.update(n));
       progress.done();
       fs.mkdirSync(path.join(opts.out, 'gifs'), { recursive: true });
       const gallery = r.samples.slice(0, opts.gallery).map((s) => {
