@@ -1,4 +1,5 @@
 import { nextSeed, setSeed, tf } from '../src/backend/index.js';
+import { createOptimizer } from '../src/train/index.js';
 
 /**
  * The benchmark workloads of notes/backend.md. Each builds its model and data on the current
@@ -59,7 +60,7 @@ function adamWorkload(name: string, model: () => tf.LayersModel, inputShape: num
       setSeed(0);
       const m = model();
       const { x, y } = classification(inputShape, classes);
-      const optimizer = tf.train.adam(1e-3);
+      const optimizer = createOptimizer('adam', { lr: 1e-3 });
       const step = () => tf.tidy(() => {
         optimizer.minimize(() => tf.losses.softmaxCrossEntropy(y, m.apply(x, { training: true }) as tf.Tensor), true)!.dataSync();
       });
@@ -118,7 +119,8 @@ export const WORKLOADS: Workload[] = [
       const m = buildCnn();
       const x = tf.randomNormal([64, 32, 32, 3], 0, 1, 'float32', nextSeed());
       return {
-        step: () => tf.tidy(() => { (m.predict(x) as tf.Tensor).dataSync(); }),
+        // One batch of 64 (predict's default would run two of 32).
+        step: () => tf.tidy(() => { (m.predict(x, { batchSize: 64 }) as tf.Tensor).dataSync(); }),
         params: m.countParams(),
         dispose: () => { m.dispose(); x.dispose(); },
       };

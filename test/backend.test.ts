@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
-import { activeWasmFixes, initBackend, nextSeed, resolveBackendName, setSeed, setWasmFixes, tf, WASM_FIXES } from '../src/backend/index.js';
+import { activeWasmFixes, initBackend, nativeAvailability, nextSeed, resolveBackendName, setSeed, setWasmFixes, tf, WASM_FIXES } from '../src/backend/index.js';
 
 /** Largest absolute difference relative to the largest reference magnitude. */
 function relError(actual: Float32Array | number[], expected: Float32Array | number[]): number {
@@ -214,7 +214,7 @@ test('backend names resolve from the argument, then KILN_BACKEND, and unknown na
     process.env.KILN_BACKEND = 'cpu';
     assert.equal(resolveBackendName(), 'cpu');
     delete process.env.KILN_BACKEND;
-    assert.equal(resolveBackendName(), 'wasm');
+    assert.equal(resolveBackendName(), nativeAvailability().ok ? 'native' : 'wasm');
   } finally {
     if (saved === undefined) delete process.env.KILN_BACKEND;
     else process.env.KILN_BACKEND = saved;

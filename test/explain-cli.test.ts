@@ -12,7 +12,7 @@ import { register, parseIndices } from '../src/cli/commands/explain.js';
 import { keyValueFlags } from '../src/cli/flags.js';
 
 before(async () => {
-  await initBackend('cpu');
+  await initBackend();
 });
 
 async function runCli(args: string[]): Promise<string> {

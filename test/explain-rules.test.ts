@@ -12,7 +12,7 @@ import { analyzers, createAnalyzer } from '../src/explain/index.js';
  */
 
 before(async () => {
-  await initBackend('cpu');
+  await initBackend();
 });
 
 interface Layer {

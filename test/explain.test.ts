@@ -5,7 +5,7 @@ import { KilnError, createRng } from '../src/core/index.js';
 import { analyzers, buildGraph, createAnalyzer, forward, mergeBatchNorm } from '../src/explain/index.js';
 
 before(async () => {
-  await initBackend('cpu');
+  await initBackend();
 });
 
 const seed = (n: number) => tf.initializers.glorotUniform({ seed: n });

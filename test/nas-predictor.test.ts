@@ -28,7 +28,7 @@ test('MLP on one-hot ranks held-out NAS-Bench-201 cells', () => {
 });
 
 test('GCN on the cell DAG ranks held-out NAS-Bench-201 cells', async () => {
-  await initBackend('wasm');
+  await initBackend();
   assert.equal(gcnWidth(43), 48);
   assert.equal(gcnWidth(172), 144);
   const { train, test: held } = split(100, 2);

@@ -5,7 +5,7 @@ import { createRng } from '../src/core/index.js';
 import { attacks, clampToBox, render, type Classifier, type ManifoldContext, IMAGE_SIZE } from '../src/robust/index.js';
 
 before(async () => {
-  await initBackend('cpu');
+  await initBackend();
 });
 
 const SIDE = 6;

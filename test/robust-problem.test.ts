@@ -9,7 +9,7 @@ import {
 } from '../src/robust/index.js';
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
 });
 
 test('the renderer draws 28x28 images in [0, 1], deterministically, with the shape where z puts it', () => {

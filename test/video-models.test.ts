@@ -17,7 +17,7 @@ import { saveParams } from '../src/video/layers.js';
 const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4 };
 
 before(async () => {
-  await initBackend('wasm');
+  await initBackend();
   setSeed(11);
 });
 

@@ -1,29 +1,58 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { KilnError } from '../core/errors.js';
+import { NATIVE_INSTALL_HINT, nativeThreads, registerNativeBackend, setNativeThreads } from './native/index.js';
 import { setWasmFixes, WASM_FIXES } from './wasm-fixes.js';
+import './fused.js';
 
 export { tf };
 export { setWasmFixes, activeWasmFixes, WASM_FIXES, type WasmFix } from './wasm-fixes.js';
+export { NATIVE_INSTALL_HINT, NativeBackend, nativeAddonPath, nativeThreads, registerNativeBackend } from './native/index.js';
 
 // The missing wasm gradient kernels and the fast paths go in once, when this module loads.
 setWasmFixes(WASM_FIXES);
 
-export type BackendName = 'wasm' | 'cpu';
-export const BACKENDS: readonly BackendName[] = ['wasm', 'cpu'];
+// tfjs uses its highest-priority backend until told otherwise, so code that never calls
+// initBackend gets Kiln's default too: native when it loads, unless KILN_BACKEND names another.
+const requestedByEnv = process.env.KILN_BACKEND;
+registerNativeBackend(requestedByEnv === undefined || requestedByEnv === 'native' ? 10 : 0);
 
-/** The backend asked for by `--backend`, else `KILN_BACKEND`, else wasm. */
+export type BackendName = 'native' | 'wasm' | 'cpu';
+export const BACKENDS: readonly BackendName[] = ['native', 'wasm', 'cpu'];
+
+/** Whether the native backend (libtorch) loads here, and why not when it does not. */
+export function nativeAvailability(): { ok: true } | { ok: false; reason: string } {
+  const load = registerNativeBackend();
+  return load.ok ? { ok: true } : { ok: false, reason: load.reason };
+}
+
+/** The backend asked for by `--backend`, else `KILN_BACKEND`, else native when it loads, else wasm. */
 export function resolveBackendName(requested?: string): BackendName {
-  const name = requested ?? process.env.KILN_BACKEND ?? 'wasm';
+  const name = requested ?? process.env.KILN_BACKEND ?? (nativeAvailability().ok ? 'native' : 'wasm');
   if (!(BACKENDS as readonly string[]).includes(name)) {
     throw new KilnError(`unknown backend '${name}' (known: ${BACKENDS.join(', ')})`);
   }
   return name as BackendName;
 }
 
-/** Selects and initializes the tfjs backend. Safe to call more than once. */
-export async function initBackend(requested?: string): Promise<BackendName> {
+let fallbackNoticed = false;
+
+/**
+ * Selects and initializes the tfjs backend; safe to call more than once. Asking for `native`
+ * where it cannot load is an error; by default Kiln falls back to wasm and says so once on stderr.
+ * `threads` sets libtorch's threads for this thread (default: `KILN_THREADS` or every core).
+ */
+export async function initBackend(requested?: string, options: { threads?: number } = {}): Promise<BackendName> {
+  const explicit = requested ?? process.env.KILN_BACKEND;
   const name = resolveBackendName(requested);
+  if (name === 'native') {
+    const native = nativeAvailability();
+    if (!native.ok) throw new KilnError(`the native backend is unavailable: ${native.reason}; ${NATIVE_INSTALL_HINT}`);
+    setNativeThreads(options.threads ?? nativeThreads());
+  } else if (explicit === undefined && !fallbackNoticed) {
+    fallbackNoticed = true;
+    process.stderr.write(`kiln: using the wasm backend (${(nativeAvailability() as { reason: string }).reason}); for the faster native backend ${NATIVE_INSTALL_HINT}\n`);
+  }
   if (tf.getBackend() !== name) {
     const ok = await tf.setBackend(name);
     if (!ok) throw new KilnError(`tfjs backend '${name}' failed to initialize`);

@@ -1,5 +1,6 @@
 import { check, createRegistry } from '../core/index.js';
 import { tf } from '../backend/index.js';
+import { Adam } from './adam.js';
 
 export interface OptimizerOptions {
   lr: number;
@@ -11,7 +12,7 @@ export type OptimizerFactory = (o: OptimizerOptions) => tf.Optimizer;
 
 export const optimizers = createRegistry<OptimizerFactory>('optimizer');
 
-optimizers.register('adam', (o) => tf.train.adam(o.lr), 'Adam (beta1 0.9, beta2 0.999)');
+optimizers.register('adam', (o) => new Adam(o.lr), 'Adam (beta1 0.9, beta2 0.999)');
 optimizers.register('sgd', (o) => ((o.momentum ?? 0.9) > 0 ? tf.train.momentum(o.lr, o.momentum ?? 0.9) : tf.train.sgd(o.lr)),
   'SGD with momentum (default 0.9; 0 = plain SGD)');
 optimizers.register('rmsprop', (o) => tf.train.rmsprop(o.lr, 0.9, o.momentum ?? 0), 'RMSProp (decay 0.9, momentum default 0)');
