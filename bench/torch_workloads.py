@@ -1,12 +1,14 @@
-"""The workloads of bench/workloads.ts in PyTorch, timed the same way (median wall-clock ms of
-`--repeats` steps after `--warmup`), printed as one JSON object. Run by bench/train-step.ts when
-Debian's python3-torch is installed; `--threads` sets torch's (and OpenBLAS's) thread count.
+"""The workloads of bench/workloads.ts in PyTorch, timed the same way (wall-clock ms per step).
+Run by bench/train-step.ts when Debian's python3-torch is installed, as a child that answers the
+same line protocol as bench/step-server.ts (--serve); alone it prints one JSON object of medians.
+`--threads` sets torch's thread count (OpenBLAS reads OPENBLAS_NUM_THREADS from the environment).
 
-usage: python3 bench/torch_workloads.py --threads 1 [--workloads cnn,mlp] [--repeats 10] [--warmup 2]
+usage: python3 bench/torch_workloads.py --threads 1 [--workloads cnn,mlp] [--repeats 10] [--warmup 2] [--serve]
 """
 import argparse
 import json
 import statistics
+import sys
 import time
 
 import torch
@@ -139,26 +141,56 @@ def workloads():
     }
 
 
+def resident_mb():
+    """Peak and current resident memory of this process, in MB (Linux /proc)."""
+    with open('/proc/self/status') as f:
+        fields = dict(line.split(':', 1) for line in f if ':' in line)
+    kb = lambda key: int(fields[key].split()[0])
+    return {'peak': kb('VmHWM') / 1024, 'now': kb('VmRSS') / 1024}
+
+
+def time_steps(step, warmup, repeats):
+    for _ in range(warmup):
+        step()
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - t) * 1000)
+    return times
+
+
+def serve():
+    table = workloads()
+    built = {}
+    print(json.dumps({'ready': True, 'torch': torch.__version__, 'threads': torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        if req.get('memory'):
+            print(json.dumps(resident_mb()), flush=True)
+            continue
+        name = req['workload']
+        if name not in built:
+            built[name] = table[name]()
+        print(json.dumps({'ms': time_steps(built[name], req.get('warmup', 0), req.get('repeats', 1))}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument('--threads', type=int, default=1)
     p.add_argument('--workloads', default='cnn,cnn-infer,mlp,transformer')
     p.add_argument('--repeats', type=int, default=10)
     p.add_argument('--warmup', type=int, default=2)
+    p.add_argument('--serve', action='store_true')
     a = p.parse_args()
     torch.set_num_threads(a.threads)
+    if a.serve:
+        serve()
+        return
     table = workloads()
     out = {'torch': torch.__version__, 'threads': torch.get_num_threads(), 'ms': {}}
     for name in a.workloads.split(','):
-        step = table[name]()
-        for _ in range(a.warmup):
-            step()
-        times = []
-        for _ in range(a.repeats):
-            t = time.perf_counter()
-            step()
-            times.append((time.perf_counter() - t) * 1000)
-        out['ms'][name] = statistics.median(times)
+        out['ms'][name] = statistics.median(time_steps(table[name](), a.warmup, a.repeats))
     print(json.dumps(out))
 
 

@@ -1,115 +1,198 @@
 /**
- * Milliseconds per training step (median after warm-up) of the notes/backend.md workloads on
- * each tfjs backend, optionally comparing wasm as shipped with Kiln's fixes switched on one by
- * one. Run: node dist/bench/train-step.js --help
+ * Step times of the bench/workloads.ts workloads on Kiln's backends and in PyTorch, side by side.
+ * Each system runs in its own child process (bench/step-server.ts, bench/torch_workloads.py) with
+ * the thread count under test, and the systems take turns workload by workload, round by round,
+ * so that drift in machine load hits them alike. Run: node dist/bench/train-step.js --help
  */
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../src/core/index.js';
-import { initBackend, resolveBackendName, setWasmFixes, tf, WASM_FIXES, type BackendName } from '../src/backend/index.js';
-import { WORKLOADS, type Workload } from './workloads.js';
+import { projectRoot } from '../src/core/paths.js';
+import { initBackend, nativeAvailability, setWasmFixes, tf, WASM_FIXES } from '../src/backend/index.js';
+import { WORKLOADS } from './workloads.js';
 
 const HELP = `usage: node dist/bench/train-step.js [options]
-  --backends <list>     comma-separated backends to time (default wasm,cpu)
-  --workloads <list>    comma-separated subset of ${WORKLOADS.map((w) => w.name).join(',')} (default all)
-  --repeats <n>         timed steps per cell on wasm, median reported (default 10)
-  --cpu-repeats <n>     timed steps per cell on cpu (default 3: a cpu CNN step takes ~30 s); 0 skips cpu
-  --skip-cpu-cnn        do not time the CNN training step on cpu
-  --warmup <n>          untimed steps first (default 2)
-  --fixes <list>        wasm fixes to use: all, none or a comma list of ${WASM_FIXES.join(',')} (default all)
-  --no-fixes            same as --fixes none (wasm as shipped)
-  --compare-fixes       time wasm as shipped, then with each fix added in turn (ignores --fixes)
-  -h, --help            this text
-Cells: wall-clock median (process CPU-time median) in ms. On a shared machine wall time is
-noisy; CPU time much less so. The batchnorm-grad fix is a gradient, so it applies to cpu too.`;
+  --systems <list>     native,wasm,cpu,torch (default: native, wasm and torch, where available)
+  --threads <list>     thread counts; 'all' is every core (default 1,all)
+  --workloads <list>   subset of ${WORKLOADS.map((w) => w.name).join(',')} (default all)
+  --rounds <n>         turns each system takes per workload (default 5)
+  --repeats <n>        timed steps per turn (default 4)
+  --warmup <n>         untimed steps before a workload's first turn (default 8)
+  --memory             also: peak resident memory of 60 CNN training steps in a fresh process per system
+  --json               print the figures as one JSON object instead of tables
+  --compare-fixes      instead: wasm as shipped, then with each of Kiln's wasm fixes added, in this process
+  -h, --help           this text
+PyTorch runs with glibc keeping freed memory (MALLOC_MMAP_THRESHOLD_=32 MiB, MALLOC_TRIM_THRESHOLD_=1 GiB),
+as Kiln's native allocator does; with glibc's defaults its step times on these machines are 2-10x
+slower and erratic (page faults). OPENBLAS_NUM_THREADS and OMP_NUM_THREADS follow --threads.`;
 
-interface Column { label: string; backend: BackendName; fixes: string[] }
+type System = 'native' | 'wasm' | 'cpu' | 'torch';
 
-function parseList(value: string, known: readonly string[], what: string): string[] {
-  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const item of items) {
-    if (!known.includes(item)) throw new Error(`unknown ${what} '${item}' (known: ${known.join(', ')})`);
+interface Child {
+  proc: ChildProcessWithoutNullStreams;
+  lines: Interface;
+  info: Record<string, unknown>;
+}
+
+async function request(child: Child, req: object): Promise<Record<string, unknown>> {
+  if (child.proc.exitCode !== null) throw new Error(`child exited (${child.proc.exitCode})`);
+  const reply = new Promise<string>((resolve) => child.lines.once('line', resolve));
+  child.proc.stdin.write(JSON.stringify(req) + '\n');
+  const out = JSON.parse(await reply) as Record<string, unknown>;
+  if (typeof out.error === 'string') throw new Error(out.error);
+  return out;
+}
+
+/** A python3 that imports torch (Debian's python3-torch lives under /usr/bin/python3), or null. */
+function findTorchPython(): string | null {
+  for (const exe of ['python3', '/usr/bin/python3']) {
+    const r = spawnSync(exe, ['-c', 'import torch'], { stdio: 'ignore' });
+    if (r.status === 0) return exe;
   }
-  return items;
+  return null;
 }
 
-function parseCount(value: string, flag: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got '${value}'`);
-  return n;
+async function startChild(system: System, threads: number, python: string | null): Promise<Child> {
+  const common = { OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  const proc = system === 'torch'
+    ? spawn(python!, [path.join(projectRoot(), 'bench', 'torch_workloads.py'), '--serve', '--threads', String(threads)], {
+      env: { ...process.env, ...common, MALLOC_MMAP_THRESHOLD_: String(32 << 20), MALLOC_TRIM_THRESHOLD_: String(1 << 30) },
+    })
+    : spawn(process.execPath, [path.join(path.dirname(fileURLToPath(import.meta.url)), 'step-server.js')], {
+      env: { ...process.env, ...common, KILN_BACKEND: system, KILN_THREADS: String(threads) },
+    });
+  proc.stderr.on('data', (d: Buffer) => process.stderr.write(`[${system}] ${d}`));
+  proc.once('exit', (code) => {
+    if (code !== 0 && code !== null) process.stderr.write(`[${system}] exited with code ${code}\n`);
+  });
+  const lines = createInterface({ input: proc.stdout });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    proc.once('exit', (code) => reject(new Error(`${system} child exited (${code}) before it was ready`)));
+  });
+  return { proc, lines, info: JSON.parse(first) as Record<string, unknown> };
 }
 
-function columns(backends: BackendName[], fixes: string[], compare: boolean): Column[] {
-  const cols: Column[] = [];
-  for (const backend of backends) {
-    if (backend === 'wasm' && compare) {
-      cols.push({ label: 'wasm as shipped', backend, fixes: [] });
-      WASM_FIXES.forEach((fix, i) => cols.push({ label: `wasm +${fix}`, backend, fixes: WASM_FIXES.slice(0, i + 1) }));
-    } else {
-      cols.push({ label: backend === 'wasm' ? `wasm (fixes: ${fixes.length === WASM_FIXES.length ? 'all' : fixes.join(',') || 'none'})` : backend, backend, fixes });
-    }
-  }
-  return cols;
+function stop(child: Child): void {
+  child.proc.stdin.end();
+  child.proc.kill();
 }
 
-interface Timing { wall: number[]; cpu: number[]; error?: string }
-
-/** Wall-clock and process CPU milliseconds of one call. */
-function measure(step: () => void): { wall: number; cpu: number } {
-  const cpu0 = process.cpuUsage();
-  const start = performance.now();
-  step();
-  const wall = performance.now() - start;
-  const used = process.cpuUsage(cpu0);
-  return { wall, cpu: (used.user + used.system) / 1000 };
+interface Options {
+  systems: System[];
+  threads: number[];
+  workloads: string[];
+  rounds: number;
+  repeats: number;
+  warmup: number;
 }
 
-/**
- * Times one workload under several fix sets of one backend. The model is built once and the
- * fix sets take turns step by step, so drift in machine load hits every column alike.
- */
-function timeColumns(workload: Workload, cols: Column[], warmup: number, repeats: number): Timing[] {
-  const built = workload.build();
-  const timings: Timing[] = cols.map(() => ({ wall: [], cpu: [] }));
-  const live = (i: number) => timings[i].error === undefined;
-  const attempt = (i: number, record: boolean) => {
-    if (!live(i)) return;
-    setWasmFixes(cols[i].fixes);
-    try {
-      const t = measure(built.step);
-      if (record) {
-        timings[i].wall.push(t.wall);
-        timings[i].cpu.push(t.cpu);
-      }
-    } catch (err) {
-      timings[i].error = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 70);
-    }
-  };
+/** Median ms per step for every workload and system at one thread count. */
+async function timeAll(o: Options, threads: number, python: string | null): Promise<Record<string, Partial<Record<System, number>>>> {
+  const systems = o.systems.filter((s) => threads === 1 || (s !== 'wasm' && s !== 'cpu'));  // wasm and cpu use one thread
+  const children = new Map<System, Child>();
+  for (const s of systems) children.set(s, await startChild(s, threads, python));
+  const result: Record<string, Partial<Record<System, number>>> = {};
   try {
-    for (let r = 0; r < warmup; r++) cols.forEach((_, i) => attempt(i, false));
-    for (let r = 0; r < repeats; r++) cols.forEach((_, i) => attempt(i, true));
+    for (const w of o.workloads) {
+      const times = new Map<System, number[]>(systems.map((s) => [s, []]));
+      for (let r = 0; r < o.rounds; r++) {
+        for (const s of systems) {
+          const cpuSlow = s === 'cpu' && r > 0;  // the cpu backend takes seconds per step: one turn
+          if (cpuSlow) continue;
+          const reply = await request(children.get(s)!, { workload: w, warmup: r === 0 ? (s === 'cpu' ? 1 : o.warmup) : 0, repeats: s === 'cpu' ? 2 : o.repeats });
+          times.get(s)!.push(...(reply.ms as number[]));
+        }
+      }
+      result[w] = Object.fromEntries(systems.map((s) => [s, median(times.get(s)!)]));
+      process.stderr.write(`threads ${threads} ${w}: ${systems.map((s) => `${s} ${result[w][s]!.toFixed(2)}`).join(', ')}\n`);
+    }
   } finally {
-    built.dispose();
+    for (const c of children.values()) stop(c);
   }
-  return timings;
+  return result;
 }
 
-function cell(t: Timing | undefined): string {
-  if (t === undefined) return 'skipped';
-  if (t.error !== undefined) return `fails: ${t.error}`;
-  return `${median(t.wall).toFixed(1)} (${median(t.cpu).toFixed(1)})`;
+/** Peak resident MB of 60 CNN training steps, each system in a fresh process. */
+async function peakMemory(systems: System[], threads: number, python: string | null): Promise<Partial<Record<System, number>>> {
+  const out: Partial<Record<System, number>> = {};
+  for (const s of systems.filter((x) => x !== 'cpu')) {
+    const child = await startChild(s, threads, python);
+    try {
+      await request(child, { workload: 'cnn', warmup: 0, repeats: 60 });
+      out[s] = (await request(child, { memory: true })).peak as number;
+    } finally {
+      stop(child);
+    }
+  }
+  return out;
+}
+
+function table(byWorkload: Record<string, Partial<Record<System, number>>>, systems: System[]): string {
+  const hasRatio = systems.includes('native') && systems.includes('torch');
+  const head = `| workload | ${systems.map((s) => (s === 'torch' ? 'PyTorch' : s)).join(' | ')}${hasRatio ? ' | native / PyTorch' : ''} |`;
+  const rows = Object.entries(byWorkload).map(([w, cells]) => {
+    const ratio = hasRatio && cells.native !== undefined && cells.torch !== undefined ? ` | ${(cells.native / cells.torch).toFixed(2)}x` : '';
+    return `| ${w} | ${systems.map((s) => (cells[s] === undefined ? '-' : cells[s]!.toFixed(2))).join(' | ')}${ratio} |`;
+  });
+  return [head, `|---|${systems.map(() => '---:').join('|')}${hasRatio ? '|---:' : ''}|`, ...rows].join('\n');
+}
+
+function parseList<T extends string>(value: string, known: readonly T[], what: string): T[] {
+  const items = value.split(',').map((s) => s.trim()).filter(Boolean);
+  for (const item of items) if (!(known as readonly string[]).includes(item)) throw new Error(`unknown ${what} '${item}' (known: ${known.join(', ')})`);
+  return items as T[];
+}
+
+function parseCount(value: string, flag: string, min = 0): number {
+  if (!/^\d+$/.test(value) || Number(value) < min) throw new Error(`${flag} must be an integer >= ${min}, got '${value}'`);
+  return Number(value);
+}
+
+/** The old in-process comparison: wasm as shipped, then each of Kiln's fixes added in turn. */
+async function compareFixes(workloads: string[], warmup: number, repeats: number): Promise<void> {
+  await initBackend('wasm');
+  const cols = [[] as string[], ...WASM_FIXES.map((_, i) => WASM_FIXES.slice(0, i + 1))];
+  console.log(`| workload | wasm as shipped | ${WASM_FIXES.map((f) => `+ ${f}`).join(' | ')} |`);
+  console.log(`|---|${cols.map(() => '---:').join('|')}|`);
+  for (const w of WORKLOADS.filter((x) => workloads.includes(x.name))) {
+    const built = w.build();
+    const times: number[][] = cols.map(() => []);
+    const errors: (string | undefined)[] = cols.map(() => undefined);
+    for (let r = 0; r < warmup + repeats; r++) {
+      cols.forEach((fixes, i) => {
+        if (errors[i]) return;
+        setWasmFixes(fixes);
+        try {
+          const start = performance.now();
+          built.step();
+          if (r >= warmup) times[i].push(performance.now() - start);
+        } catch (err) {
+          errors[i] = (err instanceof Error ? err.message : String(err)).split('\n')[0].slice(0, 60);
+        }
+      });
+    }
+    built.dispose();
+    console.log(`| ${w.name} | ${cols.map((_, i) => errors[i] ? `fails: ${errors[i]}` : median(times[i]).toFixed(1)).join(' | ')} |`);
+  }
+  setWasmFixes(WASM_FIXES);
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      backends: { type: 'string', default: 'wasm,cpu' },
+      systems: { type: 'string' },
+      threads: { type: 'string', default: '1,all' },
       workloads: { type: 'string', default: WORKLOADS.map((w) => w.name).join(',') },
-      repeats: { type: 'string', default: '10' },
-      'cpu-repeats': { type: 'string', default: '3' },
-      'skip-cpu-cnn': { type: 'boolean', default: false },
-      warmup: { type: 'string', default: '2' },
-      fixes: { type: 'string', default: 'all' },
-      'no-fixes': { type: 'boolean', default: false },
+      rounds: { type: 'string', default: '5' },
+      repeats: { type: 'string', default: '4' },
+      warmup: { type: 'string', default: '8' },
+      memory: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
       'compare-fixes': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -118,37 +201,42 @@ async function main(): Promise<void> {
     console.log(HELP);
     return;
   }
-  const backends = values.backends.split(',').map((b) => resolveBackendName(b.trim()));
-  const names = parseList(values.workloads, WORKLOADS.map((w) => w.name), 'workload');
-  const fixSpec = values['no-fixes'] ? 'none' : values.fixes;
-  const fixes = fixSpec === 'all' ? [...WASM_FIXES] : fixSpec === 'none' ? [] : parseList(fixSpec, WASM_FIXES, 'wasm fix');
-  const repeats = parseCount(values.repeats, '--repeats');
-  const cpuRepeats = parseCount(values['cpu-repeats'], '--cpu-repeats');
+  const workloads = parseList(values.workloads, WORKLOADS.map((w) => w.name), 'workload');
   const warmup = parseCount(values.warmup, '--warmup');
-  const cols = columns(backends, fixes, values['compare-fixes']);
-
-  const cells = new Map<string, Timing>();
-  for (const backend of backends) {
-    await initBackend(backend);
-    const group = cols.filter((c) => c.backend === backend);
-    const n = backend === 'cpu' ? cpuRepeats : repeats;
-    for (const workload of WORKLOADS.filter((w) => names.includes(w.name))) {
-      if (n === 0 || (backend === 'cpu' && workload.name === 'cnn' && values['skip-cpu-cnn'])) continue;
-      const timings = timeColumns(workload, group, backend === 'cpu' ? Math.min(warmup, 1) : warmup, n);
-      group.forEach((c, i) => {
-        cells.set(`${workload.name}|${c.label}`, timings[i]);
-        console.error(`${workload.name} on ${c.label}: ${cell(timings[i])}`);
-      });
-    }
+  const repeats = parseCount(values.repeats, '--repeats', 1);
+  if (values['compare-fixes']) {
+    await compareFixes(workloads, warmup, repeats);
+    return;
   }
-  setWasmFixes(WASM_FIXES);
+  const python = findTorchPython();
+  const available: System[] = [...(nativeAvailability().ok ? ['native' as const] : []), 'wasm', ...(python ? ['torch' as const] : [])];
+  const systems = values.systems ? parseList(values.systems, ['native', 'wasm', 'cpu', 'torch'] as const, 'system') : available;
+  if (systems.includes('torch') && !python) throw new Error('PyTorch is not installed (apt-get install python3-torch)');
+  if (systems.includes('native') && !nativeAvailability().ok) throw new Error('the native backend is unavailable here');
+  const threads = [...new Set(values.threads.split(',').map((t) => (t.trim() === 'all' ? os.availableParallelism() : parseCount(t.trim(), '--threads', 1))))];
+  const o: Options = { systems, threads, workloads, rounds: parseCount(values.rounds, '--rounds', 1), repeats, warmup };
 
-  console.log(`\nms per step: wall-clock median (process CPU-time median), ${repeats} timed steps (cpu backend: ${cpuRepeats}) ` +
-    `after ${warmup} warm-up; tfjs ${tf.version.tfjs}, Node ${process.version}`);
-  console.log(`| workload | ${cols.map((c) => c.label).join(' | ')} |`);
-  console.log(`|---|${cols.map(() => '---:').join('|')}|`);
-  for (const name of names) {
-    console.log(`| ${name} | ${cols.map((c) => cell(cells.get(`${name}|${c.label}`))).join(' | ')} |`);
+  const load = () => os.loadavg()[0];
+  const loadBefore = load();
+  const byThreads: Record<string, Record<string, Partial<Record<System, number>>>> = {};
+  for (const t of threads) byThreads[t] = await timeAll(o, t, python);
+  const memory = values.memory ? await peakMemory(systems, threads[0], python) : undefined;
+  const meta = { node: process.version, tfjs: tf.version.tfjs, cores: os.availableParallelism(), loadBefore, loadAfter: load(), rounds: o.rounds, repeats, warmup };
+
+  if (values.json) {
+    console.log(JSON.stringify({ meta, msPerStep: byThreads, peakResidentMb: memory }));
+    return;
+  }
+  console.log(`\nms per step, median of ${o.rounds} turns x ${repeats} steps after ${warmup} warm-up steps; ` +
+    `Node ${meta.node}, tfjs ${meta.tfjs}; load average ${loadBefore.toFixed(2)} -> ${meta.loadAfter.toFixed(2)}`);
+  for (const t of threads) {
+    console.log(`\n${t} thread${t === 1 ? '' : 's'}${t === 1 ? '' : ' (wasm and cpu use one)'}:`);
+    console.log(table(byThreads[t], systems.filter((s) => t === 1 || (s !== 'wasm' && s !== 'cpu'))));
+  }
+  if (memory) {
+    console.log(`\npeak resident memory of 60 CNN training steps, MB (${threads[0]} thread${threads[0] === 1 ? '' : 's'}): ` +
+      Object.entries(memory).map(([s, mb]) => `${s} ${mb.toFixed(0)}`).join(', ') +
+      (memory.native && memory.torch ? ` (native / PyTorch ${(memory.native / memory.torch).toFixed(2)}x)` : ''));
   }
 }
 

@@ -16,7 +16,8 @@
       "include_dirs": ["<!(node -p \"process.env.KILN_TORCH_INCLUDE || '/usr/include/torch/csrc/api/include'\")"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-Wno-unused-parameter"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-O3", "-ffp-contract=off", "-fno-trapping-math", "-fopenmp", "-Wno-unused-parameter"],
+      "ldflags": ["-fopenmp"],
       "libraries": ["-ltorch", "-ltorch_cpu", "-lc10", "-ldl"]
     }
   ]

@@ -342,15 +342,25 @@ KILN_OP(stats) {
   return arr;
 }
 
+
 using OpenblasSetThreads = void (*)(int);
 using OpenblasGetConfig = char* (*)();
+using OpenblasGetThreads = int (*)();
 
-// setThreads(n): intra-op threads of ATen (OpenMP, oneDNN) and of OpenBLAS, which keeps its own pool.
+// Whether OpenBLAS is the OpenMP build, which shares ATen's thread pool. The pthreads build keeps
+// a pool of its own whose spinning threads, beside ATen's, made a 2-thread MLP step 7x slower.
+static bool openmpBlas() {
+  auto cfg = reinterpret_cast<OpenblasGetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
+  return cfg != nullptr && std::strstr(cfg(), "USE_OPENMP") != nullptr;
+}
+
+// setThreads(n): intra-op threads of ATen (OpenMP, oneDNN) and of OpenBLAS (n with the OpenMP
+// build, 1 with the pthreads build); returns ATen's count.
 KILN_OP(setThreads) {
   const int64_t n = c.i64(0);
   require(n >= 1 && n <= 1024, "thread count must be between 1 and 1024");
   at::set_num_threads(static_cast<int>(n));
-  if (auto f = reinterpret_cast<OpenblasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(static_cast<int>(n));
+  if (auto f = reinterpret_cast<OpenblasSetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) f(openmpBlas() ? static_cast<int>(n) : 1);
   return makeInt(c.env, at::get_num_threads());
 }
 
@@ -371,7 +381,9 @@ KILN_OP(info) {
   napi_get_boolean(c.env, at::hasMKLDNN(), &mkldnn);
   napi_set_named_property(c.env, obj, "mkldnn", mkldnn);
   auto cfg = reinterpret_cast<OpenblasGetConfig>(dlsym(RTLD_DEFAULT, "openblas_get_config"));
-  setString(c.env, obj, "blas", cfg ? std::string("OpenBLAS ") + cfg() : std::string("unknown (not OpenBLAS)"));
+  setString(c.env, obj, "blas", cfg ? std::string(cfg()) : std::string("unknown (not OpenBLAS)"));
+  auto blasThreads = reinterpret_cast<OpenblasGetThreads>(dlsym(RTLD_DEFAULT, "openblas_get_num_threads"));
+  napi_set_named_property(c.env, obj, "blasThreads", makeInt(c.env, blasThreads ? blasThreads() : -1));
   return obj;
 }
 

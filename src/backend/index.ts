@@ -8,14 +8,19 @@ import './fused.js';
 export { tf };
 export { setWasmFixes, activeWasmFixes, WASM_FIXES, type WasmFix } from './wasm-fixes.js';
 export { NATIVE_INSTALL_HINT, NativeBackend, nativeAddonPath, nativeThreads, registerNativeBackend } from './native/index.js';
+export { backendInfo, type BackendInfo } from './info.js';
 
 // The missing wasm gradient kernels and the fast paths go in once, when this module loads.
 setWasmFixes(WASM_FIXES);
 
 // tfjs uses its highest-priority backend until told otherwise, so code that never calls
 // initBackend gets Kiln's default too: native when it loads, unless KILN_BACKEND names another.
-const requestedByEnv = process.env.KILN_BACKEND;
-registerNativeBackend(requestedByEnv === undefined || requestedByEnv === 'native' ? 10 : 0);
+registerNativeBackend(envBackend() === undefined || envBackend() === 'native' ? 10 : 0);
+
+/** KILN_BACKEND, where set to something (an empty value counts as unset). */
+function envBackend(): string | undefined {
+  return process.env.KILN_BACKEND || undefined;
+}
 
 export type BackendName = 'native' | 'wasm' | 'cpu';
 export const BACKENDS: readonly BackendName[] = ['native', 'wasm', 'cpu'];
@@ -28,7 +33,7 @@ export function nativeAvailability(): { ok: true } | { ok: false; reason: string
 
 /** The backend asked for by `--backend`, else `KILN_BACKEND`, else native when it loads, else wasm. */
 export function resolveBackendName(requested?: string): BackendName {
-  const name = requested ?? process.env.KILN_BACKEND ?? (nativeAvailability().ok ? 'native' : 'wasm');
+  const name = requested ?? envBackend() ?? (nativeAvailability().ok ? 'native' : 'wasm');
   if (!(BACKENDS as readonly string[]).includes(name)) {
     throw new KilnError(`unknown backend '${name}' (known: ${BACKENDS.join(', ')})`);
   }
@@ -43,7 +48,7 @@ let fallbackNoticed = false;
  * `threads` sets libtorch's threads for this thread (default: `KILN_THREADS` or every core).
  */
 export async function initBackend(requested?: string, options: { threads?: number } = {}): Promise<BackendName> {
-  const explicit = requested ?? process.env.KILN_BACKEND;
+  const explicit = requested ?? envBackend();
   const name = resolveBackendName(requested);
   if (name === 'native') {
     const native = nativeAvailability();

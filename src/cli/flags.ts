@@ -1,4 +1,6 @@
+import { Option } from 'commander';
 import { KilnError } from '../core/index.js';
+import { BACKENDS } from '../backend/index.js';
 
 export interface NumberBounds {
   int?: boolean;
@@ -62,3 +64,7 @@ export function interruptSignal(message: string): { signal: AbortSignal; dispose
   process.on('SIGINT', onSigint);
   return { signal: stop.signal, dispose: () => process.off('SIGINT', onSigint) };
 }
+
+/** The `--backend` flag every command that computes takes. */
+export const backendOption = (): Option => new Option('--backend <name>',
+  'tfjs backend: native (libtorch, the default where it loads), wasm or cpu; KILN_BACKEND sets the default').choices([...BACKENDS]);

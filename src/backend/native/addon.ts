@@ -27,7 +27,7 @@ export interface NativeAddon {
   describe(slot: Slot): void;
   stats(): [number, number];
   setThreads(n: number): number;
-  info(): { torch: string; threads: number; parallel: string; mkldnn: boolean; blas: string };
+  info(): { torch: string; threads: number; parallel: string; mkldnn: boolean; blas: string; blasThreads: number };
   unaryNames(): string[];
   binaryNames(): string[];
 
@@ -103,7 +103,7 @@ export interface NativeAddon {
 }
 
 /** What to run to get the native backend, for every message that falls back to wasm. */
-export const NATIVE_INSTALL_HINT = 'install libtorch (apt-get install libtorch-dev libopenblas0-pthread) and rebuild it (npm run build:native)';
+export const NATIVE_INSTALL_HINT = 'install libtorch (apt-get install libtorch-dev libopenblas0-openmp) and build it (npm run build:native)';
 
 export type NativeLoad = { ok: true; addon: NativeAddon; file: string } | { ok: false; reason: string };
 

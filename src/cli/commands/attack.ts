@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
-import { num } from '../flags.js';
+import { Command } from 'commander';
+import { backendOption, num } from '../flags.js';
 import { KilnError, createProgress } from '../../core/index.js';
-import { BACKENDS, initBackend } from '../../backend/index.js';
+import { initBackend } from '../../backend/index.js';
 import { loadDataset, sample } from '../../data/index.js';
 import { loadModel } from '../../nn/index.js';
 import { attacks, classifierOf, evaluateAttack, imageGridPng } from '../../robust/index.js';
@@ -101,6 +101,6 @@ export function register(program: Command): void {
     .option('--batch-size <n>', 'images per attack batch', '64')
     .option('--seed <n>', 'seed for the sample and random starts', '0')
     .option('--out <dir>', 'write attack.json and examples.png (clean and adversarial images) here')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]))
+    .addOption(backendOption())
     .action(run);
 }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { backendOption } from '../flags.js';
+import { Command } from 'commander';
 import { KilnError, mean, meanCI } from '../../core/index.js';
-import { BACKENDS, initBackend } from '../../backend/index.js';
+import { initBackend } from '../../backend/index.js';
 import { barPlot, writeFigure, writeReport, type Block } from '../../report/index.js';
 import {
   DEFAULT_CONFIG, IMAGE_SIZE, QUICK_CONFIG, imageGridPng, runExcusable, summarize,
@@ -80,7 +81,7 @@ export function register(program: Command): void {
     .option('--restarts <n>', `on-manifold attack runs per point, the first from the point, others from random starts (default ${DEFAULT_CONFIG.onManifoldRestarts})`)
     .requiredOption('--out <dir>', 'folder for report.html, report.md, results.json and figures')
     .option('--report-from <file>', 'rebuild the report from a results.json of an earlier run instead of running')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]))
+    .addOption(backendOption())
     .action(async (flags: ExcusableFlags) => {
       let result: ExcusableResult;
       if (flags.reportFrom) {

@@ -2,12 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
-import { BACKENDS, initBackend } from '../../backend/index.js';
+import { initBackend } from '../../backend/index.js';
 import {
   deviceSetMetric, openStorage, PRESET_NAMES, PRESETS, runNasExperiment, spaces, type DeviceAggregate, type Direction,
 } from '../../nas/index.js';
 import { curvesCsv, experimentSummary, nasExperimentReport, runsCsv, writeFigure, writeReport } from '../../report/index.js';
-import { collect, intFlag, interruptSignal, numberFlag } from '../flags.js';
+import { backendOption, collect, intFlag, interruptSignal, numberFlag } from '../flags.js';
 
 interface NasFlags {
   table: string;
@@ -52,7 +52,7 @@ export function register(program: Command): void {
     .option('--within <d>', 'distance to the feasible optimum counted as reaching it', '0.2')
     .option('--stop-at-target', 'end each run once it is within --within of the feasible optimum (for evaluations-to-reach figures)')
     .requiredOption('--out <dir>', 'folder for report.html, report.md, runs.csv, curves.csv, figures and studies.db (resume by re-running)')
-    .addOption(new Option('--backend <name>', 'tfjs backend (used by the GCN predictor)').choices([...BACKENDS]))
+    .addOption(backendOption())
     .addHelpText('after', `
 Controllers: ${PRESET_NAMES.map((n) => n).join(', ')}.
 random, evolution, tabnas*, predictor* run with the constraints as hard limits (infeasible proposals are

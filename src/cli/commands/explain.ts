@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { keyValueFlags } from '../flags.js';
+import { backendOption, keyValueFlags } from '../flags.js';
 import { KilnError, check } from '../../core/index.js';
-import { initBackend, tf, BACKENDS } from '../../backend/index.js';
+import { initBackend, tf } from '../../backend/index.js';
 import { loadDataset, numExamples, exampleSize, type Dataset } from '../../data/index.js';
 import { loadModel, writeAtomic } from '../../nn/index.js';
 import {
@@ -190,6 +190,6 @@ export function register(program: Command): void {
     .option('--fit-samples <n>', 'examples used to fit patterns', '2000')
     .option('--scale <n>', 'pixel magnification in the PNG grid', '4')
     .option('--out <dir>', 'output folder for explain.png and relevances.json', 'kiln-out/explain')
-    .addOption(new Option('--backend <name>', 'tfjs backend (default wasm, or KILN_BACKEND)').choices([...BACKENDS]))
+    .addOption(backendOption())
     .action(async (flags: ExplainFlags) => run(flags));
 }

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { register as attack } from './attack.js';
 import { register as demo } from './demo.js';
+import { register as doctor } from './doctor.js';
 import { register as excusable } from './experiment-excusable.js';
 import { register as experimentNas } from './experiment-nas.js';
 import { register as explain } from './explain.js';
@@ -13,5 +14,5 @@ import { register as video } from './video.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, search, study, experimentNas, train, oneshot, explain, attack, excusable, video, storybench,
+  demo, doctor, search, study, experimentNas, train, oneshot, explain, attack, excusable, video, storybench,
 ];

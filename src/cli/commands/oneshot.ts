@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { KilnError, createProgress, createRng } from '../../core/index.js';
-import { BACKENDS, initBackend, setSeed } from '../../backend/index.js';
+import { initBackend, setSeed } from '../../backend/index.js';
 import { datasets, fitStandardizer, loadDataset, sample, splitDataset, standardize, type Splits } from '../../data/index.js';
 import { mlp, saveModel } from '../../nn/index.js';
 import { sqliteStorage, type Storage } from '../../nas/index.js';
@@ -14,7 +14,7 @@ import {
 import { fitLatencyModel, loadLookupTable, measureLatency, parseDevices, saveLookupTable } from '../../nas/latency/index.js';
 import { exportOnnx } from '../../nn/onnx/index.js';
 import { evaluate } from '../../train/index.js';
-import { intFlag, numberFlag } from '../flags.js';
+import { backendOption, intFlag, numberFlag } from '../flags.js';
 
 /**
  * kiln oneshot tabnas|bignas: weight-sharing searches on real data. Each run keeps a checkpoint
@@ -70,7 +70,7 @@ function common(cmd: Command, steps: string): Command {
     .option('--lr <x>', 'shared-weight Adam learning rate (cosine-decayed)', '0.003')
     .option('--seed <n>', 'seed of the split, the weights and the controller', '0')
     .option('--subsample <n>', 'use a seeded random subset of n examples (quick runs)')
-    .addOption(new Option('--backend <name>', 'tfjs backend').choices([...BACKENDS]));
+    .addOption(backendOption());
 }
 
 function backboneFlag(name: string): Backbone {

@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { num } from '../flags.js';
+import { backendOption, num } from '../flags.js';
 import { KilnError, createProgress, type Progress } from '../../core/index.js';
-import { initBackend, setSeed, BACKENDS } from '../../backend/index.js';
+import { initBackend, setSeed } from '../../backend/index.js';
 import {
   datasets, fitStandardizer, loadDataset, numExamples, sample, splitDataset, standardize, type Splits, type Standardizer,
 } from '../../data/index.js';
@@ -168,7 +168,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the split, initialization, shuffling and dropout', '0')
     .option('--out <dir>', 'output folder: model.json + weights.bin, checkpoint/ (default runs/DATA-MODEL-seedSEED)')
     .option('--json', 'print the result as JSON on stdout (no progress)')
-    .addOption(new Option('--backend <name>', 'tfjs backend (default wasm, or KILN_BACKEND)').choices([...BACKENDS]))
+    .addOption(backendOption())
     .addHelpText('after', `
 Tabular features are standardized with training-split statistics (stored in model.json's
 userDefinedMetadata.kiln with the class names); images are used as they are, in [0, 1].

@@ -4,15 +4,14 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { Command, Option } from 'commander';
+import { Command } from 'commander';
 import { check, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
-import { numberFlag } from '../flags.js';
+import { backendOption, numberFlag } from '../flags.js';
 import {
   DEFAULT_SAMPLING, DEFAULT_TOKENIZER, encodeGif, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, sideBySide, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, writeVideoFile,
 } from '../../video/index.js';
 
-const backendOption = () => new Option('--backend <name>', 'tfjs backend: wasm or cpu (default: KILN_BACKEND or wasm)');
 
 function int(name: string, min = 1) {
   return (v: string): number => {

@@ -1,11 +1,13 @@
 import { Worker } from 'node:worker_threads';
 import { check, KilnError } from '../../core/index.js';
+import { nativeThreads, tf } from '../../backend/index.js';
 
 /**
- * Standalone trainings in worker threads. One wasm tfjs process computes on one core (the
- * threaded wasm build is disabled under Node), so independent trainings, such as the random
- * children of a baseline or the seeds of a comparison, run side by side in `workers` threads,
- * each with its own tfjs and its own copy of the data. Results come back in job order.
+ * Standalone trainings in worker threads. Independent trainings, such as the random children of a
+ * baseline or the seeds of a comparison, run side by side in `workers` threads, each with its own
+ * tfjs on the parent's backend and its own copy of the data. On native the cores are shared out
+ * (each worker gets cores / workers libtorch threads); a wasm tfjs computes on one core each.
+ * Results come back in job order.
  */
 export interface StandaloneJob {
   /** Registered dataset name; every worker loads and splits it the same way. */
@@ -30,9 +32,15 @@ export interface StandaloneJobResult {
   seconds: number;
 }
 
-function runOne(job: StandaloneJob): Promise<StandaloneJobResult> {
+/** What a worker needs besides its job: the backend to compute on and its thread share. */
+export interface WorkerSetup {
+  backend: string;
+  threads: number;
+}
+
+function runOne(job: StandaloneJob, setup: WorkerSetup): Promise<StandaloneJobResult> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL('./standalone-worker.js', import.meta.url), { workerData: job });
+    const worker = new Worker(new URL('./standalone-worker.js', import.meta.url), { workerData: { job, setup } });
     let result: StandaloneJobResult | undefined;
     worker.once('message', (m: { ok: true; result: StandaloneJobResult } | { ok: false; error: string }) => {
       if (m.ok) result = m.result;
@@ -45,15 +53,17 @@ function runOne(job: StandaloneJob): Promise<StandaloneJobResult> {
 
 export async function runStandaloneJobs(jobs: readonly StandaloneJob[], workers = 2, onDone?: (r: StandaloneJobResult, i: number) => void): Promise<StandaloneJobResult[]> {
   check(Number.isInteger(workers) && workers >= 1, `workers must be a positive integer (got ${workers})`);
+  const lanes = Math.min(workers, jobs.length);
+  const setup: WorkerSetup = { backend: tf.getBackend(), threads: Math.max(1, Math.floor(nativeThreads() / Math.max(1, lanes))) };
   const results: StandaloneJobResult[] = new Array(jobs.length);
   let next = 0;
   const lane = async () => {
     while (next < jobs.length) {
       const i = next++;
-      results[i] = await runOne(jobs[i]);
+      results[i] = await runOne(jobs[i], setup);
       onDone?.(results[i], i);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(workers, jobs.length) }, lane));
+  await Promise.all(Array.from({ length: lanes }, lane));
   return results;
 }

@@ -2,13 +2,13 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../../backend/index.js';
 import { loadDataset, sample, splitDataset } from '../../data/index.js';
 import { BACKBONES, tunasSpace } from './conv-space.js';
-import type { StandaloneJob } from './parallel.js';
+import type { StandaloneJob, WorkerSetup } from './parallel.js';
 import { trainForSteps } from './standalone.js';
 import { freshTunasChild } from './tunas.js';
 
 /** Worker-thread entry of runStandaloneJobs: one job in workerData, one message back. */
-async function run(job: StandaloneJob): Promise<void> {
-  await initBackend('wasm');
+async function run({ job, setup }: { job: StandaloneJob; setup: WorkerSetup }): Promise<void> {
+  await initBackend(setup.backend, { threads: setup.threads });
   let ds = loadDataset(job.data);
   if (job.subsample !== undefined) ds = sample(ds, job.subsample, job.splitSeed);
   const splits = splitDataset(ds, { seed: job.splitSeed });
@@ -20,4 +20,4 @@ async function run(job: StandaloneJob): Promise<void> {
   parentPort!.postMessage({ ok: true, result: { arch: job.arch, steps: r.steps, valAccuracy: r.valAccuracy, testAccuracy: r.testAccuracy, seconds: r.seconds } });
 }
 
-run(workerData as StandaloneJob).catch((e: Error) => parentPort!.postMessage({ ok: false, error: e.message }));
+run(workerData as { job: StandaloneJob; setup: WorkerSetup }).catch((e: Error) => parentPort!.postMessage({ ok: false, error: e.message }));
