@@ -19,7 +19,7 @@ import { arg } from './args.js';
 const SEEDS = Number(arg('--seeds', '5'));
 const MODELS = arg('--models', PREDICTOR_MODELS.join(',')).split(',') as (typeof PREDICTOR_MODELS)[number][];
 const TABLES = arg('--tables', 'nb101,nb201').split(',');
-await initBackend(arg('--backend', 'wasm'));
+await initBackend(arg('--backend', '') || undefined);
 
 function tau(space: SearchSpace, archs: readonly Architecture[], y: readonly number[], n: number, seed: number, model: (typeof PREDICTOR_MODELS)[number]) {
   const order = createRng(seed).shuffle(archs.map((_, i) => i));

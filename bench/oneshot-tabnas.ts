@@ -36,7 +36,7 @@ function prepare(name: string): Splits {
 }
 
 async function main(): Promise<void> {
-  await initBackend('wasm');
+  await initBackend(arg('--backend', '') || undefined);
   fs.mkdirSync(OUT, { recursive: true });
   const rows: string[] = ['| dataset | limit | mode | seed | pick | params | feasible | P(feasible) | pick test acc | pick val rank | sweep best (val) | its test acc | search steps/s |', '|---|---|---|---|---|---|---|---|---|---|---|---|---|'];
   const summary: string[] = [];

@@ -30,7 +30,7 @@ const BATCH = 32;
 const LR = 3e-3;
 
 async function main(): Promise<void> {
-  await initBackend('wasm');
+  await initBackend(arg('--backend', '') || undefined);
   fs.mkdirSync(OUT, { recursive: true });
   const { name, splits } = imageBenchSplits(SUBSAMPLE);
   const { shape, classNames } = splits.train;

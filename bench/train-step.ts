@@ -22,7 +22,7 @@ const HELP = `usage: node dist/bench/train-step.js [options]
   --rounds <n>         turns each system takes per workload (default 5)
   --repeats <n>        timed steps per turn (default 4)
   --warmup <n>         untimed steps before a workload's first turn (default 8)
-  --memory             also: peak resident memory of 60 CNN training steps in a fresh process per system
+  --memory             also: resident memory of 560 CNN training steps in a fresh process per system (peak, growth)
   --json               print the figures as one JSON object instead of tables
   --compare-fixes      instead: wasm as shipped, then with each of Kiln's wasm fixes added, in this process
   -h, --help           this text
@@ -117,14 +117,25 @@ async function timeAll(o: Options, threads: number, python: string | null): Prom
   return result;
 }
 
-/** Peak resident MB of 60 CNN training steps, each system in a fresh process. */
-async function peakMemory(systems: System[], threads: number, python: string | null): Promise<Partial<Record<System, number>>> {
-  const out: Partial<Record<System, number>> = {};
+interface MemoryFigures {
+  /** Peak resident MB over the run. */
+  peak: number;
+  /** Resident MB after 60 steps and after 500 more. */
+  after60: number;
+  after560: number;
+}
+
+/** Resident memory of CNN training, each system in a fresh process: peak, and growth from step 60 to 560. */
+async function memoryUse(systems: System[], threads: number, python: string | null): Promise<Partial<Record<System, MemoryFigures>>> {
+  const out: Partial<Record<System, MemoryFigures>> = {};
   for (const s of systems.filter((x) => x !== 'cpu')) {
     const child = await startChild(s, threads, python);
     try {
       await request(child, { workload: 'cnn', warmup: 0, repeats: 60 });
-      out[s] = (await request(child, { memory: true })).peak as number;
+      const first = await request(child, { memory: true });
+      await request(child, { workload: 'cnn', warmup: 0, repeats: 500 });
+      const last = await request(child, { memory: true });
+      out[s] = { peak: last.peak as number, after60: first.now as number, after560: last.now as number };
     } finally {
       stop(child);
     }
@@ -220,7 +231,7 @@ async function main(): Promise<void> {
   const loadBefore = load();
   const byThreads: Record<string, Record<string, Partial<Record<System, number>>>> = {};
   for (const t of threads) byThreads[t] = await timeAll(o, t, python);
-  const memory = values.memory ? await peakMemory(systems, threads[0], python) : undefined;
+  const memory = values.memory ? await memoryUse(systems, threads[0], python) : undefined;
   const meta = { node: process.version, tfjs: tf.version.tfjs, cores: os.availableParallelism(), loadBefore, loadAfter: load(), rounds: o.rounds, repeats, warmup };
 
   if (values.json) {
@@ -234,9 +245,13 @@ async function main(): Promise<void> {
     console.log(table(byThreads[t], systems.filter((s) => t === 1 || (s !== 'wasm' && s !== 'cpu'))));
   }
   if (memory) {
-    console.log(`\npeak resident memory of 60 CNN training steps, MB (${threads[0]} thread${threads[0] === 1 ? '' : 's'}): ` +
-      Object.entries(memory).map(([s, mb]) => `${s} ${mb.toFixed(0)}`).join(', ') +
-      (memory.native && memory.torch ? ` (native / PyTorch ${(memory.native / memory.torch).toFixed(2)}x)` : ''));
+    console.log(`\nresident memory of CNN training (batch 64), MB, ${threads[0]} thread${threads[0] === 1 ? '' : 's'}, fresh process per system:`);
+    console.log('| system | peak | after 60 steps | after 560 steps | growth |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const [s, m] of Object.entries(memory)) {
+      console.log(`| ${s === 'torch' ? 'PyTorch' : s} | ${m.peak.toFixed(0)} | ${m.after60.toFixed(0)} | ${m.after560.toFixed(0)} | ${(m.after560 - m.after60).toFixed(1)} |`);
+    }
+    if (memory.native && memory.torch) console.log(`peak native / PyTorch: ${(memory.native.peak / memory.torch.peak).toFixed(2)}x`);
   }
 }
 

@@ -1,8 +1,8 @@
 /**
- * Video story speed on one core: tokenizer and generator training steps per second (shipped model
+ * Video story speed: tokenizer and generator training steps per second (shipped model
  * sizes, batch sizes of the documented training commands) and seconds per generated frame in story
  * mode with the shipped checkpoints.
- * Run: node dist/bench/video.js [--steps 20] [--backend wasm|cpu]
+ * Run: node dist/bench/video.js [--steps 20] [--backend native|wasm|cpu]
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,12 +16,12 @@ import { clipBatch } from '../src/video/clips.js';
 const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '20' },
-    backend: { type: 'string', default: 'wasm' },
+    backend: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help) {
-  console.log('usage: node dist/bench/video.js [--steps n] [--backend wasm|cpu]');
+  console.log('usage: node dist/bench/video.js [--steps n] [--backend native|wasm|cpu]');
   process.exit(0);
 }
 const steps = Number(values.steps);

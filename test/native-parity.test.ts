@@ -125,6 +125,7 @@ const depthwiseCases = (fused: boolean): Case[] => {
     base([3, 3, 3, 2], { strides: 2 }, 'multiplier 2, stride 2'),
     base([3, 3, 3, 1], { pad: 'valid', dilations: 2 }, 'valid, dilation 2'),
     base([5, 5, 3, 1], { strides: 2, pad: 'same' }, '5x5 stride 2'),
+    base([5, 3, 3, 1], { pad: 'valid', dilations: [1, 2] }, '5x3 valid, dilation 1x2'),
   ];
 };
 
@@ -266,6 +267,10 @@ const CASES: Record<string, Case[]> = {
   ],
   DepthwiseConv2dNativeBackpropFilter: [
     { inputs: { x: conv2dInput, dy: f([2, 5, 4, 6]) }, attrs: { filterShape: [3, 3, 3, 2], strides: 2, pad: 'same', dilations: 1 } },
+    { inputs: { x: conv2dInput, dy: f([2, 5, 4, 3]) }, attrs: { filterShape: [5, 5, 3, 1], strides: 2, pad: 'same', dilations: 1 }, label: '5x5 (Kiln\'s kernel)' },
+    // tfjs's cpu kernel ignores dilations here (its gradient refuses them before reaching it).
+    { inputs: { x: conv2dInput, dy: f([2, 5, 4, 3]) }, attrs: { filterShape: [5, 3, 3, 1], strides: 1, pad: 'valid', dilations: [1, 2] },
+      label: '5x3 dilated (Kiln\'s kernel)', adjointOf: 'DepthwiseConv2dNative' },
   ],
   Conv3D: [
     { inputs: { x: f([1, 5, 6, 4, 2]), filter: f([3, 3, 2, 2, 3]) }, attrs: { strides: 1, pad: 'same', dataFormat: 'NDHWC', dilations: 1 } },
@@ -416,14 +421,22 @@ function assertClose(actual: number[], expected: number[], what: string, tol = 1
  */
 function assertAdjoint(name: string, c: Case, what: string): void {
   const inputs = c.inputs as Record<string, Spec>;
-  const xKey = 'images' in inputs ? 'images' : 'input';
   tf.tidy(() => {
-    const x = tf.tensor(values(inputs[xKey], 100), inputs[xKey].shape);
     const dy = tf.tensor(values(inputs.dy, 101), inputs.dy.shape);
-    const forwardInputs: tf.NamedTensorMap = xKey === 'images' ? { images: x } : { x };
-    const y = tf.engine().runKernel(c.adjointOf!, forwardInputs, (c.attrs ?? {}) as tf.NamedAttrMap) as tf.Tensor;
-    const gradInputs: tf.NamedTensorMap = xKey === 'images' ? { images: x, dy } : { dy, input: x, output: y };
-    const g = tf.engine().runKernel(name, gradInputs, (c.attrs ?? {}) as tf.NamedAttrMap) as tf.Tensor;
+    const attrs = (c.attrs ?? {}) as tf.NamedAttrMap;
+    let x: tf.Tensor, y: tf.Tensor, g: tf.Tensor;
+    if (name.endsWith('BackpropFilter')) {
+      // Linear in the filter: <conv(input, W), dy> = <W, filterGrad(input, dy)>.
+      const input = tf.tensor(values(inputs.x, 100), inputs.x.shape);
+      x = tf.tensor(values({ shape: attrs.filterShape as number[] }, 102), attrs.filterShape as number[]);
+      y = tf.engine().runKernel(c.adjointOf!, { x: input, filter: x }, attrs) as tf.Tensor;
+      g = tf.engine().runKernel(name, { x: input, dy }, attrs) as tf.Tensor;
+    } else {
+      const xKey = 'images' in inputs ? 'images' : 'input';
+      x = tf.tensor(values(inputs[xKey], 100), inputs[xKey].shape);
+      y = tf.engine().runKernel(c.adjointOf!, xKey === 'images' ? { images: x } : { x }, attrs) as tf.Tensor;
+      g = tf.engine().runKernel(name, xKey === 'images' ? { images: x, dy } : { dy, input: x, output: y }, attrs) as tf.Tensor;
+    }
     assert.deepEqual(g.shape, x.shape, `${what}: gradient shape`);
     const lhs = tf.sum(tf.mul(y, dy)).dataSync()[0];
     const rhs = tf.sum(tf.mul(x, g)).dataSync()[0];

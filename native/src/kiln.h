@@ -17,6 +17,9 @@
 #include <utility>
 #include <vector>
 
+// Hot loops are compiled for AVX2 and for the x86-64 baseline; the loader picks one for the CPU.
+#define KILN_SIMD __attribute__((target_clones("avx2", "default")))
+
 namespace kiln {
 
 // tfjs dtypes the backend stores; every slot holds one of these.

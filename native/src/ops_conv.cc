@@ -7,8 +7,11 @@
 // row at the bottom); torch pads symmetrically, so an asymmetric case pads the input explicitly.
 #include "kiln.h"
 
+#include <ATen/Parallel.h>
+
 using namespace kiln;
 using at::Tensor;
+
 
 namespace {
 
@@ -153,6 +156,78 @@ KILN_OP(convBackpropInput) {
   return c.out(toLast(dx, g));
 }
 
+namespace {
+
+struct DepthwiseDims {
+  int64_t h, w, channels, mult, oh, ow, kh, kw, sh, sw, dh, dw, top, left;
+};
+
+// Adds the depthwise filter gradient of examples [b0, b1) to acc [kh][kw][channels] (multiplier 1).
+// For each output row and tap, eight channels at a time are summed over the row's pixels in
+// registers and added to acc once: x and dy are read, acc is not re-read per pixel.
+KILN_SIMD void depthwiseFilterBatch(const float* __restrict x, const float* __restrict dy, float* __restrict acc, int64_t b0, int64_t b1,
+                                    const DepthwiseDims& d) {
+  const int64_t C = d.channels;
+  for (int64_t b = b0; b < b1; b++)
+    for (int64_t r = 0; r < d.oh; r++) {
+      const float* gRow = dy + (b * d.oh + r) * d.ow * C;
+      for (int64_t i = 0; i < d.kh; i++) {
+        const int64_t ih = r * d.sh + i * d.dh - d.top;
+        if (ih < 0 || ih >= d.h) continue;
+        const float* xRow = x + (b * d.h + ih) * d.w * C;
+        for (int64_t j = 0; j < d.kw; j++) {
+          // Output columns whose input column j taps lies inside the image.
+          int64_t c0 = 0, c1 = d.ow;
+          while (c0 < c1 && c0 * d.sw + j * d.dw - d.left < 0) c0++;
+          while (c1 > c0 && (c1 - 1) * d.sw + j * d.dw - d.left >= d.w) c1--;
+          float* a = acc + (i * d.kw + j) * C;
+          int64_t ch = 0;
+          for (; ch + 8 <= C; ch += 8) {
+            float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+            for (int64_t col = c0; col < c1; col++) {
+              const float* xp = xRow + (col * d.sw + j * d.dw - d.left) * C + ch;
+              const float* gp = gRow + col * C + ch;
+              for (int k = 0; k < 8; k++) s[k] += xp[k] * gp[k];
+            }
+            for (int k = 0; k < 8; k++) a[ch + k] += s[k];
+          }
+          for (; ch < C; ch++) {
+            float s = 0;
+            for (int64_t col = c0; col < c1; col++) s += xRow[(col * d.sw + j * d.dw - d.left) * C + ch] * gRow[col * C + ch];
+            a[ch] += s;
+          }
+        }
+      }
+    }
+}
+
+// The depthwise filter gradient directly in NHWC, examples split among threads, each with its own
+// accumulator: for a 7x7 filter over 32x7x7x144, 0.6 ms where oneDNN's (and so PyTorch's) takes 3.3.
+Tensor depthwiseFilterGrad(const Tensor& x0, const Tensor& dy0, const std::vector<int64_t>& filterShape, const Geometry& g) {
+  const Tensor x = x0.contiguous(), dy = dy0.to(at::kFloat).contiguous();
+  const DepthwiseDims d = {x.size(1), x.size(2), x.size(3), filterShape[3], dy.size(1), dy.size(2), filterShape[0], filterShape[1],
+                           g.strides[0], g.strides[1], g.dilations[0], g.dilations[1], g.before[0], g.before[1]};
+  require(filterShape[2] == d.channels && d.mult == 1 && dy.size(3) == d.channels, "depthwise filter gradient: channel counts differ");
+  const int64_t n = x.size(0), size = d.kh * d.kw * d.channels * d.mult;
+  const int64_t tasks = std::max<int64_t>(1, std::min<int64_t>(n, at::get_num_threads()));
+  std::vector<std::vector<float>> partial(tasks, std::vector<float>(size, 0.0f));
+  const float* px = x.data_ptr<float>();
+  const float* pdy = dy.data_ptr<float>();
+  at::parallel_for(0, tasks, 1, [&](int64_t t0, int64_t t1) {
+    for (int64_t t = t0; t < t1; t++) depthwiseFilterBatch(px, pdy, partial[t].data(), n * t / tasks, n * (t + 1) / tasks, d);
+  });
+  Tensor grad = at::empty({d.kh, d.kw, d.channels, d.mult}, x.options());
+  float* pg = grad.data_ptr<float>();
+  for (int64_t k = 0; k < size; k++) {
+    float sum = 0;
+    for (int64_t t = 0; t < tasks; t++) sum += partial[t][k];
+    pg[k] = sum;
+  }
+  return grad;
+}
+
+}  // namespace
+
 // convBackpropFilter(x, dy, filterShape, strides, pads, dilations, depthwise, nchw)
 KILN_OP(convBackpropFilter) {
   const Tensor& x = c.t(0);
@@ -162,6 +237,10 @@ KILN_OP(convBackpropFilter) {
   Geometry g = geometry(c, 3, nd);
   const bool depthwise = c.b(6);
   g.nchw = c.b(7);
+  // oneDNN's depthwise filter gradient is fast for 3x3 windows and slow for larger ones.
+  if (depthwise && !g.nchw && nd == 2 && x.scalar_type() == at::kFloat && filterShape[3] == 1 && filterShape[0] * filterShape[1] > 9) {
+    return c.out(depthwiseFilterGrad(x, dy, filterShape, g));
+  }
   const bool sym = g.symmetric();
   Tensor xf = toFirst(x, g);
   const int64_t channels = xf.size(1);

@@ -16,7 +16,6 @@
 using namespace kiln;
 using at::Tensor;
 
-#define KILN_SIMD __attribute__((target_clones("avx2", "default")))
 
 namespace {
 

@@ -39,6 +39,24 @@ export function batchNormTrain(x: tf.Tensor, scale: tf.Tensor, offset: tf.Tensor
   return tf.engine().runKernel(FUSED.batchNormTrain, { x, scale, offset, movingMean, movingVariance }, { epsilon, decay }) as unknown as tf.Tensor[];
 }
 
+/**
+ * x normalized over every axis but the last with its own batch statistics, as tf.moments then
+ * tf.batchNorm(x, mean, variance, offset, scale, epsilon) compute it (the training-mode batch norm
+ * of code that keeps no moving averages); one fused kernel where the backend has it.
+ */
+export function batchNormWithBatchStatistics(x: tf.Tensor, offset: tf.Tensor, scale: tf.Tensor, epsilon: number): tf.Tensor {
+  if (!hasFusedKernel(FUSED.batchNormTrain) || x.dtype !== 'float32' || x.rank < 2) {
+    return tf.tidy(() => {
+      const { mean, variance } = tf.moments(x, x.shape.slice(0, -1).map((_, i) => i));
+      return tf.batchNorm(x, mean, variance, offset, scale, epsilon);
+    });
+  }
+  return tf.tidy(() => {
+    const c = x.shape[x.rank - 1];
+    return batchNormTrain(x, scale, offset, tf.zeros([c]), tf.ones([c]), epsilon, 0)[0];
+  });
+}
+
 function batchNormGradient(): void {
   tf.registerGradient({
     kernelName: FUSED.batchNormTrain,

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { KilnError } from '../core/errors.js';
-import { NATIVE_INSTALL_HINT, nativeThreads, registerNativeBackend, setNativeThreads } from './native/index.js';
+import { loadNative, NATIVE_INSTALL_HINT, nativeThreads, registerNativeBackend, setNativeThreads } from './native/index.js';
 import { setWasmFixes, WASM_FIXES } from './wasm-fixes.js';
 import './fused.js';
 
@@ -9,6 +9,7 @@ export { tf };
 export { setWasmFixes, activeWasmFixes, WASM_FIXES, type WasmFix } from './wasm-fixes.js';
 export { NATIVE_INSTALL_HINT, NativeBackend, nativeAddonPath, nativeThreads, registerNativeBackend } from './native/index.js';
 export { backendInfo, type BackendInfo } from './info.js';
+export { batchNormWithBatchStatistics } from './fused.js';
 
 // The missing wasm gradient kernels and the fast paths go in once, when this module loads.
 setWasmFixes(WASM_FIXES);
@@ -27,7 +28,7 @@ export const BACKENDS: readonly BackendName[] = ['native', 'wasm', 'cpu'];
 
 /** Whether the native backend (libtorch) loads here, and why not when it does not. */
 export function nativeAvailability(): { ok: true } | { ok: false; reason: string } {
-  const load = registerNativeBackend();
+  const load = loadNative();
   return load.ok ? { ok: true } : { ok: false, reason: load.reason };
 }
 

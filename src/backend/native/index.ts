@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import * as tf from '@tensorflow/tfjs';
 import { KilnError } from '../../core/errors.js';
-import { loadNativeAddon, type NativeLoad } from './addon.js';
+import { loadNativeAddon, nativeAddonPath, type NativeLoad } from './addon.js';
 import { NativeBackend } from './backend.js';
 import { nativeKernels } from './kernels/index.js';
 
@@ -22,26 +23,39 @@ export function nativeThreads(): number {
   return n;
 }
 
-let registered: NativeLoad | undefined;
+let kernelsRegistered = false;
 
 /**
- * Registers the `native` backend and its kernels with tfjs when the addon loads; otherwise says
- * why not. Kernels the backend lacks stay unregistered, so tfjs fails naming them. `priority`
- * decides whether tfjs picks it by itself (wasm has 2).
+ * Loads the addon (once) and registers its kernels with tfjs; or says why it cannot. Kernels the
+ * backend lacks stay unregistered, so tfjs fails naming them.
  */
-export function registerNativeBackend(priority = 0): NativeLoad {
-  if (registered) return registered;
+export function loadNative(): NativeLoad {
   const load = loadNativeAddon();
-  registered = load;
-  if (!load.ok) return load;
-  for (const kernel of nativeKernels(load.addon)) tf.registerKernel(kernel);
-  tf.registerBackend('native', () => new NativeBackend(load.addon), priority);
+  if (load.ok && !kernelsRegistered) {
+    kernelsRegistered = true;
+    for (const kernel of nativeKernels(load.addon)) tf.registerKernel(kernel);
+  }
   return load;
+}
+
+/**
+ * Registers the `native` backend with tfjs when its addon file exists. libtorch itself loads only
+ * when the backend is first used (it adds about a second to start-up, which commands that do not
+ * compute should not pay). `priority` decides whether tfjs picks it by itself (wasm has 2).
+ */
+export function registerNativeBackend(priority = 0): void {
+  if (!fs.existsSync(nativeAddonPath())) return;
+  tf.registerBackend('native', () => {
+    const load = loadNative();
+    if (!load.ok) throw new Error(`the native backend is unavailable: ${load.reason}`);
+    load.addon.setThreads(nativeThreads());
+    return new NativeBackend(load.addon);
+  }, priority);
 }
 
 /** Sets libtorch's (and OpenBLAS's) thread count for the calling thread; returns it. */
 export function setNativeThreads(n: number): number {
-  const load = registerNativeBackend();
+  const load = loadNative();
   if (!load.ok) throw new KilnError(`the native backend is unavailable: ${load.reason}`);
   return load.addon.setThreads(n);
 }

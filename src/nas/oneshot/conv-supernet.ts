@@ -1,4 +1,4 @@
-import { nextSeed, tf } from '../../backend/index.js';
+import { batchNormWithBatchStatistics, nextSeed, tf } from '../../backend/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import { convPlan, convPlanCosts, convPlanFeatures, type Backbone, type BlockPlan, type ConvPlan } from './conv-space.js';
 import { uniquePrefix, type ForwardOptions, type Supernet } from './supernet.js';
@@ -74,10 +74,8 @@ export function convSupernet(o: ConvSupernetOptions): ConvSupernet {
 
   const v = (name: string) => vars.get(name)!;
   const channels = (t: tf.Tensor, c: number) => tf.slice(t, [0], [c]);
-  const bn = (h: tf.Tensor4D, name: string, c: number) => {
-    const { mean, variance } = tf.moments(h, [0, 1, 2]);
-    return tf.batchNorm(h, mean, variance, channels(v(`${name}/beta`), c), channels(v(`${name}/gamma`), c), EPS) as tf.Tensor4D;
-  };
+  const bn = (h: tf.Tensor4D, name: string, c: number) =>
+    batchNormWithBatchStatistics(h, channels(v(`${name}/beta`), c), channels(v(`${name}/gamma`), c), EPS) as tf.Tensor4D;
   const conv1x1 = (h: tf.Tensor4D, name: string, cin: number, cout: number) =>
     tf.conv2d(h, tf.slice(v(name), [0, 0, 0, 0], [1, 1, cin, cout]) as tf.Tensor4D, 1, 'same');
   const dwKernel = (blk: BlockPlan, k: number, hidden: number): tf.Tensor4D => {
