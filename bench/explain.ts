@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { median } from '../src/core/index.js';
+import { median } from '../src/math/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { loadMnist, splitDataset, subset, numExamples, exampleSize, type Dataset } from '../src/data/index.js';
 import { cnn, loadModel, saveModel } from '../src/nn/index.js';

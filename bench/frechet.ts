@@ -8,8 +8,8 @@
  */
 import { parseArgs } from 'node:util';
 import { createRng } from '../src/core/index.js';
-import { columnMean, covariance } from '../src/storybench/linalg.js';
-import { frechetDistance } from '../src/storybench/frechet.js';
+import { columnMean, covariance } from '../src/math/linalg.js';
+import { frechetDistance } from '../src/math/frechet.js';
 
 const { values: args } = parseArgs({
   options: {

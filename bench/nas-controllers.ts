@@ -6,7 +6,8 @@
  *     to compare with notes/nas.md (random mean 877, evolution P20/S5 mean 78, 50 seeds).
  * Run: node dist/bench/nas-controllers.js [--seeds 30] [--reach-seeds 50]
  */
-import { dataPath, mean, meanCI, median } from '../src/core/index.js';
+import { dataPath } from '../src/core/index.js';
+import { mean, meanCI, median } from '../src/math/index.js';
 import { bestSoFar, getSpace, loadTable, memoryStorage, runStudy, trialsToReach, type StudyConfig, type Trial } from '../src/nas/index.js';
 
 const arg = (name: string, fallback: number) => {

@@ -7,7 +7,8 @@
  */
 import path from 'node:path';
 import fs from 'node:fs';
-import { dataPath, meanCI } from '../src/core/index.js';
+import { dataPath } from '../src/core/index.js';
+import { meanCI } from '../src/math/index.js';
 import { memoryStorage, runNasExperiment, type NasExperimentConfig } from '../src/nas/index.js';
 import { curvesCsv, experimentSummary, nasExperimentReport, runsCsv, writeFigure, writeReport } from '../src/report/index.js';
 import { arg } from './args.js';

@@ -9,9 +9,10 @@
  */
 import fs from 'node:fs';
 import { initBackend } from '../src/backend/index.js';
-import { createRng, dataPath, meanCI } from '../src/core/index.js';
+import { createRng, dataPath } from '../src/core/index.js';
+import { kendallTau, meanCI } from '../src/math/index.js';
 import {
-  fitPredictor, kendallTau, loadTable, nb101FromCell, nb101Space, nb201Space, PREDICTOR_DEFAULTS, PREDICTOR_MODELS,
+  fitPredictor, loadTable, nb101FromCell, nb101Space, nb201Space, PREDICTOR_DEFAULTS, PREDICTOR_MODELS,
   type Architecture, type SearchSpace,
 } from '../src/nas/index.js';
 import { arg } from './args.js';

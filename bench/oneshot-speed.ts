@@ -11,7 +11,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRng, median } from '../src/core/index.js';
+import { createRng } from '../src/core/index.js';
+import { median } from '../src/math/index.js';
 import { initBackend, nativeThreads, setSeed, tf } from '../src/backend/index.js';
 import { datasets, fashionMnistDir, loadDataset, sample, splitDataset, type Splits } from '../src/data/index.js';
 import { createOptimizer } from '../src/train/index.js';

@@ -8,7 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { mean } from '../src/core/index.js';
+import { mean } from '../src/math/index.js';
 import { initBackend, setSeed } from '../src/backend/index.js';
 import { fitStandardizer, loadDataset, splitDataset, standardize, type Splits } from '../src/data/index.js';
 import { mlp } from '../src/nn/index.js';

@@ -10,7 +10,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createRng, mean, std } from '../src/core/index.js';
+import { createRng } from '../src/core/index.js';
+import { mean, std } from '../src/math/index.js';
 import { initBackend, setSeed } from '../src/backend/index.js';
 import { freshTunasChild, randomSearchBaseline, trainForSteps, tunasSearch, tunasSupernet } from '../src/nas/oneshot/index.js';
 import { fitLatencyModel, loadLookupTable, measureLatency, parseDevices, saveLookupTable } from '../src/nas/latency/index.js';

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:chil
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { median } from '../src/core/index.js';
+import { median } from '../src/math/index.js';
 import { projectRoot } from '../src/core/paths.js';
 import { initBackend, nativeAvailability, setWasmFixes, tf, WASM_FIXES } from '../src/backend/index.js';
 import { WORKLOADS } from './workloads.js';

@@ -6,7 +6,8 @@
  */
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { createRng, median, projectRoot } from '../src/core/index.js';
+import { createRng, projectRoot } from '../src/core/index.js';
+import { median } from '../src/math/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import {
   CViViT, DEFAULT_SAMPLING, MaskGit, createWordTokenizer, generateStory, loadGenerator, loadTokenizer, renderStory, sampleStory, clip,

@@ -7,7 +7,8 @@ import { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
-import { diverging, gridPng, heatmapTile, pixelFlipping, spearman } from '../src/explain/index.js';
+import { diverging, gridPng, heatmapTile, pixelFlipping } from '../src/explain/index.js';
+import { spearman } from '../src/math/index.js';
 import { register, parseIndices } from '../src/cli/commands/explain.js';
 import { keyValueFlags } from '../src/cli/flags.js';
 

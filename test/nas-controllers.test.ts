@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataPath, mean } from '../src/core/index.js';
+import { dataPath } from '../src/core/index.js';
+import { mean } from '../src/math/index.js';
 import {
   controllers, createController, loadTable, nb201Space, type Architecture, type Controller, type TrialResult,
 } from '../src/nas/index.js';

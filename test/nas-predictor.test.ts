@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../src/backend/index.js';
 import { createRng, dataPath } from '../src/core/index.js';
-import { createController, fitPredictor, gcnWidth, kendallTau, loadTable, nb201Space, PREDICTOR_DEFAULTS } from '../src/nas/index.js';
+import { createController, fitPredictor, gcnWidth, loadTable, nb201Space, PREDICTOR_DEFAULTS } from '../src/nas/index.js';
+import { kendallTau } from '../src/math/index.js';
 
 test('Kendall tau-b: identical, reversed and tied rankings', () => {
   assert.equal(kendallTau([1, 2, 3, 4], [10, 20, 30, 40]), 1);

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataPath, mean } from '../src/core/index.js';
+import { dataPath } from '../src/core/index.js';
+import { mean } from '../src/math/index.js';
 import { createController, loadTable, nb201Space, REWARDS, resolveCostModel, type Controller } from '../src/nas/index.js';
 
 const table = () => loadTable(dataPath('nb201', 'nb201-cifar10.csv'), nb201Space);

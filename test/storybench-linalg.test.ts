@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { createRng } from '../src/core/index.js';
 import {
   cholesky, choleskyCongruence, congruence, covariance, matmul, sqrtPsd, symmetricEigen, symmetricEigenvalues, trace, type Matrix,
-} from '../src/storybench/linalg.js';
-import { frechetDistance, frechetFromFeatures } from '../src/storybench/frechet.js';
+} from '../src/math/linalg.js';
+import { frechetDistance, frechetFromFeatures } from '../src/math/frechet.js';
 
 const rng = createRng(5);
 const randomRows = (count: number, dim: number) => Array.from({ length: count }, () => Array.from({ length: dim }, () => rng.normal()));

@@ -3,10 +3,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRng, projectRoot } from '../src/core/index.js';
-import {
-  MetricEnv, covariance, frechetDistance, frechetFromFeatures, i3dFrameIndices, linspaceInt, makeFrames, metrics,
-  resolveFrameExtractor, resolveVideoExtractor, symmetricEigen, symmetricEigenvalues, tinyFrameModel, tinyVideoModel, type Frames,
-} from '../src/storybench/index.js';
+import { MetricEnv, i3dFrameIndices, linspaceInt, metrics, resolveFrameExtractor, resolveVideoExtractor, tinyFrameModel, tinyVideoModel } from '../src/storybench/index.js';
+import { makeFrames, type Frames } from '../src/media/index.js';
+import { covariance, frechetDistance, frechetFromFeatures, symmetricEigen, symmetricEigenvalues } from '../src/math/index.js';
 
 const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'storybench', name);
 

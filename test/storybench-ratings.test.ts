@@ -4,8 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  type Answers, type Judgement, type ScoreFile, RatingStore, judgementsCsv, metricAgreement, parseAnswers, spearman, wilson, winRates,
+  type Answers, type Judgement, type ScoreFile, RatingStore, judgementsCsv, metricAgreement, parseAnswers, wilson, winRates,
 } from '../src/storybench/index.js';
+import { spearman } from '../src/math/index.js';
 
 const answers = (overall: 'a' | 'b' | 'tie', segments = 2): Answers => ({
   visual_quality: overall, entity_consistency: 'tie', background_consistency: 'a', action_realism: 'b', transition_realism: 'tie',

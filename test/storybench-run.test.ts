@@ -5,9 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { KilnError, projectRoot } from '../src/core/index.js';
-import {
-  RatingStore, TASKS, generators, loadNpz, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator,
-} from '../src/storybench/index.js';
+import { RatingStore, generators, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator } from '../src/storybench/index.js';
+import { TASKS } from '../src/data/index.js';
+import { loadNpz } from '../src/media/index.js';
 import { register } from '../src/cli/commands/storybench.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
 

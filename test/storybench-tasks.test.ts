@@ -4,10 +4,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KilnError, dataPath, projectRoot } from '../src/core/index.js';
-import {
-  TASKS, joinWidth, loadNpy, loadNpz, loadTaskFile, makeFrames, numeric, parseNpz, parseTaskFile, prepareItem,
-  readZip, resolveDataset, serializeNpz, splitWidth, strings, taskLayout, writeZip, VideoSource,
-} from '../src/storybench/index.js';
+import { prepareItem, resolveDataset, VideoSource } from '../src/storybench/index.js';
+import { TASKS, loadTaskFile, parseTaskFile, taskLayout } from '../src/data/index.js';
+import { joinWidth, loadNpy, loadNpz, makeFrames, numeric, parseNpz, readZip, serializeNpz, splitWidth, strings, writeZip } from '../src/media/index.js';
 
 const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'storybench', name);
 

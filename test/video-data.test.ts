@@ -5,9 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import {
-  decodeNpy, encodeNpy, HELD_OUT_PAIRS, isHeldOut, loadStories, renderStory, sampleStory, segmentRanges, storyFrames,
+  HELD_OUT_PAIRS, isHeldOut, loadStories, renderStory, sampleStory, segmentRanges, storyFrames,
   writeStoryDataset, createWordTokenizer, worldVocabulary,
 } from '../src/video/index.js';
+import { framesFromArray, framesToArray, parseNpy, serializeNpy } from '../src/media/index.js';
 
 test('stories are deterministic by seed and respect the held-out split', () => {
   const a = sampleStory(createRng(5), 's', { split: 'train' });
@@ -28,15 +29,15 @@ test('stories are deterministic by seed and respect the held-out split', () => {
 test('rendered frames follow the segment frame ranges and the actions move pixels', () => {
   const story = sampleStory(createRng(1), 's', { split: 'train', segments: 3 });
   const v = renderStory(story);
-  assert.equal(v.frames, storyFrames(story));
-  assert.equal(v.height, 32);
-  assert.equal(v.width, 32);
+  assert.equal(v.t, storyFrames(story));
+  assert.equal(v.h, 32);
+  assert.equal(v.w, 32);
   const ranges = segmentRanges(story);
   assert.deepEqual(ranges[0], [0, story.segments[0].frames]);
-  assert.equal(ranges[2][1], v.frames);
+  assert.equal(ranges[2][1], v.t);
   const fsz = 32 * 32 * 3;
   const first = v.data.subarray(0, fsz);
-  const last = v.data.subarray((v.frames - 1) * fsz, v.frames * fsz);
+  const last = v.data.subarray((v.t - 1) * fsz, v.t * fsz);
   assert.notDeepEqual(first, last, 'three actions changed nothing');
 });
 
@@ -58,7 +59,7 @@ test('dataset is written in the StoryBench task format with .npy frames', () => 
   }
   const gen = JSON.parse(fs.readFileSync(path.join(dir, 'train', 'story_gen.json'), 'utf8'));
   const loaded = loadStories(dir, 'train');
-  assert.equal(loaded[0].video.frames, gen[0].exact_frames_per_prompt.reduce((a: number, b: number) => a + b, 0));
+  assert.equal(loaded[0].video.t, gen[0].exact_frames_per_prompt.reduce((a: number, b: number) => a + b, 0));
   const again = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-stories-'));
   writeStoryDataset({ out: again, count: 10, seed: 3 });
   assert.deepEqual(fs.readFileSync(path.join(again, 'videos', 'test_00000.npy')), fs.readFileSync(path.join(dir, 'videos', 'test_00000.npy')));
@@ -67,10 +68,10 @@ test('dataset is written in the StoryBench task format with .npy frames', () => 
 });
 
 test('npy round trip keeps shape and bytes', () => {
-  const v = { frames: 2, height: 3, width: 4, data: Uint8Array.from({ length: 72 }, (_, i) => i * 3) };
-  const buf = encodeNpy(v);
+  const v = { t: 2, h: 3, w: 4, c: 3, data: Uint8Array.from({ length: 72 }, (_, i) => i * 3) };
+  const buf = serializeNpy(framesToArray(v));
   assert.equal((10 + buf.readUInt16LE(8)) % 64, 0);
-  assert.deepEqual(decodeNpy(buf), v);
+  assert.deepEqual(framesFromArray(parseNpy(buf), 'test'), v);
 });
 
 test('word tokenizer covers every generated prompt and rejects unknown words', () => {

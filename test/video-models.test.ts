@@ -6,10 +6,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
-import {
-  CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory,
-  loadTokenizer, encodeGif, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown,
-} from '../src/video/index.js';
+import { CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown } from '../src/video/index.js';
+import { encodeGif } from '../src/media/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
 import { buildJudge } from '../src/video/judge.js';
 import { saveParams } from '../src/video/layers.js';
@@ -153,11 +151,11 @@ test('story mode produces exactly the requested frames for any prompt count, and
   const gen = { model: tinyGenerator(true), text: createWordTokenizer(), contextSteps: 2 };
   const sampling = { steps: 2, temperature: 1, guidance: 1.5, choiceTemperature: 4.5, seed: 1 };
   const v = generateStory(tok, gen, ['a red square moves right', 'the red square jumps', 'the red square shrinks'], [5, 11, 1], sampling);
-  assert.equal(v.frames, 17);
+  assert.equal(v.t, 17);
   assert.equal(v.data.length, 17 * 32 * 32 * 3);
   const again = generateStory(tok, gen, ['a red square moves right', 'the red square jumps', 'the red square shrinks'], [5, 11, 1], sampling);
   assert.deepEqual(again.data, v.data, 'same seed, same story');
-  const gif = encodeGif(v, 2);
+  const gif = encodeGif(v, { scale: 2 });
   assert.equal(Buffer.from(gif.subarray(0, 6)).toString('latin1'), 'GIF89a');
   assert.throws(() => generateStory(tok, gen, ['a red square jumps'], [4, 4], sampling), /prompts/);
 });
@@ -204,7 +202,7 @@ test('held-out evaluation scores every system on every segment, with the ground 
     for (const a of [s.actionAccuracy, s.shapeAccuracy, s.colourAccuracy]) assert.ok(a >= 0 && a <= 1);
     // Rounding can leave a distance of zero a hair below it, as in the reference code.
     assert.ok(Number.isFinite(s.frechet) && s.frechet > -1e-5, `${sys} frechet ${s.frechet}`);
-    assert.equal(r.samples[0].videos[sys].frames, stories[0].video.frames, sys);
+    assert.equal(r.samples[0].videos[sys].t, stories[0].video.t, sys);
   }
   assert.ok(Math.abs(r.systems['ground truth'].frechet) < 1e-5);
   assert.ok(Number.isNaN(r.systems['ground truth'].psnr));
@@ -222,7 +220,7 @@ test('the shipped checkpoints load, speak the same tokens, and generate a story'
   assert.equal(gen.model.cfg.codes, tok.cfg.codebook);
   assert.equal(gen.model.cfg.tokensPerStep, tok.patchesPerStep);
   const v = generateStory(tok, gen, ['a red square moves right', 'the red square jumps'], [3, 2], { ...DEFAULT_SAMPLING, steps: 2, seed: 1 });
-  assert.equal(v.frames, 5);
+  assert.equal(v.t, 5);
   // Not a blank canvas: a trained generator draws a background and at least one object colour.
   const colours = new Set<number>();
   for (let p = 0; p < 32 * 32; p++) colours.add((v.data[p * 3] >> 5) * 64 + (v.data[p * 3 + 1] >> 5) * 8 + (v.data[p * 3 + 2] >> 5));

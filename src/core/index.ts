@@ -2,5 +2,4 @@ export { KilnError, check } from './errors.js';
 export { createRng, type Rng } from './rng.js';
 export { createRegistry, type Registry } from './registry.js';
 export { createProgress, type Progress, type ProgressOptions } from './progress.js';
-export { mean, std, median, meanCI, t95 } from './stats.js';
 export { projectRoot, dataPath } from './paths.js';

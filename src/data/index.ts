@@ -5,3 +5,4 @@ export {
 export { loadCsv, parseCsv, type CsvOptions, type CsvRecord } from './csv.js';
 export { loadMnist, loadFashionMnist, fashionMnistDir } from './images.js';
 export { datasets, loadDataset, type DatasetLoader } from './registry.js';
+export { TASKS, type TaskName, type TaskItem, type TaskLayout, validateTaskItem, parseTaskFile, loadTaskFile, taskLayout } from './storybench-tasks.js';

@@ -44,10 +44,10 @@ export interface Analyzer {
 }
 
 /** What to explain, resolved for one batch. */
-export type Selection = { mode: 'max' } | { mode: 'index'; index: number[] } | { mode: 'all' };
+export type ResolvedSelection = { mode: 'max' } | { mode: 'index'; index: number[] } | { mode: 'all' };
 
 interface Method {
-  analyze(x: tf.Tensor, sel: Selection): tf.Tensor;
+  analyze(x: tf.Tensor, sel: ResolvedSelection): tf.Tensor;
   fit?(data: tf.Tensor, opts: FitOptions): void;
   dispose?(): void;
 }
@@ -100,7 +100,7 @@ function required(ctx: MethodContext, name: string, analyzer: string): number {
   return v;
 }
 
-function resolveSelection(opts: AnalyzeOptions, batch: number, classes: number): Selection {
+function resolveSelection(opts: AnalyzeOptions, batch: number, classes: number): ResolvedSelection {
   const mode = opts.neuronSelection ?? 'max_activation';
   if (mode === 'max_activation') return { mode: 'max' };
   if (mode === 'all') return { mode: 'all' };
@@ -113,7 +113,7 @@ function resolveSelection(opts: AnalyzeOptions, batch: number, classes: number):
 }
 
 /** One-hot (or all-ones) weights over the outputs [N, C]. */
-export function selectionMask(y: tf.Tensor, sel: Selection): tf.Tensor {
+export function selectionMask(y: tf.Tensor, sel: ResolvedSelection): tf.Tensor {
   const classes = y.shape[1]!;
   if (sel.mode === 'all') return tf.onesLike(y);
   const idx = sel.mode === 'max' ? tf.argMax(y, 1) : tf.tensor1d(sel.index, 'int32');
@@ -121,7 +121,7 @@ export function selectionMask(y: tf.Tensor, sel: Selection): tf.Tensor {
 }
 
 /** Fixes "the largest output" on the unperturbed input before methods that perturb it. */
-function fixSelection(graph: Graph, x: tf.Tensor, sel: Selection): Selection {
+function fixSelection(graph: Graph, x: tf.Tensor, sel: ResolvedSelection): ResolvedSelection {
   if (sel.mode !== 'max') return sel;
   const idx = tf.tidy(() => tf.argMax(forward(graph, x), 1));
   const index = Array.from(idx.dataSync());
@@ -129,14 +129,14 @@ function fixSelection(graph: Graph, x: tf.Tensor, sel: Selection): Selection {
   return { mode: 'index', index };
 }
 
-function repeatSelection(sel: Selection, times: number): Selection {
+function repeatSelection(sel: ResolvedSelection, times: number): ResolvedSelection {
   return sel.mode === 'index' ? { mode: 'index', index: sel.index.flatMap((i) => new Array<number>(times).fill(i)) } : sel;
 }
 
-const gradientStart = (sel: Selection) => (y: tf.Tensor) => selectionMask(y, sel);
-const relevanceStart = (sel: Selection) => (y: tf.Tensor) => tf.mul(y, selectionMask(y, sel));
+const gradientStart = (sel: ResolvedSelection) => (y: tf.Tensor) => selectionMask(y, sel);
+const relevanceStart = (sel: ResolvedSelection) => (y: tf.Tensor) => tf.mul(y, selectionMask(y, sel));
 
-function gradient(graph: Graph, x: tf.Tensor, sel: Selection): tf.Tensor {
+function gradient(graph: Graph, x: tf.Tensor, sel: ResolvedSelection): tf.Tensor {
   return reversePass(graph, x, gradientStart(sel), () => gradientMapping);
 }
 
@@ -149,7 +149,7 @@ function reluMapper(reluBack: ReverseMapping): Mapper {
  * Averages `perExample` gradients of `n` perturbed copies of every example, processing as many
  * examples at once as fit in about 256 rows.
  */
-function averagedGradients(graph: Graph, x: tf.Tensor, sel: Selection, n: number,
+function averagedGradients(graph: Graph, x: tf.Tensor, sel: ResolvedSelection, n: number,
   perturb: (x1: tf.Tensor, rows: number) => tf.Tensor): tf.Tensor {
   const fixed = fixSelection(graph, x, sel);
   const batch = x.shape[0];
@@ -160,7 +160,7 @@ function averagedGradients(graph: Graph, x: tf.Tensor, sel: Selection, n: number
     parts.push(tf.tidy(() => {
       const xs = tf.slice(x, start, size);
       const rows = tf.reshape(tf.tile(tf.expandDims(xs, 1), [1, n, ...xs.shape.slice(1).map(() => 1)]), [size * n, ...xs.shape.slice(1)]);
-      const part: Selection = fixed.mode === 'index' ? { mode: 'index', index: fixed.index.slice(start, start + size) } : fixed;
+      const part: ResolvedSelection = fixed.mode === 'index' ? { mode: 'index', index: fixed.index.slice(start, start + size) } : fixed;
       const g = gradient(graph, perturb(rows, size * n), repeatSelection(part, n));
       return tf.mean(tf.reshape(g, [size, n, ...xs.shape.slice(1)]), 1);
     }));

@@ -1,6 +1,6 @@
 import { KilnError } from '../core/index.js';
 import { tf } from '../backend/index.js';
-import { consumers, type Graph, type Op } from './graph.js';
+import { consumers, type Graph, type GraphOp } from './graph.js';
 
 /**
  * Canonizers (as in Zennit) rewrite a graph into an equivalent one on which the rules are well
@@ -9,10 +9,10 @@ import { consumers, type Graph, type Op } from './graph.js';
 export type Canonizer = (graph: Graph) => Graph;
 
 /** Drops the ops in `remove`, pointing their consumers at each removed op's first input; renumbers. */
-function without(graph: Graph, remove: Set<number>, replace: Map<number, Op> = new Map()): Graph {
+function without(graph: Graph, remove: Set<number>, replace: Map<number, GraphOp> = new Map()): Graph {
   const target = (id: number): number => (remove.has(id) ? target(graph.ops[id].inputs[0]) : id);
   const newId = new Map<number, number>();
-  const ops: Op[] = [];
+  const ops: GraphOp[] = [];
   for (const old of graph.ops) {
     if (remove.has(old.id)) continue;
     const op = replace.get(old.id) ?? old;
@@ -30,7 +30,7 @@ function without(graph: Graph, remove: Set<number>, replace: Map<number, Op> = n
 export const mergeBatchNorm: Canonizer = (graph) => {
   const users = consumers(graph);
   const remove = new Set<number>();
-  const replace = new Map<number, Op>();
+  const replace = new Map<number, GraphOp>();
   for (const bn of graph.ops) {
     if (bn.className !== 'BatchNormalization' || !bn.linear) continue;
     const prev = graph.ops[bn.inputs[0]];
@@ -58,7 +58,7 @@ export const mergeBatchNorm: Canonizer = (graph) => {
 };
 
 /** The output op's softmax, if the model ends in one. */
-export function finalSoftmax(graph: Graph): Op | null {
+export function finalSoftmax(graph: Graph): GraphOp | null {
   const last = graph.ops[graph.ops.length - 1];
   return last.type === 'activation' && last.activation === 'softmax' ? last : null;
 }

@@ -1,4 +1,4 @@
-import type { Graph, Op } from './graph.js';
+import type { Graph, GraphOp } from './graph.js';
 import { isInputLayer } from './reverse.js';
 import type { Rule } from './rules.js';
 
@@ -7,13 +7,13 @@ import type { Rule } from './rules.js';
  * analyzers are composites: one rule everywhere, a rule per layer kind (the sequential presets),
  * and optionally a different rule for the layers that read the input.
  */
-export type Composite = (op: Op, graph: Graph) => Rule;
+export type Composite = (op: GraphOp, graph: Graph) => Rule;
 
 export function uniform(rule: Rule): Composite {
   return () => rule;
 }
 
-function isConv(op: Op): boolean {
+function isConv(op: GraphOp): boolean {
   return op.linear?.kind === 'conv2d' || op.linear?.kind === 'depthwise';
 }
 

@@ -38,7 +38,7 @@ export interface ConvGeometry {
  */
 export type OpType = 'input' | 'linear' | 'activation' | 'pool' | 'add' | 'route';
 
-export interface Op {
+export interface GraphOp {
   id: number;
   type: OpType;
   /** The Keras layer this op came from, for messages. */
@@ -52,12 +52,12 @@ export interface Op {
 
 export interface Graph {
   /** Topologically ordered; ops[0] is the input, the last op the output. */
-  ops: Op[];
+  ops: GraphOp[];
   inputShape: number[];
 }
 
 type Config = Record<string, unknown>;
-type AddOp = (op: Omit<Op, 'id'>) => number;
+type AddOp = (op: Omit<GraphOp, 'id'>) => number;
 type Converter = (layer: tf.layers.Layer, config: Config, inputs: number[], add: AddOp) => number;
 
 const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
@@ -255,7 +255,7 @@ const converters: Record<string, Converter> = {
 export function buildGraph(model: tf.LayersModel): Graph {
   check(model.inputs.length === 1 && model.outputs.length === 1,
     `explain needs a model with one input and one output (this one has ${model.inputs.length} and ${model.outputs.length})`);
-  const ops: Op[] = [];
+  const ops: GraphOp[] = [];
   const add: AddOp = (op) => {
     ops.push({ ...op, id: ops.length });
     return ops.length - 1;

@@ -5,9 +5,9 @@
 export {
   createAnalyzer, listAnalyzers, analyzers, selectionMask, NEURON_SELECTIONS,
   type Analyzer, type AnalyzerOptions, type AnalyzeOptions, type AnalyzerInfo, type NeuronSelection,
-  type OptionSpec, type OptionValue, type Selection,
+  type OptionSpec, type OptionValue, type ResolvedSelection,
 } from './analyzers.js';
-export { buildGraph, forward, SUPPORTED_LAYERS, type Graph, type Op, type LinearParams } from './graph.js';
+export { buildGraph, forward, SUPPORTED_LAYERS, type Graph, type GraphOp, type LinearParams } from './graph.js';
 export { mergeBatchNorm, handleSoftmax, type Canonizer } from './canonizers.js';
 export {
   epsilonRule, alphaBetaRule, zPlusFastRule, wSquareRule, flatRule, boundedRule, type Rule,
@@ -16,5 +16,5 @@ export { uniform, byLayerKind, withInputRule, type Composite } from './composite
 export { computePatterns, extractPatches, type PatternType } from './patterns.js';
 export { heatmapTile, imageTile, gridPng, readPngInput, diverging, type Tile } from './heatmap.js';
 export {
-  spearman, meanRankCorrelation, cascadingRandomization, pixelFlipping, type FlipCurve, type RandomizationStep,
+  meanRankCorrelation, cascadingRandomization, pixelFlipping, type FlipCurve, type RandomizationStep,
 } from './sanity.js';

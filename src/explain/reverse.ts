@@ -1,5 +1,5 @@
 import { tf } from '../backend/index.js';
-import { forwardAll, type Graph, type Op } from './graph.js';
+import { forwardAll, type Graph, type GraphOp } from './graph.js';
 import { safeDivide, type Rule } from './rules.js';
 
 /**
@@ -8,10 +8,10 @@ import { safeDivide, type Rule } from './rules.js';
  * output back to the input, each op mapping the signal at its output to signals at its inputs.
  * Signals from several consumers of one tensor are summed (gradients and relevances both add).
  */
-export type ReverseMapping = (op: Op, inputs: tf.Tensor[], output: tf.Tensor, signal: tf.Tensor) => tf.Tensor[];
+export type ReverseMapping = (op: GraphOp, inputs: tf.Tensor[], output: tf.Tensor, signal: tf.Tensor) => tf.Tensor[];
 
 /** Chooses the mapping for each op; called once per op per pass. */
-export type Mapper = (op: Op, graph: Graph) => ReverseMapping;
+export type Mapper = (op: GraphOp, graph: Graph) => ReverseMapping;
 
 export interface ReverseStart {
   /** Builds the signal at the output from the output activation (e.g. one-hot, or the selected score). */
@@ -71,7 +71,7 @@ export const addMapping: ReverseMapping = (_op, inputs, output, signal) => {
  * pass relevance through, and routing ops (flatten, reshape, concat, max pooling) follow the
  * gradient, which for max pooling sends all relevance to the winning input.
  */
-export function lrpMapper(ruleFor: (op: Op, graph: Graph) => Rule): Mapper {
+export function lrpMapper(ruleFor: (op: GraphOp, graph: Graph) => Rule): Mapper {
   return (op, graph) => {
     switch (op.type) {
       case 'linear': return ruleMapping(ruleFor(op, graph));
@@ -84,7 +84,7 @@ export function lrpMapper(ruleFor: (op: Op, graph: Graph) => Rule): Mapper {
 }
 
 /** Linear ops reached from the input through routing ops only (iNNvestigate's "input layers"). */
-export function isInputLayer(op: Op, graph: Graph): boolean {
+export function isInputLayer(op: GraphOp, graph: Graph): boolean {
   if (op.type !== 'linear') return false;
   const reachesInput = (id: number): boolean => {
     const o = graph.ops[id];

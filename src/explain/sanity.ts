@@ -1,47 +1,11 @@
-import { check, createRng } from '../core/index.js';
+import { createRng } from '../core/index.js';
 import { tf } from '../backend/index.js';
+import { spearman } from '../math/index.js';
 
 /**
- * Sanity and faithfulness checks for attribution maps:
- * - model-parameter randomization (Adebayo et al. 2018): re-initialize layers from the top down and
- *   measure how similar the explanations stay; a method that ignores the model stays similar.
- * - pixel flipping (Samek et al. 2017): remove the most relevant pixels first and track the score
- *   of the explained class; the area over the perturbation curve (AOPC) is larger for maps that
- *   point at what the model actually uses.
+ * Mean over examples of the Spearman correlation of |a| and |b| (each example flattened); an
+ * example where either map is constant counts as uncorrelated (0).
  */
-
-function ranks(v: ArrayLike<number>): Float64Array {
-  const idx = Array.from({ length: v.length }, (_, i) => i).sort((a, b) => v[a] - v[b]);
-  const r = new Float64Array(v.length);
-  for (let i = 0; i < idx.length;) {
-    let j = i;
-    while (j + 1 < idx.length && v[idx[j + 1]] === v[idx[i]]) j++;
-    const avg = (i + j) / 2;
-    for (let k = i; k <= j; k++) r[idx[k]] = avg;
-    i = j + 1;
-  }
-  return r;
-}
-
-/** Spearman rank correlation (ties get their average rank); 0 when either side is constant. */
-export function spearman(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  check(a.length === b.length && a.length > 1, 'spearman needs two equally long series of at least 2 values');
-  const ra = ranks(a);
-  const rb = ranks(b);
-  const n = ra.length;
-  const mean = (n - 1) / 2;
-  let sab = 0;
-  let saa = 0;
-  let sbb = 0;
-  for (let i = 0; i < n; i++) {
-    sab += (ra[i] - mean) * (rb[i] - mean);
-    saa += (ra[i] - mean) ** 2;
-    sbb += (rb[i] - mean) ** 2;
-  }
-  return saa > 0 && sbb > 0 ? sab / Math.sqrt(saa * sbb) : 0;
-}
-
-/** Mean over examples of the Spearman correlation of |a| and |b| (each example flattened). */
 export function meanRankCorrelation(a: tf.Tensor, b: tf.Tensor): number {
   const n = a.shape[0];
   const size = a.size / n;
@@ -51,7 +15,8 @@ export function meanRankCorrelation(a: tf.Tensor, b: tf.Tensor): number {
   for (let i = 0; i < n; i++) {
     const xi = Array.from(x.subarray(i * size, (i + 1) * size), Math.abs);
     const yi = Array.from(y.subarray(i * size, (i + 1) * size), Math.abs);
-    total += spearman(xi, yi);
+    const rho = spearman(xi, yi);
+    total += Number.isNaN(rho) ? 0 : rho;
   }
   return total / n;
 }

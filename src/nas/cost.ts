@@ -1,7 +1,7 @@
 import { createRegistry, KilnError } from '../core/index.js';
 import { nb201Ops, type Architecture, type SearchSpace } from './space/index.js';
 import type { BenchmarkTable } from './table.js';
-import type { Metrics } from './evaluators.js';
+import type { TrialMetrics } from './evaluators.js';
 import { deviceSetCost, isDeviceSetMetric } from './devices.js';
 
 /** One cost of an architecture: `metric` on `device` (no device for device-free costs such as params). */
@@ -80,11 +80,11 @@ export function resolveCostModel(name: string, ctx: CostContext): CostModel {
   throw new KilnError(`unknown cost metric '${name}' (${columns}device sets: avg_latency(DEV,...), worst_latency(DEV,...); computed: ${costModels.names().join(', ')})`);
 }
 
-export type Comparison = '<=' | '>=' | '<' | '>';
+export type ComparisonOp = '<=' | '>=' | '<' | '>';
 
 export interface Constraint {
   readonly metric: string;
-  readonly op: Comparison;
+  readonly op: ComparisonOp;
   readonly bound: number;
 }
 
@@ -110,7 +110,7 @@ export function parseConstraints(exprs: string | readonly string[]): Constraint[
   return parts.map((text) => {
     const m = CONSTRAINT.exec(text);
     if (!m) throw new KilnError(`malformed constraint '${text}' (expected METRIC<=NUMBER, >=, < or >, e.g. latency_ms_pixel3<=6)`);
-    return { metric: m[1], op: m[2] as Comparison, bound: Number(m[3]) };
+    return { metric: m[1], op: m[2] as ComparisonOp, bound: Number(m[3]) };
   });
 }
 
@@ -119,8 +119,8 @@ export interface ConstraintSet {
   readonly constraints: readonly Constraint[];
   readonly models: readonly CostModel[];
   /** Every constrained cost of `a`, keyed by cost name. */
-  costs(a: Architecture): Metrics;
-  feasible(costs: Metrics): boolean;
+  costs(a: Architecture): TrialMetrics;
+  feasible(costs: TrialMetrics): boolean;
 }
 
 /**

@@ -1,4 +1,5 @@
 import { KilnError } from '../core/index.js';
+import { median } from '../math/index.js';
 import type { CostModel } from './cost.js';
 import type { BenchmarkTable } from './table.js';
 
@@ -38,12 +39,6 @@ export function deviceSetMetric(aggregate: DeviceAggregate, devices: readonly st
 /** Devices with a `latency_ms_<device>` column in the table. */
 export function tableDevices(table: BenchmarkTable): string[] {
   return table.columns.filter((c) => c.startsWith('latency_ms_')).map((c) => c.slice('latency_ms_'.length));
-}
-
-function median(values: Float64Array): number {
-  const s = Float64Array.from(values).sort();
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Per-device reference latencies (the table's median cell per device). */

@@ -2,14 +2,14 @@ import { createRegistry, KilnError } from '../core/index.js';
 import type { Architecture, SearchSpace } from './space/index.js';
 import type { BenchmarkTable } from './table.js';
 
-export type Metrics = Record<string, number>;
+export type TrialMetrics = Record<string, number>;
 
 /** Gives an architecture its metrics (objective and anything else the source knows). */
 export interface Evaluator {
   readonly name: string;
   /** Metric names `evaluate` returns, so a study can check its objective up front. */
   readonly metrics: readonly string[];
-  evaluate(a: Architecture, signal?: AbortSignal): Promise<Metrics>;
+  evaluate(a: Architecture, signal?: AbortSignal): Promise<TrialMetrics>;
 }
 
 /** What an evaluator may draw on: the space, and the study's benchmark table when it has one. */

@@ -4,12 +4,12 @@ export * from './controllers/index.js';
 export * from './storage/index.js';
 export {
   evaluators, createEvaluator, tableEvaluator,
-  type Evaluator, type EvaluatorContext, type EvaluatorFactory, type Metrics,
+  type Evaluator, type EvaluatorContext, type EvaluatorFactory, type TrialMetrics,
 } from './evaluators.js';
 export {
   costModels, resolveCostModel, tableColumnCost, nb201ParamCount,
   parseConstraints, formatConstraint, satisfies, createConstraintSet,
-  type CostModel, type CostContext, type CostModelFactory, type Comparison, type Constraint, type ConstraintSet,
+  type CostModel, type CostContext, type CostModelFactory, type ComparisonOp, type Constraint, type ConstraintSet,
 } from './cost.js';
 export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
 export { runStudy, normalizeStudy, bestTrial, type StudyConfig, type RunStudyOptions, type StudyRun } from './study.js';
@@ -17,7 +17,7 @@ export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';
 export {
   DEVICE_AGGREGATES, deviceSetCost, deviceSetMetric, deviceReferences, isDeviceSetMetric, tableDevices, type DeviceAggregate,
 } from './devices.js';
-export { fitPredictor, kendallTau, gcnWidth, PREDICTOR_MODELS, PREDICTOR_DEFAULTS, type Predictor, type PredictorConfig, type PredictorModel } from './predictor/index.js';
+export { fitPredictor, gcnWidth, PREDICTOR_MODELS, PREDICTOR_DEFAULTS, type Predictor, type PredictorConfig, type PredictorModel } from './predictor/index.js';
 export {
   runNasExperiment, experimentPresets, PRESETS, PRESET_NAMES,
   type NasExperimentConfig, type NasExperimentResult, type RunResult, type ControllerPreset, type ExperimentHooks,

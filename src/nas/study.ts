@@ -1,7 +1,7 @@
 import { KilnError } from '../core/index.js';
 import { createController, controllers, type ControllerOptions, type TrialResult } from './controllers/index.js';
 import { createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint } from './cost.js';
-import { createEvaluator, type Metrics } from './evaluators.js';
+import { createEvaluator, type TrialMetrics } from './evaluators.js';
 import { getSpace } from './space/index.js';
 import type { Direction, Storage, StudySpec, Trial } from './storage/index.js';
 import { loadTable } from './table.js';
@@ -128,7 +128,7 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRun> {
   while (done < budget && !signal?.aborted) {
     const arch = controller.ask();
     const trial = storage.createTrial(spec.name, space.toString(arch));
-    let metrics: Metrics;
+    let metrics: TrialMetrics;
     let feasible: boolean;
     try {
       metrics = constraints.costs(arch);

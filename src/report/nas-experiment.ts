@@ -1,4 +1,4 @@
-import { mean, meanCI, median } from '../core/index.js';
+import { mean, meanCI, median } from '../math/index.js';
 import { formatConstraint, isDeviceSetMetric, type NasExperimentResult, type RunResult } from '../nas/index.js';
 import { barPlot, linePlot } from './svg.js';
 import type { Block, ReportDoc } from './document.js';

@@ -1,4 +1,4 @@
-import { meanCI } from '../core/index.js';
+import { meanCI } from '../math/index.js';
 import { bestSoFar, paretoFront, type BenchmarkTable, type Direction, type Trial } from '../nas/index.js';
 import { linePlot, scatterPlot } from './svg.js';
 import type { Block } from './document.js';

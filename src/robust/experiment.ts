@@ -1,5 +1,6 @@
 import { tf, setSeed } from '../backend/index.js';
-import { createRng, meanCI } from '../core/index.js';
+import { createRng } from '../core/index.js';
+import { meanCI } from '../math/index.js';
 import { logitsModel } from '../nn/index.js';
 import { shapesCnn } from './model.js';
 import { attacks, type Classifier } from './registry.js';

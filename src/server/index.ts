@@ -1,3 +1,2 @@
 /** HTTP entry points: the StoryBench human-rating app. */
-export { startRatingApp, buildComparisons, type RatingAppOptions, type Comparison } from './rating-app.js';
-export { clipToGif } from './gif.js';
+export { startRatingApp, buildComparisons, type RatingAppOptions, type RatingPair } from './rating-app.js';

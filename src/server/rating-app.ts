@@ -5,7 +5,7 @@ import {
   GROUND_TRUTH, QUESTIONS, RatingStore, findRuns, judgementsCsv, pairKey, parseAnswers, readResult, resultSamples, winRates,
   type SystemRun,
 } from '../storybench/index.js';
-import { clipToGif } from './gif.js';
+import { encodeGif } from '../media/index.js';
 import { ratingPage } from './rating-page.js';
 
 /**
@@ -22,7 +22,7 @@ export interface RatingAppOptions {
   port?: number;
 }
 
-export interface Comparison {
+export interface RatingPair {
   task: string;
   dataset: string;
   item: string;
@@ -40,8 +40,8 @@ class HttpError extends Error {
 const RATER = /^[\p{L}\p{N} _.@-]{1,64}$/u;
 
 /** Every pair of systems on every item they share, grouped by task and dataset. */
-export function buildComparisons(runs: SystemRun[]): Comparison[] {
-  const out: Comparison[] = [];
+export function buildComparisons(runs: SystemRun[]): RatingPair[] {
+  const out: RatingPair[] = [];
   const groups = new Map<string, number[]>();
   runs.forEach((r, i) => {
     const key = `${r.manifest.task}|${r.manifest.dataset}`;
@@ -80,7 +80,7 @@ export async function startRatingApp(opts: RatingAppOptions): Promise<{ server: 
   const store = new RatingStore(opts.db);
   const gifs = new Map<string, Uint8Array>();
 
-  const keyOf = (c: Comparison) => `${c.task}|${c.dataset}|${c.item}|${pairKey(unique[c.runs[0]].manifest.model, unique[c.runs[1]].manifest.model)}`;
+  const keyOf = (c: RatingPair) => `${c.task}|${c.dataset}|${c.item}|${pairKey(unique[c.runs[0]].manifest.model, unique[c.runs[1]].manifest.model)}`;
   const sides = (rater: string, index: number): [number, number] => {
     const [x, y] = comparisons[index].runs;
     return leftFirst(rater, index) ? [x, y] : [y, x];
@@ -157,7 +157,7 @@ export async function startRatingApp(opts: RatingAppOptions): Promise<{ server: 
     let gif = gifs.get(key);
     if (!gif) {
       const result = readResult(path.join(r.dir, 'raw', `${item}.npz`));
-      gif = clipToGif(resultSamples(result, r.manifest.samples)[0]);
+      gif = encodeGif(resultSamples(result, r.manifest.samples)[0], { minHeight: 160 });
       gifs.set(key, gif);
     }
     return gif;

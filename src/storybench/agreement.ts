@@ -1,4 +1,5 @@
-import { createRng, mean } from '../core/index.js';
+import { createRng } from '../core/index.js';
+import { mean, spearman } from '../math/index.js';
 import type { Judgement } from './ratings.js';
 import type { ScoreFile } from './score.js';
 
@@ -21,35 +22,6 @@ export interface Agreement {
   spearman: number | null;
   spearmanLow: number | null;
   spearmanHigh: number | null;
-}
-
-function ranks(xs: readonly number[]): number[] {
-  const order = xs.map((v, i) => [v, i] as const).sort((a, b) => a[0] - b[0]);
-  const r = new Array<number>(xs.length);
-  for (let i = 0; i < order.length; ) {
-    let j = i;
-    while (j + 1 < order.length && order[j + 1][0] === order[i][0]) j++;
-    for (let k = i; k <= j; k++) r[order[k][1]] = (i + j) / 2 + 1;
-    i = j + 1;
-  }
-  return r;
-}
-
-/** Spearman's rho (Pearson correlation of average ranks); NaN when either side is constant. */
-export function spearman(x: readonly number[], y: readonly number[]): number {
-  const rx = ranks(x);
-  const ry = ranks(y);
-  const mx = mean(rx);
-  const my = mean(ry);
-  let sxy = 0;
-  let sxx = 0;
-  let syy = 0;
-  for (let i = 0; i < rx.length; i++) {
-    sxy += (rx[i] - mx) * (ry[i] - my);
-    sxx += (rx[i] - mx) ** 2;
-    syy += (ry[i] - my) ** 2;
-  }
-  return sxx > 0 && syy > 0 ? sxy / Math.sqrt(sxx * syy) : NaN;
 }
 
 function percentile(sorted: number[], q: number): number {

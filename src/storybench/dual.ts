@@ -1,5 +1,5 @@
 import { KilnError, createRegistry } from '../core/index.js';
-import { type Frames, frameSize, toUint8 } from './frames.js';
+import { type Frames, frameSize, toUint8 } from '../media/index.js';
 import { loadOnnx, onnxFrameExtractor, runOnnx } from './features.js';
 
 /**

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import type { InferenceSession } from 'onnxruntime-node';
 import { KilnError, createRegistry } from '../core/index.js';
-import { type Frames, frameSize, pickFrames, resizeFrames, toUint8 } from './frames.js';
+import { type Frames, frameSize, pickFrames, resizeFrames, toUint8 } from '../media/index.js';
 
 /**
  * Feature extractors behind the distribution metrics. FID-style metrics embed every frame, FVD-style

@@ -1,6 +1,6 @@
 import { KilnError, createRegistry, type Rng } from '../core/index.js';
-import { type Frames, makeFrames, repeatFrame, sliceFrames } from './frames.js';
-import type { TaskItem } from './tasks.js';
+import { type Frames, makeFrames, repeatFrame, sliceFrames } from '../media/index.js';
+import type { TaskItem } from '../data/index.js';
 
 /**
  * The one adapter every video-story model implements: given a task item (prompts, frames per

@@ -1,19 +1,13 @@
 /** StoryBench: the official tasks, generators, automatic metrics, results files, leaderboards and human ratings. */
-export { type Frames, makeFrames, sliceFrames, concatFrames, joinWidth, splitWidth, resizeFrames, toUint8, pickFrames } from './frames.js';
-export { parseNpy, serializeNpy, parseNpz, serializeNpz, loadNpy, loadNpz, saveNpy, saveNpz, numeric, strings, type NdArray } from './npy.js';
-export { readZip, writeZip } from './zip.js';
-export { TASKS, type TaskName, type TaskItem, type TaskLayout, validateTaskItem, parseTaskFile, loadTaskFile, taskLayout } from './tasks.js';
-export { type Dataset, OFFICIAL_DATASETS, resolveDataset, loadTasks, VideoSource, readVideoFile, decodeWithFfmpeg, framesFromArray } from './sources.js';
+export { type StoryDataset, OFFICIAL_DATASETS, resolveDataset, loadTasks, VideoSource } from './sources.js';
 export { type StoryGenerator, type GenerationContext, type GeneratorOptions, generators, splitByPrompt } from './generators.js';
 export { runBenchmark, prepareItem, CONDITIONING_SIZE, type RunOptions } from './run.js';
 export { GROUND_TRUTH, type RunManifest, type ResultItem, writeResult, readResult, resultSamples, findRuns, readManifest, systemDir, itemName, type SystemRun } from './results.js';
-export { frechetDistance, frechetFromFeatures } from './frechet.js';
-export { columnMean, covariance, symmetricEigen, symmetricEigenvalues, sqrtPsd } from './linalg.js';
 export { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtractors, i3dFrameIndices, i3dFrames, linspaceInt, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
 export { type DualEncoder, dualEncoders, resolveDualEncoder } from './dual.js';
-export { type Metric, type MetricScore, type MetricItem, type MetricEnvOptions, MetricEnv, metrics, summarize, cosine } from './metrics.js';
+export { type Metric, type MetricScore, type MetricItem, type MetricEnvOptions, MetricEnv, metrics, summarizeScores, cosine } from './metrics.js';
 export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow } from './score.js';
 export { RatingStore, QUESTIONS, parseAnswers, pairKey, wilson, winRates, judgementsCsv, type Judgement, type Answers, type Choice, type WinRate } from './ratings.js';
-export { metricAgreement, spearman, type Agreement } from './agreement.js';
+export { metricAgreement, type Agreement } from './agreement.js';
 export { leaderboardMarkdown, leaderboardHtml, writeLeaderboard, type HumanSection } from './report.js';
-export { encodeModel, tinyFrameModel, tinyVideoModel } from './onnx-builder.js';
+export { tinyFrameModel, tinyVideoModel } from './onnx-builder.js';

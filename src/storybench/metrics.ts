@@ -1,8 +1,9 @@
-import { KilnError, createRegistry, mean } from '../core/index.js';
+import { KilnError, createRegistry } from '../core/index.js';
+import { mean } from '../math/index.js';
 import { type DualEncoder, resolveDualEncoder } from './dual.js';
 import { type FrameExtractor, type VideoExtractor, i3dFrames, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
-import { frechetFromFeatures } from './frechet.js';
-import type { Frames } from './frames.js';
+import { frechetFromFeatures } from '../math/index.js';
+import type { Frames } from '../media/index.js';
 import { splitByPrompt } from './generators.js';
 
 /**
@@ -85,7 +86,7 @@ export class MetricEnv {
   }
 }
 
-export function summarize(perSample: number[], perItem?: Record<string, number>): MetricScore {
+export function summarizeScores(perSample: number[], perItem?: Record<string, number>): MetricScore {
   const m = mean(perSample);
   const std = Math.sqrt(mean(perSample.map((v) => (v - m) ** 2)));
   return { perSample, mean: m, std, ...(perItem ? { perItem } : {}) };
@@ -132,7 +133,7 @@ function frechetMetric(name: string, embed: (env: MetricEnv, f: Frames) => Promi
           truth.push(...(await embed(env, requireGroundTruth(item, name))));
           for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip)));
         },
-        finish: () => summarize(preds.map((p) => frechetFromFeatures(truth, p).distance)),
+        finish: () => summarizeScores(preds.map((p) => frechetFromFeatures(truth, p).distance)),
       };
     },
   };
@@ -174,7 +175,7 @@ metrics.register(
           frames += truth.length;
           perItem[item.name] = mean(itemScores);
         },
-        finish: () => summarize(sums.map((s) => (100 * s) / frames), perItem),
+        finish: () => summarizeScores(sums.map((s) => (100 * s) / frames), perItem),
       };
     },
   },
@@ -211,7 +212,7 @@ metrics.register(
           segments += item.frames.length;
           perItem[item.name] = mean(itemScores);
         },
-        finish: () => summarize(sums.map((s) => (100 * s) / segments), perItem),
+        finish: () => summarizeScores(sums.map((s) => (100 * s) / segments), perItem),
       };
     },
   },

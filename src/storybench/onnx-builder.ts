@@ -1,8 +1,6 @@
 import { createRng } from '../core/index.js';
 import { encodeModel } from '../nn/onnx/index.js';
 
-export { encodeModel };
-
 /**
  * The tiny feature extractors committed as test fixtures (tools/build-storybench-onnx.mjs), written
  * through Kiln's one ONNX writer (src/nn/onnx); real evaluations load a user's own Inception / I3D /

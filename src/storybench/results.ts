@@ -1,10 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../core/index.js';
-import { type Frames, joinWidth, splitWidth } from './frames.js';
-import { loadNpz, numeric, saveNpz, strings } from './npy.js';
-import { framesFromArray } from './sources.js';
-import type { TaskName } from './tasks.js';
+import { type Frames, joinWidth, splitWidth } from '../media/index.js';
+import { framesFromArray, loadNpz, numeric, saveNpz, strings } from '../media/index.js';
+import type { TaskName } from '../data/index.js';
 
 /**
  * Result files in the reference layout: one npz per item with `video` uint8 [T, H, W*S, 3] (the S

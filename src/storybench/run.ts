@@ -1,18 +1,18 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, check, createProgress, createRng } from '../core/index.js';
-import { type Frames, concatFrames, resizeFrames, sliceFrames } from './frames.js';
+import { type Frames, concatFrames, resizeFrames, sliceFrames } from '../media/index.js';
 import { type StoryGenerator, generators } from './generators.js';
 import { GROUND_TRUTH, type RunManifest, itemName, systemDir, writeManifest, writeResult } from './results.js';
-import { type Dataset, VideoSource, loadTasks } from './sources.js';
-import { type TaskItem, type TaskName, taskLayout } from './tasks.js';
+import { type StoryDataset, VideoSource, loadTasks } from './sources.js';
+import { type TaskItem, type TaskName, taskLayout } from '../data/index.js';
 
 /** StoryBench conditions models on 96x160 (HxW) centre crops; evaluation keeps the source size. */
 export const CONDITIONING_SIZE = { height: 96, width: 160 };
 
 export interface RunOptions {
   task: TaskName;
-  dataset: Dataset;
+  dataset: StoryDataset;
   model: string;
   samples: number;
   out: string;

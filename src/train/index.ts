@@ -2,5 +2,5 @@ export { fit, type FitData, type FitOptions, type FitResult, type BatchEvent, ty
 export { schedules, createSchedule, type Schedule, type ScheduleOptions, type ScheduleFactory } from './schedules.js';
 export { Adam } from './adam.js';
 export { optimizers, createOptimizer, setLearningRate, type OptimizerOptions, type OptimizerFactory } from './optimizers.js';
-export { classificationLoss, countCorrect, batchTensors, evaluate, predictProbs, type Metrics } from './metrics.js';
+export { classificationLoss, countCorrect, batchTensors, evaluate, predictProbs, type EvalMetrics } from './metrics.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, type EpochLog, type TrainState } from './checkpoint.js';

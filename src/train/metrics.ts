@@ -33,7 +33,7 @@ export function batchTensors(ds: Dataset, order: ArrayLike<number>, start: numbe
   return { x: tf.tensor(x, [b, ...ds.shape]), y: tf.tensor1d(y, 'int32') };
 }
 
-export interface Metrics {
+export interface EvalMetrics {
   loss: number;
   accuracy: number;
 }
@@ -41,7 +41,7 @@ export interface Metrics {
 const identity = (n: number): Int32Array => Int32Array.from({ length: n }, (_, i) => i);
 
 /** Loss (plain cross-entropy) and accuracy of `model` on `ds`, in inference mode, batch by batch. */
-export async function evaluate(model: tf.LayersModel, ds: Dataset, batchSize = 256): Promise<Metrics> {
+export async function evaluate(model: tf.LayersModel, ds: Dataset, batchSize = 256): Promise<EvalMetrics> {
   const net = logitsModel(model);
   const n = numExamples(ds);
   const order = identity(n);

@@ -1,14 +1,14 @@
 /** Cutting fixed-length clips out of frame arrays and batching them as tensors. */
 import { tf } from '../backend/index.js';
-import type { Video } from './world.js';
+import { toUint8, type Frames } from '../media/index.js';
 
 /** Frames [start, start+len) of `video`; frames past the end repeat the last one. */
-export function clip(video: Video, start: number, len: number): Uint8Array {
-  const fsz = video.height * video.width * 3;
+export function clip(video: Frames, start: number, len: number): Uint8Array {
+  const fsz = video.h * video.w * 3;
   const out = new Uint8Array(len * fsz);
   for (let i = 0; i < len; i++) {
-    const f = Math.min(video.frames - 1, Math.max(0, start + i));
-    out.set(video.data.subarray(f * fsz, (f + 1) * fsz), i * fsz);
+    const f = Math.min(video.t - 1, Math.max(0, start + i));
+    out.set(toUint8(video).data.subarray(f * fsz, (f + 1) * fsz), i * fsz);
   }
   return out;
 }
@@ -54,38 +54,4 @@ function modeColour(frame: Uint8Array): [number, number, number] {
     if (n > best) [best, bestKey] = [n, key];
   }
   return [(bestKey >> 16) & 255, (bestKey >> 8) & 255, bestKey & 255];
-}
-
-/** A video from float frames [T, H, W, 3] in [0, 255]. */
-export function toVideo(frames: Float32Array | Int32Array | Uint8Array, T: number, size: number): Video {
-  const data = new Uint8Array(T * size * size * 3);
-  for (let i = 0; i < data.length; i++) data[i] = Math.max(0, Math.min(255, Math.round(frames[i])));
-  return { frames: T, height: size, width: size, data };
-}
-
-export function concatVideos(a: Video | null, b: Video): Video {
-  if (!a) return b;
-  const data = new Uint8Array(a.data.length + b.data.length);
-  data.set(a.data);
-  data.set(b.data, a.data.length);
-  return { frames: a.frames + b.frames, height: a.height, width: a.width, data };
-}
-
-export function sliceVideo(v: Video, start: number, end: number): Video {
-  const fsz = v.height * v.width * 3;
-  const s = Math.max(0, start);
-  const e = Math.min(v.frames, end);
-  return { frames: e - s, height: v.height, width: v.width, data: v.data.slice(s * fsz, e * fsz) };
-}
-
-/** Peak signal-to-noise ratio (dB) between two equal-shaped uint8 videos. */
-export function psnr(a: Video, b: Video): number {
-  let se = 0;
-  const n = Math.min(a.data.length, b.data.length);
-  for (let i = 0; i < n; i++) {
-    const d = a.data[i] - b.data[i];
-    se += d * d;
-  }
-  const mse = se / n;
-  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
 }

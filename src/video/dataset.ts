@@ -8,26 +8,11 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { check, createRng, KilnError } from '../core/index.js';
-import { readNpy, writeNpy } from './npy.js';
-import { backgroundText, HELD_OUT_PAIRS, renderStory, sampleStory, segmentRanges, storyFrames, FPS, type Story, type Video } from './world.js';
+import type { TaskItem } from '../data/index.js';
+import { framesFromArray, framesToArray, loadNpy, saveNpy, toUint8, type Frames } from '../media/index.js';
+import { backgroundText, HELD_OUT_PAIRS, renderStory, sampleStory, segmentRanges, storyFrames, FPS, type Story } from './world.js';
 
 /** One StoryBench task item (field names as in google/storybench). */
-export interface TaskItem {
-  texts: string[];
-  durations: null;
-  exact_frames_per_prompt: number[];
-  background: string | null;
-  npz_video: string;
-  npz_video_start_frame: number;
-  npz_video_end_frame: number;
-  npz_gt_video_start_frame: number;
-  npz_gt_video_end_frame: number | null;
-  skip_frames_after_generation: number | null;
-  storybench_mode: 'story_gen' | 'story_cont' | 'action_exe';
-  indices_to_select: null;
-  comment: string;
-}
-
 /** Conditioning frames for story continuation and the first action-execution segment (0.5 s). */
 export const COND_FRAMES = 4;
 
@@ -82,7 +67,7 @@ export function writeStoryDataset(opts: GenerateOptions): { train: number; test:
     for (let i = 0; i < n; i++) {
       const story = sampleStory(rng, `${split}_${String(i).padStart(5, '0')}`, { split });
       const rel = `videos/${story.id}.npy`;
-      writeNpy(path.join(opts.out, rel), renderStory(story));
+      saveNpy(path.join(opts.out, rel), framesToArray(renderStory(story)));
       stories.push(story);
       const items = taskItems(story, rel);
       for (const mode of Object.keys(tasks) as TaskItem['storybench_mode'][]) tasks[mode].push(...items[mode]);
@@ -98,7 +83,7 @@ export function writeStoryDataset(opts: GenerateOptions): { train: number; test:
 
 export interface LoadedStory {
   story: Story;
-  video: Video;
+  video: Frames;
 }
 
 /** Loads one split's ground-truth stories and frames. */
@@ -106,5 +91,9 @@ export function loadStories(dir: string, split: 'train' | 'test', limit = Infini
   const file = path.join(dir, split, 'stories.json');
   if (!fs.existsSync(file)) throw new KilnError(`no story dataset at ${dir} (missing ${split}/stories.json; run 'kiln data stories --out ${dir}')`);
   const stories = (JSON.parse(fs.readFileSync(file, 'utf8')) as Story[]).slice(0, limit);
-  return stories.map((story) => ({ story, video: readNpy(path.join(dir, 'videos', `${story.id}.npy`)) }));
+  return stories.map((story) => {
+    const file = path.join(dir, 'videos', `${story.id}.npy`);
+    if (!fs.existsSync(file)) throw new KilnError(`frames file not found: ${file}`);
+    return { story, video: toUint8(framesFromArray(loadNpy(file), file)) };
+  });
 }

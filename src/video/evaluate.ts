@@ -7,14 +7,14 @@
  * colour; its features give a Frechet distance to the ground-truth segments.
  */
 import { tf } from '../backend/index.js';
-import { concatVideos, psnr, sliceVideo, toVideo } from './clips.js';
 import type { CViViT } from './cvivit.js';
 import { COND_FRAMES, type LoadedStory } from './dataset.js';
-import { frechetFromFeatures } from '../storybench/index.js';
+import { frechetFromFeatures } from '../math/index.js';
 import { judge } from './judge.js';
 import { generateStory, type StoryOptions } from './story.js';
 import type { LoadedGenerator } from './train-generator.js';
-import { segmentRanges, type Video } from './world.js';
+import { segmentRanges } from './world.js';
+import { concatFrames, framesFromValues, psnr, repeatFrame, sliceFrames, type Frames } from '../media/index.js';
 
 /**
  * 'reconstruction' is the ground truth passed through the tokenizer: the ceiling of any generator
@@ -46,25 +46,18 @@ export interface EvalResult {
   sampling: EvalSampling;
   systems: Record<System, SystemScores>;
   /** Per story: the three videos (scored frames only) for the gallery. */
-  samples: { id: string; texts: string[]; videos: Record<System, Video> }[];
+  samples: { id: string; texts: string[]; videos: Record<System, Frames> }[];
 }
 
-function repeatFrame(v: Video, f: number, n: number): Video {
-  const one = sliceVideo(v, f, f + 1);
-  const data = new Uint8Array(n * one.data.length);
-  for (let i = 0; i < n; i++) data.set(one.data, i * one.data.length);
-  return { ...one, frames: n, data };
-}
-
-export function reconstruct(tok: CViViT, v: Video): Video {
-  const out = tf.tidy(() => tok.decode(tok.encode(tf.tensor(v.data, [1, v.frames, v.height, v.width, 3], 'int32'))));
+export function reconstruct(tok: CViViT, v: Frames): Frames {
+  const out = tf.tidy(() => tok.decode(tok.encode(tf.tensor(v.data, [1, v.t, v.h, v.w, 3], 'int32'))));
   const data = out.dataSync() as Float32Array;
   out.dispose();
-  return sliceVideo(toVideo(data, out.shape[1]!, v.height), 0, v.frames);
+  return sliceFrames(framesFromValues(data, out.shape[1]!, v.h, v.w), 0, v.t);
 }
 
 export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: EvalSampling, onStory?: (n: number) => void): EvalResult {
-  const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Video[]])) as Record<System, Video[]>;
+  const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Frames[]])) as Record<System, Frames[]>;
   const psnrs = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as number[]])) as Record<System, number[]>;
   const truth: LoadedStory['story']['segments'] = [];
   const recon: number[] = [];
@@ -74,22 +67,22 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
   stories.forEach(({ story, video }, n) => {
     const reconstruction = reconstruct(tok, video);
     recon.push(psnr(video, reconstruction));
-    const cond = sliceVideo(video, 0, COND_FRAMES);
+    const cond = sliceFrames(video, 0, COND_FRAMES);
     const frames = story.segments.map((s, k) => (k === 0 ? s.frames - COND_FRAMES : s.frames));
     const started = Date.now();
     const generated = generateStory(tok, gen, story.segments.map((s) => s.prompt), frames, { ...sampling, seed: sampling.seed + n, conditioning: cond });
     genSeconds += (Date.now() - started) / 1000;
-    genFrames += generated.frames;
-    const full: Record<System, Video> = {
+    genFrames += generated.t;
+    const full: Record<System, Frames> = {
       'ground truth': video,
       reconstruction,
-      generated: concatVideos(cond, generated),
-      baseline: concatVideos(cond, repeatFrame(cond, COND_FRAMES - 1, video.frames - COND_FRAMES)),
+      generated: concatFrames([cond, generated]),
+      baseline: concatFrames([cond, repeatFrame(cond, COND_FRAMES - 1, video.t - COND_FRAMES)]),
     };
-    for (const sys of SYSTEMS) psnrs[sys].push(psnr(sliceVideo(full[sys], COND_FRAMES, video.frames), sliceVideo(video, COND_FRAMES, video.frames)));
+    for (const sys of SYSTEMS) psnrs[sys].push(psnr(sliceFrames(full[sys], COND_FRAMES, video.t), sliceFrames(video, COND_FRAMES, video.t)));
     segmentRanges(story).forEach(([s, e], k) => {
       const from = k === 0 ? COND_FRAMES : s;
-      for (const sys of SYSTEMS) clips[sys].push(sliceVideo(full[sys], from, e));
+      for (const sys of SYSTEMS) clips[sys].push(sliceFrames(full[sys], from, e));
       truth.push(story.segments[k]);
     });
     samples.push({ id: story.id, texts: story.segments.map((s) => s.prompt), videos: full });

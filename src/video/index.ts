@@ -1,14 +1,12 @@
 /** Video stories (Phenaki): generated world, C-ViViT tokenizer, text encoder, MaskGIT generator, evaluation. */
 export * from './world.js';
-export { writeStoryDataset, loadStories, taskItems, COND_FRAMES, type TaskItem, type LoadedStory } from './dataset.js';
-export { readNpy, writeNpy, encodeNpy, decodeNpy } from './npy.js';
+export { writeStoryDataset, loadStories, taskItems, COND_FRAMES, type LoadedStory } from './dataset.js';
 export { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
 export { trainTokenizer, loadTokenizer, perplexity, TOKENIZER_FORMAT } from './train-tokenizer.js';
-export { psnr, clip, sliceVideo, concatVideos } from './clips.js';
+export { clip } from './clips.js';
 export { MaskGit, sampleWindow, cosineSchedule, type GeneratorConfig, type SampleOptions } from './maskgit.js';
 export { trainGenerator, loadGenerator, sampleExample, GENERATOR_FORMAT, type LoadedGenerator } from './train-generator.js';
 export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text.js';
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';
-export { encodeGif, writeVideoFile, writeMp4, hasFfmpeg, sideBySide } from './gif.js';
-export { trainJudge, judge, judgeTrainingClips, saveJudge, loadJudge, judgeInput, type Judgement } from './judge.js';
+export { trainJudge, judge, judgeTrainingClips, saveJudge, loadJudge, judgeInput, type JudgeOutput } from './judge.js';
 export { evaluateStories, scoresMarkdown, reconstruct, SYSTEMS, type EvalResult, type SystemScores } from './evaluate.js';

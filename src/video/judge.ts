@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createRng, KilnError } from '../core/index.js';
 import { tf } from '../backend/index.js';
-import { sliceVideo } from './clips.js';
-import { ACTIONS, COLOUR_NAMES, renderStory, sampleStory, segmentRanges, SHAPES, type Segment, type Video } from './world.js';
+import { ACTIONS, COLOUR_NAMES, renderStory, sampleStory, segmentRanges, SHAPES, type Segment } from './world.js';
+import { sliceFrames, toUint8, type Frames } from '../media/index.js';
 
 /** Frames a segment clip is resampled to, and the side of the object-centred crop. */
 const JUDGE_FRAMES = 8;
@@ -22,11 +22,12 @@ export const JUDGE_INPUT = JUDGE_FRAMES * (CROP * CROP + STATS);
  * foreground (pixels far from the most common colour) gives area, centroid, spread and mean
  * colour, and a foreground mask cropped around the centroid gives the object's outline.
  */
-export function judgeInput(v: Video): Float32Array {
+export function judgeInput(clip: Frames): Float32Array {
   const out = new Float32Array(JUDGE_INPUT);
-  const { width: W, height: H } = v;
+  const v = toUint8(clip);
+  const { w: W, h: H } = v;
   for (let i = 0; i < JUDGE_FRAMES; i++) {
-    const t = v.frames === 1 ? 0 : Math.round((i * (v.frames - 1)) / (JUDGE_FRAMES - 1));
+    const t = v.t === 1 ? 0 : Math.round((i * (v.t - 1)) / (JUDGE_FRAMES - 1));
     const px = v.data.subarray(t * H * W * 3, (t + 1) * H * W * 3);
     const counts = new Map<number, number>();
     for (let p = 0; p < H * W; p++) {
@@ -63,7 +64,7 @@ export function judgeInput(v: Video): Float32Array {
   return out;
 }
 
-export interface Judgement {
+export interface JudgeOutput {
   action: string;
   shape: string;
   colour: string;
@@ -71,7 +72,7 @@ export interface Judgement {
 }
 
 export interface LabelledClip {
-  clip: Video;
+  clip: Frames;
   segment: Pick<Segment, 'action' | 'shape' | 'colour'>;
 }
 
@@ -82,7 +83,7 @@ export function judgeTrainingClips(count: number, seed: number): LabelledClip[] 
   for (let i = 0; out.length < count; i++) {
     const story = sampleStory(rng, `judge_${i}`, { split: i % 3 === 0 ? 'test' : 'train' });
     const video = renderStory(story);
-    segmentRanges(story).forEach(([s, e], k) => out.push({ clip: sliceVideo(video, s, e), segment: story.segments[k] }));
+    segmentRanges(story).forEach(([s, e], k) => out.push({ clip: sliceFrames(video, s, e), segment: story.segments[k] }));
   }
   return out.slice(0, count);
 }
@@ -104,7 +105,7 @@ function labels(clips: LabelledClip[]): tf.Tensor[] {
   ];
 }
 
-function inputs(clips: Video[]): tf.Tensor2D {
+function inputs(clips: Frames[]): tf.Tensor2D {
   const data = new Float32Array(clips.length * JUDGE_INPUT);
   clips.forEach((c, i) => data.set(judgeInput(c), i * JUDGE_INPUT));
   return tf.tensor2d(data, [clips.length, JUDGE_INPUT]);
@@ -125,7 +126,7 @@ export async function trainJudge(clips: LabelledClip[], epochs: number, onEpoch?
   return full;
 }
 
-export function judge(model: tf.LayersModel, clips: Video[]): Judgement[] {
+export function judge(model: tf.LayersModel, clips: Frames[]): JudgeOutput[] {
   if (clips.length === 0) return [];
   const outs = tf.tidy(() => model.predict(inputs(clips)) as tf.Tensor[]);
   const [a, s, c, f] = outs.map((t) => t.arraySync() as number[][]);

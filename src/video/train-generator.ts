@@ -6,7 +6,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProgress, createRng, mean, type Rng } from '../core/index.js';
+import { createProgress, createRng, type Rng } from '../core/index.js';
+import { mean } from '../math/index.js';
 import { tf } from '../backend/index.js';
 import { clip, clipBatch } from './clips.js';
 import type { CViViT } from './cvivit.js';

@@ -5,7 +5,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProgress, createRng, mean } from '../core/index.js';
+import { createProgress, createRng } from '../core/index.js';
+import { mean } from '../math/index.js';
 import { tf } from '../backend/index.js';
 import { clip, clipBatch, foregroundWeights } from './clips.js';
 import { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
@@ -91,7 +92,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     const clips: Uint8Array[] = [];
     for (let b = 0; b < opts.batch; b++) {
       const { video } = rng.pick(stories);
-      clips.push(clip(video, rng.int(Math.max(1, video.frames - opts.clipFrames + 1)), opts.clipFrames));
+      clips.push(clip(video, rng.int(Math.max(1, video.t - opts.clipFrames + 1)), opts.clipFrames));
     }
     const x = clipBatch(clips, opts.clipFrames, cfg.size);
     const w = opts.foregroundWeight === 1 ? undefined : foregroundWeights(clips, opts.clipFrames, cfg.size, opts.foregroundWeight);

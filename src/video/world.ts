@@ -4,6 +4,7 @@
  * which is what makes action and object accuracy measurable.
  */
 import { check, type Rng } from '../core/index.js';
+import { makeFrames, type Frames } from '../media/index.js';
 
 export const FPS = 8;
 export const FRAME_SIZE = 32;
@@ -237,14 +238,6 @@ export function storyFrames(story: Pick<Story, 'segments'>): number {
   return story.segments.reduce((n, s) => n + s.frames, 0);
 }
 
-/** Frames as uint8 [T, H, W, 3], row-major. */
-export interface Video {
-  frames: number;
-  height: number;
-  width: number;
-  data: Uint8Array;
-}
-
 function insideShape(shape: Shape, dx: number, dy: number, size: number, angle: number): boolean {
   const c = Math.cos(-angle);
   const s = Math.sin(-angle);
@@ -267,8 +260,8 @@ function mix(a: readonly number[], b: readonly number[], t: number): number[] {
 }
 
 /** Draws objects (with 2x2 supersampling for soft edges) into one frame of `video`. */
-function drawFrame(video: Video, f: number, bg: readonly number[], objs: (ObjectState & { blendTo?: string; blend?: number })[]): void {
-  const { width: W, height: H, data } = video;
+function drawFrame(video: Frames, f: number, bg: readonly number[], objs: (ObjectState & { blendTo?: string; blend?: number })[]): void {
+  const { w: W, h: H, data } = video;
   const base = f * H * W * 3;
   for (let y = 0; y < H; y++) {
     for (let x = 0; x < W; x++) {
@@ -293,9 +286,9 @@ function drawFrame(video: Video, f: number, bg: readonly number[], objs: (Object
   }
 }
 
-export function renderStory(story: Story): Video {
+export function renderStory(story: Story): Frames {
   const T = storyFrames(story);
-  const video: Video = { frames: T, height: FRAME_SIZE, width: FRAME_SIZE, data: new Uint8Array(T * FRAME_SIZE * FRAME_SIZE * 3) };
+  const video = makeFrames(T, FRAME_SIZE, FRAME_SIZE);
   const bg = BACKGROUNDS[story.background];
   const state = story.objects.map((o) => ({ ...o }));
   let f = 0;

@@ -2,7 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { backendOption } from '../flags.js';
 import { Command } from 'commander';
-import { KilnError, mean, meanCI } from '../../core/index.js';
+import { KilnError } from '../../core/index.js';
+import { mean, meanCI } from '../../math/index.js';
 import { initBackend } from '../../backend/index.js';
 import { barPlot, writeFigure, writeReport, type Block } from '../../report/index.js';
 import {

@@ -6,10 +6,8 @@ import path from 'node:path';
 import { Command, Option } from 'commander';
 import { intFlag, listFlag } from '../flags.js';
 import { check } from '../../core/index.js';
-import {
-  OFFICIAL_DATASETS, RatingStore, TASKS, type TaskName, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks,
-  metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores,
-} from '../../storybench/index.js';
+import { OFFICIAL_DATASETS, RatingStore, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks, metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores } from '../../storybench/index.js';
+import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
 
 /** Commander argument parser for an integer flag >= min. */

@@ -8,9 +8,8 @@ import { Command } from 'commander';
 import { check, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, numberFlag } from '../flags.js';
-import {
-  DEFAULT_SAMPLING, DEFAULT_TOKENIZER, encodeGif, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, sideBySide, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, writeVideoFile,
-} from '../../video/index.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
+import { encodeGif, sideBySide, writeVideoFile } from '../../media/index.js';
 
 
 function int(name: string, min = 1) {
@@ -147,7 +146,7 @@ export function register(program: Command): void {
       const video = generateStory(tok, gen, prompts, frames, { ...samplingFrom(opts), background: opts.background });
       const seconds = (Date.now() - started) / 1000;
       writeVideoFile(opts.out, video, opts.scale);
-      console.log(`wrote ${video.frames} frames (${frames.join('+')}) to ${opts.out} in ${seconds.toFixed(1)} s (${(seconds / video.frames).toFixed(2)} s/frame)`);
+      console.log(`wrote ${video.t} frames (${frames.join('+')}) to ${opts.out} in ${seconds.toFixed(1)} s (${(seconds / video.t).toFixed(2)} s/frame)`);
     });
 
   video
@@ -191,7 +190,7 @@ export function register(program: Command): void {
       fs.mkdirSync(path.join(opts.out, 'gifs'), { recursive: true });
       const gallery = r.samples.slice(0, opts.gallery).map((s) => {
         const file = `gifs/${s.id}.gif`;
-        fs.writeFileSync(path.join(opts.out, file), encodeGif(sideBySide([s.videos['ground truth'], s.videos.reconstruction, s.videos.generated, s.videos.baseline])));
+        fs.writeFileSync(path.join(opts.out, file), encodeGif(sideBySide([s.videos['ground truth'], s.videos.reconstruction, s.videos.generated, s.videos.baseline]), { scale: 4 }));
         return { file, texts: s.texts };
       });
       const table = scoresMarkdown(r);

@@ -1,6 +1,6 @@
 import { KilnError, type Rng } from '../../core/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
-import type { Metrics } from '../evaluators.js';
+import type { TrialMetrics } from '../evaluators.js';
 import type { CostModel } from '../cost.js';
 
 /** What a controller learns from one trial. */
@@ -10,7 +10,7 @@ export interface TrialResult {
   /** False when the costs broke a constraint; such trials were never evaluated. */
   feasible: boolean;
   /** The costs, plus the evaluator's metrics when feasible. */
-  metrics: Metrics;
+  metrics: TrialMetrics;
 }
 
 /** Optuna-style sampler: propose with `ask`, learn with `tell`; `state` makes a resume exact. */

@@ -4,7 +4,7 @@ export {
   type Runtime, type Runner, type LatencyOptions,
 } from './runtimes.js';
 export { latencyDevice, parseDevices, measureDevices, latencyTableCsv, DEFAULT_DEVICES, type LatencyDevice } from './devices.js';
-export { modelOps, opModel, overheadModel, extendLookupTable, lookupLatency, type Op, type LookupTable, type LookupOptions } from './lookup.js';
+export { modelOps, opModel, overheadModel, extendLookupTable, lookupLatency, type LatencyOp, type LookupTable, type LookupOptions } from './lookup.js';
 export { fitLinear, predictLinear, predictionError, type LinearModel } from './linear.js';
 export {
   fitLatencyModel, linearLatencyCost, loadLookupTable, saveLookupTable, type LatencyCostModel, type LatencyModelOptions,

@@ -14,7 +14,7 @@ const FREE = new Set(['InputLayer', 'Dropout']);
 /** Config fields that do not change the computation (names, initializers, constraints). */
 const IGNORED = /name|initializer|regularizer|constraint|trainable|dtype|batchInputShape/i;
 
-export interface Op {
+export interface LatencyOp {
   key: string;
   className: string;
   config: tf.serialization.ConfigDict;
@@ -24,8 +24,8 @@ export interface Op {
 const shapeOf = (s: tf.SymbolicTensor) => s.shape.slice(1) as number[];
 
 /** The computing layers of `model` as ops with a stable text key. */
-export function modelOps(model: tf.LayersModel): Op[] {
-  const ops: Op[] = [];
+export function modelOps(model: tf.LayersModel): LatencyOp[] {
+  const ops: LatencyOp[] = [];
   for (const layer of model.layers) {
     if (FREE.has(layer.getClassName())) continue;
     const input = layer.input;
@@ -38,7 +38,7 @@ export function modelOps(model: tf.LayersModel): Op[] {
 }
 
 /** A new layer of the op's class and settings (fresh weights). */
-function freshLayer(op: Op): tf.layers.Layer {
+function freshLayer(op: LatencyOp): tf.layers.Layer {
   const entry = tf.serialization.SerializationMap.getMap().classNameMap[op.className];
   if (!entry) throw new KilnError(`latency lookup: unknown layer class ${op.className}`);
   const [cls, fromConfig] = entry;
@@ -46,7 +46,7 @@ function freshLayer(op: Op): tf.layers.Layer {
 }
 
 /** A model made of `op` alone (random weights: timing does not depend on their values). */
-export function opModel(op: Op): tf.LayersModel {
+export function opModel(op: LatencyOp): tf.LayersModel {
   const layer = freshLayer(op);
   const inputs = op.inputShapes.map((shape) => tf.input({ shape }));
   const out = layer.apply(inputs.length === 1 ? inputs[0] : inputs) as tf.SymbolicTensor;

@@ -1,5 +1,6 @@
 import type { InferenceSession } from 'onnxruntime-node';
-import { KilnError, createRegistry, median } from '../../core/index.js';
+import { KilnError, createRegistry } from '../../core/index.js';
+import { median } from '../../math/index.js';
 import { tf } from '../../backend/index.js';
 import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../../nn/onnx/index.js';
 

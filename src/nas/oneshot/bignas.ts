@@ -120,7 +120,7 @@ export async function inheritedChild(net: ConvSupernet, a: Architecture, calibra
   return model;
 }
 
-export interface Selection {
+export interface ChildSelection {
   arch: Architecture;
   valAccuracy: number;
   cost: number;
@@ -133,7 +133,7 @@ export interface Selection {
  * (plus the smallest), then hill-climb from the best with `fine` one-decision mutations.
  * Scores are validation accuracy with inherited weights after BN recalibration.
  */
-export async function selectChild(net: ConvSupernet, splits: Splits, metric: string, limit: number, opts: { coarse: number; fine: number; seed: number }): Promise<Selection> {
+export async function selectChild(net: ConvSupernet, splits: Splits, metric: string, limit: number, opts: { coarse: number; fine: number; seed: number }): Promise<ChildSelection> {
   const rng = createRng(opts.seed);
   const cost = (a: Architecture) => net.costs(a)[metric];
   if (cost(smallestChild(net)) > limit) throw new KilnError(`no child meets ${metric}<=${limit} (the smallest has ${cost(smallestChild(net)).toFixed(3)})`);

@@ -22,7 +22,7 @@ export { convSupernet, type ConvSupernet, type ConvSupernetOptions } from './con
 export { recalibrateBatchNorm, fitInput } from './batchnorm.js';
 export { runStandaloneJobs, type StandaloneJob, type StandaloneJobResult } from './parallel.js';
 export { atResolution, splitsAtResolution, inputSide } from './resize.js';
-export { bignasSupernet, bignasTrain, selectChild, inheritedChild, largestChild, smallestChild, type BignasTrainOptions, type BignasTrainResult, type Selection } from './bignas.js';
+export { bignasSupernet, bignasTrain, selectChild, inheritedChild, largestChild, smallestChild, type BignasTrainOptions, type BignasTrainResult, type ChildSelection } from './bignas.js';
 
 for (const layers of [2, 3, 4]) {
   const space = mlpWidthSpace(layers);

@@ -1,4 +1,5 @@
-import { KilnError, mean, std } from '../../core/index.js';
+import { KilnError } from '../../core/index.js';
+import { mean, std } from '../../math/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import { gcnWidth, trainGcn, type GcnConfig } from './gcn.js';
 import { trainMlp, type MlpConfig } from './mlp.js';
@@ -47,23 +48,4 @@ export function fitPredictor(space: SearchSpace, archs: readonly Architecture[],
   const gcnCfg: GcnConfig = { ...cfg, hidden: cfg.hidden[0] || gcnWidth(archs.length), fc: 128, dropout: 0.1 };
   const g = trainGcn(archs.map((a) => space.graph(a)), z, gcnCfg);
   return { predict: (as) => g.predict(as.map((a) => space.graph(a))).map(back), dispose: g.dispose };
-}
-
-/** Kendall's tau-b between two rankings (ties in either list count as neither concordant nor discordant). */
-export function kendallTau(a: readonly number[], b: readonly number[]): number {
-  if (a.length !== b.length || a.length < 2) throw new KilnError(`Kendall tau needs two equal lists of >= 2 values`);
-  let concordant = 0, discordant = 0, tiesA = 0, tiesB = 0;
-  for (let i = 0; i < a.length; i++) {
-    for (let j = i + 1; j < a.length; j++) {
-      const da = a[i] - a[j];
-      const db = b[i] - b[j];
-      if (da === 0 && db === 0) continue;
-      if (da === 0) tiesA++;
-      else if (db === 0) tiesB++;
-      else if (da * db > 0) concordant++;
-      else discordant++;
-    }
-  }
-  const denom = Math.sqrt((concordant + discordant + tiesA) * (concordant + discordant + tiesB));
-  return denom === 0 ? 0 : (concordant - discordant) / denom;
 }

@@ -1,4 +1,4 @@
-import type { Metrics } from '../evaluators.js';
+import type { TrialMetrics } from '../evaluators.js';
 import type { ControllerOptions } from '../controllers/index.js';
 
 export type Direction = 'max' | 'min';
@@ -41,7 +41,7 @@ export interface Trial {
   /** The objective, for complete feasible trials; null otherwise. */
   value: number | null;
   /** Costs, plus the evaluator's metrics when evaluated. */
-  metrics: Metrics;
+  metrics: TrialMetrics;
   error: string | null;
   startedAt: string;
   finishedAt: string | null;
@@ -51,7 +51,7 @@ export interface TrialOutcome {
   state: 'complete' | 'failed';
   feasible: boolean;
   value: number | null;
-  metrics: Metrics;
+  metrics: TrialMetrics;
   error?: string;
   /** The controller's state after it was told this trial; stored atomically with it. */
   controllerState?: unknown;

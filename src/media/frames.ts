@@ -1,8 +1,9 @@
 import { KilnError, check } from '../core/index.js';
 
 /**
- * A clip of video frames stored row-major as [t, h, w, c]. Uint8 data is 0..255; float data is
- * whatever the producer used (Kiln's own code keeps floats in 0..255 too so both kinds compare).
+ * A clip of video frames stored row-major as [t, h, w, c]: Kiln's one clip type (generated stories,
+ * StoryBench videos, GIFs). Uint8 data is 0..255; float data is whatever the producer used (Kiln's
+ * own code keeps floats in 0..255 too so both kinds compare).
  */
 export interface Frames {
   data: Uint8Array | Float32Array;
@@ -116,6 +117,32 @@ export function resizeFrames(f: Frames, h: number, w: number, crop = false): Fra
   return out;
 }
 
+/**
+ * Clips placed side by side along the width with `gap` white columns between them; shorter clips
+ * hold their last frame and lower ones are padded with white below.
+ */
+export function sideBySide(clips: Frames[], gap = 2): Frames {
+  check(clips.length > 0, 'no clips to place side by side');
+  const c = clips[0].c;
+  check(clips.every((f) => f.c === c), 'clips differ in channel count');
+  const t = Math.max(...clips.map((f) => f.t));
+  const h = Math.max(...clips.map((f) => f.h));
+  const w = clips.reduce((n, f) => n + f.w, 0) + gap * (clips.length - 1);
+  const out = makeFrames(t, h, w, c);
+  out.data.fill(255);
+  let x0 = 0;
+  for (const f of clips) {
+    const src = toUint8(f).data;
+    const row = f.w * c;
+    for (let k = 0; k < t; k++) {
+      const at = Math.min(k, f.t - 1);
+      for (let y = 0; y < f.h; y++) out.data.set(src.subarray((at * f.h + y) * row, (at * f.h + y + 1) * row), ((k * h + y) * w + x0) * c);
+    }
+    x0 += f.w + gap;
+  }
+  return out;
+}
+
 /** Samples placed side by side along the width: the reference's [T, H, W*S, 3] layout. */
 export function joinWidth(samples: Frames[]): Frames {
   check(samples.length > 0, 'no samples to join');
@@ -123,14 +150,7 @@ export function joinWidth(samples: Frames[]): Frames {
   for (const s of samples) {
     check(s.t === t && s.h === h && s.w === w && s.c === c, `samples differ in shape: ${s.t}x${s.h}x${s.w}x${s.c} vs ${t}x${h}x${w}x${c}`);
   }
-  const S = samples.length;
-  const out = makeFrames(t, h, w * S, c);
-  const row = w * c;
-  samples.forEach((s, k) => {
-    const src = toUint8(s).data;
-    for (let r = 0; r < t * h; r++) out.data.set(src.subarray(r * row, (r + 1) * row), r * row * S + k * row);
-  });
-  return out;
+  return sideBySide(samples, 0);
 }
 
 /** Inverse of joinWidth: the `count` equal-width samples of a side-by-side video (np.split on axis 2). */
@@ -144,4 +164,24 @@ export function splitWidth(f: Frames, count: number): Frames[] {
     for (let r = 0; r < f.t * f.h; r++) out.data.set(src.subarray((r * count + k) * row, (r * count + k + 1) * row), r * row);
     return out;
   });
+}
+
+/** Uint8 frames from float values, rounded and clipped to 0..255. */
+export function framesFromValues(values: ArrayLike<number>, t: number, h: number, w: number, c = 3): Frames {
+  check(values.length >= t * h * w * c, `${values.length} values cannot fill ${t}x${h}x${w}x${c} frames`);
+  const out = makeFrames(t, h, w, c);
+  for (let i = 0; i < out.data.length; i++) out.data[i] = Math.max(0, Math.min(255, Math.round(values[i])));
+  return out;
+}
+
+/** Peak signal-to-noise ratio (dB) between two clips of equal shape (99 when identical). */
+export function psnr(a: Frames, b: Frames): number {
+  check(a.data.length === b.data.length, `PSNR needs clips of equal size (${a.data.length} vs ${b.data.length} values)`);
+  let se = 0;
+  for (let i = 0; i < a.data.length; i++) {
+    const d = a.data[i] - b.data[i];
+    se += d * d;
+  }
+  const mse = se / a.data.length;
+  return mse === 0 ? 99 : 10 * Math.log10((255 * 255) / mse);
 }

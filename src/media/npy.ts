@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, check } from '../core/index.js';
+import type { Frames } from './frames.js';
 import { readZip, writeZip } from './zip.js';
 
 /**
@@ -163,4 +164,19 @@ export function saveNpy(file: string, arr: NdArray): void {
 export function saveNpz(file: string, arrays: Record<string, NdArray>, compress = true): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, serializeNpz(arrays, compress));
+}
+
+/** Frames from an array of shape [T, H, W, 3] (uint8, or float 0..255). */
+export function framesFromArray(arr: NdArray, what: string): Frames {
+  if (arr.kind !== 'numeric' || arr.shape.length !== 4 || arr.shape[3] !== 3) {
+    throw new KilnError(`${what}: expected a frame array of shape [T, H, W, 3], got [${arr.shape.join(', ')}]`);
+  }
+  const [t, h, w, c] = arr.shape;
+  const data = arr.data instanceof Uint8Array ? arr.data : Float32Array.from(arr.data);
+  return { data, t, h, w, c };
+}
+
+/** Frames as a uint8 (or float32) [T, H, W, C] array, for .npy and .npz files. */
+export function framesToArray(f: Frames): NdArray {
+  return numeric(f.data instanceof Uint8Array ? 'u1' : 'f4', [f.t, f.h, f.w, f.c], f.data);
 }

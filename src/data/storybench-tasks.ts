@@ -1,6 +1,9 @@
 import fs from 'node:fs';
 import { KilnError } from '../core/index.js';
 
+// StoryBench's task-file format: what the official validation splits ship as, what Kiln's story
+// generator writes, and what StoryBench runs read.
+
 /** The three StoryBench tasks, in the spelling of the official files' `storybench_mode`. */
 export const TASKS = ['action_exe', 'story_cont', 'story_gen'] as const;
 export type TaskName = (typeof TASKS)[number];

@@ -1,4 +1,4 @@
-/** Small statistics helpers shared by benchmarks and reports. */
+/** Descriptive statistics and 95% intervals. */
 
 export function mean(xs: readonly number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
@@ -10,9 +10,9 @@ export function std(xs: readonly number[]): number {
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 }
 
-export function median(xs: readonly number[]): number {
+export function median(xs: ArrayLike<number>): number {
   if (!xs.length) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
+  const s = Array.from(xs).sort((a, b) => a - b);
   const mid = s.length >> 1;
   return s.length % 2 ? s[mid] : (s[mid - 1] + s[mid]) / 2;
 }
