@@ -9,8 +9,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { dataPath } from '../src/core/index.js';
 import { meanCI } from '../src/math/index.js';
-import { memoryStorage, runNasExperiment, type NasExperimentConfig } from '../src/nas/index.js';
-import { curvesCsv, experimentSummary, nasExperimentReport, runsCsv, writeFigure, writeReport } from '../src/report/index.js';
+import { curvesCsv, experimentSummary, memoryStorage, nasExperimentReport, runNasExperiment, runsCsv, type NasExperimentConfig } from '../src/nas/index.js';
+import { writeFigure, writeReport } from '../src/report/index.js';
 import { arg } from './args.js';
 
 const SEEDS = Number(arg('--seeds', '30'));

@@ -12,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { median } from '../src/math/index.js';
 import { projectRoot } from '../src/core/paths.js';
-import { initBackend, nativeAvailability, setWasmFixes, tf, WASM_FIXES } from '../src/backend/index.js';
+import { initBackend, nativeAvailability, tf } from '../src/backend/index.js';
+import { setWasmFixes, WASM_FIXES } from '../src/backend/wasm-fixes.js';
 import { WORKLOADS } from './workloads.js';
 
 const HELP = `usage: node dist/bench/train-step.js [options]

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createRng } from '../src/core/rng.js';
-import { activeWasmFixes, initBackend, nativeAvailability, nextSeed, resolveBackendName, setSeed, setWasmFixes, tf, WASM_FIXES } from '../src/backend/index.js';
+import { initBackend, nativeAvailability, nextSeed, resolveBackendName, setSeed, tf } from '../src/backend/index.js';
+import { activeWasmFixes, setWasmFixes, WASM_FIXES } from '../src/backend/wasm-fixes.js';
 
 /** Largest absolute difference relative to the largest reference magnitude. */
 function relError(actual: Float32Array | number[], expected: Float32Array | number[]): number {

@@ -5,6 +5,10 @@ import { mlp } from '../src/nn/index.js';
 import {
   extendLookupTable, fitLinear, latencyDevice, lookupLatency, measureDevices, measureRunner, modelOps, predictLinear, predictionError, type Runner,
 } from '../src/nas/latency/index.js';
+import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/runtime.js';
+
+// onnxruntime-node is optional (its install script needs the network): without it these tests say so and skip.
+const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
 
 before(async () => {
   await initBackend();
@@ -18,7 +22,7 @@ test('linear cost model recovers an exactly linear latency, and reports percenta
   assert.deepEqual(predictionError([110, 90], [100, 100]), { mape: 0.1, maxApe: 0.1 });
 });
 
-test('per-op lookup table: every computing layer is an op; lookup latency is the overhead plus the ops, on each runtime', async () => {
+test('per-op lookup table: every computing layer is an op; lookup latency is the overhead plus the ops, on each runtime', { skip: noOrt }, async () => {
   setSeed(1);
   const model = mlp({ inputs: 8, hidden: [16, 8], outputs: 3 });
   assert.deepEqual(modelOps(model).map((o) => o.className), ['Dense', 'Dense', 'Dense', 'Activation']);

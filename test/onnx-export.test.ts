@@ -8,6 +8,10 @@ import { cnn, mlp } from '../src/nn/index.js';
 import { exportOnnx } from '../src/nn/onnx/index.js';
 import { runtimes } from '../src/nas/latency/index.js';
 import { tinyFrameModel } from '../src/storybench/onnx-builder.js';
+import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/runtime.js';
+
+// onnxruntime-node is optional (its install script needs the network): without it these tests say so and skip.
+const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
 
 before(async () => {
   await initBackend();
@@ -50,7 +54,7 @@ function mobileBlockNet(): tf.LayersModel {
   return tf.model({ inputs: input, outputs: x });
 }
 
-test('exported MLP, LeNet-style CNN and MobileNet-style block net match tfjs in onnxruntime (atol 1e-4)', async () => {
+test('exported MLP, LeNet-style CNN and MobileNet-style block net match tfjs in onnxruntime (atol 1e-4)', { skip: noOrt }, async () => {
   setSeed(3);
   const models = [
     mlp({ inputs: 13, hidden: [32, 8], outputs: 3, activation: 'tanh' }),

@@ -6,6 +6,10 @@ import { createRng, projectRoot } from '../src/core/index.js';
 import { MetricEnv, i3dFrameIndices, linspaceInt, metrics, resolveFrameExtractor, resolveVideoExtractor, tinyFrameModel, tinyVideoModel } from '../src/storybench/index.js';
 import { makeFrames, type Frames } from '../src/media/index.js';
 import { covariance, frechetDistance, frechetFromFeatures, symmetricEigen, symmetricEigenvalues } from '../src/math/index.js';
+import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/runtime.js';
+
+// onnxruntime-node is optional (its install script needs the network): without it these tests say so and skip.
+const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
 
 const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'storybench', name);
 
@@ -77,7 +81,7 @@ test('I3D frame handling: short clips repeated, long ones linspace-subsampled to
   for (let t = 1; t < 40; t++) assert.equal(i3dFrameIndices(t).length % 9, 0);
 });
 
-test('the committed ONNX feature models are exactly what onnx-builder writes, and run in onnxruntime', async () => {
+test('the committed ONNX feature models are exactly what onnx-builder writes, and run in onnxruntime', { skip: noOrt }, async () => {
   assert.deepEqual(new Uint8Array(fs.readFileSync(fixture('tiny-frame-features.onnx'))), tinyFrameModel());
   assert.deepEqual(new Uint8Array(fs.readFileSync(fixture('tiny-video-features.onnx'))), tinyVideoModel());
   const clip: Frames = makeFrames(3, 10, 16);
@@ -101,7 +105,7 @@ function randomClip(rng: ReturnType<typeof createRng>, t: number, shift = 0): Fr
   return f;
 }
 
-test('every registered metric: the oracle is best; sim = 100 and fid ~ 0 on the ground truth itself', async () => {
+test('every registered metric: the oracle is best; sim = 100 and fid ~ 0 on the ground truth itself', { skip: noOrt }, async () => {
   const rng = createRng(5);
   const items = Array.from({ length: 6 }, (_, i) => {
     const gt = randomClip(rng, 6);

@@ -5,11 +5,13 @@ import { loadNative, NATIVE_INSTALL_HINT, nativeThreads, registerNativeBackend, 
 import { setWasmFixes, WASM_FIXES } from './wasm-fixes.js';
 import './fused.js';
 
+/**
+ * backend: the tfjs backend Kiln computes on. `native` (libtorch, an N-API addon built by npm ci
+ * where libtorch is installed, every core), `wasm` (always there) or tfjs's pure-JS `cpu`.
+ */
 export { tf };
-export { setWasmFixes, activeWasmFixes, WASM_FIXES, type WasmFix } from './wasm-fixes.js';
-export { NATIVE_INSTALL_HINT, NativeBackend, nativeAddonPath, nativeThreads, registerNativeBackend } from './native/index.js';
+export { NATIVE_INSTALL_HINT, nativeThreads } from './native/index.js';
 export { backendInfo, type BackendInfo } from './info.js';
-export { batchNormWithBatchStatistics } from './fused.js';
 
 // The missing wasm gradient kernels and the fast paths go in once, when this module loads.
 setWasmFixes(WASM_FIXES);
@@ -32,7 +34,7 @@ export function nativeAvailability(): { ok: true } | { ok: false; reason: string
   return load.ok ? { ok: true } : { ok: false, reason: load.reason };
 }
 
-/** The backend asked for by `--backend`, else `KILN_BACKEND`, else native when it loads, else wasm. */
+/** The backend asked for by the argument, else `KILN_BACKEND`, else native when it loads, else wasm. */
 export function resolveBackendName(requested?: string): BackendName {
   const name = requested ?? envBackend() ?? (nativeAvailability().ok ? 'native' : 'wasm');
   if (!(BACKENDS as readonly string[]).includes(name)) {
@@ -64,7 +66,21 @@ export async function initBackend(requested?: string, options: { threads?: numbe
     if (!ok) throw new KilnError(`tfjs backend '${name}' failed to initialize`);
   }
   await tf.ready();
+  initialized = true;
   return name;
+}
+
+let initialized = false;
+
+/**
+ * Initializes Kiln's default backend unless one is already set up (by initBackend or
+ * tf.setBackend); library functions that compute call it, so a program need not.
+ */
+export async function ensureBackend(): Promise<void> {
+  if (initialized) return;
+  const engine = tf.engine() as unknown as { backendName: string | null; backendInstance: unknown };
+  if (engine.backendInstance != null) return;
+  await initBackend();
 }
 
 export { setSeed, nextSeed } from './seed.js';

@@ -1,3 +1,4 @@
+/** core: errors, seeded randomness, registries, progress and paths shared by every part of Kiln. */
 export { KilnError, check } from './errors.js';
 export { createRng, type Rng } from './rng.js';
 export { createRegistry, type Registry } from './registry.js';

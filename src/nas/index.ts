@@ -24,3 +24,5 @@ export {
 } from './experiment.js';
 export * from './oneshot/index.js';
 export * from './latency/index.js';
+export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
+export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';

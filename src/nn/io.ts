@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../core/index.js';
-import { tf } from '../backend/index.js';
+import { ensureBackend, tf } from '../backend/index.js';
 
 /**
  * Saving and loading LayersModels on disk in the standard tfjs layout (model.json + weights.bin).
@@ -43,6 +43,7 @@ export function writeAtomic(file: string, data: string | Uint8Array): void {
 
 /** Reads a model saved by `saveModel` (or any tfjs layers model.json); accepts the folder too. */
 export async function loadModel(modelPath: string): Promise<tf.LayersModel> {
+  await ensureBackend();
   const file = fs.existsSync(modelPath) && fs.statSync(modelPath).isDirectory()
     ? path.join(modelPath, MODEL_FILE) : modelPath;
   if (!fs.existsSync(file)) throw new KilnError(`model file not found: ${file}`);

@@ -1,4 +1,2 @@
 export { linePlot, scatterPlot, barPlot, ticks, colorOf, type LineSeries, type ScatterSeries, type PlotOptions, type Guide } from './svg.js';
 export { toHtml, toMarkdown, writeReport, writeFigure, type Block, type ReportDoc } from './document.js';
-export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
-export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './nas-experiment.js';

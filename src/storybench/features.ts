@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import type { InferenceSession } from 'onnxruntime-node';
 import { KilnError, createRegistry } from '../core/index.js';
 import { type Frames, frameSize, pickFrames, resizeFrames, toUint8 } from '../media/index.js';
+import { createOnnxSession, type OnnxSession } from '../nn/index.js';
 
 /**
  * Feature extractors behind the distribution metrics. FID-style metrics embed every frame, FVD-style
@@ -103,28 +103,25 @@ videoExtractors.register('grid-motion', () => gridMotion, '2x2 grid mean RGB and
 // ---- ONNX models ---------------------------------------------------------------------------------
 
 export interface OnnxModel {
-  session: InferenceSession;
+  session: OnnxSession;
   input: string;
   shape: ReadonlyArray<number | string>;
 }
 
 export async function loadOnnx(file: string, what: string): Promise<OnnxModel> {
   if (!fs.existsSync(file)) throw new KilnError(`${what}: ONNX model not found: ${file}`);
-  const ort = await import('onnxruntime-node');
-  let session: InferenceSession;
+  let session: OnnxSession;
   try {
-    session = await ort.InferenceSession.create(file, { graphOptimizationLevel: 'all', intraOpNumThreads: 1 });
+    session = await createOnnxSession(file);
   } catch (e) {
+    if (e instanceof KilnError) throw e;
     throw new KilnError(`${what}: cannot load ONNX model ${file}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const meta = session.inputMetadata[0];
-  return { session, input: session.inputNames[0], shape: meta && meta.isTensor ? meta.shape : [] };
+  return { session, input: session.inputNames[0], shape: session.inputShape };
 }
 
 export async function runOnnx(model: OnnxModel, data: Float32Array | BigInt64Array, dims: number[]): Promise<Float64Array[]> {
-  const ort = await import('onnxruntime-node');
-  const tensor = data instanceof Float32Array ? new ort.Tensor('float32', data, dims) : new ort.Tensor('int64', data, dims);
-  const result = await model.session.run({ [model.input]: tensor });
+  const result = await model.session.run({ [model.input]: { data, dims } });
   const out = result[model.session.outputNames[0]];
   const values = out.data as Float32Array;
   const rows = out.dims[0];

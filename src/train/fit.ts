@@ -1,5 +1,5 @@
 import { KilnError, check, createRng } from '../core/index.js';
-import { tf } from '../backend/index.js';
+import { ensureBackend, tf } from '../backend/index.js';
 import { numExamples, type Dataset } from '../data/index.js';
 import { logitsModel, reseedDropout } from '../nn/index.js';
 import { batchTensors, classificationLoss, countCorrect, evaluate } from './metrics.js';
@@ -101,6 +101,7 @@ function checkCompatible(model: tf.LayersModel, ds: Dataset): void {
  * makes is disposed, so the tensor count is flat from one epoch to the next.
  */
 export async function fit(model: tf.LayersModel, data: FitData, options: FitOptions): Promise<FitResult> {
+  await ensureBackend();
   const train = data.train;
   const n = numExamples(train);
   const epochs = options.epochs;

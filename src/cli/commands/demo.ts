@@ -2,8 +2,8 @@ import path from 'node:path';
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { createProgress, dataPath, KilnError } from '../../core/index.js';
-import { getSpace, loadTable, openStorage, parseConstraints, runStudy, bestTrial, type Trial } from '../../nas/index.js';
-import { searchComparison, writeFigure, writeReport, type ControllerRuns } from '../../report/index.js';
+import { getSpace, loadTable, openStorage, parseConstraints, runStudy, bestTrial, searchComparison, type ControllerRuns, type Trial } from '../../nas/index.js';
+import { writeFigure, writeReport } from '../../report/index.js';
 import { intFlag, interruptSignal, listFlag } from '../flags.js';
 
 interface DemoFlags {

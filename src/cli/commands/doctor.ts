@@ -1,19 +1,21 @@
 import { Command } from 'commander';
 import { backendInfo, initBackend, NATIVE_INSTALL_HINT } from '../../backend/index.js';
+import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../../nn/index.js';
 import { backendOption } from '../flags.js';
 
 /** `kiln doctor`: which backend Kiln computes on here, its threads and library versions. */
 export function register(program: Command): void {
   program
     .command('doctor')
-    .description('Show the active tfjs backend, its threads and the libraries under it (libtorch, BLAS, oneDNN)')
+    .description('Show the active tfjs backend, its threads and the libraries under it (libtorch, BLAS, oneDNN) and whether onnxruntime-node is installed')
     .addOption(backendOption())
     .option('--json', 'print the same as JSON')
     .action(async (flags: { backend?: string; json?: boolean }) => {
       await initBackend(flags.backend);
       const info = backendInfo();
+      const onnxruntime = await onnxRuntimeAvailable();
       if (flags.json) {
-        console.log(JSON.stringify(info, null, 2));
+        console.log(JSON.stringify({ ...info, onnxruntime }, null, 2));
         return;
       }
       const n = info.native;
@@ -30,5 +32,6 @@ export function register(program: Command): void {
         console.log(`native    unavailable: ${n.reason}; ${NATIVE_INSTALL_HINT}`);
       }
       console.log(`tfjs      ${info.tfjs}, Node ${info.node}, ${info.cores} cores`);
+      console.log(`onnx      ${onnxruntime ? 'onnxruntime-node installed' : ONNXRUNTIME_HINT}`);
     });
 }

@@ -5,8 +5,9 @@ import { createProgress, KilnError } from '../../core/index.js';
 import { initBackend } from '../../backend/index.js';
 import {
   deviceSetMetric, openStorage, PRESET_NAMES, PRESETS, runNasExperiment, spaces, type DeviceAggregate, type Direction,
+  curvesCsv, experimentSummary, nasExperimentReport, runsCsv,
 } from '../../nas/index.js';
-import { curvesCsv, experimentSummary, nasExperimentReport, runsCsv, writeFigure, writeReport } from '../../report/index.js';
+import { writeFigure, writeReport } from '../../report/index.js';
 import { backendOption, collect, intFlag, interruptSignal, numberFlag } from '../flags.js';
 
 interface NasFlags {

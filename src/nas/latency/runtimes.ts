@@ -1,8 +1,7 @@
-import type { InferenceSession } from 'onnxruntime-node';
 import { KilnError, createRegistry } from '../../core/index.js';
 import { median } from '../../math/index.js';
 import { tf } from '../../backend/index.js';
-import { exportOnnx, ONNX_INPUT, ONNX_OUTPUT } from '../../nn/onnx/index.js';
+import { createOnnxSession, exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxSession } from '../../nn/onnx/index.js';
 
 /**
  * Real runtimes a standalone model can be deployed on, and wall-clock latency on them:
@@ -42,11 +41,11 @@ const tfjsRuntime: Runtime = {
 };
 
 /** An onnxruntime-node session over ONNX bytes (one thread, all graph optimizations). */
-export async function onnxSession(bytes: Uint8Array): Promise<InferenceSession> {
-  const ort = await import('onnxruntime-node');
+export async function onnxSession(bytes: Uint8Array): Promise<OnnxSession> {
   try {
-    return await ort.InferenceSession.create(bytes, { graphOptimizationLevel: 'all', intraOpNumThreads: 1, interOpNumThreads: 1 });
+    return await createOnnxSession(bytes);
   } catch (e) {
+    if (e instanceof KilnError) throw e;
     throw new KilnError(`onnxruntime could not load the exported model: ${(e as Error).message.split('\n')[0]}`);
   }
 }
@@ -54,12 +53,11 @@ export async function onnxSession(bytes: Uint8Array): Promise<InferenceSession> 
 const onnxRuntime: Runtime = {
   name: 'ort',
   async load(model) {
-    const ort = await import('onnxruntime-node');
     const shape = inputShapeOf(model);
     const session = await onnxSession(exportOnnx(model));
     return {
       async run(x, batch) {
-        const result = await session.run({ [ONNX_INPUT]: new ort.Tensor('float32', x, [batch, ...shape]) });
+        const result = await session.run({ [ONNX_INPUT]: { data: x, dims: [batch, ...shape] } });
         return result[ONNX_OUTPUT].data as Float32Array;
       },
       dispose() {

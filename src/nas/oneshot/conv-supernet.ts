@@ -1,4 +1,5 @@
-import { batchNormWithBatchStatistics, nextSeed, tf } from '../../backend/index.js';
+import { nextSeed, tf } from '../../backend/index.js';
+import { batchNormWithBatchStatistics } from '../../backend/fused.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import { convPlan, convPlanCosts, convPlanFeatures, type Backbone, type BlockPlan, type ConvPlan } from './conv-space.js';
 import { uniquePrefix, type ForwardOptions, type Supernet } from './supernet.js';

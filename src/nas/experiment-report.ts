@@ -1,7 +1,8 @@
 import { mean, meanCI, median } from '../math/index.js';
-import { formatConstraint, isDeviceSetMetric, type NasExperimentResult, type RunResult } from '../nas/index.js';
-import { barPlot, linePlot } from './svg.js';
-import type { Block, ReportDoc } from './document.js';
+import { barPlot, linePlot, type Block, type ReportDoc } from '../report/index.js';
+import { formatConstraint } from './cost.js';
+import { isDeviceSetMetric } from './devices.js';
+import type { NasExperimentResult, RunResult } from './experiment.js';
 
 const DEVICE_FORMULA =
   'Device-set metrics normalize each device by its reference, the median latency of all cells of the table on that device: ' +

@@ -1,7 +1,8 @@
 import { meanCI } from '../math/index.js';
-import { bestSoFar, paretoFront, type BenchmarkTable, type Direction, type Trial } from '../nas/index.js';
-import { linePlot, scatterPlot } from './svg.js';
-import type { Block } from './document.js';
+import { linePlot, scatterPlot, type Block } from '../report/index.js';
+import { bestSoFar, paretoFront } from './analysis.js';
+import type { BenchmarkTable } from './table.js';
+import type { Direction, Trial } from './storage/index.js';
 
 /** The runs of one controller over several seeds of the same constrained table search. */
 export interface ControllerRuns {
