@@ -6,6 +6,7 @@ import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { linePlot, scatterPlot, barPlot, ticks, toMarkdown, toHtml, writeReport } from '../src/report/index.js';
 import { projectRoot } from '../src/core/index.js';
+import { launchChromium, noChromium } from './browser.js';
 
 const CLI = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -39,6 +40,47 @@ test('line, scatter and bar plots are finite SVG naming every series', () => {
   const bars = barPlot([{ label: 'a', values: [1, 2] }, { label: 'b', values: [3, 0] }], ['x', 'y'], { title: 'h', xLabel: 'bin', yLabel: 'n' });
   assertFiniteSvg(bars);
   assert.ok(bars.includes('>a<') && bars.includes('>b<'), 'category labels on the x axis');
+});
+
+/** The plot frame's border rectangle: x, y, width, height. */
+function plotBox(svg: string): [number, number, number, number] {
+  const m = svg.match(/<rect x="([\d.]+)" y="([\d.]+)" width="([\d.]+)" height="([\d.]+)" fill="none" stroke="#333"\/>/);
+  assert.ok(m, 'plot frame');
+  return [Number(m[1]), Number(m[2]), Number(m[3]), Number(m[4])];
+}
+
+test('legends sit below the plot, never over the data, and wrap into rows when long', () => {
+  const names = ['regularized evolution', 'random search', 'REINFORCE', 'BOHB', 'local search', 'predictor-guided evolution'];
+  const svg = linePlot(names.map((name, i) => ({ name, x: [1, 2, 3], y: [i, i + 1, i + 2] })), { title: 't', xLabel: 'x', yLabel: 'y' });
+  const [, top, , height] = plotBox(svg);
+  const xLabelY = Number(svg.match(/<text x="[\d.]+" y="([\d.]+)" text-anchor="middle">x<\/text>/)![1]);
+  const legendYs = names.map((n) => Number(svg.match(new RegExp(`<text x="[\\d.]+" y="([\\d.]+)">${n}</text>`))![1]));
+  for (const y of legendYs) assert.ok(y > xLabelY && y > top + height, `legend text at y=${y} is below the plot and its x label`);
+  assert.ok(new Set(legendYs).size > 1, 'six long names need more than one row at 640 px');
+  const svgHeight = Number(svg.match(/<svg [^>]*height="([\d.]+)"/)![1]);
+  assert.ok(Math.max(...legendYs) < svgHeight, 'the legend fits in the picture');
+});
+
+test('a report with a table wider than the page scrolls the table, not the page (Chromium)', { skip: noChromium }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-report-wide-'));
+  const columns = Array.from({ length: 24 }, (_, i) => `metric_column_${i}`);
+  const { html } = writeReport(dir, {
+    title: 'wide',
+    blocks: [{ kind: 'table', columns, rows: [columns.map((_, i) => i * 1.5), columns.map(() => 'a-long-unbreakable-architecture-string')] }],
+  });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    await page.goto(`file://${html}`);
+    // Browser-side expressions as strings: the test compiles without DOM types.
+    const pageOverflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    const wrapper = await page.evaluate(`(() => { const s = document.querySelector('div.scroll'); return [s.scrollWidth, s.clientWidth, s.getBoundingClientRect().right]; })()`) as number[];
+    assert.equal(pageOverflow, 0, 'the page itself does not scroll sideways');
+    assert.ok(wrapper[0] > wrapper[1], 'the table is wider than its wrapper, which scrolls');
+    assert.ok(wrapper[2] <= 1000, 'the wrapper ends inside the viewport');
+  } finally {
+    await browser.close();
+  }
 });
 
 test('reports are written as HTML and Markdown with the same tables and figure links', () => {

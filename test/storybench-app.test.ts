@@ -6,8 +6,8 @@ import path from 'node:path';
 import { RatingStore, resolveDataset, runBenchmark } from '../src/storybench/index.js';
 import { startRatingApp } from '../src/server/index.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
+import { launchChromium, noChromium } from './browser.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 
 /** Two systems (repeat-last, oracle) on story_cont for three synthetic stories. */
 async function fixtureRuns(): Promise<{ root: string; out: string }> {
@@ -63,20 +63,11 @@ test('rating API validates every request and refuses double submission', async (
   }
 });
 
-test('end to end in Chromium: a rater judges two items, stops, resumes', async (t) => {
-  if (!fs.existsSync(CHROMIUM)) {
-    t.skip('chromium not installed');
-    return;
-  }
-  const { chromium } = await import('playwright-core');
+test('end to end in Chromium: a rater judges two items, stops, resumes', { skip: noChromium }, async () => {
   const { root, out } = await fixtureRuns();
   const db = path.join(root, 'ratings.db');
   const app = await startRatingApp({ db, results: [path.join(out, 'repeat-last'), path.join(out, 'oracle')], port: 0 });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
+  const browser = await launchChromium();
   try {
     const page = await browser.newPage({ viewport: { width: 1100, height: 1250 } });
     const login = async () => {

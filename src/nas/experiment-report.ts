@@ -61,7 +61,7 @@ export function nasExperimentReport(result: NasExperimentResult): { doc: ReportD
     config.controllers.map((name) => ({ name, ...experimentCurve(result.runs.filter((r) => r.controller === name), config.budget) })),
     {
       title: `Best-so-far feasible ${config.objective}${limits.length ? ` (${limits.join(', ')})` : ''}`,
-      xLabel: 'architectures trained (evaluated)', yLabel: `best feasible ${config.objective}`, logX: true, legend: 'bottom-right',
+      xLabel: 'architectures trained (evaluated)', yLabel: `best feasible ${config.objective}`, logX: true,
       yRange: [optimum.value - 3, optimum.value + 0.3],
       guides: [{ axis: 'y', value: optimum.value, label: `feasible optimum ${optimum.value}` }],
     },

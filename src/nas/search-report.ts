@@ -81,7 +81,6 @@ export function searchComparison(cmp: SearchComparison): { blocks: Block[]; figu
       xLabel: 'architectures evaluated',
       yLabel: `best feasible ${objective}`,
       logX: true,
-      legend: 'bottom-right',
       // The first few evaluations span tens of points; the comparison happens near the optimum.
       yRange: yWindow(stats.flatMap(({ s }) => s.y.slice(Math.min(9, s.y.length - 1))), optimum.value),
       guides: [{ axis: 'y', value: optimum.value, label: `feasible optimum ${optimum.value.toFixed(2)}` }],
@@ -110,7 +109,6 @@ export function searchComparison(cmp: SearchComparison): { blocks: Block[]; figu
       xLabel: costMetric,
       yLabel: objective,
       logX: true,
-      legend: 'bottom-right',
       yRange: [Math.max(Math.min(...background.map((i) => obj[i])), optimum.value - 25), Math.max(...obj) + 0.5],
       guides: [{ axis: 'x', value: limit, label: `constraint ${costMetric} <= ${limit}` }],
     },

@@ -55,16 +55,19 @@ export function toHtml(doc: ReportDoc): string {
       body.push(`<figure><img src="${escHtml(b.file)}" alt="${escHtml(b.caption)}"><figcaption>${inlineHtml(b.caption)}</figcaption></figure>`);
     } else {
       const head = b.columns.map((c) => `<th>${escHtml(c)}</th>`).join('');
-      const rows = b.rows.map((r) => `<tr>${r.map((v) => `<td>${inlineHtml(cell(v))}</td>`).join('')}</tr>`).join('\n');
-      body.push(`<table>${b.caption ? `<caption>${inlineHtml(b.caption)}</caption>` : ''}<thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table>`);
+      const rows = b.rows.map((r) => `<tr>${r.map((v) => `<td${typeof v === 'number' ? ' class="num"' : ''}>${inlineHtml(cell(v))}</td>`).join('')}</tr>`).join('\n');
+      // The wrapper scrolls a table wider than the page instead of letting it run off the right edge.
+      body.push(`<div class="table">${b.caption ? `<p class="caption">${inlineHtml(b.caption)}</p>` : ''}<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div></div>`);
     }
   }
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escHtml(doc.title)}</title>
 <style>
 body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right;white-space:nowrap}
-th{background:#f4f4f4}caption{caption-side:top;text-align:left;font-style:italic;padding:4px 0}
+div.table{margin:1em 0}div.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top;overflow-wrap:break-word}
+td.num{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}th{background:#f4f4f4;min-width:3em}
+p.caption{font-style:italic;margin:0 0 4px}
 figure{margin:1em 0}figcaption{font-style:italic;color:#555}img{max-width:100%}code{background:#f4f4f4;padding:0 3px}
 </style></head><body>
 ${body.join('\n')}

@@ -39,7 +39,6 @@ export interface PlotOptions {
   guides?: Guide[];
   /** Replaces the numeric x ticks with labelled ones (categories). */
   xTicks?: { value: number; label: string }[];
-  legend?: 'top-right' | 'bottom-right' | 'top-left' | 'bottom-left';
 }
 
 const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
@@ -98,14 +97,43 @@ interface Frame {
   sx: (v: number) => number;
   sy: (v: number) => number;
   parts: string[];
-  legend: (names: string[], kinds?: ('line' | 'dot')[]) => void;
   close: () => string;
 }
 
-function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
+interface LegendEntry {
+  name: string;
+  kind: 'line' | 'dot';
+}
+
+// About 6.5 px per character at 12 px sans-serif.
+const textWidth = (s: string) => 6.5 * s.length;
+const LEGEND_ROW = 18;
+
+/** Legend entries flowed left to right in rows under the plot, so they never cover the data. */
+function legendLayout(entries: LegendEntry[], left: number, right: number): { x: number; row: number }[] {
+  const out: { x: number; row: number }[] = [];
+  let x = left;
+  let row = 0;
+  for (const e of entries) {
+    const w = 26 + textWidth(e.name) + 18;
+    if (x > left && x + w > right) {
+      x = left;
+      row++;
+    }
+    out.push({ x, row });
+    x += w;
+  }
+  return out;
+}
+
+function frame(opts: PlotOptions, xs: number[], ys: number[], legend: LegendEntry[]): Frame {
   const W = opts.width ?? 640;
-  const H = opts.height ?? 400;
   const m = { l: 64, r: 16, t: 36, b: 48 };
+  const slots = legendLayout(legend, m.l, W - m.r);
+  const legendHeight = legend.length ? (Math.max(...slots.map((s) => s.row)) + 1) * LEGEND_ROW + 6 : 0;
+  // The plot keeps `height`; the legend band is added below the x-axis label.
+  const H = (opts.height ?? 400) + legendHeight;
+  m.b += legendHeight;
   const tx = (v: number) => (opts.logX ? Math.log10(Math.max(v, 1e-12)) : v);
   const guideX = (opts.guides ?? []).filter((g) => g.axis === 'x').map((g) => g.value);
   const guideY = (opts.guides ?? []).filter((g) => g.axis === 'y').map((g) => g.value);
@@ -131,7 +159,7 @@ function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
     parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${esc(t.label || fmt(t.value))}</text>`);
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`);
-  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
+  parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - legendHeight - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
   parts.push(
     `<text transform="translate(16 ${(m.t + H - m.b) / 2}) rotate(-90)" text-anchor="middle">${esc(opts.yLabel)}</text>`,
   );
@@ -152,25 +180,18 @@ function frame(opts: PlotOptions, xs: number[], ys: number[]): Frame {
     sx,
     sy,
     parts,
-    legend(names, kinds) {
-      const where = opts.legend ?? 'top-right';
-      // About 6.5 px per character at 12 px sans-serif, plus the swatch.
-      const boxWidth = 34 + 6.5 * Math.max(...names.map((n) => n.length));
-      const x = where.endsWith('right') ? W - m.r - boxWidth - 4 : m.l + 10;
-      const top = where.startsWith('top') ? m.t + 14 : H - m.b - 8 - (names.length - 1) * 16;
-      parts.push(`<rect x="${x - 4}" y="${top - 12}" width="${boxWidth}" height="${names.length * 16 + 2}" fill="white" fill-opacity="0.85"/>`);
-      names.forEach((name, i) => {
-        const y = top + i * 16;
+    close() {
+      guides();
+      legend.forEach((e, i) => {
+        const x = slots[i].x;
+        const y = H - legendHeight + 4 + slots[i].row * LEGEND_ROW + 12;
         parts.push(
-          kinds?.[i] === 'dot'
+          e.kind === 'dot'
             ? `<circle cx="${x + 10}" cy="${y - 4}" r="4" fill="${colorOf(i)}"/>`
             : `<line x1="${x}" x2="${x + 20}" y1="${y - 4}" y2="${y - 4}" stroke="${colorOf(i)}" stroke-width="2"/>`,
         );
-        parts.push(`<text x="${x + 26}" y="${y}">${esc(name)}</text>`);
+        parts.push(`<text x="${x + 26}" y="${y}">${esc(e.name)}</text>`);
       });
-    },
-    close() {
-      guides();
       parts.push('</svg>');
       return parts.join('\n');
     },
@@ -184,7 +205,7 @@ const pathOf = (xs: number[], ys: number[], sx: (v: number) => number, sy: (v: n
 export function linePlot(series: LineSeries[], opts: PlotOptions): string {
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => [...s.y, ...(s.lower ?? []), ...(s.upper ?? [])]);
-  const f = frame(opts, xs, ys);
+  const f = frame(opts, xs, ys, series.map((s) => ({ name: s.name, kind: 'line' })));
   series.forEach((s, i) => {
     if (s.lower && s.upper) {
       const top = pathOf(s.x, s.upper, f.sx, f.sy);
@@ -198,7 +219,6 @@ export function linePlot(series: LineSeries[], opts: PlotOptions): string {
       `<path d="${pathOf(s.x, s.y, f.sx, f.sy)}" fill="none" stroke="${colorOf(i)}" stroke-width="2" clip-path="url(#plot)"/>`,
     );
   });
-  f.legend(series.map((s) => s.name));
   return f.close();
 }
 
@@ -207,7 +227,7 @@ export function scatterPlot(series: ScatterSeries[], opts: PlotOptions): string 
   // With a fixed y range, only the points inside it decide the x range.
   const visible = (y: number) => !opts.yRange || (y >= opts.yRange[0] && y <= opts.yRange[1]);
   const xs = series.flatMap((s) => s.x.filter((_, j) => visible(s.y[j])));
-  const f = frame(opts, xs, series.flatMap((s) => s.y));
+  const f = frame(opts, xs, series.flatMap((s) => s.y), series.map((s) => ({ name: s.name, kind: s.line ? 'line' : 'dot' })));
   series.forEach((s, i) => {
     if (s.line) {
       const order = s.x.map((_, j) => j).sort((a, b) => s.x[a] - s.x[b]);
@@ -222,7 +242,6 @@ export function scatterPlot(series: ScatterSeries[], opts: PlotOptions): string 
       );
     }
   });
-  f.legend(series.map((s) => s.name), series.map((s) => (s.line ? 'line' : 'dot')));
   return f.close();
 }
 
@@ -235,7 +254,8 @@ export function barPlot(
   const n = bars.length;
   const allValues = bars.flatMap((b) => b.values);
   const xTicks = bars.map((b, i) => ({ value: i + 0.5, label: b.label }));
-  const f = frame({ ...opts, xTicks, xRange: [0, n], yRange: opts.yRange ?? [0, Math.max(1e-12, ...allValues) * 1.08] }, [], allValues);
+  const legend = seriesNames.map((name) => ({ name, kind: 'line' as const }));
+  const f = frame({ ...opts, xTicks, xRange: [0, n], yRange: opts.yRange ?? [0, Math.max(1e-12, ...allValues) * 1.08] }, [], allValues, legend);
   const slot = f.sx(1) - f.sx(0);
   const k = seriesNames.length;
   bars.forEach((b, i) => {
@@ -247,6 +267,5 @@ export function barPlot(
       );
     });
   });
-  f.legend(seriesNames);
   return f.close();
 }
