@@ -6,6 +6,13 @@ interface Slot {
   variable: tf.Variable;
 }
 
+/** Names under which the bias-correction powers are saved beside tfjs's own Adam weights. */
+const ACC_BETA1 = 'adam/accBeta1';
+const ACC_BETA2 = 'adam/accBeta2';
+
+/** An optimizer's saved weights: named tensors (tfjs-core's NamedTensor, which tfjs does not re-export). */
+type SavedWeights = Awaited<ReturnType<tf.Optimizer['getWeights']>>;
+
 interface AdamState {
   accBeta1: tf.Variable;
   accBeta2: tf.Variable;
@@ -16,11 +23,32 @@ interface AdamState {
 /**
  * tf.train.adam with one fused kernel per variable where the backend has it (the native backend):
  * the same state, the same float32 operations in the same order (so the same weights, bit for bit)
- * and the same saved format, in one pass instead of about fourteen ops. Elsewhere it is tfjs's Adam.
+ * in one pass instead of about fourteen ops. Elsewhere it is tfjs's Adam. Its saved weights are tfjs's
+ * plus the two bias-correction powers, so that a resumed run continues bit for bit.
  */
 export class Adam extends tf.AdamOptimizer {
   constructor(learningRate: number, beta1 = 0.9, beta2 = 0.999, epsilon?: number) {
     super(learningRate, beta1, beta2, epsilon);
+  }
+
+  /**
+   * tfjs restores the bias-correction powers as pow(beta, t + 1), which differs in the last bits from
+   * the running product the steps keep (resumed weights drifted by up to 4e-5): save the products.
+   */
+  override async getWeights(): Promise<SavedWeights> {
+    const state = this as unknown as AdamState;
+    return [...await super.getWeights(), { name: ACC_BETA1, tensor: state.accBeta1 }, { name: ACC_BETA2, tensor: state.accBeta2 }];
+  }
+
+  override async setWeights(weights: SavedWeights): Promise<void> {
+    const saved = new Map(weights.filter((w) => w.name === ACC_BETA1 || w.name === ACC_BETA2).map((w) => [w.name, w.tensor]));
+    await super.setWeights(weights.filter((w) => !saved.has(w.name)));
+    const state = this as unknown as AdamState;
+    const [b1, b2] = [saved.get(ACC_BETA1), saved.get(ACC_BETA2)];
+    if (b1 && b2) {
+      state.accBeta1.assign(b1);
+      state.accBeta2.assign(b2);
+    }
   }
 
   override applyGradients(variableGradients: Parameters<tf.AdamOptimizer['applyGradients']>[0]): void {

@@ -55,41 +55,112 @@ async function writeWeights(file: string, named: NamedTensor[]): Promise<tf.io.W
   return specs;
 }
 
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
 function readWeights(file: string, specs: tf.io.WeightsManifestEntry[]): NamedTensor[] {
-  const buf = fs.readFileSync(file);
+  const buf = fs.existsSync(file) ? fs.readFileSync(file) : null;
+  if (!buf) throw new KilnError(`corrupt checkpoint: ${file} is missing`);
+  const want = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? NaN), 0);
+  if (buf.byteLength !== want) throw new KilnError(`corrupt checkpoint: ${file} holds ${buf.byteLength} bytes, its manifest ${want}`);
   const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));
 }
 
-/**
- * Writes model (tfjs format), optimizer slots, best weights and state into a fresh folder, then
- * swaps it in for `dir`: a crash at any moment leaves either the old or the new checkpoint whole.
- */
-export async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer,
-  state: TrainState, bestWeights: tf.Tensor[] | null): Promise<void> {
-  const tmp = `${dir}.tmp`;
-  const old = `${dir}.old`;
-  fs.rmSync(tmp, { recursive: true, force: true });
-  await saveModel(model, tmp);
-  const optimizerWeights = await optimizer.getWeights();
-  const optimizerSpecs = await writeWeights(path.join(tmp, OPTIMIZER), optimizerWeights);
-  // getWeights() makes a fresh scalar for the iteration count; the other entries are live slots.
-  tf.dispose(optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor));
-  const bestSpecs = bestWeights
-    ? await writeWeights(path.join(tmp, BEST), bestWeights.map((tensor, i) => ({ name: `w${i}`, tensor })))
-    : null;
-  const file: StateFile = { version: 1, ...state, optimizerSpecs, bestSpecs };
-  writeAtomic(path.join(tmp, STATE), JSON.stringify(file, null, 1));
-  fs.rmSync(old, { recursive: true, force: true });
-  if (fs.existsSync(dir)) fs.renameSync(dir, old);
-  fs.renameSync(tmp, dir);
-  fs.rmSync(old, { recursive: true, force: true });
+/** One file-system step of a checkpoint write; exported to the tests, which crash between any two. */
+export interface CheckpointStep {
+  name: string;
+  run: () => void | Promise<void>;
 }
 
-/** The folder holding a complete checkpoint (`dir`, or `dir.old` if a swap was interrupted), if any. */
-function completeCheckpoint(dir: string): string | null {
-  for (const d of [dir, `${dir}.old`]) if (fs.existsSync(path.join(d, STATE))) return d;
-  return null;
+const complete = (d: string): boolean => fs.existsSync(path.join(d, STATE));
+
+/** Deleting the state file first means a half-deleted folder is never taken for a checkpoint. */
+const removeSteps = (d: string, when: () => boolean = () => true): CheckpointStep[] => [
+  { name: `unlink ${path.basename(d)}/${STATE}`, run: () => { if (when()) fs.rmSync(path.join(d, STATE), { force: true }); } },
+  { name: `remove ${path.basename(d)}`, run: () => { if (when()) fs.rmSync(d, { recursive: true, force: true }); } },
+];
+
+/** Moves a complete `tmp` in as `dir` (keeping the previous one as `old` until then); a no-op otherwise. */
+function swapSteps(dir: string, tmp: string, old: string): CheckpointStep[] {
+  return [
+    ...removeSteps(old, () => complete(tmp)),
+    { name: 'move dir to old', run: () => { if (complete(tmp) && fs.existsSync(dir)) fs.renameSync(dir, old); } },
+    { name: 'move tmp to dir', run: () => { if (complete(tmp)) fs.renameSync(tmp, dir); } },
+    ...removeSteps(old, () => complete(dir)),
+  ];
+}
+
+/**
+ * The write protocol. A folder is a checkpoint when it holds `state.json`, which is written last
+ * (atomically) and deleted first. A write first finishes a swap that a crash interrupted, then writes
+ * the new checkpoint whole into `dir.tmp`, then swaps it in; so no step deletes the newest checkpoint
+ * before a newer one is complete, and after a crash between any two steps (of any number of crashed
+ * writes) `dir`, `dir.tmp` or `dir.old` holds it. The reader takes the newest complete one.
+ */
+export function checkpointSteps(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer,
+  state: TrainState, bestWeights: tf.Tensor[] | null): CheckpointStep[] {
+  const tmp = `${dir}.tmp`;
+  const old = `${dir}.old`;
+  let specs: Pick<StateFile, 'optimizerSpecs' | 'bestSpecs'>;
+  return [
+    ...swapSteps(dir, tmp, old),
+    ...removeSteps(tmp),
+    {
+      name: 'write tmp', run: async () => {
+        await saveModel(model, tmp);
+        const optimizerWeights = await optimizer.getWeights();
+        const optimizerSpecs = await writeWeights(path.join(tmp, OPTIMIZER), optimizerWeights);
+        // getWeights() makes a fresh scalar for the iteration count; the other entries are live slots.
+        tf.dispose(optimizerWeights.filter((w) => w.name === 'iter').map((w) => w.tensor));
+        const bestSpecs = bestWeights
+          ? await writeWeights(path.join(tmp, BEST), bestWeights.map((tensor, i) => ({ name: `w${i}`, tensor })))
+          : null;
+        specs = { optimizerSpecs, bestSpecs };
+      },
+    },
+    { name: `write tmp/${STATE}`, run: () => writeAtomic(path.join(tmp, STATE), JSON.stringify({ version: 1, ...state, ...specs }, null, 1)) },
+    ...swapSteps(dir, tmp, old),
+  ];
+}
+
+/** Writes model (tfjs format), optimizer slots, best weights and state; see `checkpointSteps`. */
+export async function saveCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer,
+  state: TrainState, bestWeights: tf.Tensor[] | null): Promise<void> {
+  for (const step of checkpointSteps(dir, model, optimizer, state, bestWeights)) await step.run();
+}
+
+function readState(folder: string): StateFile {
+  const file = path.join(folder, STATE);
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new KilnError(`corrupt checkpoint: ${file}: ${(err as Error).message}`);
+  }
+  const f = json as Partial<StateFile> | null;
+  const bad = (field: string) => new KilnError(`corrupt checkpoint: ${file} lacks a valid \`${field}\``);
+  if (!f || typeof f !== 'object') throw bad('state');
+  if (f.version !== 1) throw new KilnError(`checkpoint ${folder} has unknown version ${String(f.version)}`);
+  for (const key of ['epoch', 'batch', 'step', 'sinceBest'] as const) {
+    if (!Number.isInteger(f[key]) || (f[key] as number) < 0) throw bad(key);
+  }
+  if (!f.partial || ![f.partial.lossSum, f.partial.correct, f.partial.seen].every(Number.isFinite)) throw bad('partial');
+  if (!Array.isArray(f.history)) throw bad('history');
+  if (typeof f.stoppedEarly !== 'boolean') throw bad('stoppedEarly');
+  const c = f.config;
+  if (!c || typeof c.optimizer !== 'string' || ![c.batchSize, c.trainSize, c.seed].every(Number.isFinite)) throw bad('config');
+  if (!Array.isArray(f.optimizerSpecs)) throw bad('optimizerSpecs');
+  if (f.bestSpecs !== null && !Array.isArray(f.bestSpecs)) throw bad('bestSpecs');
+  if (f.best !== null && !(f.best && Number.isFinite(f.best.value) && Number.isInteger(f.best.epoch))) throw bad('best');
+  return f as StateFile;
+}
+
+/** The newest complete checkpoint among `dir`, `dir.tmp` and `dir.old` (see `checkpointSteps`). */
+function completeCheckpoint(dir: string): { folder: string; file: StateFile } | null {
+  const found = [dir, `${dir}.tmp`, `${dir}.old`]
+    .filter((d) => fs.existsSync(path.join(d, STATE)))
+    .map((folder) => ({ folder, file: readState(folder) }));
+  return found.reduce<{ folder: string; file: StateFile } | null>((a, b) => (a && a.file.step >= b.file.step ? a : b), null);
 }
 
 export function hasCheckpoint(dir: string): boolean {
@@ -102,31 +173,30 @@ export function hasCheckpoint(dir: string): boolean {
  */
 export async function loadCheckpoint(dir: string, model: tf.LayersModel, optimizer: tf.Optimizer):
   Promise<{ state: TrainState; bestWeights: tf.Tensor[] | null } | null> {
-  const from = completeCheckpoint(dir);
-  if (!from) return null;
-  let file: StateFile;
-  try {
-    file = JSON.parse(fs.readFileSync(path.join(from, STATE), 'utf8')) as StateFile;
-  } catch (err) {
-    throw new KilnError(`malformed checkpoint ${path.join(from, STATE)}: ${(err as Error).message}`);
-  }
-  if (file.version !== 1) throw new KilnError(`checkpoint ${from} has unknown version ${file.version}`);
-
-  const saved = await loadModel(from);
-  const weights = saved.getWeights();
-  const want = model.getWeights();
-  const same = weights.length === want.length && weights.every((w, i) => tf.util.arraysEqual(w.shape, want[i].shape));
-  if (!same) {
-    saved.dispose();
-    throw new KilnError(`checkpoint ${from} holds a different architecture than this model (delete it to start over)`);
-  }
-  model.setWeights(weights);
-  saved.dispose();
+  const found = completeCheckpoint(dir);
+  if (!found) return null;
+  const { folder: from, file } = found;
 
   const slots = readWeights(path.join(from, OPTIMIZER), file.optimizerSpecs);
+  const best = file.bestSpecs ? readWeights(path.join(from, BEST), file.bestSpecs) : null;
+  const saved = await loadModel(from).catch((err) => {
+    tf.dispose([...slots, ...best ?? []].map((s) => s.tensor));
+    throw err;
+  });
+  try {
+    const weights = saved.getWeights();
+    const want = model.getWeights();
+    if (weights.length !== want.length || weights.some((w, i) => !tf.util.arraysEqual(w.shape, want[i].shape))) {
+      tf.dispose([...slots, ...best ?? []].map((s) => s.tensor));
+      throw new KilnError(`checkpoint ${from} holds a different architecture than this model (delete it to start over)`);
+    }
+    model.setWeights(weights);
+  } finally {
+    saved.dispose();
+  }
   await optimizer.setWeights(slots);
   tf.dispose(slots.map((s) => s.tensor));
-  const bestWeights = file.bestSpecs ? readWeights(path.join(from, BEST), file.bestSpecs).map((s) => s.tensor) : null;
+  const bestWeights = best ? best.map((s) => s.tensor) : null;
   const { version: _v, optimizerSpecs: _o, bestSpecs: _b, ...state } = file;
   return { state, bestWeights };
 }
