@@ -8,10 +8,13 @@ export interface NumberBounds {
   max?: number;
 }
 
+/** Plain decimal notation only: Number() also takes hex, binary, octal, '' and surrounding spaces. */
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
 /** Parses a flag value as a finite number within bounds, with a KilnError naming the flag. */
 export function num(value: string, flag: string, o: NumberBounds = {}): number {
   const n = Number(value);
-  const ok = value.trim() !== '' && Number.isFinite(n) && (!o.int || Number.isInteger(n)) &&
+  const ok = DECIMAL.test(value) && Number.isFinite(n) && (!o.int || Number.isInteger(n)) &&
     (o.min === undefined || n >= o.min) && (o.max === undefined || n <= o.max);
   if (!ok) {
     const range = [o.min !== undefined ? `>= ${o.min}` : '', o.max !== undefined ? `<= ${o.max}` : ''].filter(Boolean).join(' and ');

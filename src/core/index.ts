@@ -4,3 +4,4 @@ export { createRng, type Rng } from './rng.js';
 export { createRegistry, type Registry } from './registry.js';
 export { createProgress, type Progress, type ProgressOptions } from './progress.js';
 export { projectRoot, dataPath } from './paths.js';
+export { checkInputFile, checkOutputFile, checkOutputDir } from './files.js';

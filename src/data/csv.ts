@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError } from '../core/index.js';
+import { KilnError, checkInputFile } from '../core/index.js';
 import type { Dataset } from './dataset.js';
 
 export interface CsvOptions {
@@ -79,8 +79,7 @@ function parseNumber(cell: string): { value?: number; missing: boolean } {
  * Every malformed input is a one-line KilnError naming the file, line and column.
  */
 export function loadCsv(file: string, opts: CsvOptions = {}): Dataset {
-  if (!fs.existsSync(file)) throw new KilnError(`CSV file not found: ${file}`);
-  if (!fs.statSync(file).isFile()) throw new KilnError(`not a CSV file: ${file} is a directory`);
+  checkInputFile(file, 'CSV file');
   const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
   const rows = parseCsv(text);
   if (rows.length === 0) throw new KilnError(`CSV file is empty: ${file}`);

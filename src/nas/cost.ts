@@ -106,7 +106,9 @@ const CONSTRAINT = /^([A-Za-z_][\w.]*(?:\([\w.,\s]*\))?)\s*(<=|>=|<|>)\s*([-+]?(
 /** Parses `metric<=value` expressions; each input may hold several separated by ',' or ';'. */
 export function parseConstraints(exprs: string | readonly string[]): Constraint[] {
   // Commas inside a metric's parentheses (a device list) do not separate constraints.
-  const parts = (typeof exprs === 'string' ? [exprs] : exprs).flatMap((e) => e.split(/[,;](?![^()]*\))/)).map((e) => e.trim()).filter(Boolean);
+  const parts = (typeof exprs === 'string' ? [exprs] : exprs).flatMap((e) => e.split(/[,;](?![^()]*\))/)).map((e) => e.trim());
+  // An empty constraint is a slip (an unset shell variable, a doubled separator), not "no limit".
+  if (parts.includes('')) throw new KilnError(`empty constraint in '${[exprs].flat().join("', '")}' (expected METRIC<=NUMBER, e.g. latency_ms_pixel3<=6)`);
   return parts.map((text) => {
     const m = CONSTRAINT.exec(text);
     if (!m) throw new KilnError(`malformed constraint '${text}' (expected METRIC<=NUMBER, >=, < or >, e.g. latency_ms_pixel3<=6)`);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError } from '../core/index.js';
+import { KilnError, checkInputFile } from '../core/index.js';
 import { parseCsv } from '../data/index.js';
 import type { Architecture, SearchSpace } from './space/index.js';
 
@@ -91,12 +91,8 @@ const cache = new Map<string, BenchmarkTable>();
 /** Reads a CSV table from disk; repeated loads of an unchanged file reuse the parsed table. */
 export function loadTable(file: string, space: SearchSpace, opts: TableOptions = {}): BenchmarkTable {
   const abs = path.resolve(file);
-  let stat: fs.Stats;
-  try {
-    stat = fs.statSync(abs);
-  } catch {
-    throw new KilnError(`table file not found: ${file}`);
-  }
+  checkInputFile(abs, 'table file');
+  const stat = fs.statSync(abs);
   const id = `${abs}\0${stat.mtimeMs}\0${stat.size}\0${space.name}\0${opts.archColumn ?? 'arch'}`;
   let table = cache.get(id);
   if (!table) {

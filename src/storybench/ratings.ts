@@ -1,3 +1,5 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import Database from 'better-sqlite3';
 import { KilnError, check } from '../core/index.js';
 
@@ -59,8 +61,30 @@ export const pairKey = (x: string, y: string): string => [x, y].sort().join(' vs
 
 export class RatingStore {
   private db: Database.Database;
-  constructor(file: string) {
-    this.db = new Database(file);
+  /**
+   * Opens (or, unless `readonly`, creates) the judgements database. Read-only opens never write to the
+   * file; a file that is not SQLite or holds no judgements table is a KilnError naming it.
+   */
+  constructor(file: string, opts: { readonly?: boolean } = {}) {
+    const readonly = opts.readonly === true;
+    if (readonly && !fs.existsSync(file)) throw new KilnError(`ratings database not found: ${file}`);
+    const dir = path.dirname(path.resolve(file));
+    if (!fs.existsSync(dir)) throw new KilnError(`folder for the ratings database does not exist: ${dir}`);
+    try {
+      this.db = new Database(file, { readonly, fileMustExist: readonly });
+      const tables = (this.db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+      if ((readonly || tables.length > 0) && !tables.includes('judgements')) {
+        this.db.close();
+        throw new KilnError(`${file} is not a ratings database (${tables.length ? `it holds ${tables.slice(0, 3).join(', ')}` : 'it is empty'}, no judgements table)`);
+      }
+      if (!readonly) this.createSchema();
+    } catch (e) {
+      if (e instanceof KilnError) throw e;
+      throw new KilnError(`cannot open ratings database ${file}: ${(e as Error).message}`);
+    }
+  }
+
+  private createSchema(): void {
     this.db.pragma('journal_mode = WAL');
     this.db.exec(`CREATE TABLE IF NOT EXISTS judgements (
       id INTEGER PRIMARY KEY AUTOINCREMENT,

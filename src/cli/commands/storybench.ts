@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { intFlag, listFlag } from '../flags.js';
-import { check } from '../../core/index.js';
+import { checkOutputFile } from '../../core/index.js';
 import { OFFICIAL_DATASETS, RatingStore, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks, metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores } from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
@@ -66,8 +66,7 @@ export function register(program: Command): void {
       writeScores(dir, scores);
       let human;
       if (opts.ratings) {
-        check(fs.existsSync(opts.ratings), `ratings database not found: ${opts.ratings}`);
-        const store = new RatingStore(opts.ratings);
+        const store = new RatingStore(opts.ratings, { readonly: true });
         const all = store.all();
         store.close();
         human = { raters: new Set(all.map((j) => j.rater)).size, judgements: all.length, winRates: winRates(all), agreement: metricAgreement(scores, all) };
@@ -93,8 +92,8 @@ export function register(program: Command): void {
     .requiredOption('--db <file>', 'SQLite file written by kiln storybench rate')
     .option('--csv <file>', 'write every judgement as CSV ("-" for stdout)')
     .action((opts: { db: string; csv?: string }) => {
-      check(fs.existsSync(opts.db), `ratings database not found: ${opts.db}`);
-      const store = new RatingStore(opts.db);
+      if (opts.csv && opts.csv !== '-') checkOutputFile(opts.csv, '--csv');
+      const store = new RatingStore(opts.db, { readonly: true });
       const all = store.all();
       store.close();
       if (opts.csv) {

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
 import { backendOption, num } from '../flags.js';
-import { KilnError, createProgress, type Progress } from '../../core/index.js';
+import { KilnError, checkOutputDir, createProgress, type Progress } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import {
   datasets, fitStandardizer, loadDataset, numExamples, sample, splitDataset, standardize, type Splits, type Standardizer,
@@ -84,6 +84,7 @@ async function train(flags: TrainFlags): Promise<void> {
   });
 
   const out = flags.out ?? path.join('runs', `${full.name}-${modelName}-seed${seed}`);
+  checkOutputDir(out, '--out');
   const checkpointDir = path.join(out, 'checkpoint');
   const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
   if (hasCheckpoint(checkpointDir)) log(`resuming from ${checkpointDir}`);

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { check, createProgress, projectRoot } from '../../core/index.js';
+import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, numberFlag } from '../flags.js';
 import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
@@ -27,6 +27,9 @@ function num(name: string) {
     return n;
   };
 }
+
+/** About two minutes of generation on the native backend (19 frames/s measured); more is a typo. */
+const MAX_STORY_FRAMES = 2048;
 
 interface SamplingFlags { steps: number; temperature: number; guidance: number; choiceTemperature: number; seed: number }
 
@@ -128,7 +131,7 @@ export function register(program: Command): void {
     .command('story')
     .description('generate a video story from a sequence of prompts (one segment per prompt)')
     .argument('<prompts...>', 'one prompt per segment, e.g. "a red square moves right" "the red square jumps"')
-    .option('--frames <list>', 'frames per segment, comma-separated (8 fps); one number applies to all', '16')
+    .option('--frames <list>', `frames per segment, comma-separated (8 fps); one number applies to all; at most ${MAX_STORY_FRAMES} in all`, '16')
     .option('--background <text>', 'background description, e.g. "a black background"')
     .requiredOption('--out <file>', 'output .gif (or .mp4 when ffmpeg is installed)')
     .option('--tokenizer <dir>', 'tokenizer checkpoint', defaultModelDir('tokenizer'))
@@ -139,6 +142,9 @@ export function register(program: Command): void {
       const counts = opts.frames.split(',').map((f) => int('--frames')(f.trim()));
       const frames = counts.length === 1 ? prompts.map(() => counts[0]) : counts;
       check(frames.length === prompts.length, `--frames lists ${frames.length} counts for ${prompts.length} prompts`);
+      const total = frames.reduce((a, b) => a + b, 0);
+      check(total <= MAX_STORY_FRAMES, `--frames asks for ${total} frames; a story has at most ${MAX_STORY_FRAMES} (${MAX_STORY_FRAMES / 8} s at 8 fps)`);
+      checkOutputFile(opts.out, '--out');
       await initBackend(opts.backend);
       const tok = await loadTokenizer(opts.tokenizer);
       const gen = await loadGenerator(opts.generator);

@@ -10,7 +10,7 @@ export { sqliteStorage } from './sqlite.js';
 
 /** Storage backends by URI scheme: 'memory', 'sqlite:FILE' (a PostgreSQL backend would add 'postgres:'). */
 export interface OpenOptions {
-  /** False for read-only uses (listing, export): a missing SQLite file is then an error, not a new file. */
+  /** False for read-only uses (listing, export): the SQLite file is opened read-only and must exist. */
   create?: boolean;
 }
 
@@ -21,7 +21,7 @@ storageBackends.register('memory', (rest) => {
 }, 'in-process, lost at exit');
 storageBackends.register('sqlite', (file, opts) => {
   if (opts.create === false && !fs.existsSync(file)) throw new KilnError(`no storage at sqlite:${file} (run kiln search first, or pass --storage)`);
-  return sqliteStorage(file);
+  return sqliteStorage(file, { readonly: opts.create === false });
 }, 'SQLite file: sqlite:PATH.db');
 
 /** Opens a storage from a URI: 'memory' or 'sqlite:path.db'. */

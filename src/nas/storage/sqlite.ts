@@ -48,18 +48,29 @@ const TRIAL_COLUMNS = 'number, arch, state, feasible, value, metrics, error, sta
  * SQLite storage (WAL journal, one transaction per change): a trial and the controller
  * state after it land together or not at all, so a SIGKILL loses at most the running trial.
  */
-export function sqliteStorage(file: string): Storage {
+export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): Storage {
   if (file === '') throw new KilnError(`sqlite storage needs a path: sqlite:FILE.db`);
   const dir = path.dirname(path.resolve(file));
   if (!fs.existsSync(dir)) throw new KilnError(`folder for sqlite storage does not exist: ${dir}`);
   let db: Database.Database;
   try {
-    db = new Database(file);
-    db.pragma('journal_mode = WAL');
-    db.pragma('synchronous = NORMAL');
+    // Read-only uses (list, show, export) open the file read-only: they never create tables or files.
+    db = new Database(file, { readonly: opts.readonly === true, fileMustExist: opts.readonly === true });
+    const tables = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as { name: string }[]).map((t) => t.name);
+    if (tables.length > 0 && !tables.includes('studies')) {
+      db.close();
+      throw new KilnError(`${file} is not a Kiln study database (it holds ${tables.slice(0, 3).join(', ')}, no studies table)`);
+    }
+    if (opts.readonly) {
+      if (tables.length === 0) throw new KilnError(`${file} holds no studies (run kiln search first)`);
+    } else {
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.exec(SCHEMA);
+    }
     db.pragma('busy_timeout = 5000');
-    db.exec(SCHEMA);
   } catch (e) {
+    if (e instanceof KilnError) throw e;
     throw new KilnError(`cannot open sqlite storage ${file}: ${(e as Error).message}`);
   }
   const q = {

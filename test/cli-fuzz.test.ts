@@ -1,0 +1,192 @@
+/**
+ * Bad input never gives a wrong answer: every flag parser refuses malformed values, and malformed
+ * files, folders, databases and models given to each command end in one `kiln: ...` line on stderr
+ * and exit code 2, quickly, with no stack trace and no input file or database changed.
+ */
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command, type Option } from 'commander';
+import { COMMANDS } from '../src/cli/commands/index.js';
+import { initBackend, setSeed, tf } from '../src/backend/index.js';
+import { mlp, saveModel } from '../src/nn/index.js';
+import { RatingStore } from '../src/storybench/ratings.js';
+import { dataPath } from '../src/core/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(here, '..', 'src', 'cli', 'main.js');
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-fuzz-'));
+process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const at = (...p: string[]) => path.join(tmp, ...p);
+
+/** Values no numeric, list or range flag may accept. */
+const MALFORMED = ['0x10', '0b11', '1e999', '-1e999', 'NaN', 'Infinity', '', ' ', '3abc', '1_000', '١٢', '１２', '1,,', '--', '\u0000'];
+
+function allCommands(): Command[] {
+  const program = new Command('kiln').exitOverride();
+  for (const register of COMMANDS) register(program);
+  const out: Command[] = [];
+  const walk = (c: Command) => { out.push(c); c.commands.forEach(walk); };
+  walk(program);
+  return out;
+}
+
+const fullName = (c: Command): string => {
+  const names: string[] = [];
+  for (let p: Command | null = c; p && p.parent; p = p.parent) names.unshift(p.name());
+  return names.join(' ');
+};
+
+test('every flag with a parser refuses hex, binary, infinite, NaN, empty, junk-suffixed and non-ASCII numbers', () => {
+  let checked = 0;
+  const faults: string[] = [];
+  for (const command of allCommands()) {
+    for (const option of command.options as readonly Option[]) {
+      const parse = (option as Option & { parseArg?: (v: string, prev: unknown) => unknown }).parseArg;
+      if (!parse || option.variadic) continue;
+      const accepted = MALFORMED.filter((value) => {
+        try {
+          parse.call(option, value, option.defaultValue);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      // Repeatable key=value or free-text flags collect strings and are checked where they are used.
+      if (accepted.length === MALFORMED.length) continue;
+      if (accepted.length) faults.push(`kiln ${fullName(command)} ${option.long} accepts ${accepted.map((v) => JSON.stringify(v)).join(', ')}`);
+      checked++;
+    }
+  }
+  assert.deepEqual(faults, []);
+  assert.ok(checked >= 40, `only ${checked} parsed flags found`);
+});
+
+interface Run { code: number | null; stderr: string; stdout: string; ms: number }
+
+function kiln(args: string[], timeoutMs = 30_000): Promise<Run> {
+  const start = Date.now();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: tmp, env: { ...process.env, KILN_DEBUG: '', KILN_THREADS: '1' } });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => { stdout += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stderr, stdout, ms: Date.now() - start });
+    });
+  });
+}
+
+function digest(p: string): string {
+  if (!fs.existsSync(p)) return 'absent';
+  if (fs.statSync(p).isDirectory()) return fs.readdirSync(p).sort().map((f) => `${f}:${digest(path.join(p, f))}`).join(',');
+  return crypto.createHash('sha1').update(fs.readFileSync(p)).digest('hex');
+}
+
+let model: string;
+before(async () => {
+  await initBackend();
+  setSeed(1);
+  const save = async (name: string, edit?: (m: tf.LayersModel) => void) => {
+    const m = mlp({ inputs: 64, hidden: [8], outputs: 10 });
+    edit?.(m);
+    await saveModel(m, at(name));
+    m.dispose();
+    return at(name);
+  };
+  model = await save('model');
+  await save('nan-model', (m) => m.setWeights(m.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, NaN) : w))));
+  fs.cpSync(model, at('extra-bytes'), { recursive: true });
+  fs.appendFileSync(at('extra-bytes', 'weights.bin'), Buffer.alloc(12));
+  fs.cpSync(model, at('short-weights'), { recursive: true });
+  fs.truncateSync(at('short-weights', 'weights.bin'), 100);
+  fs.mkdirSync(at('garbage-model'));
+  fs.writeFileSync(at('garbage-model', 'model.json'), crypto.randomBytes(300));
+  fs.mkdirSync(at('empty-dir'));
+  fs.writeFileSync(at('empty.csv'), '');
+  fs.writeFileSync(at('random.bin'), crypto.randomBytes(2000));
+  fs.writeFileSync(at('dup-columns.csv'), 'a,b,a,label\n1,2,3,x\n4,5,6,y\n7,8,9,x\n1,1,1,y\n');
+  fs.writeFileSync(at('not-a-png.png'), 'hello');
+  fs.copyFileSync(dataPath('nb201', 'nb201-cifar10.csv'), at('table.csv'));
+  fs.writeFileSync(at('corrupt.db'), Buffer.concat([Buffer.from('SQLite format 3\u0000'), crypto.randomBytes(4000)]));
+  new RatingStore(at('ratings.db')).close();
+  const search = await kiln(['search', '--space', 'nb201', '--table', at('table.csv'), '--objective', 'cifar10_test_acc',
+    '--budget', '3', '--storage', `sqlite:${at('study.db')}`, '--study', 's']);
+  assert.equal(search.code, 0, search.stderr);
+  fs.writeFileSync(at('file-not-dir'), 'x');
+});
+
+const searchArgs = (over: Record<string, string>) => {
+  const flags: Record<string, string> = { '--space': 'nb201', '--table': at('table.csv'), '--objective': 'cifar10_test_acc', '--budget': '3', '--storage': 'memory', ...over };
+  return ['search', ...Object.entries(flags).flat()];
+};
+
+/** [what, args, files that must stay as they were] */
+const CASES: [string, () => string[], () => string[]][] = [
+  ['search: table is a folder', () => searchArgs({ '--table': at('empty-dir') }), () => []],
+  ['search: table missing', () => searchArgs({ '--table': at('missing.csv') }), () => []],
+  ['search: table empty', () => searchArgs({ '--table': at('empty.csv') }), () => [at('empty.csv')]],
+  ['search: table of random bytes', () => searchArgs({ '--table': at('random.bin') }), () => [at('random.bin')]],
+  ['search: table with a duplicated column', () => searchArgs({ '--table': at('dup-columns.csv'), '--space': 'nb201' }), () => [at('dup-columns.csv')]],
+  ['search: corrupt database', () => searchArgs({ '--storage': `sqlite:${at('corrupt.db')}` }), () => [at('corrupt.db')]],
+  ['search: database in a missing folder', () => searchArgs({ '--storage': `sqlite:${at('no', 'such', 'x.db')}` }), () => []],
+  ['search: empty constraint', () => searchArgs({ '--constraint': '' }), () => []],
+  ['search: constraint on a missing column', () => searchArgs({ '--constraint': 'nope<=3' }), () => []],
+  ['search: unknown objective', () => searchArgs({ '--objective': 'nope' }), () => []],
+  ['search: unknown controller', () => searchArgs({ '--controller': 'nope' }), () => []],
+  ['study list: corrupt database', () => ['study', 'list', '--storage', `sqlite:${at('corrupt.db')}`], () => [at('corrupt.db')]],
+  ['study list: a ratings database', () => ['study', 'list', '--storage', `sqlite:${at('ratings.db')}`], () => [at('ratings.db')]],
+  ['study list: missing database', () => ['study', 'list', '--storage', `sqlite:${at('missing.db')}`], () => [at('missing.db')]],
+  ['study show: unknown study', () => ['study', 'show', 'nope', '--storage', `sqlite:${at('study.db')}`], () => [at('study.db')]],
+  ['train: CSV missing', () => ['train', '--data', at('missing.csv'), '--out', at('t1')], () => []],
+  ['train: CSV is a folder', () => ['train', '--data', at('empty-dir'), '--out', at('t2')], () => [at('empty-dir')]],
+  ['train: CSV with a duplicated column', () => ['train', '--data', at('dup-columns.csv'), '--out', at('t3')], () => [at('dup-columns.csv')]],
+  ['train: --out is a file', () => ['train', '--data', 'iris', '--out', at('file-not-dir')], () => [at('file-not-dir')]],
+  ['explain: model missing', () => ['explain', '--model', at('missing'), '--dataset', 'digits', '--out', at('e1')], () => []],
+  ['explain: folder without a model', () => ['explain', '--model', at('empty-dir'), '--dataset', 'digits', '--out', at('e2')], () => [at('empty-dir')]],
+  ['explain: model.json of random bytes', () => ['explain', '--model', at('garbage-model'), '--dataset', 'digits', '--out', at('e3')], () => [at('garbage-model')]],
+  ['explain: weights.bin with extra bytes', () => ['explain', '--model', at('extra-bytes'), '--dataset', 'digits', '--out', at('e4')], () => [at('extra-bytes')]],
+  ['explain: weights.bin cut short', () => ['explain', '--model', at('short-weights'), '--dataset', 'digits', '--out', at('e5')], () => [at('short-weights')]],
+  ['explain: model with NaN weights', () => ['explain', '--model', at('nan-model'), '--dataset', 'digits', '--out', at('e6')], () => [at('nan-model')]],
+  ['explain: unknown analyzer', () => ['explain', '--model', model, '--dataset', 'digits', '--analyzer', 'nope', '--out', at('e7')], () => [model]],
+  ['explain: input that is not a PNG', () => ['explain', '--model', model, '--input', at('not-a-png.png'), '--out', at('e8')], () => [model]],
+  ['explain: index past the dataset', () => ['explain', '--model', model, '--dataset', 'digits', '--index', '99999999', '--out', at('e9')], () => [model]],
+  ['attack: model with NaN weights', () => ['attack', '--model', at('nan-model'), '--dataset', 'digits', '--n', '8'], () => [at('nan-model')]],
+  ['attack: unknown attack', () => ['attack', '--model', model, '--dataset', 'digits', '--attack', 'nope'], () => [model]],
+  ['story: a million frames', () => ['story', 'a red square', '--frames', '1000000', '--out', at('s1.gif')], () => []],
+  ['story: output in a missing folder', () => ['story', 'a red square', '--frames', '8', '--out', at('no', 'such', 's.gif')], () => []],
+  ['story: an empty prompt', () => ['story', '', '--frames', '8', '--out', at('s2.gif')], () => []],
+  ['storybench ratings: a study database', () => ['storybench', 'ratings', '--db', at('study.db')], () => [at('study.db')]],
+  ['storybench ratings: corrupt database', () => ['storybench', 'ratings', '--db', at('corrupt.db')], () => [at('corrupt.db')]],
+  ['storybench ratings: missing database', () => ['storybench', 'ratings', '--db', at('missing2.db')], () => [at('missing2.db')]],
+  ['storybench rate: port out of range', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--port', '99999', '--db', at('r1.db')], () => []],
+  ['storybench rate: host that is no address', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--host', '999.1.1.1', '--db', at('r2.db')], () => []],
+  ['storybench rate: database in a missing folder', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--db', at('no', 'such', 'r.db')], () => []],
+  ['storybench run: unknown dataset', () => ['storybench', 'run', '--task', 'action_exe', '--dataset', 'nope', '--model', 'repeat-last', '--out', at('sb1')], () => []],
+  ['oneshot tunas: CSV missing', () => ['oneshot', 'tunas', '--data', at('missing.csv'), '--latency-target', '5', '--out', at('o1')], () => []],
+  ['video eval: data folder missing', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1')], () => []],
+];
+
+for (const [what, args, inputs] of CASES) {
+  test(`bad input refused: ${what}`, async () => {
+    const argv = args();
+    const files = inputs();
+    const before = files.map(digest);
+    const r = await kiln(argv);
+    const lines = r.stderr.split('\n').filter((l) => l.trim() !== '');
+    const shown = `kiln ${argv.map((a) => JSON.stringify(a)).join(' ')} -> exit ${r.code} after ${r.ms} ms, stderr:\n${r.stderr}`;
+    assert.equal(r.code, 2, shown);
+    assert.equal(lines.length, 1, shown);
+    assert.match(lines[0], /^kiln: /, shown);
+    assert.doesNotMatch(lines[0], /internal error/, shown);
+    assert.deepEqual(files.map(digest), before, `an input changed: ${shown}`);
+  });
+}
