@@ -4,3 +4,7 @@ export { createRng, type Rng } from './rng.js';
 export { createRegistry, type Registry } from './registry.js';
 export { createProgress, type Progress, type ProgressOptions } from './progress.js';
 export { projectRoot, dataPath } from './paths.js';
+export {
+  optionType, describeOptions, optionDefaults, checkOptionValue, parseOptionValue, checkOptions, parseOptions, withDefaults,
+  type OptionSpec, type OptionValue,
+} from './options.js';

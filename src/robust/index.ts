@@ -6,7 +6,10 @@ export {
   attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,
   type Attack, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './registry.js';
-export { classifierOf, evaluateAttack, type AttackEvaluation } from './evaluate.js';
+export {
+  classifierOf, evaluateAttack, attackSavedModel, writeAttackFiles,
+  type AttackEvaluation, type SavedModelAttack, type SavedModelAttackResult,
+} from './evaluate.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';
