@@ -6,7 +6,7 @@ export { GROUND_TRUTH, type RunManifest, type ResultItem, writeResult, readResul
 export { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtractors, i3dFrameIndices, i3dFrames, linspaceInt, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
 export { type DualEncoder, dualEncoders, resolveDualEncoder } from './dual.js';
 export { type Metric, type MetricScore, type MetricItem, type MetricEnvOptions, MetricEnv, metrics, summarizeScores, cosine } from './metrics.js';
-export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow } from './score.js';
+export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow, type ScoreProgress } from './score.js';
 export { RatingStore, QUESTIONS, parseAnswers, pairKey, wilson, winRates, judgementsCsv, type Judgement, type Answers, type Choice, type WinRate } from './ratings.js';
 export { metricAgreement, type Agreement } from './agreement.js';
 export { leaderboardMarkdown, leaderboardHtml, writeLeaderboard, type HumanSection } from './report.js';

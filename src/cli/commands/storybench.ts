@@ -4,8 +4,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { intFlag, listFlag } from '../flags.js';
-import { check } from '../../core/index.js';
+import { collect, intFlag, listFlag, optionFlags, optionsHelp } from '../flags.js';
+import { check, createProgress, type OptionSpec, type Progress } from '../../core/index.js';
 import { OFFICIAL_DATASETS, RatingStore, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks, metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores } from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
@@ -14,6 +14,33 @@ import { startRatingApp } from '../../server/index.js';
 const int = (name: string, min = 1) => (v: string): number => intFlag(v, name, min);
 const list = listFlag;
 const taskOption = () => new Option('--task <task>', 'StoryBench task').choices([...TASKS]).makeOptionMandatory();
+
+/** One bar per label (a system run), drawn by the CLI from a library's progress callback. */
+function progressBars(prefix: string): { update(done: number, total: number, label?: string): void; done(): void } {
+  let bar: Progress | undefined;
+  let current: string | undefined;
+  return {
+    update(done, total, label = '') {
+      if (!bar || label !== current) {
+        bar?.done();
+        bar = createProgress({ label: `${prefix}${label ? ' ' + label : ''}`, total });
+        current = label;
+      }
+      bar.update(done);
+    },
+    done: () => bar?.done(),
+  };
+}
+
+/** The options of the chosen metrics, each once. */
+function metricOptions(names: readonly string[]): OptionSpec[] {
+  const specs = new Map<string, OptionSpec>();
+  for (const n of names) for (const o of metrics.get(n).options) specs.set(o.name, o);
+  return [...specs.values()];
+}
+
+const metricsHelp = () => metrics.names().map((n) => `  ${n}: ${metrics.describe(n)}\n${optionsHelp(metrics.get(n).options)}`).join('\n');
+
 const datasetHelp = `dataset: ${OFFICIAL_DATASETS.join(', ')} (shipped task files; needs --videos) or a folder of <task>.json files (e.g. from kiln data stories)`;
 
 export function register(program: Command): void {
@@ -48,8 +75,10 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
     .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number }) => {
       generators.get(opts.model);
+      const bars = progressBars(`storybench ${opts.model} ${opts.task}`);
       const r = await runBenchmark({ task: opts.task, dataset: resolveDataset(opts.dataset, opts.videos), model: opts.model,
-        samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed });
+        samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed, onProgress: (done, total) => bars.update(done, total) });
+      bars.done();
       console.log(`wrote ${r.items} items x ${opts.samples} samples to ${r.dir}`);
     });
 
@@ -60,9 +89,16 @@ export function register(program: Command): void {
     .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'grid-color')
     .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'grid-motion')
     .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'color-words')
+    .option('--option <key=value>', 'metric option, repeatable, over the feature flags above (see the list below)', collect, [] as string[])
     .option('--ratings <db>', 'SQLite ratings from kiln storybench rate: adds win rates and metric-human agreement')
-    .action(async (dir: string, opts: { metrics: string[]; frameFeatures: string; videoFeatures: string; dualEncoder: string; ratings?: string }) => {
-      const scores = await scoreRuns(dir, opts.metrics, { frameFeatures: opts.frameFeatures, videoFeatures: opts.videoFeatures, dualEncoder: opts.dualEncoder });
+    .addHelpText('after', () => `\nMetrics and their options:\n${metricsHelp()}`)
+    .action(async (dir: string, opts: { metrics: string[]; frameFeatures: string; videoFeatures: string; dualEncoder: string; option: string[]; ratings?: string }) => {
+      const options = optionFlags(opts.option, `metrics ${opts.metrics.join(', ')}`, metricOptions(opts.metrics));
+      const bars = progressBars('score');
+      const scores = await scoreRuns(dir, opts.metrics,
+        { frameFeatures: opts.frameFeatures, videoFeatures: opts.videoFeatures, dualEncoder: opts.dualEncoder, ...options },
+        (done, total, run) => bars.update(done, total, run));
+      bars.done();
       writeScores(dir, scores);
       let human;
       if (opts.ratings) {
