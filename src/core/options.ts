@@ -62,16 +62,16 @@ export function checkOptionValue(owner: string, spec: OptionSpec, value: unknown
   return value as OptionValue;
 }
 
-/** Parses the text of a `key=value` flag as the spec's type, then checks it. */
+/** Parses the text of a `key=value` flag as the spec's type, then checks it; errors quote the text as given. */
 export function parseOptionValue(owner: string, spec: OptionSpec, text: string): OptionValue {
-  if (spec.type === 'string') return checkOptionValue(owner, spec, text);
-  if (spec.type === 'boolean') {
-    if (text !== 'true' && text !== 'false') throw typeError(owner, spec, text);
-    return text === 'true';
+  const value = spec.type === 'string' ? text
+    : spec.type === 'boolean' ? (text === 'true' ? true : text === 'false' ? false : text)
+      : text.trim() === '' ? NaN : Number(text);
+  try {
+    return checkOptionValue(owner, spec, value);
+  } catch {
+    throw typeError(owner, spec, text);
   }
-  const n = text.trim() === '' ? NaN : Number(text);
-  if (!Number.isFinite(n)) throw typeError(owner, spec, text);
-  return checkOptionValue(owner, spec, n);
 }
 
 function specOf(owner: string, specs: readonly OptionSpec[], key: string): OptionSpec {
