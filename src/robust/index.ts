@@ -17,3 +17,4 @@ export {
   runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,
   type ExcusableConfig, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
 } from './experiment.js';
+export { excusableReport, excusableSummaryTable, readExcusableResults, writeExcusableReport } from './experiment-report.js';
