@@ -30,6 +30,16 @@ export function numberFlag(value: string, flag: string, min?: number): number {
   return num(value, flag, { min });
 }
 
+/** Commander argument parser for an integer flag >= min. */
+export const intParser = (flag: string, min = 1) => (value: string): number => intFlag(value, flag, min);
+
+/** Commander argument parser for a number flag > 0. */
+export const positiveParser = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new KilnError(`${flag} must be a positive number (got '${value}')`);
+  return n;
+};
+
 /** Splits a comma-separated flag value, dropping empty entries. */
 export function listFlag(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);

@@ -9,5 +9,5 @@ export { type Metric, type MetricScore, type MetricItem, type MetricEnvOptions, 
 export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow, type ScoreProgress } from './score.js';
 export { RatingStore, QUESTIONS, parseAnswers, pairKey, wilson, winRates, judgementsCsv, type Judgement, type Answers, type Choice, type WinRate } from './ratings.js';
 export { metricAgreement, type Agreement } from './agreement.js';
-export { leaderboardMarkdown, leaderboardHtml, writeLeaderboard, type HumanSection } from './report.js';
+export { leaderboardReport, leaderboardMarkdown, leaderboardHtml, writeLeaderboard, type HumanSection } from './report.js';
 export { tinyFrameModel, tinyVideoModel } from './onnx-builder.js';

@@ -4,14 +4,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { collect, intFlag, listFlag, optionFlags, optionsHelp } from '../flags.js';
+import { collect, intParser, listFlag, optionFlags, optionsHelp } from '../flags.js';
 import { check, createProgress, type OptionSpec, type Progress } from '../../core/index.js';
 import { OFFICIAL_DATASETS, RatingStore, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks, metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores } from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
 
-/** Commander argument parser for an integer flag >= min. */
-const int = (name: string, min = 1) => (v: string): number => intFlag(v, name, min);
+const int = intParser;
 const list = listFlag;
 const taskOption = () => new Option('--task <task>', 'StoryBench task').choices([...TASKS]).makeOptionMandatory();
 
