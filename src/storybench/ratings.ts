@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { KilnError, check } from '../core/index.js';
 
@@ -127,6 +128,17 @@ export class RatingStore {
 // ---- summaries ---------------------------------------------------------------------------------
 
 /** Wilson score interval for k successes in n trials (95% by default). */
+/** Every judgement stored in a ratings database written by the rating app. */
+export function readJudgements(file: string): Judgement[] {
+  check(fs.existsSync(file), `ratings database not found: ${file}`);
+  const store = new RatingStore(file);
+  try {
+    return store.all();
+  } finally {
+    store.close();
+  }
+}
+
 export function wilson(k: number, n: number, z = 1.959964): { rate: number; low: number; high: number } {
   if (n === 0) return { rate: NaN, low: NaN, high: NaN };
   const p = k / n;

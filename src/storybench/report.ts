@@ -1,6 +1,6 @@
 import { toHtml, toMarkdown, writeReport, type Block, type ReportDoc } from '../report/index.js';
-import type { Agreement } from './agreement.js';
-import type { WinRate } from './ratings.js';
+import { metricAgreement, type Agreement } from './agreement.js';
+import { winRates, type Judgement, type WinRate } from './ratings.js';
 import type { ScoreFile } from './score.js';
 
 /**
@@ -13,6 +13,16 @@ export interface HumanSection {
   judgements: number;
   winRates: WinRate[];
   agreement: Agreement[];
+}
+
+/** The human section of a leaderboard: win rates and each scored metric's agreement with the judgements. */
+export function humanSection(scores: ScoreFile, judgements: readonly Judgement[]): HumanSection {
+  return {
+    raters: new Set(judgements.map((j) => j.rater)).size,
+    judgements: judgements.length,
+    winRates: winRates(judgements),
+    agreement: metricAgreement(scores, judgements),
+  };
 }
 
 type Table = { title: string; head: string[]; rows: string[][]; note?: string };

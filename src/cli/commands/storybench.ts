@@ -2,11 +2,13 @@
  * StoryBench commands: `kiln storybench tasks|run|score|rate|ratings`.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, Option } from 'commander';
 import { collect, intParser, listFlag, optionFlags, optionsHelp } from '../flags.js';
-import { check, createProgress, type OptionSpec, type Progress } from '../../core/index.js';
-import { OFFICIAL_DATASETS, RatingStore, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks, metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores } from '../../storybench/index.js';
+import { createProgress, type OptionSpec, type Progress } from '../../core/index.js';
+import {
+  OFFICIAL_DATASETS, dualEncoders, frameExtractors, generators, humanSection, judgementsCsv, metrics, readJudgements, resolveDataset,
+  runBenchmark, scoreRuns, summarizeTasks, videoExtractors, winRates, writeLeaderboard, writeScores,
+} from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
 
@@ -50,15 +52,8 @@ export function register(program: Command): void {
     .option('--dataset <name|dir>', datasetHelp, 'all official')
     .action((opts: { dataset: string }) => {
       const names = opts.dataset === 'all official' ? [...OFFICIAL_DATASETS] : [opts.dataset];
-      for (const name of names) {
-        const ds = resolveDataset(name);
-        for (const task of TASKS) {
-          if (!fs.existsSync(path.join(ds.dir, `${task}.json`))) continue;
-          const items = loadTasks(ds, task);
-          const frames = items.reduce((a, it) => a + it.exact_frames_per_prompt.reduce((x, y) => x + y, 0), 0);
-          const prompts = items.reduce((a, it) => a + it.texts.length, 0);
-          console.log(`${ds.name} ${task}: ${items.length} items, ${prompts} prompts, ${frames} frames to generate (all valid)`);
-        }
+      for (const s of names.flatMap((name) => summarizeTasks(resolveDataset(name)))) {
+        console.log(`${s.dataset} ${s.task}: ${s.items} items, ${s.prompts} prompts, ${s.frames} frames to generate (all valid)`);
       }
     });
 
@@ -99,14 +94,7 @@ export function register(program: Command): void {
         (done, total, run) => bars.update(done, total, run));
       bars.done();
       writeScores(dir, scores);
-      let human;
-      if (opts.ratings) {
-        check(fs.existsSync(opts.ratings), `ratings database not found: ${opts.ratings}`);
-        const store = new RatingStore(opts.ratings);
-        const all = store.all();
-        store.close();
-        human = { raters: new Set(all.map((j) => j.rater)).size, judgements: all.length, winRates: winRates(all), agreement: metricAgreement(scores, all) };
-      }
+      const human = opts.ratings ? humanSection(scores, readJudgements(opts.ratings)) : undefined;
       const files = writeLeaderboard(dir, scores, human);
       console.log(`leaderboard: ${files.markdown} and ${files.html}`);
     });
@@ -128,10 +116,7 @@ export function register(program: Command): void {
     .requiredOption('--db <file>', 'SQLite file written by kiln storybench rate')
     .option('--csv <file>', 'write every judgement as CSV ("-" for stdout)')
     .action((opts: { db: string; csv?: string }) => {
-      check(fs.existsSync(opts.db), `ratings database not found: ${opts.db}`);
-      const store = new RatingStore(opts.db);
-      const all = store.all();
-      store.close();
+      const all = readJudgements(opts.db);
       if (opts.csv) {
         if (opts.csv === '-') process.stdout.write(judgementsCsv(all));
         else fs.writeFileSync(opts.csv, judgementsCsv(all));
