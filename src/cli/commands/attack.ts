@@ -82,5 +82,6 @@ export function register(program: Command): void {
       '(see --list for each attack\'s options and types)', collect, [] as string[])
     .option('--out <dir>', 'write attack.json and examples.png (clean and adversarial images) here')
     .addOption(backendOption())
+    .addHelpText('after', () => `\nAttacks and their options:\n${listAttacks()}`)
     .action(run);
 }
