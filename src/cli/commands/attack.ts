@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { backendOption, collect, num, optionFlags, optionsHelp } from '../flags.js';
-import { KilnError, createProgress, type Progress } from '../../core/index.js';
+import { KilnError } from '../../core/index.js';
+import { progressBars } from '../run.js';
 import { initBackend } from '../../backend/index.js';
 import { attackSavedModel, attacks, writeAttackFiles, type AttackOptions } from '../../robust/index.js';
 
@@ -47,10 +48,10 @@ async function run(flags: AttackFlags): Promise<void> {
   const n = num(flags.n, '--n', { int: true, min: 1 });
   const batchSize = num(flags.batchSize, '--batch-size', { int: true, min: 1 });
   await initBackend(flags.backend);
-  let progress: Progress | undefined;
+  const bars = progressBars(flags.attack);
   const r = await attackSavedModel({ model: flags.model, dataset: flags.dataset, attack: flags.attack, options, n, batchSize,
-    onProgress: (done, total) => (progress ??= createProgress({ label: flags.attack, total })).update(done) });
-  progress?.done();
+    onProgress: (done, total) => bars.update(done, total) });
+  bars.done();
   const s = r.summary;
   process.stdout.write(
     `${s.attack} (${s.norm}, eps ${s.eps}) on ${s.n} ${s.dataset} images\n` +

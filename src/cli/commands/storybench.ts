@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
 import { collect, intParser, listFlag, optionFlags, optionsHelp } from '../flags.js';
-import { createProgress, type OptionSpec, type Progress } from '../../core/index.js';
+import type { OptionSpec } from '../../core/index.js';
+import { progressBars } from '../run.js';
 import {
   OFFICIAL_DATASETS, dualEncoders, frameExtractors, generators, humanSection, judgementsCsv, metrics, readJudgements, resolveDataset,
   runBenchmark, scoreRuns, summarizeTasks, videoExtractors, winRates, writeLeaderboard, writeScores,
@@ -15,23 +16,6 @@ import { startRatingApp } from '../../server/index.js';
 const int = intParser;
 const list = listFlag;
 const taskOption = () => new Option('--task <task>', 'StoryBench task').choices([...TASKS]).makeOptionMandatory();
-
-/** One bar per label (a system run), drawn by the CLI from a library's progress callback. */
-function progressBars(prefix: string): { update(done: number, total: number, label?: string): void; done(): void } {
-  let bar: Progress | undefined;
-  let current: string | undefined;
-  return {
-    update(done, total, label = '') {
-      if (!bar || label !== current) {
-        bar?.done();
-        bar = createProgress({ label: `${prefix}${label ? ' ' + label : ''}`, total });
-        current = label;
-      }
-      bar.update(done);
-    },
-    done: () => bar?.done(),
-  };
-}
 
 /** The options of the chosen metrics, each once. */
 function metricOptions(names: readonly string[]): OptionSpec[] {
