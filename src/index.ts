@@ -8,7 +8,10 @@
  * `initBackend()` chooses one explicitly.
  */
 export { tf, initBackend, ensureBackend, resolveBackendName, nativeAvailability, backendInfo, nativeThreads, setSeed, nextSeed, BACKENDS, NATIVE_INSTALL_HINT, type BackendName, type BackendInfo } from './backend/index.js';
-export { KilnError, createRng, createRegistry, dataPath, type Rng, type Registry } from './core/index.js';
+export {
+  KilnError, createRng, createRegistry, dataPath, optionType, describeOptions, optionDefaults, checkOptionValue, parseOptionValue,
+  checkOptions, parseOptions, withDefaults, type Rng, type Registry,
+} from './core/index.js';
 export * from './math/index.js';
 export * from './media/index.js';
 export * from './data/index.js';

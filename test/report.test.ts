@@ -120,3 +120,12 @@ test('kiln demo (the main job) writes its report, prints it and the best archite
   assert.match(bad.stderr, /^kiln: .*nope/);
   assert.equal(bad.stderr.trim().split('\n').length, 1, 'one-line error');
 });
+
+test('numbers and formatted numbers (percent, ± interval, [CI]) are right-aligned table cells; words and n/a are not', () => {
+  const html = toHtml({ title: 't', blocks: [{ kind: 'table', columns: ['a', 'b', 'c', 'd', 'e', 'f'],
+    rows: [['phenaki-small', '10.00 ± 0.50', '88.9% [76.5%, 95.2%]', 'n/a (needs 3+ systems)', 3, '-']] }] });
+  const cells = [...html.matchAll(/<td( class="num")?>([^<]*)<\/td>/g)].map((m) => [m[2], Boolean(m[1])]);
+  assert.deepEqual(cells, [['phenaki-small', false], ['10.00 ± 0.50', true], ['88.9% [76.5%, 95.2%]', true],
+    ['n/a (needs 3+ systems)', false], ['3', true], ['-', false]]);
+  assert.match(toMarkdown({ title: 't', blocks: [{ kind: 'table', columns: ['a|b'], rows: [['x | y']] }] }), /\| a\\\|b \|\n\|---\|\n\| x \\\| y \|/);
+});

@@ -16,7 +16,7 @@ async function fixtureRuns(): Promise<{ root: string; out: string }> {
   const out = path.join(root, 'results');
   makeSyntheticStories(data, 3);
   for (const model of ['repeat-last', 'oracle']) {
-    await runBenchmark({ task: 'story_cont', dataset: resolveDataset(data), model, samples: 2, out, quiet: true });
+    await runBenchmark({ task: 'story_cont', dataset: resolveDataset(data), model, samples: 2, out });
   }
   return { root, out };
 }

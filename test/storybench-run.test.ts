@@ -39,7 +39,7 @@ test('run writes the reference npz layout for every task, with ground truth besi
   const ds = resolveDataset(data);
   for (const task of TASKS) {
     for (const model of ['repeat-last', 'oracle']) {
-      await runBenchmark({ task, dataset: ds, model, samples: 2, out, quiet: true });
+      await runBenchmark({ task, dataset: ds, model, samples: 2, out });
     }
   }
   const arrays = loadNpz(path.join(out, 'repeat-last', 'story_cont', ds.name, 'raw', 'item00000.npz'));
@@ -55,7 +55,7 @@ test('run writes the reference npz layout for every task, with ground truth besi
   const gen = loadNpz(path.join(out, 'repeat-last', 'story_gen', ds.name, 'raw', 'item00000.npz'));
   assert.ok((gen.get('video')!.data as Uint8Array).every((v) => v === 128));
 
-  const scores = await scoreRuns(out, ['fid', 'fvd', 'sim', 'vtm'], { frameFeatures: fixture('tiny-frame-features.onnx') }, true);
+  const scores = await scoreRuns(out, ['fid', 'fvd', 'sim', 'vtm'], { frameFeatures: fixture('tiny-frame-features.onnx') });
   const row = (model: string, task: string) => scores.rows.find((r) => r.model === model && r.task === task)!;
   for (const task of TASKS) {
     const o = row('oracle', task).scores;
@@ -119,7 +119,7 @@ test('a custom generator plugs in through the adapter and is checked', async () 
   const out = tmp();
   makeSyntheticStories(data, 2);
   const wrong: StoryGenerator = { name: 'wrong', generate: async (item) => item.exact_frames_per_prompt.map(() => ({ data: new Uint8Array(3), t: 1, h: 1, w: 1, c: 3 })) };
-  await assert.rejects(runBenchmark({ task: 'story_gen', dataset: resolveDataset(data), model: 'wrong', samples: 1, out, generator: wrong, quiet: true }),
+  await assert.rejects(runBenchmark({ task: 'story_gen', dataset: resolveDataset(data), model: 'wrong', samples: 1, out, generator: wrong }),
     /generator wrong: item 0: prompt 0 needs 10 frames, got 1/);
   assert.deepEqual(generators.names().sort(), ['oracle', 'repeat-last']);
   fs.rmSync(data, { recursive: true, force: true });

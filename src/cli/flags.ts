@@ -1,5 +1,5 @@
 import { Option } from 'commander';
-import { KilnError } from '../core/index.js';
+import { KilnError, describeOptions, parseOptions, type OptionSpec, type OptionValue } from '../core/index.js';
 import { BACKENDS } from '../backend/index.js';
 
 export interface NumberBounds {
@@ -33,21 +33,58 @@ export function numberFlag(value: string, flag: string, min?: number): number {
   return num(value, flag, { min });
 }
 
+/** Commander argument parser for an integer flag >= min. */
+export const intParser = (flag: string, min = 1) => (value: string): number => intFlag(value, flag, min);
+
+/** Commander argument parser for a number flag > 0. */
+export const positiveParser = (flag: string) => (value: string): number => {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new KilnError(`${flag} must be a positive number (got '${value}')`);
+  return n;
+};
+
 /** Splits a comma-separated flag value, dropping empty entries. */
 export function listFlag(value: string): string[] {
   return value.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** Repeated `key=value` flags as an options object; `true`/`false` and numbers are parsed. */
-export function keyValueFlags(pairs: readonly string[], flag: string): Record<string, number | string | boolean> {
-  const out: Record<string, number | string | boolean> = {};
+/** Repeated `key=value` flags as raw texts by key. */
+export function keyValueTexts(pairs: readonly string[], flag: string): Record<string, string> {
+  const out: Record<string, string> = {};
   for (const pair of pairs) {
     const eq = pair.indexOf('=');
     if (eq <= 0) throw new KilnError(`${flag} takes key=value (got '${pair}')`);
-    const raw = pair.slice(eq + 1);
-    out[pair.slice(0, eq)] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+    out[pair.slice(0, eq)] = pair.slice(eq + 1);
   }
   return out;
+}
+
+/** Repeated `key=value` flags as an options object; `true`/`false` and numbers are parsed. */
+export function keyValueFlags(pairs: readonly string[], flag: string): Record<string, number | string | boolean> {
+  const out: Record<string, number | string | boolean> = {};
+  for (const [key, raw] of Object.entries(keyValueTexts(pairs, flag))) {
+    out[key] = raw === 'true' ? true : raw === 'false' ? false : raw.trim() !== '' && Number.isFinite(Number(raw)) ? Number(raw) : raw;
+  }
+  return out;
+}
+
+/**
+ * Repeated `--option key=value` flags parsed against the declared options of `owner` (e.g.
+ * "attack 'fgsm'"): an unknown key or a value of the wrong type is a one-line error naming the
+ * option and its type.
+ */
+export function optionFlags(pairs: readonly string[], owner: string, specs: readonly OptionSpec[], flag = '--option'): Record<string, OptionValue> {
+  try {
+    return parseOptions(owner, specs, keyValueTexts(pairs, flag));
+  } catch (e) {
+    if (e instanceof KilnError && !e.message.startsWith(flag)) throw new KilnError(`${flag}: ${e.message}`);
+    throw e;
+  }
+}
+
+/** Declared options as indented help lines (`--option name=<type>  description (default d)`). */
+export function optionsHelp(specs: readonly OptionSpec[], indent = '    ', flag = '--option'): string {
+  return specs.length ? describeOptions(specs).map((l) => `${indent}${flag} ${l}`).join('\n') : `${indent}(no options)`;
 }
 
 /** Commander accumulator for repeatable flags. */

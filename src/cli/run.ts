@@ -1,4 +1,4 @@
-import { KilnError } from '../core/errors.js';
+import { KilnError, createProgress, type Progress } from '../core/index.js';
 
 /**
  * Runs a CLI action so that a KilnError (bad input) becomes one line on stderr and exit code 2,
@@ -15,4 +15,25 @@ export function reportFatal(err: unknown): never {
   if (process.env.KILN_DEBUG) process.stderr.write(`${e?.stack ?? String(err)}\n`);
   else process.stderr.write(`kiln: internal error: ${e?.message ?? String(err)} (set KILN_DEBUG=1 for the stack)\n`);
   process.exit(1);
+}
+
+/**
+ * Progress bars fed by a library's progress callback (libraries never draw): one bar per label,
+ * e.g. per system run, each created when its first update says what the total is.
+ */
+export
+function progressBars(prefix: string): { update(done: number, total: number, label?: string): void; done(): void } {
+  let bar: Progress | undefined;
+  let current: string | undefined;
+  return {
+    update(done, total, label = '') {
+      if (!bar || label !== current) {
+        bar?.done();
+        bar = createProgress({ label: `${prefix}${label ? ' ' + label : ''}`, total });
+        current = label;
+      }
+      bar.update(done);
+    },
+    done: () => bar?.done(),
+  };
 }

@@ -5,3 +5,7 @@ export { createRegistry, type Registry } from './registry.js';
 export { createProgress, type Progress, type ProgressOptions } from './progress.js';
 export { projectRoot, dataPath } from './paths.js';
 export { checkInputFile, checkOutputFile, checkOutputDir } from './files.js';
+export {
+  optionType, describeOptions, optionDefaults, checkOptionValue, parseOptionValue, checkOptions, parseOptions, withDefaults,
+  type OptionSpec, type OptionValue,
+} from './options.js';

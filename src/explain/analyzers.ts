@@ -1,4 +1,5 @@
-import { KilnError, check, createRegistry, createRng, type Rng } from '../core/index.js';
+import { KilnError, check, createRegistry, createRng, type OptionSpec, type OptionValue, type Rng } from '../core/index.js';
+export type { OptionSpec, OptionValue };
 import { tf } from '../backend/index.js';
 import { buildGraph, disposeGraph, forward, type Graph } from './graph.js';
 import { handleSoftmax, mergeBatchNorm } from './canonizers.js';
@@ -21,16 +22,6 @@ export interface AnalyzeOptions {
   neuronSelection?: NeuronSelection;
   /** For 'index': one output index for the whole batch, or one per example. */
   index?: number | readonly number[];
-}
-
-export type OptionValue = number | boolean | string;
-
-export interface OptionSpec {
-  name: string;
-  type: 'number' | 'boolean' | 'string';
-  default?: OptionValue;
-  choices?: readonly string[];
-  description: string;
 }
 
 export interface Analyzer {

@@ -30,6 +30,16 @@ function cell(v: string | number): string {
   return typeof v === 'number' ? (Number.isInteger(v) ? String(v) : v.toFixed(3)) : v;
 }
 
+/**
+ * Numbers, and formatted numbers such as `12.5%`, `3.10 ± 0.20` or `88.9% [76.5%, 95.2%]`, are
+ * right-aligned and kept on one line.
+ */
+const NUMERIC = /^[-+]?\d[\d.,]*(e[-+]?\d+)?%?( ± \d[\d.]*%?)?( \[[-+\d.,% ]+\])?$/;
+const isNumeric = (v: string | number) => typeof v === 'number' || NUMERIC.test(v);
+
+/** A Markdown table cell: a literal | would end the cell. */
+const mdCell = (v: string | number) => cell(v).replace(/\|/g, '\\|');
+
 export function toMarkdown(doc: ReportDoc): string {
   const out = [`# ${doc.title}`, ''];
   for (const b of doc.blocks) {
@@ -38,8 +48,8 @@ export function toMarkdown(doc: ReportDoc): string {
     else if (b.kind === 'figure') out.push(`![${b.caption}](${b.file})`, '', `*${b.caption}*`, '');
     else {
       if (b.caption) out.push(`*${b.caption}*`, '');
-      out.push(`| ${b.columns.join(' | ')} |`, `|${b.columns.map(() => '---').join('|')}|`);
-      for (const r of b.rows) out.push(`| ${r.map(cell).join(' | ')} |`);
+      out.push(`| ${b.columns.map(mdCell).join(' | ')} |`, `|${b.columns.map(() => '---').join('|')}|`);
+      for (const r of b.rows) out.push(`| ${r.map(mdCell).join(' | ')} |`);
       out.push('');
     }
   }
@@ -55,7 +65,7 @@ export function toHtml(doc: ReportDoc): string {
       body.push(`<figure><img src="${escHtml(b.file)}" alt="${escHtml(b.caption)}"><figcaption>${inlineHtml(b.caption)}</figcaption></figure>`);
     } else {
       const head = b.columns.map((c) => `<th>${escHtml(c)}</th>`).join('');
-      const rows = b.rows.map((r) => `<tr>${r.map((v) => `<td${typeof v === 'number' ? ' class="num"' : ''}>${inlineHtml(cell(v))}</td>`).join('')}</tr>`).join('\n');
+      const rows = b.rows.map((r) => `<tr>${r.map((v) => `<td${isNumeric(v) ? ' class="num"' : ''}>${inlineHtml(cell(v))}</td>`).join('')}</tr>`).join('\n');
       // The wrapper scrolls a table wider than the page instead of letting it run off the right edge.
       body.push(`<div class="table">${b.caption ? `<p class="caption">${inlineHtml(b.caption)}</p>` : ''}<div class="scroll"><table><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div></div>`);
     }

@@ -1,5 +1,5 @@
 import { tf } from '../backend/index.js';
-import { createRegistry } from '../core/index.js';
+import { createRegistry, type OptionSpec } from '../core/index.js';
 
 /**
  * Adversarial attacks on image classifiers with pixels in [0, 1]. Every attack is untargeted: it
@@ -49,12 +49,17 @@ export interface Attack {
   norm: 'linf' | 'l2';
   /** True when the attack needs `opts.manifold`. */
   needsManifold: boolean;
-  /** One line per option with its default, for `kiln attack --list`. */
-  options: string[];
+  /** The options `run` reads (besides `manifold`), for `kiln attack --list` and `--option` parsing. */
+  options: readonly OptionSpec[];
   run(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: AttackOptions): AttackResult;
 }
 
 export const attacks = createRegistry<Attack>('attack');
+
+/** Option specs shared by several attacks. */
+export const EPS_OPTION = (norm: string): OptionSpec =>
+  ({ name: 'eps', type: 'number', min: 0, description: `${norm} radius of the perturbation ball, pixels in [0, 1] (required)` });
+export const SEED_OPTION: OptionSpec = { name: 'seed', type: 'integer', default: 0, min: 0, description: 'random start seed' };
 
 /**
  * The attack objective: the margin max_{k != y} logit_k - logit_y, summed over the batch (positive

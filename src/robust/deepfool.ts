@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { check } from '../core/index.js';
-import { type Attack, type Classifier, projectL2 } from './attacks.js';
+import { EPS_OPTION, type Attack, type Classifier, projectL2 } from './attacks.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -13,8 +13,11 @@ export const deepfoolL2: Attack = {
   name: 'deepfool-l2',
   norm: 'l2',
   needsManifold: false,
-  options: ['eps: L2 radius the final perturbation is clipped to (required)', 'steps: iterations (default 50)',
-    'overshoot: push past the boundary by this factor (default 0.02)'],
+  options: [
+    { ...EPS_OPTION('L2'), description: 'L2 radius the final perturbation is clipped to (required)' },
+    { name: 'steps', type: 'integer', default: 50, min: 1, description: 'iterations' },
+    { name: 'overshoot', type: 'number', default: 0.02, min: 0, description: 'push past the boundary by this factor' },
+  ],
   run(model, x, y, opts) {
     checkEps(opts.eps);
     const steps = opts.steps ?? 50;

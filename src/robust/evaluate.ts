@@ -1,6 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { tf } from '../backend/index.js';
-import { logitsModel } from '../nn/index.js';
+import { KilnError } from '../core/index.js';
+import { loadDataset, sample } from '../data/index.js';
+import { loadModel, logitsModel } from '../nn/index.js';
 import { type AttackOptions, type Classifier, attacks } from './attacks.js';
+import { imageGridPng } from './figures.js';
 import './registry.js';
 
 /** The pre-softmax scores of a Kiln (or any tfjs) classifier, as attacks need them. */
@@ -66,4 +71,67 @@ export function evaluateAttack(model: Classifier, x: Float32Array, y: Int32Array
   }
   return { n, cleanAccuracy: cleanCorrect / n, robustAccuracy: robustCorrect / n, maxNorm, clean, adversarial,
     seconds: (performance.now() - t0) / 1000 };
+}
+
+export interface SavedModelAttack {
+  /** model.json (or its folder) of a saved tfjs classifier. */
+  model: string;
+  /** A registered image dataset with pixels in [0, 1]. */
+  dataset: string;
+  attack: string;
+  options: AttackOptions;
+  /** Images attacked: a seeded sample of the dataset (seed `options.seed`). */
+  n: number;
+  batchSize: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface SavedModelAttackResult {
+  summary: {
+    model: string; dataset: string; attack: string; norm: 'linf' | 'l2'; eps: number; n: number;
+    cleanAccuracy: number; robustAccuracy: number; maxPerturbation: number; imagesPerSecond: number;
+  };
+  evaluation: AttackEvaluation;
+  /** Image shape [h, w, c] of the dataset. */
+  shape: number[];
+}
+
+/** `kiln attack`: loads a saved classifier and a dataset sample, checks they fit, and evaluates the attack. */
+export async function attackSavedModel(job: SavedModelAttack): Promise<SavedModelAttackResult> {
+  const attack = attacks.get(job.attack);
+  if (attack.needsManifold) {
+    throw new KilnError(`'${job.attack}' needs a latent model of the data; use it through 'kiln experiment excusable'`);
+  }
+  const model = await loadModel(job.model);
+  let data = loadDataset(job.dataset);
+  if (data.shape.length !== 3) throw new KilnError(`attacks need an image dataset with pixels in [0, 1]; '${job.dataset}' is tabular`);
+  const inputShape = model.inputs[0].shape.slice(1);
+  if (inputShape.join('x') !== data.shape.join('x')) {
+    throw new KilnError(`the model takes inputs of shape ${inputShape.join('x')} but ${job.dataset} images are ${data.shape.join('x')}`);
+  }
+  data = sample(data, job.n, job.options.seed ?? 0);
+  const total = data.y.length;
+  const evaluation = evaluateAttack(classifierOf(model), data.x, data.y, data.shape, job.attack, job.options, job.batchSize, 8,
+    (done) => job.onProgress?.(done, total));
+  return {
+    summary: {
+      model: job.model, dataset: job.dataset, attack: job.attack, norm: attack.norm, eps: job.options.eps, n: evaluation.n,
+      cleanAccuracy: evaluation.cleanAccuracy, robustAccuracy: evaluation.robustAccuracy, maxPerturbation: evaluation.maxNorm,
+      imagesPerSecond: evaluation.n / evaluation.seconds,
+    },
+    evaluation,
+    shape: data.shape,
+  };
+}
+
+/** Writes attack.json, and examples.png (clean row over adversarial row) for grey images; returns the files written. */
+export function writeAttackFiles(dir: string, r: SavedModelAttackResult): string[] {
+  fs.mkdirSync(dir, { recursive: true });
+  const files = [path.join(dir, 'attack.json')];
+  fs.writeFileSync(files[0], JSON.stringify(r.summary, null, 1) + '\n');
+  if (r.shape[2] === 1) {
+    files.push(path.join(dir, 'examples.png'));
+    fs.writeFileSync(files[1], imageGridPng([r.evaluation.clean, r.evaluation.adversarial], r.shape[0], 3));
+  }
+  return files;
 }

@@ -6,7 +6,10 @@ export {
   attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,
   type Attack, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './registry.js';
-export { classifierOf, evaluateAttack, type AttackEvaluation } from './evaluate.js';
+export {
+  classifierOf, evaluateAttack, attackSavedModel, writeAttackFiles,
+  type AttackEvaluation, type SavedModelAttack, type SavedModelAttackResult,
+} from './evaluate.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';
@@ -14,3 +17,4 @@ export {
   runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,
   type ExcusableConfig, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
 } from './experiment.js';
+export { excusableReport, excusableSummaryTable, readExcusableResults, writeExcusableReport } from './experiment-report.js';

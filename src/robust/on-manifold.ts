@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { check } from '../core/index.js';
-import { type Attack, type AttackResult, type Classifier, type ManifoldContext, l2Norms, marginLoss, recordSuccesses, selectRows } from './attacks.js';
+import { EPS_OPTION, SEED_OPTION, type Attack, type AttackResult, type Classifier, type ManifoldContext, l2Norms, marginLoss, recordSuccesses, selectRows } from './attacks.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -19,9 +19,13 @@ export const onManifoldPgd: Attack = {
   name: 'on-manifold',
   norm: 'l2',
   needsManifold: true,
-  options: ['eps: L2 radius in image space (required)', 'steps: iterations per restart (default 40)',
-    'stepSize: L2 length of a latent step (default 0.05)', 'restarts: runs, the first from z, others from random starts (default 1)',
-    'seed: random start seed (default 0)', 'needs the latent z and renderer (the excusable experiment)'],
+  options: [
+    { ...EPS_OPTION('L2'), description: 'L2 radius in image space (required)' },
+    { name: 'steps', type: 'integer', default: 40, min: 1, description: 'iterations per restart' },
+    { name: 'stepSize', type: 'number', default: 0.05, min: 0, description: 'L2 length of a latent step' },
+    { name: 'restarts', type: 'integer', default: 1, min: 1, description: 'runs, the first from z, others from random starts' },
+    SEED_OPTION,
+  ],
   run(model, x, y, opts) {
     checkEps(opts.eps);
     check(opts.manifold, "the 'on-manifold' attack needs a latent model of the data (only the excusable experiment has one)");

@@ -1,13 +1,14 @@
 import { tf } from '../backend/index.js';
 import { check } from '../core/index.js';
-import { type Attack, type AttackOptions, keepFirstSuccess, l2Norms, lossGradient, projectL2 } from './attacks.js';
+import { EPS_OPTION, SEED_OPTION, type Attack, type AttackOptions, keepFirstSuccess, l2Norms, lossGradient, projectL2 } from './attacks.js';
+import type { OptionSpec } from '../core/index.js';
 
 /** FGSM (Goodfellow et al. 2015): one signed-gradient step of size eps. */
 export const fgsm: Attack = {
   name: 'fgsm',
   norm: 'linf',
   needsManifold: false,
-  options: ['eps: Linf radius (required)'],
+  options: [EPS_OPTION('Linf')],
   run(model, x, y, opts) {
     checkEps(opts.eps);
     return {
@@ -74,13 +75,13 @@ export function checkEps(eps: number): void {
   check(Number.isFinite(eps) && eps >= 0, `attack epsilon must be a number >= 0 (got ${eps})`);
 }
 
-function pgdOptions(norm: string): string[] {
+function pgdOptions(norm: string): OptionSpec[] {
   return [
-    `eps: ${norm} radius (required)`,
-    'steps: iterations (default 40)',
-    'stepSize: per-step move (default 2.5 * eps / steps)',
-    'randomStart: start at a random point of the ball (default true)',
-    'seed: random start seed (default 0)',
+    EPS_OPTION(norm),
+    { name: 'steps', type: 'integer', default: 40, min: 1, description: 'iterations' },
+    { name: 'stepSize', type: 'number', min: 0, description: 'per-step move (default 2.5 * eps / steps)' },
+    { name: 'randomStart', type: 'boolean', default: true, description: 'start at a random point of the ball' },
+    SEED_OPTION,
   ];
 }
 

@@ -1,13 +1,13 @@
 /** StoryBench: the official tasks, generators, automatic metrics, results files, leaderboards and human ratings. */
-export { type StoryDataset, OFFICIAL_DATASETS, resolveDataset, loadTasks, VideoSource } from './sources.js';
+export { type StoryDataset, type TaskSummary, OFFICIAL_DATASETS, resolveDataset, loadTasks, summarizeTasks, VideoSource } from './sources.js';
 export { type StoryGenerator, type GenerationContext, type GeneratorOptions, generators, splitByPrompt } from './generators.js';
 export { runBenchmark, prepareItem, CONDITIONING_SIZE, type RunOptions } from './run.js';
 export { GROUND_TRUTH, type RunManifest, type ResultItem, writeResult, readResult, resultSamples, findRuns, readManifest, systemDir, itemName, type SystemRun } from './results.js';
 export { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtractors, i3dFrameIndices, i3dFrames, linspaceInt, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
 export { type DualEncoder, dualEncoders, resolveDualEncoder } from './dual.js';
 export { type Metric, type MetricScore, type MetricItem, type MetricEnvOptions, MetricEnv, metrics, summarizeScores, cosine } from './metrics.js';
-export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow } from './score.js';
-export { RatingStore, QUESTIONS, parseAnswers, pairKey, wilson, winRates, judgementsCsv, type Judgement, type Answers, type Choice, type WinRate } from './ratings.js';
+export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow, type ScoreProgress } from './score.js';
+export { RatingStore, QUESTIONS, parseAnswers, pairKey, wilson, winRates, readJudgements, judgementsCsv, type Judgement, type Answers, type Choice, type WinRate } from './ratings.js';
 export { metricAgreement, type Agreement } from './agreement.js';
-export { leaderboardMarkdown, leaderboardHtml, writeLeaderboard, type HumanSection } from './report.js';
+export { humanSection, leaderboardReport, leaderboardMarkdown, leaderboardHtml, writeLeaderboard, type HumanSection } from './report.js';
 export { tinyFrameModel, tinyVideoModel } from './onnx-builder.js';

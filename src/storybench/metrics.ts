@@ -1,4 +1,4 @@
-import { KilnError, createRegistry } from '../core/index.js';
+import { KilnError, createRegistry, type OptionSpec } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { type DualEncoder, resolveDualEncoder } from './dual.js';
 import { type FrameExtractor, type VideoExtractor, i3dFrames, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
@@ -40,6 +40,8 @@ export interface Metric {
   name: string;
   better: 'lower' | 'higher';
   needsGroundTruth: boolean;
+  /** The options of `MetricEnvOptions` the metric reads, with their defaults. */
+  options: readonly OptionSpec[];
   start(env: MetricEnv): Promise<Accumulator>;
 }
 
@@ -52,6 +54,17 @@ export interface MetricEnvOptions {
   dualEncoder?: string;
 }
 
+export const FRAME_FEATURES_OPTION: OptionSpec = {
+  name: 'frameFeatures', type: 'string', default: 'grid-color', description: 'per-frame features: a registered frame extractor or an ONNX file',
+};
+export const VIDEO_FEATURES_OPTION: OptionSpec = {
+  name: 'videoFeatures', type: 'string', default: 'grid-motion', description: 'per-clip features: a registered video extractor or an ONNX file',
+};
+export const DUAL_ENCODER_OPTION: OptionSpec = {
+  name: 'dualEncoder', type: 'string', default: 'color-words', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
+};
+const defaultOf = (spec: OptionSpec) => String(spec.default);
+
 /** Lazily loaded models, with frame features memoised per clip so fid and sim share them. */
 export class MetricEnv {
   private frame?: Promise<FrameExtractor>;
@@ -63,25 +76,25 @@ export class MetricEnv {
   frameFeatures(f: Frames): Promise<Float64Array[]> {
     let hit = this.cache.get(f);
     if (!hit) {
-      this.frame ??= resolveFrameExtractor(this.options.frameFeatures ?? 'grid-color');
+      this.frame ??= resolveFrameExtractor(this.options.frameFeatures ?? defaultOf(FRAME_FEATURES_OPTION));
       hit = this.frame.then((x) => x.embedFrames(f));
       this.cache.set(f, hit);
     }
     return hit;
   }
   async videoFeatures(f: Frames): Promise<Float64Array> {
-    this.video ??= resolveVideoExtractor(this.options.videoFeatures ?? 'grid-motion');
+    this.video ??= resolveVideoExtractor(this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION));
     return (await this.video).embedVideo(i3dFrames(f));
   }
   dualEncoder(): Promise<DualEncoder> {
-    this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? 'color-words');
+    this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION));
     return this.dual;
   }
   describe(): Record<string, string> {
     return {
-      frameFeatures: this.options.frameFeatures ?? 'grid-color',
-      videoFeatures: this.options.videoFeatures ?? 'grid-motion',
-      dualEncoder: this.options.dualEncoder ?? 'color-words',
+      frameFeatures: this.options.frameFeatures ?? defaultOf(FRAME_FEATURES_OPTION),
+      videoFeatures: this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION),
+      dualEncoder: this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION),
     };
   }
 }
@@ -120,11 +133,12 @@ function normalized(v: ArrayLike<number>): Float64Array {
 }
 
 /** Frechet distance per sample between ground-truth and generated features (one vector per frame or per clip). */
-function frechetMetric(name: string, embed: (env: MetricEnv, f: Frames) => Promise<Float64Array[]>): Metric {
+function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv, f: Frames) => Promise<Float64Array[]>): Metric {
   return {
     name,
     better: 'lower',
     needsGroundTruth: true,
+    options: [option],
     async start(env) {
       const truth: Float64Array[] = [];
       const preds: Float64Array[][] = [];
@@ -143,12 +157,12 @@ export const metrics = createRegistry<Metric>('metric');
 
 metrics.register(
   'fid',
-  frechetMetric('fid', (env, f) => env.frameFeatures(f)),
+  frechetMetric('fid', FRAME_FEATURES_OPTION, (env, f) => env.frameFeatures(f)),
   'Frechet distance between per-frame features of all generated and ground-truth frames (FID-style)',
 );
 metrics.register(
   'fvd',
-  frechetMetric('fvd', async (env, f) => [await env.videoFeatures(f)]),
+  frechetMetric('fvd', VIDEO_FEATURES_OPTION, async (env, f) => [await env.videoFeatures(f)]),
   'Frechet distance between per-clip features, clips repeated/linspace-subsampled to multiples of 9 frames (FVD-style)',
 );
 
@@ -158,6 +172,7 @@ metrics.register(
     name: 'sim',
     better: 'higher',
     needsGroundTruth: true,
+    options: [FRAME_FEATURES_OPTION],
     async start(env) {
       const sums: number[] = [];
       let frames = 0;
@@ -188,6 +203,7 @@ metrics.register(
     name: 'vtm',
     better: 'higher',
     needsGroundTruth: false,
+    options: [DUAL_ENCODER_OPTION],
     async start(env) {
       const encoder = await env.dualEncoder();
       const sums: number[] = [];

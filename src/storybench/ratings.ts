@@ -150,6 +150,16 @@ export class RatingStore {
 
 // ---- summaries ---------------------------------------------------------------------------------
 
+/** Every judgement stored in a ratings database written by the rating app. */
+export function readJudgements(file: string): Judgement[] {
+  const store = new RatingStore(file, { readonly: true });
+  try {
+    return store.all();
+  } finally {
+    store.close();
+  }
+}
+
 /** Wilson score interval for k successes in n trials (95% by default). */
 export function wilson(k: number, n: number, z = 1.959964): { rate: number; low: number; high: number } {
   if (n === 0) return { rate: NaN, low: NaN, high: NaN };

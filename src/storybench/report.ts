@@ -1,19 +1,28 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import type { Agreement } from './agreement.js';
-import type { WinRate } from './ratings.js';
+import { toHtml, toMarkdown, writeReport, type Block, type ReportDoc } from '../report/index.js';
+import { metricAgreement, type Agreement } from './agreement.js';
+import { winRates, type Judgement, type WinRate } from './ratings.js';
 import type { ScoreFile } from './score.js';
 
 /**
  * The leaderboard as Markdown and as one self-contained HTML page: one table per task and dataset
  * (mean +- std over samples per metric), then, when ratings exist, human win rates and each
- * metric's agreement with people. Kept small and local to StoryBench.
+ * metric's agreement with people, built on the shared report layer.
  */
 export interface HumanSection {
   raters: number;
   judgements: number;
   winRates: WinRate[];
   agreement: Agreement[];
+}
+
+/** The human section of a leaderboard: win rates and each scored metric's agreement with the judgements. */
+export function humanSection(scores: ScoreFile, judgements: readonly Judgement[]): HumanSection {
+  return {
+    raters: new Set(judgements.map((j) => j.rater)).size,
+    judgements: judgements.length,
+    winRates: winRates(judgements),
+    agreement: metricAgreement(scores, judgements),
+  };
 }
 
 type Table = { title: string; head: string[]; rows: string[][]; note?: string };
@@ -68,44 +77,25 @@ function tables(scores: ScoreFile, human?: HumanSection): Table[] {
 const extractorLine = (s: ScoreFile) =>
   `Features: frames ${s.extractors.frameFeatures}, clips ${s.extractors.videoFeatures}, video-text ${s.extractors.dualEncoder}. Values are mean ± std over the samples generated per item.`;
 
-export function leaderboardMarkdown(scores: ScoreFile, human?: HumanSection): string {
-  const cell = (s: string) => s.replace(/\|/g, '\\|');
-  const parts = ['# StoryBench leaderboard', '', extractorLine(scores), ''];
+/** The leaderboard as a report document: the features used, then a heading, table and note per table. */
+export function leaderboardReport(scores: ScoreFile, human?: HumanSection): ReportDoc {
+  const blocks: Block[] = [{ kind: 'text', text: extractorLine(scores) }];
   for (const t of tables(scores, human)) {
-    parts.push(`## ${t.title}`, '', `| ${t.head.map(cell).join(' | ')} |`, `|${t.head.map(() => ' --- ').join('|')}|`);
-    for (const r of t.rows) parts.push(`| ${r.map(cell).join(' | ')} |`);
-    if (t.note) parts.push('', t.note);
-    parts.push('');
+    blocks.push({ kind: 'heading', text: t.title }, { kind: 'table', columns: t.head, rows: t.rows });
+    if (t.note) blocks.push({ kind: 'text', text: t.note });
   }
-  return parts.join('\n');
+  return { title: 'StoryBench leaderboard', blocks };
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+export function leaderboardMarkdown(scores: ScoreFile, human?: HumanSection): string {
+  return toMarkdown(leaderboardReport(scores, human));
+}
 
 export function leaderboardHtml(scores: ScoreFile, human?: HumanSection): string {
-  const body = tables(scores, human)
-    .map((t) => `<h2>${esc(t.title)}</h2>\n<table><thead><tr>${t.head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>\n` +
-      t.rows.map((r) => `<tr>${r.map((c) => `<td>${esc(c)}</td>`).join('')}</tr>`).join('\n') +
-      `</tbody></table>${t.note ? `<p class="note">${esc(t.note)}</p>` : ''}`)
-    .join('\n');
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>StoryBench leaderboard</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em auto;max-width:70em;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}
-th{background:#f3f3f3}tr:nth-child(even) td{background:#fafafa}.note{color:#555;font-size:90%}
-</style></head><body>
-<h1>StoryBench leaderboard</h1>
-<p>${esc(extractorLine(scores))}</p>
-${body}
-</body></html>
-`;
+  return toHtml(leaderboardReport(scores, human));
 }
 
 export function writeLeaderboard(dir: string, scores: ScoreFile, human?: HumanSection): { markdown: string; html: string } {
-  const markdown = path.join(dir, 'leaderboard.md');
-  const html = path.join(dir, 'leaderboard.html');
-  fs.writeFileSync(markdown, leaderboardMarkdown(scores, human));
-  fs.writeFileSync(html, leaderboardHtml(scores, human));
-  return { markdown, html };
+  const { html, md } = writeReport(dir, leaderboardReport(scores, human), 'leaderboard');
+  return { markdown: md, html };
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError, check, createProgress, createRng } from '../core/index.js';
+import { KilnError, check, createRng } from '../core/index.js';
 import { type Frames, concatFrames, resizeFrames, sliceFrames } from '../media/index.js';
 import { type StoryGenerator, generators } from './generators.js';
 import { GROUND_TRUTH, type RunManifest, itemName, systemDir, writeManifest, writeResult } from './results.js';
@@ -19,7 +19,8 @@ export interface RunOptions {
   seed?: number;
   /** Only the first `limit` items (the official splits hold hundreds to thousands). */
   limit?: number;
-  quiet?: boolean;
+  /** Called after each item with the items done and the total. */
+  onProgress?: (done: number, total: number) => void;
   /** A generator object instead of a registered name (the video capability plugs in here). */
   generator?: StoryGenerator;
 }
@@ -69,7 +70,6 @@ export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; ite
     seed,
     items: items.map((it, index) => ({ name: itemName(index), index, comment: it.comment })),
   };
-  const progress = createProgress({ label: `storybench ${opts.model} ${opts.task}`, total: items.length, quiet: opts.quiet });
   for (const [index, item] of items.entries()) {
     const prepared = prepareItem(item, index, source.read(item, index));
     const name = itemName(index);
@@ -89,9 +89,8 @@ export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; ite
     if (!fs.existsSync(path.join(gtDir, 'raw', `${name}.npz`))) {
       writeResult(gtDir, name, [prepared.groundTruth], item.exact_frames_per_prompt, item.texts);
     }
-    progress.update(index + 1);
+    opts.onProgress?.(index + 1, items.length);
   }
-  progress.done();
   writeManifest(dir, { model: opts.model, samples: opts.samples, ...manifest });
   writeManifest(gtDir, { model: GROUND_TRUTH, samples: 1, ...manifest });
   return { dir, items: items.length };

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError, createProgress } from '../core/index.js';
+import { KilnError } from '../core/index.js';
 import { type MetricEnvOptions, type MetricScore, MetricEnv, metrics } from './metrics.js';
 import { GROUND_TRUTH, type SystemRun, findRuns, readResult, resultSamples } from './results.js';
 
@@ -20,21 +20,22 @@ export interface ScoreFile {
   rows: ScoreRow[];
 }
 
-async function scoreRun(run: SystemRun, truth: SystemRun | undefined, names: string[], env: MetricEnv, quiet: boolean): Promise<ScoreRow> {
+/** Progress of scoring: items done of one system run (`run` names its model and task). */
+export type ScoreProgress = (done: number, total: number, run: string) => void;
+
+async function scoreRun(run: SystemRun, truth: SystemRun | undefined, names: string[], env: MetricEnv, onProgress?: ScoreProgress): Promise<ScoreRow> {
   const m = run.manifest;
   const chosen = names.map((n) => metrics.get(n));
   const needsTruth = chosen.some((x) => x.needsGroundTruth);
   if (needsTruth && !truth) throw new KilnError(`${run.dir}: no ground_truth results for ${m.task}/${m.dataset} next to it`);
   const accs = await Promise.all(chosen.map((x) => x.start(env)));
-  const progress = createProgress({ label: `score ${m.model} ${m.task}`, total: m.items.length, quiet });
   for (const [k, { name }] of m.items.entries()) {
     const pred = readResult(path.join(run.dir, 'raw', `${name}.npz`));
     const gt = needsTruth ? readResult(path.join(truth!.dir, 'raw', `${name}.npz`)) : null;
     const item = { name, samples: resultSamples(pred, m.samples), groundTruth: gt ? gt.video : null, frames: pred.frames, texts: pred.texts };
     for (const acc of accs) await acc.add(item);
-    progress.update(k + 1);
+    onProgress?.(k + 1, m.items.length, `${m.model} ${m.task}`);
   }
-  progress.done();
   const scores: Record<string, MetricScore> = {};
   chosen.forEach((x, i) => {
     try {
@@ -50,7 +51,7 @@ async function scoreRun(run: SystemRun, truth: SystemRun | undefined, names: str
 }
 
 /** Scores every model run under `root` against the ground truth of its task and dataset. */
-export async function scoreRuns(root: string, names: string[], options: MetricEnvOptions = {}, quiet = false): Promise<ScoreFile> {
+export async function scoreRuns(root: string, names: string[], options: MetricEnvOptions = {}, onProgress?: ScoreProgress): Promise<ScoreFile> {
   for (const n of names) metrics.get(n);
   const runs = findRuns(root);
   const truths = new Map(runs.filter((r) => r.manifest.model === GROUND_TRUTH).map((r) => [`${r.manifest.task}/${r.manifest.dataset}`, r]));
@@ -58,7 +59,7 @@ export async function scoreRuns(root: string, names: string[], options: MetricEn
   if (!systems.length) throw new KilnError(`no model results under ${root} (run \`kiln storybench run\` first)`);
   const env = new MetricEnv(options);
   const rows: ScoreRow[] = [];
-  for (const run of systems) rows.push(await scoreRun(run, truths.get(`${run.manifest.task}/${run.manifest.dataset}`), names, env, quiet));
+  for (const run of systems) rows.push(await scoreRun(run, truths.get(`${run.manifest.task}/${run.manifest.dataset}`), names, env, onProgress));
   return { metrics: names.map((n) => ({ name: n, better: metrics.get(n).better })), extractors: env.describe(), rows };
 }
 

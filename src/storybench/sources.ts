@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, dataPath } from '../core/index.js';
 import { readVideoFile, type Frames } from '../media/index.js';
-import { loadTaskFile, type TaskItem, type TaskName } from '../data/index.js';
+import { TASKS, loadTaskFile, type TaskItem, type TaskName } from '../data/index.js';
 
 /**
  * Datasets and their source videos. The official validation splits ship with Kiln as task files
@@ -36,6 +36,28 @@ export function resolveDataset(spec: string, videos?: string): StoryDataset {
     return { name: name.replace(/[^\w.-]/g, '_'), dir, official: false, videoRoots: videos ? [videos] : [dir, parent] };
   }
   throw new KilnError(`unknown dataset '${spec}': use ${OFFICIAL_DATASETS.join(', ')} or a folder holding <task>.json task files`);
+}
+
+/** What one task of a dataset holds (the task file is validated on loading). */
+export interface TaskSummary {
+  dataset: string;
+  task: TaskName;
+  items: number;
+  prompts: number;
+  /** Frames a model has to generate for the whole task. */
+  frames: number;
+}
+
+/** Validates and summarizes every task file a dataset has. */
+export function summarizeTasks(ds: StoryDataset): TaskSummary[] {
+  return TASKS.filter((task) => fs.existsSync(path.join(ds.dir, `${task}.json`))).map((task) => {
+    const items = loadTasks(ds, task);
+    return {
+      dataset: ds.name, task, items: items.length,
+      prompts: items.reduce((a, it) => a + it.texts.length, 0),
+      frames: items.reduce((a, it) => a + it.exact_frames_per_prompt.reduce((x, y) => x + y, 0), 0),
+    };
+  });
 }
 
 export function loadTasks(ds: StoryDataset, task: TaskName): TaskItem[] {

@@ -105,19 +105,34 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
   };
 }
 
-/** Markdown table of the scores. */
-export function scoresMarkdown(r: EvalResult): string {
-  const rows = SYSTEMS.map((sys) => {
-    const s = r.systems[sys];
-    const pct = (x: number) => (100 * x).toFixed(1);
-    return `| ${sys} | ${pct(s.actionAccuracy)} | ${pct(s.shapeAccuracy)} | ${pct(s.colourAccuracy)} | ${s.frechet.toFixed(2)} | ${sys === 'ground truth' ? '-' : s.psnr.toFixed(2)} |`;
-  });
+/** The two lines that introduce the scores: what was evaluated and how the generated row was sampled. */
+export function scoresIntro(r: EvalResult): string[] {
   return [
     `Held-out stories: ${r.stories} (${r.segments} segments, story continuation from ${COND_FRAMES} frames). Tokenizer reconstruction PSNR: ${r.reconstructionPsnr.toFixed(2)} dB. Generation: ${r.secondsPerFrame.toFixed(3)} s/frame.`,
     `Sampling: ${r.sampling.steps} decoding steps, temperature ${r.sampling.temperature}, guidance ${r.sampling.guidance}, choice temperature ${r.sampling.choiceTemperature}, seed ${r.sampling.seed}.`,
+  ];
+}
+
+/** The scores as table columns and formatted rows, one row per system. */
+export function scoresTable(r: EvalResult): { columns: string[]; rows: string[][] } {
+  const pct = (x: number) => (100 * x).toFixed(1);
+  return {
+    columns: ['system', 'action acc %', 'shape acc %', 'colour acc %', 'Frechet (judge features)', 'PSNR vs truth dB'],
+    rows: SYSTEMS.map((sys) => {
+      const s = r.systems[sys];
+      return [sys, pct(s.actionAccuracy), pct(s.shapeAccuracy), pct(s.colourAccuracy), s.frechet.toFixed(2), sys === 'ground truth' ? '-' : s.psnr.toFixed(2)];
+    }),
+  };
+}
+
+/** Markdown table of the scores. */
+export function scoresMarkdown(r: EvalResult): string {
+  const { columns, rows } = scoresTable(r);
+  return [
+    ...scoresIntro(r),
     '',
-    '| system | action acc % | shape acc % | colour acc % | Frechet (judge features) | PSNR vs truth dB |',
-    '|---|---|---|---|---|---|',
-    ...rows,
+    `| ${columns.join(' | ')} |`,
+    `|${columns.map(() => '---').join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
   ].join('\n');
 }

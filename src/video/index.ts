@@ -9,4 +9,5 @@ export { trainGenerator, loadGenerator, sampleExample, GENERATOR_FORMAT, type Lo
 export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text.js';
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';
 export { trainJudge, judge, judgeTrainingClips, saveJudge, loadJudge, judgeInput, type JudgeOutput } from './judge.js';
-export { evaluateStories, scoresMarkdown, reconstruct, SYSTEMS, type EvalResult, type SystemScores } from './evaluate.js';
+export { evaluateStories, scoresMarkdown, scoresIntro, scoresTable, reconstruct, SYSTEMS, type EvalResult, type SystemScores } from './evaluate.js';
+export { videoEvalReport, writeVideoEvalReport } from './report.js';

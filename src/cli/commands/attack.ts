@@ -1,12 +1,9 @@
-import fs from 'node:fs';
-import path from 'node:path';
 import { Command } from 'commander';
-import { backendOption, num } from '../flags.js';
-import { KilnError, createProgress } from '../../core/index.js';
+import { backendOption, collect, num, optionFlags, optionsHelp } from '../flags.js';
+import { KilnError } from '../../core/index.js';
+import { progressBars } from '../run.js';
 import { initBackend } from '../../backend/index.js';
-import { loadDataset, sample } from '../../data/index.js';
-import { loadModel } from '../../nn/index.js';
-import { attacks, classifierOf, evaluateAttack, imageGridPng } from '../../robust/index.js';
+import { attackSavedModel, attacks, writeAttackFiles, type AttackOptions } from '../../robust/index.js';
 
 interface AttackFlags {
   list?: boolean;
@@ -20,6 +17,7 @@ interface AttackFlags {
   n: string;
   batchSize: string;
   seed: string;
+  option: string[];
   out?: string;
   backend?: string;
 }
@@ -27,7 +25,8 @@ interface AttackFlags {
 function listAttacks(): string {
   return attacks.names().map((name) => {
     const a = attacks.get(name);
-    return `${name} (${a.norm}): ${attacks.describe(name)}\n${a.options.map((o) => `    ${o}`).join('\n')}`;
+    const manifold = a.needsManifold ? ' Needs a latent model of the data (kiln experiment excusable).' : '';
+    return `${name} (${a.norm}): ${attacks.describe(name)}.${manifold}\n${optionsHelp(a.options)}`;
   }).join('\n');
 }
 
@@ -38,50 +37,30 @@ async function run(flags: AttackFlags): Promise<void> {
   }
   if (!flags.model) throw new KilnError('--model <path to model.json> is required (or --list)');
   const attack = attacks.get(flags.attack);
-  if (attack.needsManifold) {
-    throw new KilnError(`'${flags.attack}' needs a latent model of the data; use it through 'kiln experiment excusable'`);
-  }
-  const eps = num(flags.eps, '--eps', { min: 0 });
-  const n = num(flags.n, '--n', { int: true, min: 1 });
-  const batchSize = num(flags.batchSize, '--batch-size', { int: true, min: 1 });
-  const seed = num(flags.seed, '--seed', { int: true, min: 0 });
-  await initBackend(flags.backend);
-  const model = await loadModel(flags.model);
-  let data = loadDataset(flags.dataset);
-  if (data.shape.length !== 3) throw new KilnError(`attacks need an image dataset with pixels in [0, 1]; '${flags.dataset}' is tabular`);
-  const inputShape = model.inputs[0].shape.slice(1);
-  if (inputShape.join('x') !== data.shape.join('x')) {
-    throw new KilnError(`the model takes inputs of shape ${inputShape.join('x')} but ${flags.dataset} images are ${data.shape.join('x')}`);
-  }
-  data = sample(data, n, seed);
-  const count = data.y.length;
-  const progress = createProgress({ label: flags.attack, total: count });
-  const result = evaluateAttack(classifierOf(model), data.x, data.y, data.shape, flags.attack, {
-    eps,
+  const options: AttackOptions = {
+    eps: num(flags.eps, '--eps', { min: 0 }),
     steps: flags.steps === undefined ? undefined : num(flags.steps, '--steps', { int: true, min: 1 }),
     stepSize: flags.stepSize === undefined ? undefined : num(flags.stepSize, '--step-size', { min: 0 }),
     randomStart: flags.randomStart,
-    seed,
-  }, batchSize, 8, (done) => progress.update(done));
-  progress.done();
-  const summary = {
-    model: flags.model, dataset: flags.dataset, attack: flags.attack, norm: attack.norm, eps, n: result.n,
-    cleanAccuracy: result.cleanAccuracy, robustAccuracy: result.robustAccuracy, maxPerturbation: result.maxNorm,
-    imagesPerSecond: result.n / result.seconds,
+    seed: num(flags.seed, '--seed', { int: true, min: 0 }),
+    ...(optionFlags(flags.option, `attack '${flags.attack}'`, attack.options) as Partial<AttackOptions>),
   };
+  const n = num(flags.n, '--n', { int: true, min: 1 });
+  const batchSize = num(flags.batchSize, '--batch-size', { int: true, min: 1 });
+  await initBackend(flags.backend);
+  const bars = progressBars(flags.attack);
+  const r = await attackSavedModel({ model: flags.model, dataset: flags.dataset, attack: flags.attack, options, n, batchSize,
+    onProgress: (done, total) => bars.update(done, total) });
+  bars.done();
+  const s = r.summary;
   process.stdout.write(
-    `${flags.attack} (${attack.norm}, eps ${eps}) on ${result.n} ${flags.dataset} images\n` +
-    `  clean accuracy   ${(100 * result.cleanAccuracy).toFixed(1)}%\n` +
-    `  robust accuracy  ${(100 * result.robustAccuracy).toFixed(1)}%\n` +
-    `  largest perturbation ${result.maxNorm.toFixed(4)} (${attack.norm}); ${summary.imagesPerSecond.toFixed(1)} images/s\n`);
+    `${s.attack} (${s.norm}, eps ${s.eps}) on ${s.n} ${s.dataset} images\n` +
+    `  clean accuracy   ${(100 * s.cleanAccuracy).toFixed(1)}%\n` +
+    `  robust accuracy  ${(100 * s.robustAccuracy).toFixed(1)}%\n` +
+    `  largest perturbation ${s.maxPerturbation.toFixed(4)} (${s.norm}); ${s.imagesPerSecond.toFixed(1)} images/s\n`);
   if (flags.out) {
-    fs.mkdirSync(flags.out, { recursive: true });
-    const side = data.shape[0];
-    if (data.shape[2] === 1) {
-      fs.writeFileSync(path.join(flags.out, 'examples.png'), imageGridPng([result.clean, result.adversarial], side, 3));
-    }
-    fs.writeFileSync(path.join(flags.out, 'attack.json'), JSON.stringify(summary, null, 1) + '\n');
-    process.stdout.write(`  wrote ${path.join(flags.out, 'attack.json')}${data.shape[2] === 1 ? ' and examples.png (clean top, adversarial bottom)' : ''}\n`);
+    const [json, png] = writeAttackFiles(flags.out, r);
+    process.stdout.write(`  wrote ${json}${png ? ' and examples.png (clean top, adversarial bottom)' : ''}\n`);
   }
 }
 
@@ -100,7 +79,10 @@ export function register(program: Command): void {
     .option('--n <n>', 'number of images attacked (a seeded sample of the dataset)', '256')
     .option('--batch-size <n>', 'images per attack batch', '64')
     .option('--seed <n>', 'seed for the sample and random starts', '0')
+    .option('--option <key=value>', 'attack option, repeatable, over the flags above: e.g. overshoot=0.05 for deepfool-l2 ' +
+      '(see --list for each attack\'s options and types)', collect, [] as string[])
     .option('--out <dir>', 'write attack.json and examples.png (clean and adversarial images) here')
     .addOption(backendOption())
+    .addHelpText('after', () => `\nAttacks and their options:\n${listAttacks()}`)
     .action(run);
 }

@@ -2,18 +2,30 @@
  * StoryBench commands: `kiln storybench tasks|run|score|rate|ratings`.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Command, Option } from 'commander';
-import { intFlag, listFlag } from '../flags.js';
-import { checkOutputFile } from '../../core/index.js';
-import { OFFICIAL_DATASETS, RatingStore, dualEncoders, frameExtractors, generators, judgementsCsv, loadTasks, metricAgreement, metrics, resolveDataset, runBenchmark, scoreRuns, videoExtractors, winRates, writeLeaderboard, writeScores } from '../../storybench/index.js';
+import { collect, intParser, listFlag, optionFlags, optionsHelp } from '../flags.js';
+import { checkOutputFile, type OptionSpec } from '../../core/index.js';
+import { progressBars } from '../run.js';
+import {
+  OFFICIAL_DATASETS, dualEncoders, frameExtractors, generators, humanSection, judgementsCsv, metrics, readJudgements, resolveDataset,
+  runBenchmark, scoreRuns, summarizeTasks, videoExtractors, winRates, writeLeaderboard, writeScores,
+} from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
 
-/** Commander argument parser for an integer flag >= min. */
-const int = (name: string, min = 1) => (v: string): number => intFlag(v, name, min);
+const int = intParser;
 const list = listFlag;
 const taskOption = () => new Option('--task <task>', 'StoryBench task').choices([...TASKS]).makeOptionMandatory();
+
+/** The options of the chosen metrics, each once. */
+function metricOptions(names: readonly string[]): OptionSpec[] {
+  const specs = new Map<string, OptionSpec>();
+  for (const n of names) for (const o of metrics.get(n).options) specs.set(o.name, o);
+  return [...specs.values()];
+}
+
+const metricsHelp = () => metrics.names().map((n) => `  ${n}: ${metrics.describe(n)}\n${optionsHelp(metrics.get(n).options)}`).join('\n');
+
 const datasetHelp = `dataset: ${OFFICIAL_DATASETS.join(', ')} (shipped task files; needs --videos) or a folder of <task>.json files (e.g. from kiln data stories)`;
 
 export function register(program: Command): void {
@@ -24,15 +36,8 @@ export function register(program: Command): void {
     .option('--dataset <name|dir>', datasetHelp, 'all official')
     .action((opts: { dataset: string }) => {
       const names = opts.dataset === 'all official' ? [...OFFICIAL_DATASETS] : [opts.dataset];
-      for (const name of names) {
-        const ds = resolveDataset(name);
-        for (const task of TASKS) {
-          if (!fs.existsSync(path.join(ds.dir, `${task}.json`))) continue;
-          const items = loadTasks(ds, task);
-          const frames = items.reduce((a, it) => a + it.exact_frames_per_prompt.reduce((x, y) => x + y, 0), 0);
-          const prompts = items.reduce((a, it) => a + it.texts.length, 0);
-          console.log(`${ds.name} ${task}: ${items.length} items, ${prompts} prompts, ${frames} frames to generate (all valid)`);
-        }
+      for (const s of names.flatMap((name) => summarizeTasks(resolveDataset(name)))) {
+        console.log(`${s.dataset} ${s.task}: ${s.items} items, ${s.prompts} prompts, ${s.frames} frames to generate (all valid)`);
       }
     });
 
@@ -48,8 +53,10 @@ export function register(program: Command): void {
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
     .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number }) => {
       generators.get(opts.model);
+      const bars = progressBars(`storybench ${opts.model} ${opts.task}`);
       const r = await runBenchmark({ task: opts.task, dataset: resolveDataset(opts.dataset, opts.videos), model: opts.model,
-        samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed });
+        samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed, onProgress: (done, total) => bars.update(done, total) });
+      bars.done();
       console.log(`wrote ${r.items} items x ${opts.samples} samples to ${r.dir}`);
     });
 
@@ -60,17 +67,18 @@ export function register(program: Command): void {
     .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'grid-color')
     .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'grid-motion')
     .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'color-words')
+    .option('--option <key=value>', 'metric option, repeatable, over the feature flags above (see the list below)', collect, [] as string[])
     .option('--ratings <db>', 'SQLite ratings from kiln storybench rate: adds win rates and metric-human agreement')
-    .action(async (dir: string, opts: { metrics: string[]; frameFeatures: string; videoFeatures: string; dualEncoder: string; ratings?: string }) => {
-      const scores = await scoreRuns(dir, opts.metrics, { frameFeatures: opts.frameFeatures, videoFeatures: opts.videoFeatures, dualEncoder: opts.dualEncoder });
+    .addHelpText('after', () => `\nMetrics and their options:\n${metricsHelp()}`)
+    .action(async (dir: string, opts: { metrics: string[]; frameFeatures: string; videoFeatures: string; dualEncoder: string; option: string[]; ratings?: string }) => {
+      const options = optionFlags(opts.option, `metrics ${opts.metrics.join(', ')}`, metricOptions(opts.metrics));
+      const bars = progressBars('score');
+      const scores = await scoreRuns(dir, opts.metrics,
+        { frameFeatures: opts.frameFeatures, videoFeatures: opts.videoFeatures, dualEncoder: opts.dualEncoder, ...options },
+        (done, total, run) => bars.update(done, total, run));
+      bars.done();
       writeScores(dir, scores);
-      let human;
-      if (opts.ratings) {
-        const store = new RatingStore(opts.ratings, { readonly: true });
-        const all = store.all();
-        store.close();
-        human = { raters: new Set(all.map((j) => j.rater)).size, judgements: all.length, winRates: winRates(all), agreement: metricAgreement(scores, all) };
-      }
+      const human = opts.ratings ? humanSection(scores, readJudgements(opts.ratings)) : undefined;
       const files = writeLeaderboard(dir, scores, human);
       console.log(`leaderboard: ${files.markdown} and ${files.html}`);
     });
@@ -93,9 +101,7 @@ export function register(program: Command): void {
     .option('--csv <file>', 'write every judgement as CSV ("-" for stdout)')
     .action((opts: { db: string; csv?: string }) => {
       if (opts.csv && opts.csv !== '-') checkOutputFile(opts.csv, '--csv');
-      const store = new RatingStore(opts.db, { readonly: true });
-      const all = store.all();
-      store.close();
+      const all = readJudgements(opts.db);
       if (opts.csv) {
         if (opts.csv === '-') process.stdout.write(judgementsCsv(all));
         else fs.writeFileSync(opts.csv, judgementsCsv(all));

@@ -2,31 +2,16 @@
  * Video story commands: `kiln data stories`, `kiln video train-tokenizer|train-generator|eval`
  * and `kiln story`.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
-import { backendOption, numberFlag } from '../flags.js';
-import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, trainJudge, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
-import { encodeGif, sideBySide, writeVideoFile } from '../../media/index.js';
+import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
+import { writeVideoFile } from '../../media/index.js';
 
-
-function int(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    check(Number.isInteger(n) && n >= min, `${name} must be an integer >= ${min} (got '${v}')`);
-    return n;
-  };
-}
-
-function num(name: string) {
-  return (v: string): number => {
-    const n = Number(v);
-    check(Number.isFinite(n) && n > 0, `${name} must be a positive number (got '${v}')`);
-    return n;
-  };
-}
+const int = intParser;
+const num = positiveParser;
 
 /** About two minutes of generation on the native backend (19 frames/s measured); more is a typo. */
 const MAX_STORY_FRAMES = 2048;
@@ -193,30 +178,8 @@ export function register(program: Command): void {
       const progress = createProgress({ label: 'eval', total: stories.length });
       const r = evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), (n) => progress.update(n));
       progress.done();
-      fs.mkdirSync(path.join(opts.out, 'gifs'), { recursive: true });
-      const gallery = r.samples.slice(0, opts.gallery).map((s) => {
-        const file = `gifs/${s.id}.gif`;
-        fs.writeFileSync(path.join(opts.out, file), encodeGif(sideBySide([s.videos['ground truth'], s.videos.reconstruction, s.videos.generated, s.videos.baseline]), { scale: 4 }));
-        return { file, texts: s.texts };
-      });
-      const table = scoresMarkdown(r);
-      const md = ['# Kiln video stories: held-out evaluation', '', table, '',
-        'Judge: a classifier trained separately on generated-world data (`kiln video train-judge`); "ground truth" rows are its accuracy on the real segments (its ceiling).',
-        '"reconstruction": the ground truth encoded and decoded by the tokenizer, the ceiling of any generator on its tokens.',
-        'Baseline: repeat the last conditioning frame. GIFs: ground truth | reconstruction | generated | baseline (the first 4 frames are the conditioning).', '',
-        ...gallery.flatMap((g) => [`![${g.texts.join(' / ')}](${g.file})`, '', g.texts.map((t, i) => `${i + 1}. ${t}`).join('  '), ''])].join('\n');
-      fs.writeFileSync(path.join(opts.out, 'report.md'), md);
-      const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
-      const rows = table.split('\n').filter((l) => l.startsWith('|') && !l.startsWith('|---'));
-      const html = `<!doctype html><meta charset="utf-8"><title>Kiln video eval</title><h1>Kiln video stories: held-out evaluation</h1>
-<p>${table.split('\n').filter((l) => l && !l.startsWith('|')).map(esc).join('<br>')}</p><table border="1" cellpadding="4">${rows.map((l, i) => `<tr>${l.split('|').slice(1, -1).map((c) => (i === 0 ? `<th>${esc(c.trim())}</th>` : `<td>${esc(c.trim())}</td>`)).join('')}</tr>`).join('')}</table>
-<p>Columns in each GIF: ground truth | tokenizer reconstruction | generated | baseline (repeat last conditioning frame).</p>
-${gallery.map((g) => `<figure><img src="${g.file}" style="image-rendering:pixelated"><figcaption>${g.texts.map(esc).join(' / ')}</figcaption></figure>`).join('\n')}`;
-      fs.writeFileSync(path.join(opts.out, 'report.html'), html);
-      const { samples, ...metrics } = r;
-      void samples;
-      fs.writeFileSync(path.join(opts.out, 'metrics.json'), JSON.stringify(metrics, null, 1));
-      console.log(table);
-      console.log(`report written to ${path.join(opts.out, 'report.md')}`);
+      const files = writeVideoEvalReport(opts.out, r, opts.gallery);
+      console.log(scoresMarkdown(r));
+      console.log(`report written to ${files.md}`);
     });
 }

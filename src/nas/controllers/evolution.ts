@@ -1,4 +1,4 @@
-import { createRng } from '../../core/index.js';
+import { createRng, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
 
@@ -12,6 +12,11 @@ interface EvolutionState {
   population: Member[];
 }
 
+export const EVOLUTION_OPTIONS: readonly OptionSpec[] = [
+  { name: 'population', type: 'integer', default: 20, min: 2, description: 'members kept; the first ones are random' },
+  { name: 'sampleSize', type: 'integer', default: 5, min: 1, description: 'tournament size (at most population)' },
+];
+
 /**
  * Regularized evolution (Real et al. 2019): until the population holds `population` members,
  * ask random architectures; then draw `sampleSize` members with replacement, mutate one
@@ -20,7 +25,7 @@ interface EvolutionState {
  * and as parents they could only waste tournaments.
  */
 export function evolutionController({ space, seed, options }: ControllerContext): Controller {
-  checkOptionNames('evolution', options, ['population', 'sampleSize']);
+  checkOptionNames('evolution', options, EVOLUTION_OPTIONS.map((o) => o.name));
   const size = intOption(options, 'population', 20, 2);
   const sampleSize = intOption(options, 'sampleSize', 5, 1, size);
   const rng = createRng(seed);

@@ -1,37 +1,45 @@
-import { createRegistry } from '../../core/index.js';
-import { evolutionController } from './evolution.js';
-import { randomController } from './random.js';
-import { reinforceController } from './reinforce.js';
-import { tabnasController } from './tabnas.js';
-import { predictorController } from './predictor.js';
+import { createRegistry, optionDefaults, type OptionSpec } from '../../core/index.js';
+import { EVOLUTION_OPTIONS, evolutionController } from './evolution.js';
+import { RANDOM_OPTIONS, randomController } from './random.js';
+import { REINFORCE_OPTIONS, reinforceController } from './reinforce.js';
+import { TABNAS_OPTIONS, tabnasController } from './tabnas.js';
+import { PREDICTOR_OPTIONS, predictorController } from './predictor.js';
 import type { Controller, ControllerEnv, ControllerFactory, ControllerOptions } from './types.js';
 import type { SearchSpace } from '../space/index.js';
 
 export type { Controller, ControllerContext, ControllerEnv, ControllerFactory, ControllerOptions, TrialResult } from './types.js';
 export { checkOptionNames, intOption, checkState } from './types.js';
-export { randomController } from './random.js';
-export { evolutionController } from './evolution.js';
-export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEFAULTS, type RewardName } from './reinforce.js';
-export { tabnasController, TABNAS_DEFAULTS } from './tabnas.js';
-export { predictorController } from './predictor.js';
+export { randomController, RANDOM_OPTIONS } from './random.js';
+export { evolutionController, EVOLUTION_OPTIONS } from './evolution.js';
+export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEFAULTS, REINFORCE_OPTIONS, type RewardName } from './reinforce.js';
+export { tabnasController, TABNAS_DEFAULTS, TABNAS_OPTIONS } from './tabnas.js';
+export { predictorController, PREDICTOR_OPTIONS } from './predictor.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
 
 export const controllers = createRegistry<ControllerFactory>('controller');
-controllers.register('random', randomController, 'uniform random search');
-controllers.register('evolution', evolutionController, 'regularized evolution (options: population=20, sampleSize=5)');
-controllers.register('reinforce', reinforceController,
-  'TuNAS REINFORCE, independent categorical per decision (options: reward=none|mnas|mnas_hard|abs, costMetric, target, beta, ' +
-  'qualityScale=1, baselineMomentum=0.95, lr=0.1, adamBeta1=0, adamBeta2=0.999, adamEps=1e-8)');
-controllers.register('tabnas', tabnasController,
-  'TabNAS rejection sampling with the Monte-Carlo P(V) correction (options: correction=true, mcSamples=5, mcSamplesEnd, mcAnneal=0, ' +
-  'qualityScale=1, baselineMomentum=0.9, maxRejections=100000, lr=0.1, adamBeta1=0.9, adamBeta2=0.999, adamEps=1e-8)');
-controllers.register('predictor', predictorController,
-  'Neural Predictor: N random, fit a regressor, propose the predicted top K (options: model=mlp|gcn, initial=20, topK=10, ' +
-  'refit=true, pool=10000, epochs, batch, lr, weightDecay, hidden)');
+const optionSpecs = new Map<string, readonly OptionSpec[]>();
 
-export function registerController(name: string, factory: ControllerFactory, description?: string): void {
+/** Registers a controller with its declared options (the names its factory accepts, with types and defaults). */
+export function registerController(name: string, factory: ControllerFactory, description?: string, options: readonly OptionSpec[] = []): void {
   controllers.register(name, factory, description);
+  optionSpecs.set(name, options);
 }
+
+/** The declared options of a registered controller, for help text and `key=value` parsing. */
+export function controllerOptions(name: string): readonly OptionSpec[] {
+  controllers.get(name);
+  return optionSpecs.get(name) ?? [];
+}
+
+const withOptions = (text: string, specs: readonly OptionSpec[]) => (specs.length ? `${text} (options: ${optionDefaults(specs)})` : text);
+registerController('random', randomController, 'uniform random search', RANDOM_OPTIONS);
+registerController('evolution', evolutionController, withOptions('regularized evolution', EVOLUTION_OPTIONS), EVOLUTION_OPTIONS);
+registerController('reinforce', reinforceController,
+  withOptions('TuNAS REINFORCE, independent categorical per decision', REINFORCE_OPTIONS), REINFORCE_OPTIONS);
+registerController('tabnas', tabnasController,
+  withOptions('TabNAS rejection sampling with the Monte-Carlo P(V) correction', TABNAS_OPTIONS), TABNAS_OPTIONS);
+registerController('predictor', predictorController,
+  withOptions('Neural Predictor: N random, fit a regressor, propose the predicted top K', PREDICTOR_OPTIONS), PREDICTOR_OPTIONS);
 
 /** `env` gives a controller the study's cost models, feasibility test and candidate set. */
 export function createController(name: string, space: SearchSpace, seed: number, options: ControllerOptions = {}, env: ControllerEnv = {}): Controller {

@@ -1,4 +1,4 @@
-import { KilnError, type Rng } from '../../core/index.js';
+import { KilnError, type OptionSpec, type Rng } from '../../core/index.js';
 import type { Architecture, Decision } from '../space/index.js';
 import type { ControllerOptions } from './types.js';
 
@@ -131,7 +131,15 @@ export function adamOptions(options: ControllerOptions, defaults: AdamConfig): A
   };
 }
 
-export const ADAM_OPTION_NAMES = ['lr', 'adamBeta1', 'adamBeta2', 'adamEps'] as const;
+/** The Adam options' declarations with one controller's defaults. */
+export function adamOptionSpecs(defaults: AdamConfig): OptionSpec[] {
+  return [
+    { name: 'lr', type: 'number', default: defaults.lr, min: 0, description: 'Adam learning rate of the policy' },
+    { name: 'adamBeta1', type: 'number', default: defaults.beta1, min: 0, max: 0.999999, description: 'Adam first-moment decay' },
+    { name: 'adamBeta2', type: 'number', default: defaults.beta2, min: 0, max: 0.999999, description: 'Adam second-moment decay' },
+    { name: 'adamEps', type: 'number', default: defaults.eps, min: 0, description: 'Adam epsilon' },
+  ];
+}
 
 /** Policy-gradient snapshot: JSON-safe, so a resumed study continues exactly. */
 export interface PolicySnapshot {

@@ -1,4 +1,4 @@
-import { createRng } from '../../core/index.js';
+import { createRng, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import { fitPredictor, PREDICTOR_DEFAULTS, PREDICTOR_MODELS } from '../predictor/index.js';
 import { boolOption, choiceOption, numberOption } from './policy.js';
@@ -15,7 +15,18 @@ interface PredictorState {
   fits: number;
 }
 
-const OPTIONS = ['model', 'initial', 'topK', 'refit', 'pool', 'epochs', 'batch', 'lr', 'weightDecay', 'hidden'];
+export const PREDICTOR_OPTIONS: readonly OptionSpec[] = [
+  { name: 'model', type: 'string', default: 'mlp', choices: PREDICTOR_MODELS, description: 'regressor: MLP on the one-hot encoding or GCN on the cell graph' },
+  { name: 'initial', type: 'integer', default: 20, min: 2, description: 'random architectures N before the first fit' },
+  { name: 'topK', type: 'integer', default: 10, min: 1, description: 'predicted-best architectures proposed per fit' },
+  { name: 'refit', type: 'boolean', default: true, description: 'refit after every topK proposals (false: fit once)' },
+  { name: 'pool', type: 'integer', default: 10_000, min: 1, description: 'random feasible candidates ranked when the table is unknown' },
+  { name: 'epochs', type: 'integer', min: 1, description: 'training epochs of each fit (default 100 mlp, 300 gcn)' },
+  { name: 'batch', type: 'integer', min: 1, description: 'training batch size (default 10)' },
+  { name: 'lr', type: 'number', min: 0, description: 'learning rate (default 1e-2 mlp, 1e-4 gcn)' },
+  { name: 'weightDecay', type: 'number', min: 0, description: 'weight decay (default 1e-3)' },
+  { name: 'hidden', type: 'integer', min: 0, description: "MLP width of both hidden layers (default 32), or GCN width (0 = the paper's)" },
+];
 
 /**
  * Neural Predictor (Wen et al. 2019) as a controller: propose `initial` (N) random
@@ -29,7 +40,7 @@ const OPTIONS = ['model', 'initial', 'topK', 'refit', 'pool', 'epochs', 'batch',
  */
 export function predictorController(ctx: ControllerContext): Controller {
   const { space, seed, options } = ctx;
-  checkOptionNames('predictor', options, OPTIONS);
+  checkOptionNames('predictor', options, PREDICTOR_OPTIONS.map((o) => o.name));
   const model = choiceOption(options, 'model', 'mlp', PREDICTOR_MODELS);
   const d = PREDICTOR_DEFAULTS[model];
   const initial = intOption(options, 'initial', 20, 2);

@@ -1,9 +1,11 @@
-import { createRng } from '../../core/index.js';
+import { createRng, type OptionSpec } from '../../core/index.js';
 import { checkOptionNames, checkState, type Controller, type ControllerContext } from './types.js';
+
+export const RANDOM_OPTIONS: readonly OptionSpec[] = [];
 
 /** Uniform random search (with replacement): the baseline every controller must beat. */
 export function randomController({ space, seed, options }: ControllerContext): Controller {
-  checkOptionNames('random', options, []);
+  checkOptionNames('random', options, RANDOM_OPTIONS.map((o) => o.name));
   const rng = createRng(seed);
   return {
     name: 'random',

@@ -1,7 +1,7 @@
-import { createRng, KilnError } from '../../core/index.js';
+import { createRng, KilnError, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import {
-  ADAM_OPTION_NAMES, adamAscend, adamOptions, addLogProbGrad, choiceOption, initialAdam, initialPolicy, isPolicySnapshot,
+  adamAscend, adamOptionSpecs, adamOptions, addLogProbGrad, choiceOption, initialAdam, initialPolicy, isPolicySnapshot,
   mostLikely, numberOption, policyProbs, sampleValid, updateBaseline, zeroGrad, type PolicySnapshot,
 } from './policy.js';
 import { checkOptionNames, checkState, type Controller, type ControllerContext } from './types.js';
@@ -34,7 +34,15 @@ export const REINFORCE_DEFAULTS = {
   baselineMomentum: 0.95,
 } as const;
 
-const OPTIONS = ['reward', 'costMetric', 'target', 'beta', 'qualityScale', 'baselineMomentum', ...ADAM_OPTION_NAMES];
+export const REINFORCE_OPTIONS: readonly OptionSpec[] = [
+  { name: 'reward', type: 'string', choices: REWARD_NAMES, description: 'reward of quality Q and cost T (default abs with costMetric, else none)' },
+  { name: 'costMetric', type: 'string', description: 'the cost T of a shaped reward: a table column or computed cost' },
+  { name: 'target', type: 'number', description: 'the cost target T0 of a shaped reward (> 0)' },
+  { name: 'beta', type: 'number', description: 'cost exponent or weight (default -0.1 for abs, -0.07 for mnas, mnas_hard)' },
+  { name: 'qualityScale', type: 'number', default: 1, description: 'Q = objective x scale (> 0), e.g. 0.01 for percent accuracies' },
+  { name: 'baselineMomentum', type: 'number', default: REINFORCE_DEFAULTS.baselineMomentum, min: 0, max: 0.999999, description: 'EMA momentum of the reward baseline' },
+  ...adamOptionSpecs(REINFORCE_DEFAULTS),
+];
 
 /**
  * REINFORCE over an independent categorical per decision (TuNAS): each told trial is one
@@ -49,7 +57,7 @@ const OPTIONS = ['reward', 'costMetric', 'target', 'beta', 'qualityScale', 'base
  */
 export function reinforceController(ctx: ControllerContext): Controller {
   const { space, seed, options } = ctx;
-  checkOptionNames('reinforce', options, OPTIONS);
+  checkOptionNames('reinforce', options, REINFORCE_OPTIONS.map((o) => o.name));
   const costMetric = options.costMetric;
   if (costMetric !== undefined && typeof costMetric !== 'string') throw new KilnError(`option 'costMetric' must be a metric name`);
   const reward = choiceOption(options, 'reward', costMetric !== undefined ? 'abs' : 'none', REWARD_NAMES);

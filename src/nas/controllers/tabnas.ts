@@ -1,7 +1,7 @@
-import { createRng } from '../../core/index.js';
+import { createRng, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import {
-  ADAM_OPTION_NAMES, adamAscend, adamOptions, addLogProbGrad, boolOption, initialAdam, initialPolicy, isPolicySnapshot,
+  adamAscend, adamOptionSpecs, adamOptions, addLogProbGrad, boolOption, initialAdam, initialPolicy, isPolicySnapshot,
   logProb, mostLikely, numberOption, policyProbs, sampleValid, updateBaseline, zeroGrad, type PolicySnapshot,
 } from './policy.js';
 import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
@@ -16,7 +16,16 @@ export const TABNAS_DEFAULTS = {
   mcSamples: 5,
 } as const;
 
-const OPTIONS = ['correction', 'mcSamples', 'mcSamplesEnd', 'mcAnneal', 'qualityScale', 'baselineMomentum', 'maxRejections', ...ADAM_OPTION_NAMES];
+export const TABNAS_OPTIONS: readonly OptionSpec[] = [
+  { name: 'correction', type: 'boolean', default: true, description: 'divide by the Monte-Carlo estimate of P(V) (false: rejection-only REINFORCE)' },
+  { name: 'mcSamples', type: 'integer', default: TABNAS_DEFAULTS.mcSamples, min: 1, description: 'Monte-Carlo samples N estimating P(V)' },
+  { name: 'mcSamplesEnd', type: 'integer', min: 1, description: 'N after annealing (default mcSamples)' },
+  { name: 'mcAnneal', type: 'integer', default: 0, min: 0, description: 'updates over which N goes linearly from mcSamples to mcSamplesEnd' },
+  { name: 'qualityScale', type: 'number', default: 1, description: 'Q = objective x scale (> 0)' },
+  { name: 'baselineMomentum', type: 'number', default: TABNAS_DEFAULTS.baselineMomentum, min: 0, max: 0.999999, description: 'EMA momentum of the bias-corrected reward baseline' },
+  { name: 'maxRejections', type: 'integer', default: 100_000, min: 1, description: 'infeasible samples one ask may discard before giving up' },
+  ...adamOptionSpecs(TABNAS_DEFAULTS),
+];
 
 interface TabnasState extends PolicySnapshot {
   /** Infeasible samples drawn and discarded by ask(), over the whole search. */
@@ -40,7 +49,7 @@ interface TabnasState extends PolicySnapshot {
  */
 export function tabnasController(ctx: ControllerContext): Controller {
   const { space, seed, options } = ctx;
-  checkOptionNames('tabnas', options, OPTIONS);
+  checkOptionNames('tabnas', options, TABNAS_OPTIONS.map((o) => o.name));
   const correction = boolOption(options, 'correction', true);
   const n0 = intOption(options, 'mcSamples', TABNAS_DEFAULTS.mcSamples, 1);
   const n1 = intOption(options, 'mcSamplesEnd', n0, 1);

@@ -47,7 +47,7 @@ export type ControllerEnv = Pick<ControllerContext, 'cost' | 'feasible' | 'candi
 
 export type ControllerFactory = (ctx: ControllerContext) => Controller;
 
-/** Rejects options a controller does not know, so a typo never passes silently. */
+/** Rejects options a controller does not know (names from its option specs), so a typo never passes silently. */
 export function checkOptionNames(controller: string, options: ControllerOptions, known: readonly string[]): void {
   for (const key of Object.keys(options)) {
     if (!known.includes(key)) {

@@ -1,0 +1,88 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { initBackend } from '../src/backend/index.js';
+import { excusableReport, readExcusableResults, writeExcusableReport } from '../src/robust/index.js';
+import { videoEvalReport, writeVideoEvalReport } from '../src/video/index.js';
+import { leaderboardMarkdown, writeLeaderboard } from '../src/storybench/index.js';
+import { excusableFixture, leaderboardFixture, videoEvalFixture } from './report-fixtures.js';
+import { launchChromium, noChromium } from './browser.js';
+
+before(async () => {
+  await initBackend('cpu');
+});
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-reports-'));
+
+test('the excusable report has the headline table, a histogram and image grid per sigma, and five verdicts; results.json reloads', () => {
+  const r = excusableFixture();
+  const { doc, figures } = excusableReport(r);
+  const table = doc.blocks.find((b) => b.kind === 'table');
+  assert.ok(table && table.kind === 'table');
+  assert.equal(table.rows.length, 2 * r.config.eps.length, 'one row per sigma and eps');
+  assert.deepEqual(Object.keys(figures).sort(), ['distances-sigma0.3.svg', 'distances-sigma0.svg', 'examples-sigma0.3.png', 'examples-sigma0.png']);
+  const verdicts = doc.blocks.filter((b) => b.kind === 'text' && /^\d\. .*\*\*(Agrees|Does not agree)\.\*\*/.test(b.text));
+  assert.equal(verdicts.length, 5, 'claims 1-5 each get a verdict');
+  const dir = tmp();
+  const files = writeExcusableReport(dir, r);
+  for (const f of Object.keys(figures)) assert.ok(fs.existsSync(path.join(dir, f)), f);
+  const back = readExcusableResults(files.results);
+  assert.deepEqual(back.examples[0].clean[0], r.examples[0].clean[0], 'example images survive the round trip as Float32Arrays');
+  assert.equal(fs.readFileSync(files.md, 'utf8').split('\n')[0], '# When adversarial examples are excusable: Kiln reproduction');
+});
+
+test('the video evaluation report has the scores table, what each row means and one GIF per gallery story', () => {
+  const r = videoEvalFixture();
+  const { doc, figures } = videoEvalReport(r, 2);
+  const table = doc.blocks.find((b) => b.kind === 'table');
+  assert.ok(table && table.kind === 'table');
+  assert.deepEqual(table.rows.map((row) => row[0]), ['ground truth', 'reconstruction', 'generated', 'baseline']);
+  assert.deepEqual(table.rows[2], ['generated', '50.0', '60.0', '55.0', '5.00', '25.00']);
+  assert.equal(table.rows[0][5], '-', 'no PSNR of the truth against itself');
+  assert.equal(Object.keys(figures).length, 2, '--gallery 2 shows two stories');
+  const dir = tmp();
+  const files = writeVideoEvalReport(dir, r, 2);
+  const md = fs.readFileSync(files.md, 'utf8');
+  assert.match(md, /Held-out stories: 24 \(61 segments/);
+  assert.match(md, /Baseline: repeat the last conditioning frame/);
+  assert.match(md, /!\[1\. [^\]]+\]\(gifs\/story0\.gif\)/);
+  assert.ok(fs.readFileSync(path.join(dir, 'gifs', 'story0.gif')).subarray(0, 6).toString() === 'GIF89a');
+  assert.equal(JSON.parse(fs.readFileSync(files.metrics, 'utf8')).samples, undefined, 'metrics.json holds scores, not videos');
+});
+
+test('the StoryBench leaderboard is a report document: a table per task, human win rates, agreement, escaped cells', () => {
+  const { scores, human } = leaderboardFixture();
+  const md = leaderboardMarkdown(scores, human);
+  assert.match(md, /^# StoryBench leaderboard\n\nFeatures: frames grid-color/);
+  assert.match(md, /## Leaderboard: story_cont \/ didemo-valid/);
+  assert.match(md, /\| oracle \| 120 \| 4 \| 10\.00 ± 0\.50 \| n\/a \(needs 2\+ videos \\\| one given\) \|/);
+  assert.ok(md.indexOf('| oracle') < md.indexOf('| phenaki-small'), 'sorted by the first metric (fid, lower is better)');
+  assert.match(md, /## Human preference \(overall\)[\s\S]*\| story_cont \| didemo-valid \| oracle \| repeat-last \| 40 \| 5 \| 5 \| 88\.9% \[76\.5%, 95\.2%\] \|/);
+  assert.match(md, /90 judgements by 3 rater\(s\)/);
+  assert.match(md, /\| fid \| 45 \| 80\.0% \[66\.0%, 90\.0%\] \| 2 \| n\/a \(needs 3\+ systems\) \|/);
+});
+
+test('every capability report fits a 1000 px page: wide tables scroll in their box, nothing else overflows (Chromium)', { skip: noChromium }, async () => {
+  const dir = tmp();
+  const { scores, human } = leaderboardFixture();
+  const pages = [
+    writeExcusableReport(path.join(dir, 'excusable'), excusableFixture()).html,
+    writeVideoEvalReport(path.join(dir, 'video'), videoEvalFixture(), 3).html,
+    writeLeaderboard(path.join(dir, 'storybench'), scores, human).html,
+  ];
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 800 } });
+    for (const html of pages) {
+      await page.goto(`file://${html}`);
+      const overflow = await page.evaluate('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+      assert.equal(overflow, 0, `${html}: the page does not scroll sideways`);
+      const broken = await page.evaluate(`[...document.images].filter((i) => !i.complete || i.naturalWidth === 0).map((i) => i.src)`);
+      assert.deepEqual(broken, [], `${html}: every figure loads`);
+    }
+  } finally {
+    await browser.close();
+  }
+});
