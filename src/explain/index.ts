@@ -23,7 +23,7 @@ export {
 } from './composites.js';
 export { isInputLayer } from './reverse.js';
 export { computePatterns, extractPatches, type PatternType } from './patterns.js';
-export { heatmapTile, imageTile, gridPng, readPngInput, diverging, type Tile } from './heatmap.js';
+export { heatmapTile, imageTile, gridPng, readPngInput, diverging, type Tile, type GridOptions } from './heatmap.js';
 export {
   meanRankCorrelation, cascadingRandomization, pixelFlipping, type FlipCurve, type RandomizationStep,
 } from './sanity.js';
