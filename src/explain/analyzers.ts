@@ -10,7 +10,9 @@ import { computePatterns, PATTERN_TYPES, type FitOptions, type PatternType } fro
 /**
  * Every attribution method of iNNvestigate, behind one interface:
  * `createAnalyzer(name, model, options).analyze(x, { neuronSelection })` returns a tensor shaped like x.
- * Names, option names and defaults follow iNNvestigate, so its documentation applies.
+ * Names, option names and defaults follow iNNvestigate, so its documentation applies; where the
+ * two differ on biases (alpha-beta, w_square), the rules follow Zennit (see rules.ts). The `lrp`
+ * analyzer runs a named composite (Zennit's, see composites.ts) or a Composite of one's own.
  */
 
 export type NeuronSelection = 'max_activation' | 'index' | 'all';

@@ -6,6 +6,18 @@ import type { LinearParams } from './graph.js';
  * Each takes the layer input x and the relevance R of its output and returns the relevance of x.
  * All are "gradient of a modified forward pass": with z = f'(x') for modified parameters or inputs,
  * R_in = x' * d/dx' [ z . stop(R / z) ], which for a linear f' is x'_i * sum_j w'_ij R_j / z_j.
+ * A custom rule is an object of this shape; `inputTimesVjp` and `stabilizedDivide` are its parts.
+ *
+ * Bias conventions (where Zennit and iNNvestigate differ, Kiln follows Zennit; README "Explain:
+ * composites, rules and bias conventions", tested in test/explain-extend.test.ts):
+ * - alpha-beta with bias: b+ joins the activating denominator and b- the inhibiting one (Zennit's
+ *   AlphaBeta and ZPlus); iNNvestigate's AlphaBetaRule puts the whole b in both.
+ * - w_square with bias: b^2 joins the denominator (Zennit's WSquare); iNNvestigate has no bias, which
+ *   stays the default.
+ * - stabilizer of the non-epsilon rules: optional, added with the sign of z as Zennit does; the
+ *   default 0 is iNNvestigate's safe division (0 where z = 0).
+ * - the same in both: epsilon (bias in z, sign(0) = +1), flat (no bias), bounded (no bias: it
+ *   cancels in Zennit's ZBox, iNNvestigate drops it).
  */
 export interface Rule {
   name: string;
