@@ -86,7 +86,10 @@ export const analyzers = createRegistry<AnalyzerEntry>('analyzer');
 export interface AnalyzerOptions {
   /** Analyze the logits of a model that ends in softmax (otherwise such a model is refused). */
   stripSoftmax?: boolean;
-  /** For the `lrp` analyzer: a registered composite's name (see listComposites) or a Composite. */
+  /**
+   * For the `lrp` analyzer: a registered composite's name (see listComposites), built with the
+   * analyzer's epsilon and stabilizer options, or a Composite, used as it is.
+   */
   composite?: string | Composite;
   [option: string]: unknown;
 }
