@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '../src/backend/index.js';
 import {
-  composites, createAnalyzer, epsilonRule, inputTimesVjp, listComposites, stabilizedDivide,
+  composites, createAnalyzer, epsilonRule, gammaRule, inputTimesVjp, listComposites, stabilizedDivide,
   type Composite, type CompositeParams, type Graph, type GraphOp, type Rule,
 } from '../src/explain/index.js';
 
@@ -16,10 +16,11 @@ before(async () => {
 });
 
 /**
- * The gamma rule (Montavon et al. 2019) for non-negative inputs, which Kiln does not ship:
- * positive weights are boosted, w' = w + gamma w+, and relevance follows x_i w'_ij / sum_i x_i w'_ij.
+ * The original gamma rule (Montavon et al. 2019) for non-negative inputs, without bias: positive
+ * weights are boosted, w' = w + gamma w+, and relevance follows x_i w'_ij / sum_i x_i w'_ij.
+ * (Kiln ships Zennit's generalized version as gammaRule; on active ReLU units they agree.)
  */
-function gammaRule(gamma: number, stabilizer = 0): Rule {
+function originalGammaRule(gamma: number, stabilizer = 0): Rule {
   return {
     name: `gamma(${gamma})`,
     apply: (layer, x, relevance) => {
@@ -33,7 +34,7 @@ function gammaRule(gamma: number, stabilizer = 0): Rule {
 /** Gamma on the first linear layer of the model, LRP-0 (z rule with bias) on every later one. */
 function gammaFirst(gamma: number): Composite {
   const z = epsilonRule(0, true);
-  const first = gammaRule(gamma);
+  const first = originalGammaRule(gamma);
   return (op: GraphOp, graph: Graph) => (op.id === graph.ops.find((o) => o.type === 'linear')!.id ? first : z);
 }
 
@@ -73,6 +74,12 @@ test('a custom rule and composite written against the explain face match a hand 
   // Gamma differs from the z rule it generalises (gamma = 0), so the rule was really used.
   const plain = createAnalyzer('lrp', model(), { composite: () => epsilonRule(0, true) }).analyze(x, { neuronSelection: 'index', index: 0 });
   assert.ok(Math.abs(plain.dataSync()[0] - got[0]) > 1e-3);
+  // Kiln's generalized gamma without bias gives the same where the units it explains are active.
+  const shipped = gammaRule(GAMMA, { bias: false });
+  const z = epsilonRule(0, true);
+  const kiln = createAnalyzer('lrp', model(), { composite: (op: GraphOp, graph: Graph) => (op.id === graph.ops.find((o) => o.type === 'linear')!.id ? shipped : z) })
+    .analyze(x, { neuronSelection: 'index', index: 0 }).dataSync();
+  expected.forEach((v, i) => assert.ok(Math.abs(kiln[i] - v) < 1e-6, `gammaRule, input ${i}: ${kiln[i]}, by hand ${v}`));
 });
 
 test('a custom composite registered by name is listed and chosen by name', () => {

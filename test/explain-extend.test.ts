@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { tf, initBackend } from '../src/backend/index.js';
 import { KilnError, createRng } from '../src/core/index.js';
 import {
-  alphaBetaRule, boundedRule, composites, createAnalyzer, flatRule, listComposites, resolveComposite, wSquareRule,
+  alphaBetaRule, boundedRule, composites, createAnalyzer, flatRule, gammaRule, listComposites, resolveComposite, wSquareRule,
   zPlusFastRule, type LinearParams, type Rule,
 } from '../src/explain/index.js';
 
@@ -51,6 +51,9 @@ const ZENNIT_RELEVANCE: Record<string, number[]> = {
     0.1169065, 0.3866699, 0.3850425, 0.1152791, 0.0630073, 0.2656819, 0.2847582, 0.08208366],
   'epsilon-alpha2-beta1-flat': [0.0152041, 0.0227555, 0.006137029, -0.001414371, 0.09388636, 0.1768557, 0.1063488, 0.02337941,
     0.105189, 0.28418, 0.2836565, 0.1046655, 0.0265067, 0.1300798, 0.1834448, 0.0798717],
+  // EpsilonGammaBox(low=0, high=1): box rule on the first convolution, gamma 0.25 on the second.
+  'epsilon-gamma-box': [0.02326529, 0.01648591, 0.001895613, -0.001098014, 0.1258441, 0.1493355, 0.1227055, 0.0053595, 0.2527897,
+    0.8011175, 0.359862, 0.08573708, 0.01660352, 0.009773693, 0.02020842, 0.01919756],
 };
 
 function zennitNet(): tf.LayersModel {
@@ -228,6 +231,7 @@ test('the stabilizer: default unchanged, and where a denominator is nearly zero 
     ['w_square', (s) => wSquareRule(s === undefined ? {} : { stabilizer: s })],
     ['flat', (s) => flatRule(s === undefined ? {} : { stabilizer: s })],
     ['bounded', (s) => boundedRule(-1, 2, s === undefined ? {} : { stabilizer: s })],
+    ['gamma', (s) => gammaRule(0.25, s === undefined ? {} : { stabilizer: s })],
   ];
   for (const [name, make] of rules) {
     assert.deepEqual(applyRule(make(), layer, X, Y), applyRule(make(0), layer, X, Y), `${name}: default vs stabilizer 0`);
@@ -261,4 +265,30 @@ test('the stabilizer: default unchanged, and where a denominator is nearly zero 
     // A stabilizer of the denominator's own size, so the value is of order one: R p / (p + s) = 1e3 / 11.
     assertClose(applyRule(c.rule(1e-35), l, c.x, [1e3]), c.expected(1e-35), `${c.name} stabilized`, 1e-5);
   }
+});
+
+test('the gamma rule (Zennit generalized Gamma, used by epsilon-gamma-box) matches a hand computation and Zennit', () => {
+  // Output 1 is negative here (bias -3), so both of the rule's branches are exercised.
+  const b = [0.5, -3, 0.2];
+  const y = b.map((bj, j) => X.reduce((s, xi, i) => s + xi * W[i][j], bj));
+  assert.ok(y[1] < 0 && y[0] > 0);
+  const byHand = (gamma: number): number[] => {
+    const up = (w: number): number => w + gamma * pos(w);
+    const down = (w: number): number => w + gamma * neg(w);
+    return X.map((xi, i) => y.reduce((sum, r, j) => {
+      // Positive output: x+ with w + gamma w+, x- with w + gamma w-, bias b + gamma b+; negative output: the mirror image.
+      const [wxp, wxn, bias] = r > 0 ? [up, down, up(b[j])] : [down, up, down(b[j])];
+      const z = X.reduce((s, xk, k) => s + pos(xk) * wxp(W[k][j]) + neg(xk) * wxn(W[k][j]), bias);
+      return sum + ((pos(xi) * wxp(W[i][j]) + neg(xi) * wxn(W[i][j])) * r) / z;
+    }, 0));
+  };
+  const layer = denseLayer(W, b);
+  for (const [gamma, zennit] of [[0.25, [0.8410416, 1.113399, 5.327658, 0.3698506]], [1, [1.029365, 1.197781, 4.237045, 0.5885597]]] as const) {
+    const got = applyRule(gammaRule(gamma), layer, X, y);
+    assertClose(got, byHand(gamma), `gamma ${gamma} by hand`);
+    assertClose(got, [...zennit], `gamma ${gamma} vs Zennit`);
+  }
+  // gamma = 0 is the z rule with bias.
+  const zRule = X.map((xi, i) => y.reduce((sum, r, j) => sum + (xi * W[i][j] * r) / y[j], 0));
+  assertClose(applyRule(gammaRule(0), layer, X, y), zRule, 'gamma 0');
 });

@@ -402,8 +402,13 @@ lrp('lrp', 'LRP with a composite (Zennit): a rule per layer kind, chosen by name
   { name: 'composite', type: 'string', default: 'epsilon-plus', description: 'a registered composite (kiln explain --composite)' },
   { name: 'epsilon', type: 'number', default: COMPOSITE_DEFAULTS.epsilon, description: 'epsilon of the composite\'s epsilon rule' },
   stabilizerOption(COMPOSITE_DEFAULTS.stabilizer),
-], (c) => c.composite ?? resolveComposite(String(c.options.composite),
-  { epsilon: Number(c.options.epsilon), stabilizer: Number(c.options.stabilizer) }));
+  { name: 'gamma', type: 'number', default: COMPOSITE_DEFAULTS.gamma, description: 'gamma of the gamma rule (epsilon-gamma-box)' },
+  { name: 'low', type: 'number', default: COMPOSITE_DEFAULTS.low, description: 'lowest input value (epsilon-gamma-box)' },
+  { name: 'high', type: 'number', default: COMPOSITE_DEFAULTS.high, description: 'highest input value (epsilon-gamma-box)' },
+], (c) => c.composite ?? resolveComposite(String(c.options.composite), {
+  epsilon: Number(c.options.epsilon), stabilizer: Number(c.options.stabilizer),
+  gamma: Number(c.options.gamma), low: Number(c.options.low), high: Number(c.options.high),
+}));
 
 // ---- PatternNet and PatternAttribution ----------------------------------------------------------
 

@@ -1,7 +1,7 @@
 import { createRegistry } from '../core/index.js';
 import type { Graph, GraphOp } from './graph.js';
 import { isInputLayer } from './reverse.js';
-import { alphaBetaRule, epsilonRule, flatRule, passRule, type Rule } from './rules.js';
+import { alphaBetaRule, boundedRule, epsilonRule, flatRule, gammaRule, passRule, type Rule } from './rules.js';
 
 /**
  * A composite (Zennit) picks the rule for each linear layer of a model. iNNvestigate's LRP
@@ -33,15 +33,20 @@ export function withInputRule(first: Rule, rest: Composite): Composite {
 
 // ---- named composites (Zennit's registered composites that Kiln's rules express) ----------------
 
-/** The numbers a named composite is built with; Zennit's defaults are 1e-6 for both. */
+/** The numbers a named composite is built with (Zennit's defaults; low and high for pixels in [0, 1]). */
 export interface CompositeParams {
   /** Epsilon of the epsilon rule on dense layers. */
   epsilon: number;
   /** Stabilizer of every other rule's denominator. */
   stabilizer: number;
+  /** Gamma of the gamma rule (epsilon-gamma-box). */
+  gamma: number;
+  /** Input bounds of the box (z^B) rule on the first convolution (epsilon-gamma-box). */
+  low: number;
+  high: number;
 }
 
-export const COMPOSITE_DEFAULTS: Readonly<CompositeParams> = { epsilon: 1e-6, stabilizer: 1e-6 };
+export const COMPOSITE_DEFAULTS: Readonly<CompositeParams> = { epsilon: 1e-6, stabilizer: 1e-6, gamma: 0.25, low: 0, high: 1 };
 
 export type CompositeFactory = (params: CompositeParams) => Composite;
 
@@ -71,6 +76,13 @@ composites.register('epsilon-plus-flat', (p) => withInputRule(flatRule({ stabili
 composites.register('epsilon-alpha2-beta1-flat',
   (p) => withInputRule(flatRule({ stabilizer: p.stabilizer }), zennitLayerMap(alpha2Beta1(p), p)),
   'epsilon-alpha2-beta1 with the flat rule on the layers reading the input (Zennit EpsilonAlpha2Beta1Flat)');
+composites.register('epsilon-gamma-box', (p) => {
+  const box = boundedRule(p.low, p.high, { stabilizer: p.stabilizer });
+  const rest = zennitLayerMap(gammaRule(p.gamma, { stabilizer: p.stabilizer }), p);
+  // Zennit gives the box rule to the first convolution of the model (whether or not it reads the input).
+  return (op, graph) => (isConv(op) && op.id === graph.ops.find(isConv)?.id ? box : rest(op, graph));
+}, 'box (z^B, inputs in [low, high]) on the first convolution, gamma on the other convolutions, epsilon on dense layers ' +
+  '(Zennit EpsilonGammaBox)');
 
 export interface CompositeInfo {
   name: string;

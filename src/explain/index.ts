@@ -13,9 +13,9 @@ export {
 } from './graph.js';
 export { mergeBatchNorm, handleSoftmax, type Canonizer } from './canonizers.js';
 export {
-  epsilonRule, alphaBetaRule, zPlusFastRule, wSquareRule, flatRule, boundedRule, passRule,
+  epsilonRule, alphaBetaRule, zPlusFastRule, wSquareRule, flatRule, boundedRule, gammaRule, passRule,
   safeDivide, stabilizedDivide, inputTimesVjp,
-  type Rule, type StabilizerOptions, type WSquareOptions,
+  type Rule, type StabilizerOptions, type WSquareOptions, type GammaOptions,
 } from './rules.js';
 export {
   uniform, byLayerKind, withInputRule, composites, listComposites, resolveComposite, COMPOSITE_DEFAULTS,

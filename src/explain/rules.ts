@@ -18,6 +18,7 @@ import type { LinearParams } from './graph.js';
  *   default 0 is iNNvestigate's safe division (0 where z = 0).
  * - the same in both: epsilon (bias in z, sign(0) = +1), flat (no bias), bounded (no bias: it
  *   cancels in Zennit's ZBox, iNNvestigate drops it).
+ * - gamma is Zennit's only (iNNvestigate has no gamma rule), with its bias handling.
  */
 export interface Rule {
   name: string;
@@ -178,6 +179,42 @@ export function boundedRule(low: number, high: number, opts: StabilizerOptions =
         tf.add(layer.apply(lo, wp, null), layer.apply(hi, wn, null)));
       const s = stabilizedDivide(r, z, opts.stabilizer);
       return tf.sub(inputTimesVjp(layer, layer.weight, x, s), tf.add(inputTimesVjp(layer, wp, lo, s), inputTimesVjp(layer, wn, hi, s)));
+    },
+  };
+}
+
+export interface GammaOptions extends StabilizerOptions {
+  /** Keep the (modified) bias in the denominators, as Zennit does (default true). */
+  bias?: boolean;
+}
+
+/**
+ * Generalized gamma rule (Zennit's Gamma; Montavon et al. 2019 for non-negative inputs): weights of
+ * the sign that supports the output are boosted by gamma. Where the output z = w x + b is positive,
+ * relevance follows the positive contributions with (w + gamma w+) on x+ and (w + gamma w-) on x-,
+ * their bias b + gamma b+; where z is negative, the negative ones with (w + gamma w-) on x+ and
+ * (w + gamma w+) on x-, bias b + gamma b-. gamma = 0 is the z rule, large gamma tends to z+.
+ */
+export function gammaRule(gamma: number, opts: GammaOptions = {}): Rule {
+  const bias = opts.bias ?? true;
+  return {
+    name: `gamma(${gamma}${bias ? '' : ', bias=false'}${stabilizerSuffix(opts)})`,
+    apply: (layer, x, r) => {
+      const wUp = tf.add(layer.weight, tf.mul(positive(layer.weight), gamma));
+      const wDown = tf.add(layer.weight, tf.mul(negative(layer.weight), gamma));
+      const b = bias ? layer.bias : null;
+      const bUp = b ? tf.add(b, tf.mul(positive(b), gamma)) : null;
+      const bDown = b ? tf.add(b, tf.mul(negative(b), gamma)) : null;
+      const xp = positive(x);
+      const xn = negative(x);
+      // The branch follows the sign of the layer's real output, bias included even when `bias` is false (as Zennit).
+      const z = layer.apply(x, layer.weight, layer.bias);
+      const part = (wForXp: tf.Tensor, wForXn: tf.Tensor, partBias: tf.Tensor | null, where: tf.Tensor): tf.Tensor => {
+        const zPart = tf.add(layer.apply(xp, wForXp, partBias), layer.apply(xn, wForXn, null));
+        const s = tf.mul(tf.cast(where, 'float32'), stabilizedDivide(r, zPart, opts.stabilizer));
+        return tf.add(inputTimesVjp(layer, wForXp, xp, s), inputTimesVjp(layer, wForXn, xn, s));
+      };
+      return tf.add(part(wUp, wDown, bUp, tf.greater(z, 0)), part(wDown, wUp, bDown, tf.less(z, 0)));
     },
   };
 }
