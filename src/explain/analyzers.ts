@@ -88,7 +88,7 @@ export interface AnalyzerOptions {
   stripSoftmax?: boolean;
   /**
    * For the `lrp` analyzer: a registered composite's name (see listComposites), built with the
-   * analyzer's epsilon and stabilizer options, or a Composite, used as it is.
+   * analyzer's numeric options (epsilon, stabilizer, gamma, low, high), or a Composite, used as it is.
    */
   composite?: string | Composite;
   [option: string]: unknown;
