@@ -1,5 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +8,9 @@ import { Command } from 'commander';
 import { PNG } from 'pngjs';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
-import { diverging, gridPng, heatmapTile, pixelFlipping } from '../src/explain/index.js';
+import { diverging, gridPng, heatmapTile, listComposites, pixelFlipping } from '../src/explain/index.js';
+import { BITMAP_FONT_CHARS, bitmapGlyph, bitmapTextHeight, bitmapTextWidth, drawBitmapText, wrapBitmapText } from '../src/report/index.js';
+import { projectRoot } from '../src/core/paths.js';
 import { spearman } from '../src/math/index.js';
 import { register, parseIndices } from '../src/cli/commands/explain.js';
 import { keyValueFlags } from '../src/cli/flags.js';
@@ -42,15 +45,86 @@ test('kiln explain writes a PNG grid (input + one heatmap per analyzer per row) 
     '--scale', '2', '--out', out]);
   assert.match(log, /columns: input, gradient, lrp.epsilon, deep_taylor.bounded/);
   const png = PNG.sync.read(fs.readFileSync(path.join(out, 'explain.png')));
-  assert.equal(png.width, 4 + 4 * (56 + 4));
-  assert.equal(png.height, 4 + 2 * (56 + 4));
+  // Tiles of 56 px with 4 px gaps, plus label bands at font scale 1: above, 'deep_taylor.bounded' wraps
+  // to 3 lines (29 px + gap); left, 'mnist[0]' / 'true 0' / 'pred 0' is 8 characters wide (47 px + gap).
+  const top = bitmapTextHeight(3) + 4;
+  const left = bitmapTextWidth('mnist[0]') + 4;
+  assert.deepEqual([top, left], [33, 51]);
+  assert.equal(png.width, left + 4 + 4 * (56 + 4));
+  assert.equal(png.height, top + 4 + 2 * (56 + 4));
+  const ink = (x0: number, y0: number, x1: number, y1: number): number => {
+    let n = 0;
+    for (let y = y0; y < y1; y++) for (let x = x0; x < x1; x++) if (png.data[(y * png.width + x) * 4] === 30) n++;
+    return n;
+  };
+  for (let c = 0; c < 4; c++) assert.ok(ink(left + 4 + c * 60, 0, left + 4 + c * 60 + 56, top) > 20, `column ${c} has a label`);
+  for (let r = 0; r < 2; r++) assert.ok(ink(0, top + 4 + r * 60, left, top + 4 + r * 60 + 56) > 40, `row ${r} has a label`);
+  assert.equal(ink(left, top, png.width, png.height), 0, 'no label ink over the tiles');
   const json = JSON.parse(fs.readFileSync(path.join(out, 'relevances.json'), 'utf8'));
   assert.deepEqual(json.columns, ['input', 'gradient', 'lrp.epsilon', 'deep_taylor.bounded']);
   assert.equal(json.examples.length, 2);
   assert.equal(json.examples[0].relevances['lrp.epsilon'].length, 784);
+  for (const e of json.examples) assert.equal(e.explained, e.predicted, 'max_activation explains the predicted class');
+  assert.match(log, /row 0: mnist\[0\] label \d predicted \d/);
+
+  // --composite alone runs the lrp analyzer with that composite.
+  const log2 = await runCli(['--model', path.join(dir, 'model'), '--dataset', 'mnist', '--index', '3', '--composite', 'epsilon-plus-flat',
+    '--neuron', 'index', '--target', '2', '--strip-softmax', '--backend', 'cpu', '--out', out]);
+  assert.match(log2, /columns: input, lrp$/m);
+  const json2 = JSON.parse(fs.readFileSync(path.join(out, 'relevances.json'), 'utf8'));
+  assert.equal(json2.composite, 'epsilon-plus-flat');
+  assert.equal(json2.examples[0].explained, 2);
+  assert.ok(json2.examples[0].relevances.lrp.some((v: number) => v !== 0));
+  await assert.rejects(runCli(['--model', path.join(dir, 'model'), '--dataset', 'mnist', '--composite', 'epsilon-plus',
+    '--analyzer', 'gradient', '--strip-softmax', '--out', out]), /--composite chooses the composite of the lrp analyzer/);
   await assert.rejects(runCli(['--model', path.join(dir, 'model'), '--dataset', 'mnist', '--analyzer', 'gradient',
     '--param', 'alpha=2', '--strip-softmax', '--out', out]), /none of the chosen analyzers has that option/);
   fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('kiln explain --help lists the composites; an unknown one is a one-line error with exit code 2', () => {
+  const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const help = spawnSync(process.execPath, [cli, 'explain', '--help'], { encoding: 'utf8' });
+  assert.equal(help.status, 0);
+  const flat = help.stdout.replace(/\s+/g, ' ');
+  for (const c of listComposites()) assert.ok(flat.includes(c.name), `--help names composite ${c.name}`);
+  const bad = spawnSync(process.execPath, [cli, 'explain', '--model', 'none.json', '--dataset', 'mnist', '--composite', 'nope'],
+    { encoding: 'utf8', env: { ...process.env, KILN_THREADS: '1' } });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /^kiln: unknown composite 'nope' \(known: epsilon-plus, .*\)\n$/);
+});
+
+test('the bitmap font: glyph bitmaps, drawing, measuring and wrapping', () => {
+  assert.deepEqual(bitmapGlyph('A').map((row) => row.map((on) => (on ? '#' : '.')).join('')),
+    ['.###.', '#...#', '#...#', '#####', '#...#', '#...#', '#...#', '.....', '.....']);
+  // g descends below the baseline (rows 7 and 8).
+  assert.deepEqual(bitmapGlyph('g').slice(7).map((row) => row.map((on) => (on ? '#' : '.')).join('')), ['....#', '.###.']);
+  const seen = new Set<string>();
+  for (const ch of BITMAP_FONT_CHARS) {
+    const g = bitmapGlyph(ch);
+    assert.equal(g.length, 9, `glyph '${ch}' has 9 rows`);
+    assert.ok(g.every((row) => row.length === 5), `glyph '${ch}' is 5 wide`);
+    const key = JSON.stringify(g);
+    assert.ok(!seen.has(key), `glyph '${ch}' looks like another`);
+    seen.add(key);
+  }
+  for (const ch of 'AZaz09._-:()[]') assert.ok(BITMAP_FONT_CHARS.includes(ch), `the font has '${ch}'`);
+  // Drawing 'A' at scale 2 at (3, 1) inks exactly the glyph's cells, each as a 2x2 block.
+  const image = { width: 16, height: 20, data: new Uint8Array(16 * 20 * 4) };
+  drawBitmapText(image, 'A', 3, 1, { color: [200, 10, 10], scale: 2 });
+  const glyph = bitmapGlyph('A');
+  for (let y = 0; y < 20; y++) {
+    for (let x = 0; x < 16; x++) {
+      const gx = Math.floor((x - 3) / 2);
+      const gy = Math.floor((y - 1) / 2);
+      const on = x >= 3 && y >= 1 && gx < 5 && gy < 9 && glyph[gy][gx];
+      assert.equal(image.data[(y * 16 + x) * 4], on ? 200 : 0, `pixel ${x},${y}`);
+    }
+  }
+  assert.equal(bitmapTextWidth('abc', 2), 34);
+  assert.deepEqual(wrapBitmapText('integrated_gradients', 112), ['integrated_', 'gradients']);
+  assert.deepEqual(wrapBitmapText('lrp epsilon-plus', 60), ['lrp', 'epsilon-', 'plus']);
+  assert.deepEqual(wrapBitmapText('abcdefghij', 30), ['abcde', 'fghij']);
 });
 
 test('kiln explain --list shows every analyzer with its options', async () => {

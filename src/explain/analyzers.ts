@@ -3,15 +3,17 @@ export type { OptionSpec, OptionValue };
 import { tf } from '../backend/index.js';
 import { buildGraph, disposeGraph, forward, type Graph } from './graph.js';
 import { handleSoftmax, mergeBatchNorm } from './canonizers.js';
-import { byLayerKind, uniform, withInputRule, type Composite } from './composites.js';
+import { byLayerKind, COMPOSITE_DEFAULTS, resolveComposite, uniform, withInputRule, type Composite } from './composites.js';
 import { gradientMapping, lrpMapper, reversePass, type Mapper, type ReverseMapping } from './reverse.js';
-import { alphaBetaRule, boundedRule, epsilonRule, flatRule, wSquareRule, zPlusFastRule, type Rule } from './rules.js';
+import { alphaBetaRule, boundedRule, epsilonRule, flatRule, wSquareRule, zPlusFastRule } from './rules.js';
 import { computePatterns, PATTERN_TYPES, type FitOptions, type PatternType } from './patterns.js';
 
 /**
  * Every attribution method of iNNvestigate, behind one interface:
  * `createAnalyzer(name, model, options).analyze(x, { neuronSelection })` returns a tensor shaped like x.
- * Names, option names and defaults follow iNNvestigate, so its documentation applies.
+ * Names, option names and defaults follow iNNvestigate, so its documentation applies; where the
+ * two differ on biases (alpha-beta, w_square), the rules follow Zennit (see rules.ts). The `lrp`
+ * analyzer runs a named composite (Zennit's, see composites.ts) or a Composite of one's own.
  */
 
 export type NeuronSelection = 'max_activation' | 'index' | 'all';
@@ -24,11 +26,24 @@ export interface AnalyzeOptions {
   index?: number | readonly number[];
 }
 
+/** An analysis together with what it explained. */
+export interface Explanation {
+  /** Shaped like the input. */
+  relevance: tf.Tensor;
+  /**
+   * The output index explained for each example (the argmax under 'max_activation', the given index
+   * under 'index'); null under 'all', which explains the sum of every output.
+   */
+  neuron: number[] | null;
+}
+
 export interface Analyzer {
   readonly name: string;
   /** The options in force, defaults filled in. */
   readonly options: Readonly<Record<string, OptionValue>>;
   analyze(x: tf.Tensor, opts?: AnalyzeOptions): tf.Tensor;
+  /** `analyze`, also saying which output neuron each example's relevance explains. */
+  explain(x: tf.Tensor, opts?: AnalyzeOptions): Explanation;
   /** Present on analyzers that learn from data (PatternNet, PatternAttribution); one pass over `data`. */
   fit?(data: tf.Tensor, opts?: { batchSize?: number }): void;
   dispose(): void;
@@ -46,6 +61,8 @@ interface Method {
 interface MethodContext {
   graph: Graph;
   options: Record<string, OptionValue>;
+  /** A Composite object given as the `composite` option (a name stays in `options`). */
+  composite?: Composite;
 }
 
 export interface AnalyzerEntry {
@@ -60,8 +77,16 @@ export const analyzers = createRegistry<AnalyzerEntry>('analyzer');
 export interface AnalyzerOptions {
   /** Analyze the logits of a model that ends in softmax (otherwise such a model is refused). */
   stripSoftmax?: boolean;
+  /**
+   * For the `lrp` analyzer: a registered composite's name (see listComposites), built with the
+   * analyzer's numeric options (epsilon, stabilizer, gamma, low, high), or a Composite, used as it is.
+   */
+  composite?: string | Composite;
   [option: string]: unknown;
 }
+
+/** Where a Composite object stands in the resolved options (they hold only plain values). */
+const CUSTOM_COMPOSITE = '(custom)';
 
 function resolveOptions(name: string, specs: OptionSpec[], given: Record<string, unknown>): Record<string, OptionValue> {
   const known = specs.map((s) => s.name);
@@ -72,13 +97,17 @@ function resolveOptions(name: string, specs: OptionSpec[], given: Record<string,
   }
   const out: Record<string, OptionValue> = {};
   for (const spec of specs) {
+    if (spec.name === 'composite' && typeof given.composite === 'function') {
+      out.composite = CUSTOM_COMPOSITE;
+      continue;
+    }
     const v = given[spec.name] ?? spec.default;
     if (v === undefined) continue;
     if (spec.type === 'number') check(typeof v === 'number' && Number.isFinite(v), `option ${spec.name} of '${name}' must be a finite number (got ${String(v)})`);
     if (spec.type === 'boolean') check(typeof v === 'boolean', `option ${spec.name} of '${name}' must be true or false (got ${String(v)})`);
     if (spec.type === 'string') {
       check(typeof v === 'string' && (!spec.choices || spec.choices.includes(v)),
-        `option ${spec.name} of '${name}' must be one of ${spec.choices?.join(', ')} (got ${String(v)})`);
+        `option ${spec.name} of '${name}' must be ${spec.choices ? `one of ${spec.choices.join(', ')}` : 'a string'} (got ${String(v)})`);
     }
     out[spec.name] = v as OptionValue;
   }
@@ -297,6 +326,11 @@ const biasOption = (value: boolean): OptionSpec =>
   ({ name: 'bias', type: 'boolean', default: value, description: 'include the bias in the normaliser (false: ignore it)' });
 const epsilonOption = (value: number): OptionSpec =>
   ({ name: 'epsilon', type: 'number', default: value, description: 'stabiliser added to the normaliser' });
+const stabilizerOption = (value = 0): OptionSpec => ({
+  name: 'stabilizer', type: 'number', default: value,
+  description: 'added with the sign of each non-epsilon normaliser (Zennit); 0: safe division (iNNvestigate)',
+});
+const stab = (c: MethodContext) => ({ stabilizer: Number(c.options.stabilizer) });
 
 lrp('lrp.z', 'LRP-0 (z rule) on every layer', [biasOption(true)], (c) => uniform(epsilonRule(0, Boolean(c.options.bias))));
 lrp('lrp.z_IB', 'LRP-0 ignoring biases', [], () => uniform(epsilonRule(0, false)));
@@ -304,12 +338,17 @@ lrp('lrp.epsilon', 'LRP-epsilon on every layer', [epsilonOption(1e-7), biasOptio
   (c) => uniform(epsilonRule(Number(c.options.epsilon), Boolean(c.options.bias))));
 lrp('lrp.epsilon_IB', 'LRP-epsilon ignoring biases', [epsilonOption(1e-7)],
   (c) => uniform(epsilonRule(Number(c.options.epsilon), false)));
-lrp('lrp.w_square', 'LRP w^2 rule on every layer (relevance spread by squared weights)', [], () => uniform(wSquareRule()));
-lrp('lrp.flat', 'LRP flat rule on every layer (relevance spread uniformly over the receptive field)', [], () => uniform(flatRule()));
+lrp('lrp.w_square', 'LRP w^2 rule on every layer (relevance spread by squared weights)', [
+  { name: 'bias', type: 'boolean', default: false, description: 'add the squared bias to the normaliser (Zennit; false: ignore it)' },
+  stabilizerOption(),
+], (c) => uniform(wSquareRule({ bias: Boolean(c.options.bias), ...stab(c) })));
+lrp('lrp.flat', 'LRP flat rule on every layer (relevance spread uniformly over the receptive field)', [stabilizerOption()],
+  (c) => uniform(flatRule(stab(c))));
 lrp('lrp.alpha_beta', 'LRP-alpha-beta; give alpha or beta (the other follows from alpha - beta = 1)', [
   { name: 'alpha', type: 'number', description: 'weight of activating contributions' },
   { name: 'beta', type: 'number', description: 'weight of inhibiting contributions' },
   biasOption(true),
+  stabilizerOption(),
 ], (c) => {
   const a = c.options.alpha as number | undefined;
   const b = c.options.beta as number | undefined;
@@ -317,36 +356,50 @@ lrp('lrp.alpha_beta', 'LRP-alpha-beta; give alpha or beta (the other follows fro
   const alpha = a ?? (b as number) + 1;
   const beta = b ?? alpha - 1;
   check(alpha >= 0 && beta >= 0, `lrp.alpha_beta needs non-negative alpha and beta (got ${alpha}, ${beta})`);
-  return uniform(alphaBetaRule(alpha, beta, Boolean(c.options.bias)));
+  return uniform(alphaBetaRule(alpha, beta, Boolean(c.options.bias), stab(c)));
 });
-lrp('lrp.alpha_2_beta_1', 'LRP-alpha2-beta1', [], () => uniform(alphaBetaRule(2, 1, true)));
-lrp('lrp.alpha_2_beta_1_IB', 'LRP-alpha2-beta1 ignoring biases', [], () => uniform(alphaBetaRule(2, 1, false)));
-lrp('lrp.alpha_1_beta_0', 'LRP-alpha1-beta0', [], () => uniform(alphaBetaRule(1, 0, true)));
-lrp('lrp.alpha_1_beta_0_IB', 'LRP-alpha1-beta0 ignoring biases', [], () => uniform(alphaBetaRule(1, 0, false)));
-lrp('lrp.z_plus', 'LRP z+ (alpha1-beta0 ignoring biases)', [], () => uniform(alphaBetaRule(1, 0, false)));
-lrp('lrp.z_plus_fast', 'LRP z+ assuming non-negative inputs (positive weights only)', [], () => uniform(zPlusFastRule()));
+const alphaBeta = (alpha: number, beta: number, bias: boolean) => (c: MethodContext) =>
+  uniform(alphaBetaRule(alpha, beta, bias, stab(c)));
+lrp('lrp.alpha_2_beta_1', 'LRP-alpha2-beta1', [stabilizerOption()], alphaBeta(2, 1, true));
+lrp('lrp.alpha_2_beta_1_IB', 'LRP-alpha2-beta1 ignoring biases', [stabilizerOption()], alphaBeta(2, 1, false));
+lrp('lrp.alpha_1_beta_0', 'LRP-alpha1-beta0', [stabilizerOption()], alphaBeta(1, 0, true));
+lrp('lrp.alpha_1_beta_0_IB', 'LRP-alpha1-beta0 ignoring biases', [stabilizerOption()], alphaBeta(1, 0, false));
+lrp('lrp.z_plus', 'LRP z+ (alpha1-beta0 ignoring biases)', [stabilizerOption()], alphaBeta(1, 0, false));
+lrp('lrp.z_plus_fast', 'LRP z+ assuming non-negative inputs (positive weights only)', [stabilizerOption()],
+  (c) => uniform(zPlusFastRule(stab(c))));
 
-function preset(conv: Rule, flat: boolean): (c: MethodContext) => Composite {
+function preset(alpha: number, beta: number, flat: boolean): (c: MethodContext) => Composite {
   return (c) => {
-    const rest = byLayerKind({ conv, dense: epsilonRule(Number(c.options.epsilon), true) });
-    return flat ? withInputRule(flatRule(), rest) : rest;
+    const rest = byLayerKind({ conv: alphaBetaRule(alpha, beta, true, stab(c)), dense: epsilonRule(Number(c.options.epsilon), true) });
+    return flat ? withInputRule(flatRule(stab(c)), rest) : rest;
   };
 }
-lrp('lrp.sequential_preset_a', 'epsilon on dense layers, alpha1-beta0 on convolutions', [epsilonOption(0.1)],
-  preset(alphaBetaRule(1, 0, true), false));
-lrp('lrp.sequential_preset_b', 'epsilon on dense layers, alpha2-beta1 on convolutions', [epsilonOption(0.1)],
-  preset(alphaBetaRule(2, 1, true), false));
-lrp('lrp.sequential_preset_a_flat', 'preset A with the flat rule on the input layer', [epsilonOption(0.1)],
-  preset(alphaBetaRule(1, 0, true), true));
-lrp('lrp.sequential_preset_b_flat', 'preset B with the flat rule on the input layer', [epsilonOption(0.1)],
-  preset(alphaBetaRule(2, 1, true), true));
+const presetOptions = [epsilonOption(0.1), stabilizerOption()];
+lrp('lrp.sequential_preset_a', 'epsilon on dense layers, alpha1-beta0 on convolutions', presetOptions, preset(1, 0, false));
+lrp('lrp.sequential_preset_b', 'epsilon on dense layers, alpha2-beta1 on convolutions', presetOptions, preset(2, 1, false));
+lrp('lrp.sequential_preset_a_flat', 'preset A with the flat rule on the input layer', presetOptions, preset(1, 0, true));
+lrp('lrp.sequential_preset_b_flat', 'preset B with the flat rule on the input layer', presetOptions, preset(2, 1, true));
 
-lrp('deep_taylor', 'DeepTaylor decomposition for ReLU nets (z+ on every layer)', [], () => uniform(zPlusFastRule()));
+lrp('deep_taylor', 'DeepTaylor decomposition for ReLU nets (z+ on every layer)', [stabilizerOption()],
+  (c) => uniform(zPlusFastRule(stab(c))));
 lrp('deep_taylor.bounded', 'DeepTaylor with the bounded (z^B) rule on the input layer, for inputs in [low, high]', [
   { name: 'low', type: 'number', description: 'lowest input value (e.g. 0 for pixels in [0, 1])' },
   { name: 'high', type: 'number', description: 'highest input value' },
-], (c) => withInputRule(boundedRule(required(c, 'low', 'deep_taylor.bounded'), required(c, 'high', 'deep_taylor.bounded')),
-  uniform(zPlusFastRule())));
+  stabilizerOption(),
+], (c) => withInputRule(boundedRule(required(c, 'low', 'deep_taylor.bounded'), required(c, 'high', 'deep_taylor.bounded'), stab(c)),
+  uniform(zPlusFastRule(stab(c)))));
+
+lrp('lrp', 'LRP with a composite (Zennit): a rule per layer kind, chosen by name (see listComposites) or given as a Composite', [
+  { name: 'composite', type: 'string', default: 'epsilon-plus', description: 'a registered composite (kiln explain --composite)' },
+  { name: 'epsilon', type: 'number', default: COMPOSITE_DEFAULTS.epsilon, description: 'epsilon of the composite\'s epsilon rule' },
+  stabilizerOption(COMPOSITE_DEFAULTS.stabilizer),
+  { name: 'gamma', type: 'number', default: COMPOSITE_DEFAULTS.gamma, description: 'gamma of the gamma rule (epsilon-gamma-box)' },
+  { name: 'low', type: 'number', default: COMPOSITE_DEFAULTS.low, description: 'lowest input value (epsilon-gamma-box)' },
+  { name: 'high', type: 'number', default: COMPOSITE_DEFAULTS.high, description: 'highest input value (epsilon-gamma-box)' },
+], (c) => c.composite ?? resolveComposite(String(c.options.composite), {
+  epsilon: Number(c.options.epsilon), stabilizer: Number(c.options.stabilizer),
+  gamma: Number(c.options.gamma), low: Number(c.options.low), high: Number(c.options.high),
+}));
 
 // ---- PatternNet and PatternAttribution ----------------------------------------------------------
 
@@ -396,17 +449,23 @@ export function createAnalyzer(name: string, model: tf.LayersModel, options: Ana
   check(outputShape.length === 2, `explain needs a model whose output is [batch, classes] (got [${outputShape.map(String)}])`);
   let graph = handleSoftmax(buildGraph(model), options.stripSoftmax === true);
   graph = mergeBatchNorm(graph);
-  const method = entry.create({ graph, options: resolved });
+  const composite = typeof options.composite === 'function' ? options.composite : undefined;
+  const method = entry.create({ graph, options: resolved, composite });
   const classes = outputShape[1] as number;
   const expected = graph.inputShape.join('x');
+  const select = (x: tf.Tensor, opts: AnalyzeOptions): ResolvedSelection => {
+    check(x.shape.slice(1).join('x') === expected,
+      `input of shape [${x.shape}] does not match the model's input [batch,${graph.inputShape}]`);
+    return resolveSelection(opts, x.shape[0], classes);
+  };
   const analyzer: Analyzer = {
     name,
     options: resolved,
-    analyze(x, opts = {}) {
-      check(x.shape.slice(1).join('x') === expected,
-        `input of shape [${x.shape}] does not match the model's input [batch,${graph.inputShape}]`);
-      const sel = resolveSelection(opts, x.shape[0], classes);
-      return method.analyze(x, sel);
+    analyze: (x, opts = {}) => method.analyze(x, select(x, opts)),
+    explain(x, opts = {}) {
+      // The argmax is fixed on the same forward pass the methods use, so the relevance is unchanged.
+      const sel = fixSelection(graph, x, select(x, opts));
+      return { relevance: method.analyze(x, sel), neuron: sel.mode === 'index' ? sel.index : null };
     },
     dispose() {
       method.dispose?.();

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { PNG } from 'pngjs';
 import { KilnError } from '../core/index.js';
+import { bitmapTextHeight, bitmapTextWidth, bitmapWordsFit, drawBitmapText, wrapBitmapText } from '../report/index.js';
 
 /**
  * Heatmaps and PNG grids. A relevance map is summed over channels and scaled by its largest
@@ -63,22 +64,48 @@ export function imageTile(values: ArrayLike<number>, height: number, width: numb
   return { height, width, rgb };
 }
 
-/** Rows of tiles as one PNG, each tile scaled up `scale` times (nearest neighbour), on a grey background. */
-export function gridPng(rows: Tile[][], opts: { scale?: number; gap?: number } = {}): Buffer {
+export interface GridOptions {
+  /** Pixel magnification of the tiles (nearest neighbour; default 4). */
+  scale?: number;
+  /** Grey pixels between tiles and around the grid (default 4). */
+  gap?: number;
+  /** Text above each column, wrapped to the column width. */
+  columnLabels?: readonly string[];
+  /** Text left of each row, one line per '\n'. */
+  rowLabels?: readonly string[];
+  /** Magnification of the label font (default 2 from scale 4 up when every word fits a column, else 1). */
+  labelScale?: number;
+}
+
+const LABEL_INK = [30, 30, 30] as const;
+
+/**
+ * Rows of tiles as one PNG, each tile scaled up `scale` times (nearest neighbour), on a grey
+ * background; optional labels in a band above the columns and a band left of the rows.
+ */
+export function gridPng(rows: Tile[][], opts: GridOptions = {}): Buffer {
   const scale = opts.scale ?? 4;
   const gap = opts.gap ?? 4;
   const cellH = Math.max(...rows.flat().map((t) => t.height)) * scale;
   const cellW = Math.max(...rows.flat().map((t) => t.width)) * scale;
+  const labelScale = opts.labelScale ??
+    (scale >= 4 && (opts.columnLabels ?? []).every((l) => bitmapWordsFit(l, cellW, 2)) ? 2 : 1);
   const cols = Math.max(...rows.map((r) => r.length));
-  const png = new PNG({ width: gap + cols * (cellW + gap), height: gap + rows.length * (cellH + gap) });
+  const columnLines = (opts.columnLabels ?? []).map((l) => wrapBitmapText(l, cellW, labelScale));
+  const maxColumnLines = Math.max(0, ...columnLines.map((l) => l.length));
+  const top = maxColumnLines > 0 ? bitmapTextHeight(maxColumnLines, labelScale) + gap : 0;
+  const rowLines = (opts.rowLabels ?? []).map((l) => l.split('\n'));
+  const rowTextWidth = Math.max(0, ...rowLines.flat().map((l) => bitmapTextWidth(l, labelScale)));
+  const left = rowTextWidth > 0 ? rowTextWidth + gap : 0;
+  const png = new PNG({ width: left + gap + cols * (cellW + gap), height: top + gap + rows.length * (cellH + gap) });
   png.data.fill(200);
+  const cellLeft = (ci: number): number => left + gap + ci * (cellW + gap);
+  const cellTop = (ri: number): number => top + gap + ri * (cellH + gap);
   rows.forEach((row, ri) => row.forEach((tile, ci) => {
-    const top = gap + ri * (cellH + gap);
-    const left = gap + ci * (cellW + gap);
     for (let y = 0; y < tile.height * scale; y++) {
       for (let x = 0; x < tile.width * scale; x++) {
         const src = (Math.floor(y / scale) * tile.width + Math.floor(x / scale)) * 3;
-        const dst = ((top + y) * png.width + left + x) * 4;
+        const dst = ((cellTop(ri) + y) * png.width + cellLeft(ci) + x) * 4;
         png.data[dst] = tile.rgb[src];
         png.data[dst + 1] = tile.rgb[src + 1];
         png.data[dst + 2] = tile.rgb[src + 2];
@@ -86,6 +113,19 @@ export function gridPng(rows: Tile[][], opts: { scale?: number; gap?: number } =
       }
     }
   }));
+  // Column labels sit on the tiles (bottom-aligned), each line centred over its column.
+  columnLines.forEach((lines, ci) => {
+    const y0 = gap + bitmapTextHeight(maxColumnLines, labelScale) - bitmapTextHeight(lines.length, labelScale);
+    lines.forEach((line, li) => {
+      const x = cellLeft(ci) + Math.floor((cellW - bitmapTextWidth(line, labelScale)) / 2);
+      drawBitmapText(png, line, x, y0 + bitmapTextHeight(li + 1, labelScale) - bitmapTextHeight(1, labelScale),
+        { color: LABEL_INK, scale: labelScale });
+    });
+  });
+  rowLines.forEach((lines, ri) => {
+    const y = cellTop(ri) + Math.floor((cellH - bitmapTextHeight(lines.length, labelScale)) / 2);
+    drawBitmapText(png, lines.join('\n'), gap, y, { color: LABEL_INK, scale: labelScale });
+  });
   return PNG.sync.write(png);
 }
 

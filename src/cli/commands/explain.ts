@@ -7,7 +7,7 @@ import { initBackend, tf } from '../../backend/index.js';
 import { loadDataset, numExamples, exampleSize, type Dataset } from '../../data/index.js';
 import { loadModel, writeAtomic } from '../../nn/index.js';
 import {
-  createAnalyzer, gridPng, heatmapTile, imageTile, listAnalyzers, readPngInput, NEURON_SELECTIONS,
+  composites, createAnalyzer, gridPng, heatmapTile, imageTile, listAnalyzers, listComposites, readPngInput, NEURON_SELECTIONS,
   type AnalyzerInfo, type NeuronSelection, type OptionValue, type Tile,
 } from '../../explain/index.js';
 
@@ -17,7 +17,8 @@ interface ExplainFlags {
   input?: string;
   dataset?: string;
   index: string;
-  analyzer: string;
+  analyzer?: string;
+  composite?: string;
   param: string[];
   neuron: string;
   target?: string;
@@ -64,6 +65,30 @@ function optionsFor(info: AnalyzerInfo, params: Record<string, OptionValue>): Re
   return out;
 }
 
+const DEFAULT_ANALYZERS = 'gradient,integrated_gradients,lrp.epsilon';
+
+/** The analyzers to run: --analyzer, else the lrp analyzer alone when --composite names one, else the defaults. */
+function analyzerNames(flags: ExplainFlags): string[] {
+  const spec = flags.analyzer ?? (flags.composite !== undefined ? 'lrp' : DEFAULT_ANALYZERS);
+  const names = spec.split(',').map((s) => s.trim()).filter(Boolean);
+  check(names.length > 0, '--analyzer needs at least one analyzer name (see kiln explain --list)');
+  if (flags.composite !== undefined) {
+    // The registry's own message: "unknown composite 'x' (known: ...)".
+    composites.get(flags.composite);
+    check(names.includes('lrp'), `--composite chooses the composite of the lrp analyzer: add lrp to --analyzer (got ${names.join(',')})`);
+  }
+  return names;
+}
+
+/** The column heading of an analyzer in the PNG grid. */
+function columnLabel(name: string, composite: string | undefined): string {
+  return name === 'lrp' ? `lrp ${composite ?? 'epsilon-plus'}` : name;
+}
+
+function rowLabel(source: string, label: number | null, predicted: number): string {
+  return [source, ...(label !== null ? [`true ${label}`] : []), `pred ${predicted}`].join('\n');
+}
+
 function examples(ds: Dataset, indices: number[]): Float32Array {
   const size = exampleSize(ds);
   const out = new Float32Array(indices.length * size);
@@ -79,8 +104,7 @@ async function run(flags: ExplainFlags): Promise<void> {
   check(flags.model, 'kiln explain needs --model DIR/model.json (or --list)');
   check(Boolean(flags.input) !== Boolean(flags.dataset), 'give exactly one of --input image.png and --dataset NAME');
   const infos = new Map(listAnalyzers().map((a) => [a.name, a]));
-  const names = flags.analyzer.split(',').map((s) => s.trim()).filter(Boolean);
-  check(names.length > 0, '--analyzer needs at least one analyzer name (see kiln explain --list)');
+  const names = analyzerNames(flags);
   for (const n of names) check(infos.has(n), `unknown analyzer '${n}' (known: ${[...infos.keys()].join(', ')})`);
   const params = keyValueFlags(flags.param, '--param');
   for (const key of Object.keys(params)) {
@@ -122,8 +146,11 @@ async function run(flags: ExplainFlags): Promise<void> {
   let fitData: tf.Tensor | null = null;
   const fitName = flags.fitDataset ?? flags.dataset;
   const relevances: Record<string, Float32Array> = {};
+  let explained: number[] | null = null;
   for (const name of names) {
-    const analyzer = createAnalyzer(name, model, { ...optionsFor(infos.get(name)!, params), stripSoftmax: flags.stripSoftmax === true });
+    const composite = name === 'lrp' && flags.composite !== undefined ? { composite: flags.composite } : {};
+    const analyzer = createAnalyzer(name, model,
+      { ...optionsFor(infos.get(name)!, params), ...composite, stripSoftmax: flags.stripSoftmax === true });
     if (analyzer.fit) {
       if (!fitData) {
         if (!fitName) throw new KilnError(`analyzer '${name}' is fitted on training data: give --fit-dataset NAME`);
@@ -136,9 +163,10 @@ async function run(flags: ExplainFlags): Promise<void> {
       }
       analyzer.fit(fitData);
     }
-    const r = analyzer.analyze(x, { neuronSelection: neuron, index: target });
-    relevances[name] = r.dataSync() as Float32Array;
-    r.dispose();
+    const { relevance, neuron: which } = analyzer.explain(x, { neuronSelection: neuron, index: target });
+    relevances[name] = relevance.dataSync() as Float32Array;
+    explained = which;
+    relevance.dispose();
     analyzer.dispose();
   }
   fitData?.dispose();
@@ -150,16 +178,23 @@ async function run(flags: ExplainFlags): Promise<void> {
   ]);
   fs.mkdirSync(flags.out, { recursive: true });
   const pngFile = path.join(flags.out, 'explain.png');
-  writeAtomic(pngFile, gridPng(rows, { scale }));
+  writeAtomic(pngFile, gridPng(rows, {
+    scale,
+    columnLabels: ['input', ...names.map((n) => columnLabel(n, flags.composite))],
+    rowLabels: sources.map((s, i) => rowLabel(s, labels[i], predicted[i])),
+  }));
   const json = {
     model: flags.model,
     inputShape: shape,
     columns: ['input', ...names],
+    ...(names.includes('lrp') ? { composite: flags.composite ?? 'epsilon-plus' } : {}),
     neuronSelection: neuron,
     examples: sources.map((source, i) => ({
       source,
       label: labels[i],
       predicted: predicted[i],
+      // The output the relevances explain; null for --neuron all (the sum of every output).
+      explained: explained ? explained[i] : null,
       scores: scores[i],
       relevances: Object.fromEntries(names.map((n) => [n, Array.from(relevances[n].subarray(i * size, (i + 1) * size))])),
     })),
@@ -180,7 +215,9 @@ export function register(program: Command): void {
     .option('--input <png>', 'explain one PNG image (converted to the model input shape, pixels scaled to [0, 1])')
     .option('--dataset <name>', 'explain examples of a registered dataset (e.g. mnist)')
     .option('--index <spec>', 'dataset examples: N, A..B (inclusive) or a comma list', '0')
-    .option('--analyzer <names>', 'comma-separated analyzer names (see --list)', 'gradient,integrated_gradients,lrp.epsilon')
+    .option('--analyzer <names>', `comma-separated analyzer names (see --list; default ${DEFAULT_ANALYZERS}, or lrp with --composite)`)
+    .option('--composite <name>', `LRP composite of the lrp analyzer (Zennit style; default epsilon-plus): ${
+      listComposites().map((c) => c.name).join(', ')}`)
     .option('--param <key=value>', 'analyzer option, repeatable; goes to every chosen analyzer that has it ' +
       '(deep_taylor.bounded defaults to low=0 high=1)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .addOption(new Option('--neuron <mode>', 'output to explain').choices([...NEURON_SELECTIONS]).default('max_activation'))
