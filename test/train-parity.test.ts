@@ -96,15 +96,22 @@ test('video trainTokenizer: reconstruction, perplexity and weights (with a dead-
   assertClose([r.recon, r.perplexity, sumOf(r.model.params.list())], GOLDEN.tokenizer, 'tokenizer');
 });
 
-test('video trainGenerator: loss and weights', async () => {
+const generatorRun = async (dir: string, steps: number) => {
   setSeed(8);
   const tok = new CViViT(TINY);
   tok.build();
-  const r = await trainGenerator(stories(), tok, {
-    checkpoint: path.join(tmp, 'gen'), steps: 3, batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, contextSteps: 2,
+  return trainGenerator(stories(), tok, {
+    checkpoint: path.join(tmp, dir), steps, batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, contextSteps: 2,
     config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
   });
+};
+
+test('video trainGenerator: loss and weights, also when resumed from a checkpoint', async () => {
+  const r = await generatorRun('gen', 3);
   assertClose([r.loss, sumOf(r.model.params.list())], GOLDEN.generator, 'generator');
+  await generatorRun('gen-resumed', 2);
+  const resumed = await generatorRun('gen-resumed', 3);
+  assertClose([sumOf(resumed.model.params.list())], GOLDEN.generator.slice(1), 'resumed generator');
 });
 
 const GOLDEN = {
