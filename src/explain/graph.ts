@@ -1,6 +1,6 @@
 import { KilnError, check } from '../core/index.js';
 import { tf } from '../backend/index.js';
-import { convertLayer, handledClasses, type ConvSettings, type LayerHandlers, type LayerSpec } from '../nn/layer-table.js';
+import { convertLayer, handledClasses, type ConvSettings, type LayerHandlers, type LayerSpec } from '../nn/index.js';
 
 /**
  * A LayersModel rewritten as a small graph of explainable ops. Every Keras layer becomes one op,

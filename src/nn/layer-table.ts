@@ -13,7 +13,7 @@ export type Pair = [number, number];
 export type Padding = 'same' | 'valid';
 
 /** Sliding-window settings of convolutions and pooling. */
-export interface Window {
+export interface LayerWindow {
   size: Pair;
   strides: Pair;
   padding: Padding;
@@ -37,7 +37,7 @@ export type LayerSpec =
   | { kind: 'batchnorm'; mean: tf.Tensor; variance: tf.Tensor; gamma: tf.Tensor | null; beta: tf.Tensor | null; epsilon: number }
   /** An elementwise nonlinearity (Activation, ReLU as relu or relu6, Softmax over the last axis). */
   | { kind: 'activation'; activation: string }
-  | { kind: 'maxpool' | 'avgpool'; window: Window }
+  | { kind: 'maxpool' | 'avgpool'; window: LayerWindow }
   | { kind: 'globalmaxpool' | 'globalavgpool' }
   | { kind: 'flatten' }
   | { kind: 'reshape'; targetShape: number[] }
@@ -85,6 +85,13 @@ function padding(layer: tf.layers.Layer, config: Config): Padding {
   const p = config.padding;
   if (p !== 'same' && p !== 'valid') fail(layer, `has padding '${String(p)}'; Kiln supports same and valid`);
   return p;
+}
+
+/** Checks that `axis` (default -1) is the last axis of the layer's input. */
+function lastAxis(layer: tf.layers.Layer, axis: unknown, what: string): void {
+  const a = Number(axis ?? -1);
+  const rank = layer.inputSpec?.[0]?.ndim ?? (layer.input as tf.SymbolicTensor).rank;
+  if (a !== -1 && a !== rank - 1) fail(layer, `${what} axis ${a}; Kiln supports the last axis only`);
 }
 
 /** A weight's live tensor, found by the last part of its variable name (kernel, gamma, moving_mean, ...). */
@@ -135,9 +142,7 @@ const ENTRIES: Record<string, Entry> = {
   Conv2D: convolution('conv2d', 'kernel'),
   DepthwiseConv2D: convolution('depthwise', 'depthwise_kernel'),
   BatchNormalization: entry('batchnorm', (layer, config) => {
-    const axis = Number(config.axis ?? -1);
-    const rank = layer.inputSpec?.[0]?.ndim ?? (layer.input as tf.SymbolicTensor).rank;
-    if (axis !== -1 && axis !== rank - 1) fail(layer, `normalizes axis ${axis}; Kiln supports the last axis only`);
+    lastAxis(layer, config.axis, 'normalizes');
     const mean = weightNamed(layer, 'moving_mean');
     const variance = weightNamed(layer, 'moving_variance');
     if (!mean || !variance) fail(layer, 'has no moving statistics');
@@ -150,8 +155,7 @@ const ENTRIES: Record<string, Entry> = {
   }),
   Activation: entry('activation', (_layer, config) => ({ kind: 'activation', activation: String(config.activation) })),
   Softmax: entry('activation', (layer, config) => {
-    const axis = config.axis ?? -1;
-    if (axis !== -1) fail(layer, `takes the softmax over axis ${String(axis)}; Kiln supports the last axis (-1) only`);
+    lastAxis(layer, config.axis, 'takes the softmax over');
     return { kind: 'activation', activation: 'softmax' };
   }),
   MaxPooling2D: pooling('maxpool'),
@@ -186,24 +190,10 @@ export function handledClasses(handlers: { readonly [K in LayerKind]: unknown })
   return LAYER_CLASSES.filter((c) => handlers[ENTRIES[c].kind] !== null);
 }
 
-/** The kind of a class in the table (kinds do not depend on a layer's settings). */
-export function layerKind(className: string): LayerKind {
-  const found = ENTRIES[className];
-  if (!found) throw new KilnError(`layer class ${className} is not in Kiln's layer table (known: ${LAYER_CLASSES.join(', ')})`);
-  return found.kind;
-}
-
 /** The error for a layer `consumer` cannot convert, in the same words for every consumer. */
 export function unsupportedLayer(consumer: string, layer: tf.layers.Layer, supported: readonly string[]): KilnError {
   return new KilnError(`${consumer}: layer '${layer.name}' of type ${layer.getClassName()} is not supported ` +
     `(supported: ${supported.join(', ')})`);
-}
-
-/** The normalized description of `layer`; a class outside the table is an error naming it. */
-export function describeLayer(layer: tf.layers.Layer, consumer: string): LayerSpec {
-  const found = ENTRIES[layer.getClassName()];
-  if (!found) throw unsupportedLayer(consumer, layer, LAYER_CLASSES);
-  return found.describe(layer, layer.getConfig());
 }
 
 /**
