@@ -89,6 +89,8 @@ type Need = { kind: 'value'; value: unknown } | { kind: 'loss'; tensor: tf.Scala
 function* stepLoop<B>(o: TrainStepsOptions<B>): Generator<Need, TrainStepsResult, unknown> {
   const from = o.from ?? 0;
   for (let step = from; step < o.to; step++) {
+    // On cpu and wasm every await in a step resolves as a microtask: without a turn of the event
+    // loop, signal handlers and timers (a Ctrl-C, an abort timer) could not run until the loop ends.
     yield { kind: 'turn' };
     if (o.signal?.aborted) return { step, aborted: true };
     const batch = (yield { kind: 'value', value: o.batch(step) }) as B;
