@@ -1,5 +1,6 @@
 import { KilnError, check } from '../core/index.js';
 import { tf } from '../backend/index.js';
+import { convertLayer, handledClasses, type ConvSettings, type LayerHandlers, type LayerSpec } from '../nn/index.js';
 
 /**
  * A LayersModel rewritten as a small graph of explainable ops. Every Keras layer becomes one op,
@@ -20,12 +21,7 @@ export interface LinearParams {
   conv?: ConvGeometry;
 }
 
-export interface ConvGeometry {
-  kernel: [number, number];
-  strides: [number, number];
-  dilations: [number, number];
-  padding: 'same' | 'valid';
-}
+export type ConvGeometry = ConvSettings;
 
 /**
  * - input: the model input.
@@ -56,9 +52,9 @@ export interface Graph {
   inputShape: number[];
 }
 
-type Config = Record<string, unknown>;
 type AddOp = (op: Omit<GraphOp, 'id'>) => number;
-type Converter = (layer: tf.layers.Layer, config: Config, inputs: number[], add: AddOp) => number;
+/** Converts one layer into ops given its inputs' op ids; returns its output's op id. */
+type Converters = LayerHandlers<[inputs: number[], add: AddOp], number>;
 
 const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
   linear: (x) => x,
@@ -73,43 +69,6 @@ const ACTIVATIONS: Record<string, (x: tf.Tensor) => tf.Tensor> = {
   softmax: (x) => tf.softmax(x),
 };
 
-export const SUPPORTED_LAYERS = [
-  'InputLayer', 'Dense', 'Conv2D', 'DepthwiseConv2D', 'MaxPooling2D', 'AveragePooling2D',
-  'GlobalAveragePooling2D', 'GlobalMaxPooling2D', 'BatchNormalization', 'ReLU', 'Activation', 'Softmax',
-  'Flatten', 'Reshape', 'Dropout', 'ZeroPadding2D', 'Add', 'Concatenate',
-] as const;
-
-function pair(v: unknown, name: string): [number, number] {
-  if (typeof v === 'number') return [v, v];
-  if (Array.isArray(v) && v.length === 2) return [Number(v[0]), Number(v[1])];
-  throw new KilnError(`cannot read ${name} ${JSON.stringify(v)}`);
-}
-
-function channelsLast(layer: tf.layers.Layer, config: Config): void {
-  const format = config.dataFormat ?? 'channelsLast';
-  if (format !== 'channelsLast') {
-    throw new KilnError(`layer '${layer.name}' (${layer.getClassName()}) uses ${String(format)}; explain supports channelsLast only`);
-  }
-}
-
-function padding(layer: tf.layers.Layer, config: Config): 'same' | 'valid' {
-  const p = config.padding;
-  if (p !== 'same' && p !== 'valid') {
-    throw new KilnError(`layer '${layer.name}' (${layer.getClassName()}) has padding '${String(p)}'; explain supports same and valid`);
-  }
-  return p;
-}
-
-/** Window, strides and padding of a 2-D pooling layer (channels-last only). */
-function poolWindow(layer: tf.layers.Layer, config: Config) {
-  channelsLast(layer, config);
-  return {
-    size: pair(config.poolSize, 'poolSize'),
-    strides: pair(config.strides ?? config.poolSize, 'strides'),
-    pad: padding(layer, config),
-  };
-}
-
 function activationOp(layer: tf.layers.Layer, name: string, input: number, add: AddOp): number {
   const fn = ACTIVATIONS[name];
   if (!fn) {
@@ -121,22 +80,15 @@ function activationOp(layer: tf.layers.Layer, name: string, input: number, add: 
     forward: ([x]) => fn(x), activation: name });
 }
 
-/** Reads a weight by the suffix of its variable name (gamma, moving_mean, kernel, ...). */
-function weightNamed(layer: tf.layers.Layer, suffix: string): tf.Tensor | null {
-  const v = layer.weights.find((w) => w.originalName.endsWith('/' + suffix) || w.name.endsWith('/' + suffix));
-  return v ? tf.clone(v.read()) : null;
-}
-
-function kernelLayer(kind: LinearKind, apply: LinearParams['apply'], conv?: ConvGeometry): Converter {
-  return (layer, config, inputs, add) => {
-    const weight = weightNamed(layer, kind === 'depthwise' ? 'depthwise_kernel' : 'kernel');
-    check(weight, `layer '${layer.name}' has no kernel`);
-    const bias = config.useBias === false ? null : weightNamed(layer, 'bias');
-    const linear: LinearParams = { kind, weight, bias, apply, conv };
-    const id = add({ type: 'linear', layerName: layer.name, className: layer.getClassName(), inputs,
-      forward: ([x]) => apply(x, weight, bias), linear });
-    return activationOp(layer, String(config.activation ?? 'linear'), id, add);
-  };
+/** A linear op on copies of the layer's kernel and bias, then its fused activation (if any). */
+function kernelOp(spec: Extract<LayerSpec, { kind: 'dense' | 'conv2d' | 'depthwise' }>, kind: LinearKind, apply: LinearParams['apply'],
+  layer: tf.layers.Layer, inputs: number[], add: AddOp): number {
+  const weight = tf.clone(spec.kernel);
+  const bias = spec.bias ? tf.clone(spec.bias) : null;
+  const linear: LinearParams = { kind, weight, bias, apply, conv: spec.kind === 'dense' ? undefined : spec.conv };
+  const id = add({ type: 'linear', layerName: layer.name, className: layer.getClassName(), inputs,
+    forward: ([x]) => apply(x, weight, bias), linear });
+  return activationOp(layer, spec.activation, id, add);
 }
 
 function withBias(y: tf.Tensor, bias: tf.Tensor | null): tf.Tensor {
@@ -151,102 +103,53 @@ function denseApply(x: tf.Tensor, w: tf.Tensor, b: tf.Tensor | null): tf.Tensor 
   return tf.reshape(withBias(tf.matMul(flat, w as tf.Tensor2D), b), [...x.shape.slice(0, -1), units]);
 }
 
-const converters: Record<string, Converter> = {
-  Dense: kernelLayer('dense', denseApply),
-  Conv2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    const strides = pair(config.strides, 'strides');
-    const dilations = pair(config.dilationRate ?? 1, 'dilationRate');
-    const pad = padding(layer, config);
-    const kernel = pair(config.kernelSize, 'kernelSize');
-    return kernelLayer('conv2d', (x, w, b) =>
-      withBias(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad, 'NHWC', dilations), b),
-    { kernel, strides, dilations, padding: pad })(layer, config, inputs, add);
+/** One op of the given type that computes `forward`, for layers without parameters. */
+function op(type: OpType, layer: tf.layers.Layer, inputs: number[], add: AddOp, forward: GraphOp['forward']): number {
+  return add({ type, layerName: layer.name, className: layer.getClassName(), inputs, forward });
+}
+
+const converters: Converters = {
+  input: (_spec, layer, inputs, add) => op('input', layer, inputs, add, ([x]) => x),
+  dense: (spec, layer, inputs, add) => kernelOp(spec, 'dense', denseApply, layer, inputs, add),
+  conv2d: (spec, layer, inputs, add) => {
+    const { strides, padding, dilations } = spec.conv;
+    return kernelOp(spec, 'conv2d', (x, w, b) =>
+      withBias(tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, padding, 'NHWC', dilations), b), layer, inputs, add);
   },
-  DepthwiseConv2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    const strides = pair(config.strides, 'strides');
-    const dilations = pair(config.dilationRate ?? 1, 'dilationRate');
-    const pad = padding(layer, config);
-    const kernel = pair(config.kernelSize, 'kernelSize');
-    return kernelLayer('depthwise', (x, w, b) =>
-      withBias(tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, pad, 'NHWC', dilations), b),
-    { kernel, strides, dilations, padding: pad })(layer, config, inputs, add);
+  depthwise: (spec, layer, inputs, add) => {
+    const { strides, padding, dilations } = spec.conv;
+    return kernelOp(spec, 'depthwise', (x, w, b) =>
+      withBias(tf.depthwiseConv2d(x as tf.Tensor4D, w as tf.Tensor4D, strides, padding, 'NHWC', dilations), b), layer, inputs, add);
   },
-  BatchNormalization: (layer, config, inputs, add) => {
-    const axis = Number(config.axis ?? -1);
-    const rank = layer.inputSpec?.[0]?.ndim ?? (layer.input as tf.SymbolicTensor).rank;
-    check(axis === -1 || axis === rank - 1,
-      `layer '${layer.name}' (BatchNormalization) normalizes axis ${axis}; explain supports the last axis only`);
-    const mean = weightNamed(layer, 'moving_mean');
-    const variance = weightNamed(layer, 'moving_variance');
-    check(mean && variance, `layer '${layer.name}' has no moving statistics`);
-    const gamma = weightNamed(layer, 'gamma');
-    const beta = weightNamed(layer, 'beta');
+  batchnorm: ({ mean, variance, gamma, beta, epsilon }, layer, inputs, add) => {
     // Inference-mode BN is the affine map x * scale + shift, per channel.
     const scale = tf.tidy(() => {
-      const s = tf.rsqrt(tf.add(variance, Number(config.epsilon ?? 1e-3)));
+      const s = tf.rsqrt(tf.add(variance, epsilon));
       return gamma ? tf.mul(s, gamma) : s;
     });
     const shift = tf.tidy(() => {
       const t = tf.neg(tf.mul(mean, scale));
       return beta ? tf.add(t, beta) : t;
     });
-    tf.dispose([mean, variance, gamma, beta].filter((t): t is tf.Tensor => t !== null));
     const apply: LinearParams['apply'] = (x, w, b) => withBias(tf.mul(x, w), b);
-    return add({ type: 'linear', layerName: layer.name, className: 'BatchNormalization', inputs,
+    return add({ type: 'linear', layerName: layer.name, className: layer.getClassName(), inputs,
       forward: ([x]) => apply(x, scale, shift), linear: { kind: 'affine', weight: scale, bias: shift, apply } });
   },
-  ReLU: (layer, config, inputs, add) => {
-    const max = config.maxValue;
-    check(max === null || max === undefined || max === 6, `layer '${layer.name}' (ReLU) has maxValue ${String(max)}; explain supports none or 6`);
-    return activationOp(layer, max === 6 ? 'relu6' : 'relu', inputs[0], add);
-  },
-  Activation: (layer, config, inputs, add) => activationOp(layer, String(config.activation), inputs[0], add),
-  Softmax: (layer, _config, inputs, add) => activationOp(layer, 'softmax', inputs[0], add),
-  MaxPooling2D: (layer, config, inputs, add) => {
-    const { size, strides, pad } = poolWindow(layer, config);
-    return add({ type: 'route', layerName: layer.name, className: 'MaxPooling2D', inputs,
-      forward: ([x]) => tf.maxPool(x as tf.Tensor4D, size, strides, pad) });
-  },
-  GlobalMaxPooling2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    return add({ type: 'route', layerName: layer.name, className: 'GlobalMaxPooling2D', inputs,
-      forward: ([x]) => tf.max(x, [1, 2]) });
-  },
-  AveragePooling2D: (layer, config, inputs, add) => {
-    const { size, strides, pad } = poolWindow(layer, config);
-    return add({ type: 'pool', layerName: layer.name, className: 'AveragePooling2D', inputs,
-      forward: ([x]) => tf.avgPool(x as tf.Tensor4D, size, strides, pad) });
-  },
-  GlobalAveragePooling2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    return add({ type: 'pool', layerName: layer.name, className: 'GlobalAveragePooling2D', inputs,
-      forward: ([x]) => tf.mean(x, [1, 2]) });
-  },
-  Flatten: (layer, _config, inputs, add) => add({ type: 'route', layerName: layer.name, className: 'Flatten', inputs,
-    forward: ([x]) => tf.reshape(x, [x.shape[0], -1]) }),
-  Reshape: (layer, config, inputs, add) => {
-    const target = (config.targetShape as number[]).map(Number);
-    return add({ type: 'route', layerName: layer.name, className: 'Reshape', inputs,
-      forward: ([x]) => tf.reshape(x, [x.shape[0], ...target]) });
-  },
-  Dropout: (layer, _config, inputs, add) => add({ type: 'route', layerName: layer.name, className: 'Dropout', inputs,
-    forward: ([x]) => tf.clone(x) }),
-  ZeroPadding2D: (layer, config, inputs, add) => {
-    channelsLast(layer, config);
-    const p = config.padding as [[number, number], [number, number]];
-    return add({ type: 'route', layerName: layer.name, className: 'ZeroPadding2D', inputs,
-      forward: ([x]) => tf.pad(x, [[0, 0], p[0], p[1], [0, 0]]) });
-  },
-  Concatenate: (layer, config, inputs, add) => {
-    const axis = Number(config.axis ?? -1);
-    return add({ type: 'route', layerName: layer.name, className: 'Concatenate', inputs,
-      forward: (xs) => tf.concat(xs, axis) });
-  },
-  Add: (layer, _config, inputs, add) => add({ type: 'add', layerName: layer.name, className: 'Add', inputs,
-    forward: (xs) => tf.addN(xs) }),
+  activation: (spec, layer, inputs, add) => activationOp(layer, spec.activation, inputs[0], add),
+  maxpool: ({ window: w }, layer, inputs, add) => op('route', layer, inputs, add, ([x]) => tf.maxPool(x as tf.Tensor4D, w.size, w.strides, w.padding)),
+  globalmaxpool: (_spec, layer, inputs, add) => op('route', layer, inputs, add, ([x]) => tf.max(x, [1, 2])),
+  avgpool: ({ window: w }, layer, inputs, add) => op('pool', layer, inputs, add, ([x]) => tf.avgPool(x as tf.Tensor4D, w.size, w.strides, w.padding)),
+  globalavgpool: (_spec, layer, inputs, add) => op('pool', layer, inputs, add, ([x]) => tf.mean(x, [1, 2])),
+  flatten: (_spec, layer, inputs, add) => op('route', layer, inputs, add, ([x]) => tf.reshape(x, [x.shape[0], -1])),
+  reshape: ({ targetShape }, layer, inputs, add) => op('route', layer, inputs, add, ([x]) => tf.reshape(x, [x.shape[0], ...targetShape])),
+  dropout: (_spec, layer, inputs, add) => op('route', layer, inputs, add, ([x]) => tf.clone(x)),
+  zeropad: ({ padding: [h, w] }, layer, inputs, add) => op('route', layer, inputs, add, ([x]) => tf.pad(x, [[0, 0], h, w, [0, 0]])),
+  concat: ({ axis }, layer, inputs, add) => op('route', layer, inputs, add, (xs) => tf.concat(xs, axis)),
+  add: (_spec, layer, inputs, add) => op('add', layer, inputs, add, (xs) => tf.addN(xs)),
 };
+
+/** Layer classes explain converts (every entry of nn's layer table). */
+export const SUPPORTED_LAYERS: readonly string[] = handledClasses(converters);
 
 /**
  * Walks the model's graph from its output back through each symbolic tensor's producing layer and
@@ -264,21 +167,8 @@ export function buildGraph(model: tf.LayersModel): Graph {
   const visit = (st: tf.SymbolicTensor): number => {
     const seen = done.get(st.id);
     if (seen !== undefined) return seen;
-    const layer = st.sourceLayer;
-    const className = layer.getClassName();
-    let id: number;
-    if (className === 'InputLayer') {
-      check(ops.length === 0 || ops[0].type !== 'input', 'explain needs a model with one input');
-      id = add({ type: 'input', layerName: layer.name, className, inputs: [], forward: ([x]) => x });
-    } else {
-      const converter = converters[className];
-      if (!converter) {
-        throw new KilnError(`layer '${layer.name}' of type ${className} is not supported by explain ` +
-          `(supported: ${SUPPORTED_LAYERS.filter((n) => n !== 'InputLayer').join(', ')})`);
-      }
-      const inputs = st.inputs.map(visit);
-      id = converter(layer, layer.getConfig() as Config, inputs, add);
-    }
+    const id = convertLayer('explain', converters, st.sourceLayer, st.inputs.map(visit), add);
+    check(id === 0 || ops[id].type !== 'input', 'explain needs a model with one input');
     done.set(st.id, id);
     return id;
   };

@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import type { Rng } from '../core/index.js';
-import { createSchedule, setLearningRate } from '../train/index.js';
+import { createSchedule, trainStepsSync } from '../train/index.js';
 import { LATENT_DIM, labelsOf, render, sampleLatents } from './problem.js';
 
 export interface InfiniteTrainOptions {
@@ -30,28 +30,32 @@ export function trainInfinite(model: tf.LayersModel, opts: InfiniteTrainOptions)
     warmupSteps: Math.ceil(0.03 * opts.steps), minLr: 0.01 * opts.learningRate });
   const logEvery = opts.logEvery ?? 100;
   let lossSum = 0;
-  for (let step = 1; step <= opts.steps; step++) {
-    setLearningRate(optimizer, schedule(step - 1));
-    const z = sampleLatents(opts.batchSize, opts.rng);
-    const y = labelsOf(z);
-    const noiseSeed = opts.rng.int(2 ** 31 - 1);
-    const loss = tf.tidy(() => {
-      const clean = render(tf.tensor2d(z, [opts.batchSize, LATENT_DIM]));
-      const x = opts.sigma > 0 ? clean.add(tf.randomNormal(clean.shape, 0, opts.sigma, 'float32', noiseSeed)) : clean;
-      const labels = tf.oneHot(tf.tensor1d(y, 'int32'), 2);
-      return optimizer.minimize(
-        () => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
-        true,
-      )!;
+  try {
+    trainStepsSync({
+      optimizer, schedule, to: opts.steps,
+      batch: () => {
+        const z = sampleLatents(opts.batchSize, opts.rng);
+        const y = labelsOf(z);
+        const noiseSeed = opts.rng.int(2 ** 31 - 1);
+        return tf.tidy(() => {
+          const clean = render(tf.tensor2d(z, [opts.batchSize, LATENT_DIM]));
+          const x = opts.sigma > 0 ? clean.add(tf.randomNormal(clean.shape, 0, opts.sigma, 'float32', noiseSeed)) : clean;
+          return { x, labels: tf.oneHot(tf.tensor1d(y, 'int32'), 2) };
+        });
+      },
+      loss: ({ x, labels }) => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
+      release: ({ x, labels }) => tf.dispose([x, labels]),
+      onStep: ({ step, loss }) => {
+        if (!opts.onLog) return;
+        lossSum += loss;
+        const done = step + 1;
+        if (done % logEvery === 0 || done === opts.steps) {
+          opts.onLog(done, lossSum / (done % logEvery || logEvery));
+          lossSum = 0;
+        }
+      },
     });
-    if (opts.onLog) {
-      lossSum += loss.dataSync()[0];
-      if (step % logEvery === 0 || step === opts.steps) {
-        opts.onLog(step, lossSum / (step % logEvery || logEvery));
-        lossSum = 0;
-      }
-    }
-    loss.dispose();
+  } finally {
+    optimizer.dispose();
   }
-  optimizer.dispose();
 }

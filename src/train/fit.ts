@@ -3,7 +3,8 @@ import { ensureBackend, tf } from '../backend/index.js';
 import { numExamples, type Dataset } from '../data/index.js';
 import { logitsModel, reseedDropout } from '../nn/index.js';
 import { batchTensors, classificationLoss, countCorrect, evaluate } from './metrics.js';
-import { createOptimizer, setLearningRate } from './optimizers.js';
+import { createOptimizer } from './optimizers.js';
+import { trainSteps } from './steps.js';
 import { createSchedule } from './schedules.js';
 import { loadCheckpoint, saveCheckpoint, type EpochLog, type TrainState } from './checkpoint.js';
 
@@ -70,6 +71,13 @@ export interface FitResult {
   /** Epoch whose weights the model holds after early stopping restored them. */
   bestEpoch: number | null;
   resumedFrom: { epoch: number; batch: number } | null;
+}
+
+/** A batch of fit's loop; the loss keeps the count of correct predictions in it for the epoch's accuracy. */
+interface FitBatch {
+  x: tf.Tensor;
+  y: tf.Tensor1D;
+  correct?: tf.Scalar;
 }
 
 /** FNV-style mix of integers into one 32-bit seed, so each (seed, epoch) gets its own stream. */
@@ -169,38 +177,39 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
       const order = epochOrder(n, seed, state.epoch);
       const started = Date.now();
       let lastLr = schedule(state.step);
-      for (let b = state.batch; b < batches; b++) {
-        // Let the event loop run (signal handlers, timers): on cpu and wasm every await below
-        // resolves as a microtask, so without this a Ctrl-C could not abort until the fit ends.
-        await new Promise((resolve) => setImmediate(resolve));
-        if (options.signal?.aborted) {
-          if (dir) await saveCheckpoint(dir, model, optimizer, state, best);
-          return result(true);
-        }
-        lastLr = schedule(state.step);
-        setLearningRate(optimizer, lastLr);
-        const dropoutRng = createRng(mixSeed(seed, 0x5eed, state.step));
-        reseedDropout(model, () => dropoutRng.int(2 ** 31 - 1));
-        const { x, y } = batchTensors(train, order, b * batchSize, Math.min(n, (b + 1) * batchSize));
-        let correctT: tf.Scalar | undefined;
-        const lossT = optimizer.minimize(() => {
-          const logits = net.apply(x, { training: true }) as tf.Tensor;
-          correctT = tf.keep(countCorrect(logits, y));
-          return classificationLoss(logits, y, smoothing);
-        }, true, vars)!;
-        const loss = (await lossT.data())[0];
-        const correct = (await correctT!.data())[0];
-        const size = y.shape[0];
-        tf.dispose([x, y, lossT, correctT!]);
-        if (!Number.isFinite(loss)) {
-          throw new KilnError(`training diverged (loss ${loss}) at epoch ${state.epoch + 1}, batch ${b + 1}: lower the learning rate`);
-        }
-        state.partial.lossSum += loss * size;
-        state.partial.correct += correct;
-        state.partial.seen += size;
-        state.step++;
-        state.batch = b + 1;
-        options.onBatch?.({ epoch: state.epoch, batch: b, batches, step: state.step, loss, lr: lastLr });
+      // Global step of this epoch's first batch: batch b of the epoch is step first + b.
+      const first = state.step - state.batch;
+      const run = await trainSteps<FitBatch>({
+        optimizer, variables: vars, schedule, signal: options.signal, from: state.step, to: first + batches,
+        batch: (step) => {
+          const dropoutRng = createRng(mixSeed(seed, 0x5eed, step));
+          reseedDropout(model, () => dropoutRng.int(2 ** 31 - 1));
+          const b = step - first;
+          return batchTensors(train, order, b * batchSize, Math.min(n, (b + 1) * batchSize));
+        },
+        loss: (batch) => {
+          const logits = net.apply(batch.x, { training: true }) as tf.Tensor;
+          batch.correct = tf.keep(countCorrect(logits, batch.y));
+          return classificationLoss(logits, batch.y, smoothing);
+        },
+        release: (batch) => tf.dispose([batch.x, batch.y, ...(batch.correct ? [batch.correct] : [])]),
+        divergence: (loss, step) =>
+          `training diverged (loss ${loss}) at epoch ${state.epoch + 1}, batch ${step - first + 1}: lower the learning rate`,
+        onStep: async ({ step, loss, lr, batch }) => {
+          const correct = (await batch.correct!.data())[0];
+          const size = batch.y.shape[0];
+          state.partial.lossSum += loss * size;
+          state.partial.correct += correct;
+          state.partial.seen += size;
+          state.step = step + 1;
+          state.batch = step - first + 1;
+          lastLr = lr!;
+          options.onBatch?.({ epoch: state.epoch, batch: step - first, batches, step: state.step, loss, lr: lastLr });
+        },
+      });
+      if (run.aborted) {
+        if (dir) await saveCheckpoint(dir, model, optimizer, state, best);
+        return result(true);
       }
 
       const log: EpochLog = {

@@ -4,3 +4,4 @@ export { Adam } from './adam.js';
 export { optimizers, createOptimizer, setLearningRate, type OptimizerOptions, type OptimizerFactory } from './optimizers.js';
 export { classificationLoss, countCorrect, batchTensors, evaluate, predictProbs, type EvalMetrics } from './metrics.js';
 export { saveCheckpoint, loadCheckpoint, hasCheckpoint, type EpochLog, type TrainState } from './checkpoint.js';
+export { trainSteps, trainStepsSync, type TrainStepsOptions, type TrainStepsSyncOptions, type TrainStepEvent, type TrainStepsResult } from './steps.js';

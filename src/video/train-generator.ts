@@ -9,6 +9,7 @@ import path from 'node:path';
 import { createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { tf } from '../backend/index.js';
+import { trainSteps } from '../train/index.js';
 import { clip, clipBatch } from './clips.js';
 import type { CViViT } from './cvivit.js';
 import type { LoadedStory } from './dataset.js';
@@ -140,37 +141,43 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     await saveOptimizer(stateDir, optimizer);
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds }));
   };
-  while (state.step < opts.steps) {
-    const examples = Array.from({ length: opts.batch }, () => sampleExample(rng, stories, tok, cfg.windowSteps, contextSteps));
-    const x = clipBatch(examples.map((e) => e.clip), tok.framesFor(cfg.windowSteps), tok.cfg.size);
-    const targets = tf.tidy(() => tok.encodeLatents(x).ids.reshape([opts.batch, N]));
-    x.dispose();
-    const target = (await targets.data()) as Int32Array;
-    const input = Int32Array.from(target);
-    const masked = new Float32Array(opts.batch * N);
-    const textIds: number[][] = [];
-    examples.forEach((e, b) => {
-      const first = e.knownSteps * cfg.tokensPerStep;
-      const free = N - first;
-      const count = Math.max(1, Math.ceil(cosineSchedule(rng.next()) * free));
-      const order = rng.shuffle(Array.from({ length: free }, (_, i) => first + i));
-      for (const pos of order.slice(0, count)) {
-        input[b * N + pos] = model.maskId;
-        masked[b * N + pos] = 1;
-      }
-      textIds.push(rng.next() < opts.textDrop ? text.nullIds() : text.encode(e.prompt, e.background));
-    });
-    const inT = tf.tensor2d(input, [opts.batch, N], 'int32');
-    const mT = tf.tensor2d(masked, [opts.batch, N]);
-    const tT = tf.tensor2d(textIds, [opts.batch, cfg.textLen], 'int32');
-    const lossT = optimizer.minimize(() => model.loss(inT, targets, mT, tT) as tf.Scalar, true, vars)!;
-    recent.push((await lossT.data())[0]);
-    tf.dispose([lossT, inT, mT, tT, targets]);
-    if (recent.length > 50) recent.shift();
-    state.step++;
-    progress.update(state.step, `loss ${mean(recent).toFixed(3)}`);
-    if (state.step % opts.saveEvery === 0 || state.step === opts.steps) await save();
-  }
+  await trainSteps({
+    optimizer, variables: vars, from: state.step, to: opts.steps,
+    batch: async () => {
+      const examples = Array.from({ length: opts.batch }, () => sampleExample(rng, stories, tok, cfg.windowSteps, contextSteps));
+      const x = clipBatch(examples.map((e) => e.clip), tok.framesFor(cfg.windowSteps), tok.cfg.size);
+      const targets = tf.tidy(() => tok.encodeLatents(x).ids.reshape([opts.batch, N]));
+      x.dispose();
+      const target = (await targets.data()) as Int32Array;
+      const input = Int32Array.from(target);
+      const masked = new Float32Array(opts.batch * N);
+      const textIds: number[][] = [];
+      examples.forEach((e, b) => {
+        const first = e.knownSteps * cfg.tokensPerStep;
+        const free = N - first;
+        const count = Math.max(1, Math.ceil(cosineSchedule(rng.next()) * free));
+        const order = rng.shuffle(Array.from({ length: free }, (_, i) => first + i));
+        for (const pos of order.slice(0, count)) {
+          input[b * N + pos] = model.maskId;
+          masked[b * N + pos] = 1;
+        }
+        textIds.push(rng.next() < opts.textDrop ? text.nullIds() : text.encode(e.prompt, e.background));
+      });
+      return {
+        input: tf.tensor2d(input, [opts.batch, N], 'int32'), targets,
+        masked: tf.tensor2d(masked, [opts.batch, N]), text: tf.tensor2d(textIds, [opts.batch, cfg.textLen], 'int32'),
+      };
+    },
+    loss: (b) => model.loss(b.input, b.targets, b.masked, b.text) as tf.Scalar,
+    release: (b) => tf.dispose([b.input, b.masked, b.text, b.targets]),
+    onStep: ({ step, loss }) => {
+      recent.push(loss);
+      if (recent.length > 50) recent.shift();
+      state.step = step + 1;
+      progress.update(state.step, `loss ${mean(recent).toFixed(3)}`);
+    },
+    checkpoint: { every: opts.saveEvery, save },
+  });
   if (state.step === startStep) await save();
   const seconds = (Date.now() - started) / 1000;
   progress.done(`loss ${mean(recent).toFixed(3)}`);

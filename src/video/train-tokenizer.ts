@@ -8,6 +8,7 @@ import path from 'node:path';
 import { createProgress, createRng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { tf } from '../backend/index.js';
+import { trainSteps } from '../train/index.js';
 import { clip, clipBatch, foregroundWeights } from './clips.js';
 import { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
 import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
@@ -30,6 +31,14 @@ export interface TokenizerTrainOptions {
   config?: Partial<TokenizerConfig>;
   quiet?: boolean;
   log?: (line: string) => void;
+}
+
+/** A step's clips; the loss keeps the chosen codes and encoder outputs in it for the usage statistics. */
+interface TokenizerBatch {
+  x: tf.Tensor;
+  w?: tf.Tensor;
+  ids?: tf.Tensor;
+  z?: tf.Tensor;
 }
 
 interface TokenizerState {
@@ -88,36 +97,39 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     await saveOptimizer(stateDir, optimizer);
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds: elapsed }));
   };
-  while (state.step < opts.steps) {
-    const clips: Uint8Array[] = [];
-    for (let b = 0; b < opts.batch; b++) {
-      const { video } = rng.pick(stories);
-      clips.push(clip(video, rng.int(Math.max(1, video.t - opts.clipFrames + 1)), opts.clipFrames));
-    }
-    const x = clipBatch(clips, opts.clipFrames, cfg.size);
-    const w = opts.foregroundWeight === 1 ? undefined : foregroundWeights(clips, opts.clipFrames, cfg.size, opts.foregroundWeight);
-    let ids: tf.Tensor | null = null;
-    let z: tf.Tensor | null = null;
-    const lossT = optimizer.minimize(() => {
-      const out = model.loss(x, w);
-      ids = tf.keep(out.ids);
-      z = tf.keep(out.z);
+  await trainSteps<TokenizerBatch>({
+    optimizer, variables: vars, from: state.step, to: opts.steps,
+    batch: () => {
+      const clips: Uint8Array[] = [];
+      for (let b = 0; b < opts.batch; b++) {
+        const { video } = rng.pick(stories);
+        clips.push(clip(video, rng.int(Math.max(1, video.t - opts.clipFrames + 1)), opts.clipFrames));
+      }
+      const x = clipBatch(clips, opts.clipFrames, cfg.size);
+      const w = opts.foregroundWeight === 1 ? undefined : foregroundWeights(clips, opts.clipFrames, cfg.size, opts.foregroundWeight);
+      return { x, w };
+    },
+    loss: (batch) => {
+      const out = model.loss(batch.x, batch.w);
+      batch.ids = tf.keep(out.ids);
+      batch.z = tf.keep(out.z);
       recent.push(out.recon.dataSync()[0]);
       return out.loss as tf.Scalar;
-    }, true, vars)!;
-    lossT.dispose();
-    const idv = (await ids!.data()) as Int32Array;
-    // Usage is an exponential moving average of code counts: the tracking behind dead-code restarts.
-    const counts = new Float64Array(cfg.codebook);
-    for (const i of idv) counts[i]++;
-    for (let k = 0; k < cfg.codebook; k++) usage[k] = 0.95 * usage[k] + 0.05 * counts[k];
-    state.step++;
-    if (state.step % 25 === 0) restartDeadCodes(model, usage, z!, idv.length, opts.deadThreshold, rng);
-    tf.dispose([x, ids!, z!, ...(w ? [w] : [])]);
-    if (recent.length > 50) recent.shift();
-    progress.update(state.step, `recon ${mean(recent).toFixed(4)} ppl ${perplexity(usage).toFixed(1)}`);
-    if (state.step % opts.saveEvery === 0 || state.step === opts.steps) await save();
-  }
+    },
+    release: ({ x, w, ids, z }) => tf.dispose([x, ...[w, ids, z].filter((t): t is tf.Tensor => t !== undefined)]),
+    onStep: async ({ step, batch }) => {
+      const idv = (await batch.ids!.data()) as Int32Array;
+      // Usage is an exponential moving average of code counts: the tracking behind dead-code restarts.
+      const counts = new Float64Array(cfg.codebook);
+      for (const i of idv) counts[i]++;
+      for (let k = 0; k < cfg.codebook; k++) usage[k] = 0.95 * usage[k] + 0.05 * counts[k];
+      state.step = step + 1;
+      if (state.step % 25 === 0) restartDeadCodes(model, usage, batch.z!, idv.length, opts.deadThreshold, rng);
+      if (recent.length > 50) recent.shift();
+      progress.update(state.step, `recon ${mean(recent).toFixed(4)} ppl ${perplexity(usage).toFixed(1)}`);
+    },
+    checkpoint: { every: opts.saveEvery, save },
+  });
   if (state.step === startStep) await save();
   const seconds = (Date.now() - started) / 1000;
   progress.done(`recon ${mean(recent).toFixed(4)}`);

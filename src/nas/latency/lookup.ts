@@ -1,5 +1,6 @@
 import { KilnError } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
+import { convertLayer, type LayerHandlers } from '../../nn/index.js';
 import { measureDevices, type LatencyDevice } from './devices.js';
 import type { LatencyOptions } from './runtimes.js';
 
@@ -10,7 +11,14 @@ import type { LatencyOptions } from './runtimes.js';
  * runtime's fixed cost (a model that only copies its input).
  */
 
-const FREE = new Set(['InputLayer', 'Dropout']);
+const op = () => true;
+const free = () => false;
+/** Whether a layer is an op of its own: the input and inference-time dropout cost nothing. */
+const COSTED: LayerHandlers<[], boolean> = {
+  input: free, dropout: free,
+  dense: op, conv2d: op, depthwise: op, batchnorm: op, activation: op, maxpool: op, avgpool: op, globalmaxpool: op,
+  globalavgpool: op, flatten: op, reshape: op, zeropad: op, add: op, concat: op,
+};
 /** Config fields that do not change the computation (names, initializers, constraints). */
 const IGNORED = /name|initializer|regularizer|constraint|trainable|dtype|batchInputShape/i;
 
@@ -27,7 +35,7 @@ const shapeOf = (s: tf.SymbolicTensor) => s.shape.slice(1) as number[];
 export function modelOps(model: tf.LayersModel): LatencyOp[] {
   const ops: LatencyOp[] = [];
   for (const layer of model.layers) {
-    if (FREE.has(layer.getClassName())) continue;
+    if (!convertLayer('latency lookup', COSTED, layer)) continue;
     const input = layer.input;
     const inputShapes = (Array.isArray(input) ? input : [input]).map(shapeOf);
     const config = Object.fromEntries(Object.entries(layer.getConfig()).filter(([k]) => !IGNORED.test(k)));

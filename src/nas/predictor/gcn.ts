@@ -1,5 +1,6 @@
 import { tf } from '../../backend/index.js';
 import { createRng } from '../../core/index.js';
+import { trainStepsSync } from '../../train/index.js';
 import type { CellGraph } from '../space/index.js';
 
 export interface GcnConfig {
@@ -89,22 +90,28 @@ export function trainGcn(graphs: readonly CellGraph[], y: readonly number[], cfg
   const opt = tf.train.adam(cfg.lr);
   const order = graphs.map((_, i) => i);
   const yt = Float32Array.from(y);
-  for (let epoch = 0; epoch < cfg.epochs; epoch++) {
-    rng.shuffle(order);
-    for (let start = 0; start < order.length; start += cfg.batch) {
-      const idx = order.slice(start, start + cfg.batch);
-      const batch = batchOf(idx.map((i) => graphs[i]));
-      const target = tf.tensor1d(idx.map((i) => yt[i]));
-      const seed = rng.int(2 ** 31);
-      opt.minimize(() => {
+  const perEpoch = Math.ceil(order.length / cfg.batch);
+  try {
+    trainStepsSync({
+      optimizer: opt, to: cfg.epochs * perEpoch,
+      batch: (step) => {
+        const start = (step % perEpoch) * cfg.batch;
+        if (start === 0) rng.shuffle(order);
+        const idx = order.slice(start, start + cfg.batch);
+        return { graphs: batchOf(idx.map((i) => graphs[i])), target: tf.tensor1d(idx.map((i) => yt[i])), seed: rng.int(2 ** 31) };
+      },
+      loss: ({ graphs: batch, target, seed }) => {
         const mse = tf.losses.meanSquaredError(target, forward(batch, true, seed)) as tf.Scalar;
         return mse.add(tf.addN(weights.map((w) => tf.sum(tf.square(w)))).mul(cfg.weightDecay / 2));
-      });
-      target.dispose();
-      batch.dispose();
-    }
+      },
+      release: (b) => {
+        b.target.dispose();
+        b.graphs.dispose();
+      },
+    });
+  } finally {
+    opt.dispose();
   }
-  opt.dispose();
   const predict = (gs: readonly CellGraph[]) => {
     const preds: number[] = [];
     for (let start = 0; start < gs.length; start += 1024) {
