@@ -1,6 +1,6 @@
 import { KilnError } from '../core/index.js';
 import { createController, type ControllerOptions } from './controllers/index.js';
-import { createConstraintSet, parseConstraints, resolveCostModel, type Constraint } from './cost.js';
+import { createConstraintSet, parseConstraints, resolveCostModel, type Constraint } from './cost/index.js';
 import { getSpace, type Architecture } from './space/index.js';
 import type { Direction, Storage, Trial } from './storage/index.js';
 import { runStudy } from './study.js';

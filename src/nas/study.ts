@@ -1,6 +1,6 @@
 import { KilnError } from '../core/index.js';
 import { createController, controllers, type ControllerOptions, type TrialResult } from './controllers/index.js';
-import { createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint } from './cost.js';
+import { createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint } from './cost/index.js';
 import { createEvaluator, type TrialMetrics } from './evaluators.js';
 import { getSpace } from './space/index.js';
 import type { Direction, Storage, StudySpec, Trial } from './storage/index.js';

@@ -1,7 +1,7 @@
 import { KilnError, type Rng } from '../../core/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import type { TrialMetrics } from '../evaluators.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/index.js';
 
 /** What a controller learns from one trial. */
 export interface TrialResult {

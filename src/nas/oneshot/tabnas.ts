@@ -1,7 +1,7 @@
 import { check, createRng, KilnError } from '../../core/index.js';
 import { numExamples, type Splits } from '../../data/index.js';
 import { createController, policyProbs, type Controller, type ControllerOptions } from '../controllers/index.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import { mlpParams, mlpSupernet, mlpWidthSpace, mlpWidths, MLP_WIDTHS } from './mlp-supernet.js';
 import { rlSearch, type RlSearchResult, type StepEvent } from './rl-search.js';

@@ -2,7 +2,7 @@ import { check, KilnError, type Rng } from '../../core/index.js';
 import type { tf } from '../../backend/index.js';
 import { numExamples, type Splits } from '../../data/index.js';
 import { createController, policyProbs, type Controller } from '../controllers/index.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import { SMALL_BACKBONE, tunasSpace, type Backbone } from './conv-space.js';
 import { convSupernet, type ConvSupernet } from './conv-supernet.js';
