@@ -8,7 +8,10 @@ export {
 } from './evaluators.js';
 export * from './cost/index.js';
 export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
-export { runStudy, normalizeStudy, bestTrial, type StudyConfig, type RunStudyOptions, type StudyRun } from './study.js';
+export {
+  openStudy, runStudy, normalizeStudy, bestTrial,
+  type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial,
+} from './study.js';
 export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';
 export { fitPredictor, gcnWidth, PREDICTOR_MODELS, PREDICTOR_DEFAULTS, type Predictor, type PredictorConfig, type PredictorModel } from './predictor/index.js';
 export {

@@ -4,6 +4,7 @@ import { randomController } from './random.js';
 import { reinforceController } from './reinforce.js';
 import { tabnasController } from './tabnas.js';
 import { predictorController } from './predictor.js';
+import { coarseToFineController } from './coarse-to-fine.js';
 import type { Controller, ControllerEnv, ControllerFactory, ControllerOptions } from './types.js';
 import type { SearchSpace } from '../space/index.js';
 
@@ -14,6 +15,7 @@ export { evolutionController } from './evolution.js';
 export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEFAULTS, type RewardName } from './reinforce.js';
 export { tabnasController, TABNAS_DEFAULTS } from './tabnas.js';
 export { predictorController } from './predictor.js';
+export { coarseToFineController } from './coarse-to-fine.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
 
 export const controllers = createRegistry<ControllerFactory>('controller');
@@ -28,6 +30,8 @@ controllers.register('tabnas', tabnasController,
 controllers.register('predictor', predictorController,
   'Neural Predictor: N random, fit a regressor, propose the predicted top K (options: model=mlp|gcn, initial=20, topK=10, ' +
   'refit=true, pool=10000, epochs, batch, lr, weightDecay, hidden)');
+controllers.register('coarse-to-fine', coarseToFineController,
+  'BigNAS selection: smallest, then random feasible children, then mutations of the best; finite (options: coarse=12, fine=8, costMetric for ties)');
 
 export function registerController(name: string, factory: ControllerFactory, description?: string): void {
   controllers.register(name, factory, description);

@@ -26,6 +26,8 @@ export interface Controller {
    * feasible architecture); controllers without one are judged by their best trial.
    */
   pick?(): Architecture | undefined;
+  /** True once a controller with a finite schedule (coarse-to-fine selection) has nothing left to propose. */
+  exhausted?(): boolean;
 }
 
 export type ControllerOptions = Readonly<Record<string, number | string | boolean>>;

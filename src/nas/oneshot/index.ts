@@ -9,9 +9,9 @@ import { bignasSpace, tunasSpace } from './conv-space.js';
 
 export { choiceSpace } from './choice-space.js';
 export { mlpWidthSpace, mlpSupernet, mlpParams, mlpWidths, mlpLatencyFeatures, MLP_WIDTHS } from './mlp-supernet.js';
-export { uniquePrefix, type Supernet, type ForwardOptions } from './supernet.js';
+export { uniquePrefix, supernetCosts, type Supernet, type ForwardOptions } from './supernet.js';
 export { batchStream, childQuality, supernetStep, QUALITIES, type BatchStream, type Quality } from './training.js';
-export { rlSearch, type RlSearchOptions, type RlSearchResult, type StepEvent } from './rl-search.js';
+export { rlSearch, batchQualityEvaluator, type RlSearchOptions, type RlSearchResult, type RlStudy, type StepEvent } from './rl-search.js';
 export { hasOneShotCheckpoint, saveOneShotCheckpoint, loadOneShotCheckpoint } from './checkpoint.js';
 export { trainStandalone, trainForSteps, scoreModel, type StandaloneOptions, type StandaloneResult, type StepBudgetOptions } from './standalone.js';
 export { tunasSearch, tunasSupernet, freshTunasChild, childrenNearTarget, randomSearchBaseline,
@@ -22,7 +22,10 @@ export { convSupernet, type ConvSupernet, type ConvSupernetOptions } from './con
 export { recalibrateBatchNorm, fitInput } from './batchnorm.js';
 export { runStandaloneJobs, type StandaloneJob, type StandaloneJobResult } from './parallel.js';
 export { atResolution, splitsAtResolution, inputSide } from './resize.js';
-export { bignasSupernet, bignasTrain, selectChild, inheritedChild, largestChild, smallestChild, type BignasTrainOptions, type BignasTrainResult, type ChildSelection } from './bignas.js';
+export {
+  bignasSupernet, bignasTrain, selectChild, inheritedChild, inheritedEvaluator, largestChild, smallestChild,
+  type BignasTrainOptions, type BignasTrainResult, type ChildSelection, type SelectOptions,
+} from './bignas.js';
 
 for (const layers of [2, 3, 4]) {
   const space = mlpWidthSpace(layers);
