@@ -20,6 +20,10 @@ export { tabnasSearch, paramsCost, enumerate, TABNAS_MODES, type TabnasMode, typ
 export { BACKBONE, SMALL_BACKBONE, BACKBONES, BIGNAS_EXPANSION, bignasSpace, tunasSpace, convPlan, convPlanCosts, convPlanFeatures, type Backbone, type BlockPlan, type ConvPlan } from './conv-space.js';
 export { convSupernet, type ConvSupernet, type ConvSupernetOptions } from './conv-supernet.js';
 export { recalibrateBatchNorm, fitInput } from './batchnorm.js';
+export {
+  runTabnas, runTunas, runBignas,
+  type OneShotRunOptions, type OneShotRun, type TabnasRunOptions, type TabnasRun, type TunasRunOptions, type TunasRun, type BignasRunOptions, type BignasRun,
+} from './pipelines.js';
 export { runStandaloneJobs, type StandaloneJob, type StandaloneJobResult } from './parallel.js';
 export { atResolution, splitsAtResolution, inputSide } from './resize.js';
 export {
