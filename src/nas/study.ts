@@ -187,7 +187,7 @@ export function openStudy(opts: OpenStudyOptions): Study {
   const stored = storage.getStudy(spec.name);
   if (stored) {
     const diff = specDiff(stored.spec, spec);
-    if (diff.length) throw new KilnError(`study '${spec.name}' exists with other settings (${diff.join('; ')}); pick another --study name`);
+    if (diff.length) throw new KilnError(`study '${spec.name}' exists with other settings (${diff.join('; ')}); use another study name (kiln search --study) or storage (kiln oneshot --out)`);
   } else {
     storage.createStudy(spec);
   }

@@ -115,11 +115,13 @@ function trainedElsewhere(metrics: string[]): Evaluator {
   };
 }
 
-function open(out: string): Storage {
+/** The run's study storage, `out`/studies.sqlite (the folder is created). */
+function openRunStorage(out: string): Storage {
   fs.mkdirSync(out, { recursive: true });
   return sqliteStorage(path.join(out, STORAGE_FILE));
 }
 
+/** Runs one phase of work under its own progress reporter. */
 async function withProgress<T>(o: OneShotRunOptions, label: string, total: number, work: (update: (done: number, note?: string) => void) => Promise<T>): Promise<T> {
   const bar = o.progress?.(label, total);
   const result = await work((done, note) => bar?.update(done, note));
@@ -146,7 +148,7 @@ export interface TabnasRun extends OneShotRun {
 
 /** TabNAS: the search (a study of its steps), then the pick trained standalone for `epochs` (NAME-final). */
 export async function runTabnas(o: TabnasRunOptions): Promise<TabnasRun> {
-  const storage = open(o.out);
+  const storage = openRunStorage(o.out);
   try {
     const checkpointDir = path.join(o.out, 'checkpoint');
     const name = `tabnas-${o.mode}-seed${o.seed}`;
@@ -217,7 +219,7 @@ export interface TunasRun extends OneShotRun {
 export async function runTunas(o: TunasRunOptions): Promise<TunasRun> {
   check3d(o.splits, 'tunas');
   const { shape, classNames } = o.splits.train;
-  const storage = open(o.out);
+  const storage = openRunStorage(o.out);
   try {
     const tableFile = path.join(o.out, `latency-table-${o.device.name}-${o.statistic}.json`);
     const probe = tunasSupernet(shape, classNames.length, o.backbone);
@@ -326,7 +328,7 @@ export interface BignasRun extends OneShotRun {
  */
 export async function runBignas(o: BignasRunOptions): Promise<BignasRun> {
   check3d(o.splits, 'bignas');
-  const storage = open(o.out);
+  const storage = openRunStorage(o.out);
   setSeed(o.seed);
   const net = bignasSupernet(o.splits.train.shape, o.splits.train.classNames.length, o.backbone);
   try {
