@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dataPath } from '../src/core/index.js';
+import { createRng, dataPath } from '../src/core/index.js';
 import { mean } from '../src/math/index.js';
 import {
-  controllers, createController, loadTable, nb201Space, type Architecture, type Controller, type TrialResult,
+  controllers, createController, loadTable, memoryStorage, nb201Space, openStudy, type Architecture, type Controller, type TrialResult,
 } from '../src/nas/index.js';
 
 const table = () => loadTable(dataPath('nb201', 'nb201-cifar10.csv'), nb201Space);
@@ -21,7 +21,8 @@ function step(c: Controller, acc: Float64Array): Architecture {
 test('every controller is deterministic and resumes exactly from state()', () => {
   const acc = table().column('cifar10_test_acc');
   for (const name of controllers.names()) {
-    const run = (c: Controller, n: number) => Array.from({ length: n }, () => nb201Space.toString(step(c, acc)));
+    // A finite schedule (coarse-to-fine) ends early; what it proposed must still repeat exactly.
+    const run = (c: Controller, n: number) => Array.from({ length: n }, () => (c.exhausted?.() ? [] : [nb201Space.toString(step(c, acc))])).flat();
     const a = createController(name, nb201Space, 11);
     const b = createController(name, nb201Space, 11);
     assert.deepEqual(run(a, 40), run(b, 40), `${name} is seeded`);
@@ -83,4 +84,48 @@ test('evolution beats random search on NAS-Bench-201 after 100 evaluations', () 
   const evo = mean(seeds.map((s) => best('evolution', s)));
   const rnd = mean(seeds.map((s) => best('random', s)));
   assert.ok(evo > rnd + 0.2, `evolution ${evo} vs random ${rnd}`);
+});
+
+test('coarse-to-fine as a study: BigNAS selection order, finite schedule, exact resume', async () => {
+  const t = table();
+  const acc = t.column('cifar10_test_acc');
+  const lat = t.column('latency_ms_pixel3');
+  const [limit, coarse, fine, seed] = [6, 10, 15, 4];
+  // The selection as BigNAS wrote it: smallest, then coarse feasible draws, then fine mutations of the best; scored once each.
+  const rng = createRng(seed);
+  const score = (a: Architecture) => acc[t.rowOf(a)];
+  const cost = (a: Architecture) => lat[t.rowOf(a)];
+  const scored: string[] = [];
+  let best: Architecture = { values: nb201Space.decisions.map(() => 0) };
+  scored.push(nb201Space.toString(best));
+  const consider = (a: Architecture) => {
+    if (cost(a) > limit) return;
+    if (!scored.includes(nb201Space.toString(a))) scored.push(nb201Space.toString(a));
+    if (score(a) > score(best) || (score(a) === score(best) && cost(a) > cost(best))) best = a;
+  };
+  for (let tries = 0, found = 0; found < coarse && tries < coarse * 50; tries++) {
+    const a = nb201Space.sample(rng);
+    if (cost(a) > limit) continue;
+    found++;
+    consider(a);
+  }
+  for (let i = 0; i < fine; i++) consider(nb201Space.mutate(best, rng));
+
+  const config = {
+    name: 'c2f', space: 'nb201', objective: 'cifar10_test_acc', table: dataPath('nb201', 'nb201-cifar10.csv'), constraints: [`latency_ms_pixel3<=${limit}`],
+    controller: 'coarse-to-fine', controllerOptions: { coarse, fine, costMetric: 'latency_ms_pixel3' }, seed,
+  };
+  const straight = openStudy({ study: config, storage: memoryStorage() });
+  const run = await straight.run({ budget: 1000 });
+  assert.deepEqual(run.trials.map((x) => x.arch), scored);
+  assert.ok(run.trials.every((x) => x.feasible) && !run.stopped, 'every proposal feasible; ran out, not stopped');
+  assert.deepEqual(straight.controller.pick?.(), best);
+
+  const storage = memoryStorage();
+  const stop = new AbortController();
+  await openStudy({ study: config, storage }).run({ budget: 1000, signal: stop.signal, onTrial: (_, done) => done === 7 && stop.abort() });
+  assert.equal(storage.trials('c2f').length, 7);
+  const resumed = openStudy({ study: config, storage });
+  assert.deepEqual((await resumed.run({ budget: 1000 })).trials.map((x) => [x.arch, x.value]), run.trials.map((x) => [x.arch, x.value]));
+  assert.deepEqual(resumed.controller.pick?.(), best);
 });

@@ -6,10 +6,10 @@ import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { Dataset, Splits } from '../src/data/index.js';
-import { getSpace } from '../src/nas/index.js';
+import { getSpace, memoryStorage, sqliteStorage } from '../src/nas/index.js';
 import {
   bignasSupernet, bignasTrain, enumerate, largestChild, mlpParams, mlpSupernet, mlpWidthSpace, mlpWidths, recalibrateBatchNorm,
-  smallestChild, tabnasSearch, tunasSpace, atResolution, splitsAtResolution,
+  selectChild, smallestChild, tabnasSearch, tunasSpace, atResolution, splitsAtResolution,
 } from '../src/nas/oneshot/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-oneshot-'));
@@ -111,6 +111,36 @@ test('BigNAS: sandwich training steps run, zero-init residual gammas, and a reca
     viaChild.forEach((v, i) => assert.ok(Math.abs(v - viaSupernet[i]) < 1e-3, `${net.space.toString(a)}: ${v} vs ${viaSupernet[i]}`));
   }
   assert.ok(net.costs(smallestChild(net)).mflops < net.costs(largestChild(net)).mflops);
+  net.dispose();
+});
+
+test('BigNAS selection is a study: each child scored with inherited weights is a trial; an aborted selection resumes to the same trials and pick', async () => {
+  setSeed(2);
+  const splits = splitsOf(7, 64, [8, 8, 1]);
+  const net = bignasSupernet([8, 8, 1], 3, { channels: [4, 8], strides: [1, 2], depth: 2, stem: 4, maxExpansion: 4, kernels: [3, 5] }, [6, 8]);
+  await bignasTrain({ supernet: net, train: splits.train, steps: 2, batchSize: 16, lr: 1e-2, weightDecay: 1e-4, randomChildren: 1, seed: 1 });
+  const limit = (net.costs(smallestChild(net)).mflops + net.costs(largestChild(net)).mflops) / 2;
+  const opts = { coarse: 4, fine: 3, seed: 5 };
+  const straight = memoryStorage();
+  const full = await selectChild(net, splits, 'mflops', limit, { ...opts, storage: straight, study: 'sel' });
+  const trials = straight.trials('sel');
+  assert.equal(trials.length, full.evaluated);
+  assert.ok(full.evaluated >= 2 && full.evaluated <= 1 + 4 + 3);
+  assert.equal(trials[0].arch, net.space.toString(smallestChild(net)));
+  assert.ok(trials.every((t) => t.state === 'complete' && t.feasible && t.metrics.mflops <= limit));
+  assert.equal(full.valAccuracy, Math.max(...trials.map((t) => t.value!)));
+  assert.deepEqual(straight.getStudy('sel')!.spec.constraints, [`mflops<=${limit}`]);
+
+  const storage = sqliteStorage(path.join(tmp, 'select.sqlite'));
+  const stop = new AbortController();
+  const first = await selectChild(net, splits, 'mflops', limit, { ...opts, storage, study: 'sel', signal: stop.signal, onTrial: () => stop.abort() });
+  assert.ok(first.stopped);
+  assert.equal(storage.trials('sel').length, 1);
+  const resumed = await selectChild(net, splits, 'mflops', limit, { ...opts, storage, study: 'sel' });
+  assert.ok(!resumed.stopped);
+  assert.deepEqual(storage.trials('sel').map((t) => [t.arch, t.value]), trials.map((t) => [t.arch, t.value]));
+  assert.deepEqual(resumed.arch, full.arch);
+  storage.close();
   net.dispose();
 });
 

@@ -73,6 +73,25 @@ function storageConformance(backend: string, open: () => { storage: Storage; reo
       storage.close();
     });
 
+    test('discardAfter fails later trials of that study and forgets their controller state', () => {
+      const { storage } = open();
+      storage.createStudy(spec('s'));
+      storage.createStudy(spec('t'));
+      for (const arch of ['a', 'b', 'c']) {
+        const n = storage.createTrial('s', arch).number;
+        storage.finishTrial('s', n, { state: 'complete', feasible: true, value: n, metrics: { acc: n }, controllerState: { step: n } });
+      }
+      storage.createTrial('s', 'd');
+      storage.createTrial('t', 'e');
+      assert.equal(storage.discardAfter('s', 0, 'rolled back'), 3);
+      assert.deepEqual(storage.trials('s').map((t) => [t.state, t.error]),
+        [['complete', null], ['failed', 'rolled back'], ['failed', 'rolled back'], ['failed', 'rolled back']]);
+      assert.deepEqual(storage.controllerState('s'), { step: 0 });
+      assert.equal(storage.trials('t')[0].state, 'running');
+      assert.equal(storage.discardAfter('s', 0, 'again'), 0, 'failed trials stay as they were');
+      storage.close();
+    });
+
     test('returned records are copies', () => {
       const { storage } = open();
       storage.createStudy(spec('s'));

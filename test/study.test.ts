@@ -8,7 +8,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { dataPath, KilnError, projectRoot } from '../src/core/index.js';
 import {
-  bestSoFar, bestTrial, memoryStorage, nb201Space, paretoFront, runStudy, sqliteStorage, trialsToReach,
+  bestSoFar, bestTrial, memoryStorage, nb201Space, openStudy, paretoFront, runStudy, sqliteStorage, trialsToReach,
   type StudyConfig, type Trial,
 } from '../src/nas/index.js';
 
@@ -81,6 +81,28 @@ test('an evaluation error fails the trial and stops the run', async () => {
   const trials = storage.trials('s1');
   assert.equal(trials.at(-1)!.state, 'failed');
   assert.match(trials.at(-1)!.error!, /is not in table/);
+});
+
+test('openStudy: hand-driven ask/tell stores each trial as it ends; learn: false leaves the controller alone; rewind redoes later trials', () => {
+  const storage = memoryStorage();
+  const study = openStudy({ study: config(), storage });
+  assert.equal(study.resumed, false);
+  const t = study.ask();
+  assert.equal(storage.trials('s1')[0].state, 'running');
+  const before = JSON.stringify(study.controller.state());
+  const stored = study.tell(t, { latency_ms_pixel3: 5, cifar10_test_acc: 90 }, { learn: false });
+  assert.deepEqual([stored.state, stored.feasible, stored.value], ['complete', true, 90]);
+  assert.equal(JSON.stringify(study.controller.state()), before);
+  assert.equal(study.tell(study.ask(), { latency_ms_pixel3: 7 }).feasible, false, 'constraints judge the told costs');
+  study.tell(study.ask(), { latency_ms_pixel3: 1, cifar10_test_acc: 93 });
+  assert.equal((study.controller.state() as { population: unknown[] }).population.length, 1, 'only the learned trial joined the population');
+  assert.equal(study.evaluated(), 2);
+  assert.equal(study.best()!.value, 93);
+  assert.equal(study.rewind(1, 'redo'), 2);
+  assert.deepEqual(study.trials().map((x) => x.state), ['complete', 'failed', 'failed']);
+  const reopened = openStudy({ study: config(), storage });
+  assert.ok(reopened.resumed);
+  assert.equal(reopened.ask().number, 3);
 });
 
 test('bestSoFar, trialsToReach and paretoFront', () => {

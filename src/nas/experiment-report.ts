@@ -1,7 +1,6 @@
 import { mean, meanCI, median } from '../math/index.js';
 import { barPlot, linePlot, type Block, type ReportDoc } from '../report/index.js';
-import { formatConstraint } from './cost.js';
-import { isDeviceSetMetric } from './devices.js';
+import { formatConstraint, isDeviceSetMetric } from './cost/index.js';
 import type { NasExperimentResult, RunResult } from './experiment.js';
 
 const DEVICE_FORMULA =

@@ -1,9 +1,9 @@
 import { KilnError } from '../core/index.js';
-import { createController, type ControllerOptions } from './controllers/index.js';
-import { createConstraintSet, parseConstraints, resolveCostModel, type Constraint } from './cost.js';
-import { getSpace, type Architecture } from './space/index.js';
+import type { ControllerOptions } from './controllers/index.js';
+import { createConstraintSet, parseConstraints, type Constraint } from './cost/index.js';
+import { getSpace } from './space/index.js';
 import type { Direction, Storage, Trial } from './storage/index.js';
-import { runStudy } from './study.js';
+import { openStudy, type Study } from './study.js';
 import { loadTable, type BenchmarkTable } from './table.js';
 
 /**
@@ -147,7 +147,7 @@ export async function runNasExperiment(cfg: NasExperimentConfig, hooks: Experime
     const preset = presets[name];
     for (let seed = 1; seed <= cfg.seeds; seed++) {
       if (hooks.signal?.aborted) break;
-      const study = {
+      const config = {
         name: `${name}-seed${seed}`, space: cfg.space, objective: cfg.objective, direction: cfg.direction,
         constraints: preset.soft ? [] : cfg.constraints, controller: preset.controller, controllerOptions: preset.options,
         table: cfg.table, archColumn: cfg.archColumn ?? 'arch', seed,
@@ -155,11 +155,11 @@ export async function runNasExperiment(cfg: NasExperimentConfig, hooks: Experime
       const stop = new AbortController();
       const abort = () => stop.abort();
       hooks.signal?.addEventListener('abort', abort);
-      const already = hooks.storage.getStudy(study.name) ? hooks.storage.trials(study.name) : [];
+      const study = openStudy({ study: config, storage: hooks.storage });
       const hit = (t: Trial) => t.value !== null && feasibleRow[rowOf(t.arch)] && reached(t.value);
-      if (!(cfg.stopAtTarget && already.some(hit))) {
-        await runStudy({
-          study, budget: cfg.budget, storage: hooks.storage, signal: stop.signal,
+      if (!(cfg.stopAtTarget && study.trials().some(hit))) {
+        await study.run({
+          budget: cfg.budget, signal: stop.signal,
           onTrial(t, done) {
             hooks.onTrial?.(name, seed, done);
             if (cfg.stopAtTarget && hit(t)) stop.abort();
@@ -168,15 +168,15 @@ export async function runNasExperiment(cfg: NasExperimentConfig, hooks: Experime
       }
       hooks.signal?.removeEventListener('abort', abort);
       if (hooks.signal?.aborted) break;
-      const trials = hooks.storage.trials(study.name);
-      runs.push(judgeRun(name, seed, study.name, trials, hooks.storage.controllerState(study.name)));
+      runs.push(judgeRun(name, seed, study));
       hooks.onRun?.(runs.at(-1)!, runs.length, total);
     }
   }
   return { config: cfg, table, presets, constraints, optimum, runs };
 
-  function judgeRun(name: string, seed: number, studyName: string, trials: Trial[], state: unknown): RunResult {
-    const preset = presets[name];
+  /** Judges a run by its stored trials and its controller as the run left it. */
+  function judgeRun(name: string, seed: number, study: Study): RunResult {
+    const trials = study.trials();
     const curve: number[] = [];
     let best = NaN;
     let bestArch: string | null = null;
@@ -189,19 +189,13 @@ export async function runNasExperiment(cfg: NasExperimentConfig, hooks: Experime
       curve.push(best);
     }
     const k = curve.findIndex((v) => !Number.isNaN(v) && reached(v));
-    const controller = createController(preset.controller, space, seed, preset.options, {
-      cost: (metric) => resolveCostModel(metric, { space, table }),
-      feasible: (a: Architecture) => table.rowOf(a) >= 0 && (preset.soft || set.feasible(set.costs(a))),
-      candidates: table.archs,
-    });
-    if (state !== undefined) controller.restore(state);
-    const own = controller.pick?.();
+    const own = study.controller.pick?.();
     const pick = own ? space.toString(own) : bestArch;
     const row = pick === null ? -1 : rowOf(pick);
     const pickFeasible = row >= 0 && feasibleRow[row];
-    const rejections = (state as { rejected?: number } | undefined)?.rejected ?? 0;
+    const rejections = (study.controller.state() as { rejected?: number } | undefined)?.rejected ?? 0;
     return {
-      controller: name, seed, study: studyName, evaluated: curve.length,
+      controller: name, seed, study: study.spec.name, evaluated: curve.length,
       proposals: trials.filter((t) => t.state === 'complete').length + rejections, rejections, curve,
       reach: k < 0 ? null : k + 1,
       pick, pickFeasible,

@@ -6,23 +6,18 @@ export {
   evaluators, createEvaluator, tableEvaluator,
   type Evaluator, type EvaluatorContext, type EvaluatorFactory, type TrialMetrics,
 } from './evaluators.js';
-export {
-  costModels, resolveCostModel, tableColumnCost, nb201ParamCount,
-  parseConstraints, formatConstraint, satisfies, createConstraintSet,
-  type CostModel, type CostContext, type CostModelFactory, type ComparisonOp, type Constraint, type ConstraintSet,
-} from './cost.js';
+export * from './cost/index.js';
 export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
-export { runStudy, normalizeStudy, bestTrial, type StudyConfig, type RunStudyOptions, type StudyRun } from './study.js';
-export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';
 export {
-  DEVICE_AGGREGATES, deviceSetCost, deviceSetMetric, deviceReferences, isDeviceSetMetric, tableDevices, type DeviceAggregate,
-} from './devices.js';
+  openStudy, runStudy, normalizeStudy, bestTrial,
+  type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial,
+} from './study.js';
+export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';
 export { fitPredictor, gcnWidth, PREDICTOR_MODELS, PREDICTOR_DEFAULTS, type Predictor, type PredictorConfig, type PredictorModel } from './predictor/index.js';
 export {
   runNasExperiment, experimentPresets, PRESETS, PRESET_NAMES,
   type NasExperimentConfig, type NasExperimentResult, type RunResult, type ControllerPreset, type ExperimentHooks,
 } from './experiment.js';
 export * from './oneshot/index.js';
-export * from './latency/index.js';
 export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
 export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';

@@ -1,10 +1,12 @@
 import { KilnError } from '../core/index.js';
-import { createController, controllers, type ControllerOptions, type TrialResult } from './controllers/index.js';
-import { createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint } from './cost.js';
-import { createEvaluator, type TrialMetrics } from './evaluators.js';
-import { getSpace } from './space/index.js';
+import { createController, controllers, type Controller, type ControllerOptions } from './controllers/index.js';
+import {
+  createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint, type ConstraintSet, type CostContext, type CostModel,
+} from './cost/index.js';
+import { createEvaluator, type Evaluator, type TrialMetrics } from './evaluators.js';
+import { getSpace, type Architecture, type SearchSpace } from './space/index.js';
 import type { Direction, Storage, StudySpec, Trial } from './storage/index.js';
-import { loadTable } from './table.js';
+import { loadTable, type BenchmarkTable } from './table.js';
 
 /** A run that proposes only infeasible architectures this long is stuck, not unlucky. */
 export const MAX_INFEASIBLE_IN_A_ROW = 10_000;
@@ -25,14 +27,35 @@ export interface StudyConfig {
   seed?: number;
 }
 
-export interface RunStudyOptions {
+/** Everything `openStudy` needs: the study, where it lives, and what the caller builds itself. */
+export interface OpenStudyOptions {
   study: StudyConfig;
+  storage: Storage;
+  /** The space itself, when the caller built a variant of the registered one (a supernet's own widths or backbone). */
+  space?: SearchSpace;
+  /**
+   * A controller or evaluator the caller built (a one-shot search's, which needs its supernet);
+   * the spec still names them. Without one, the registries build them from the spec's names.
+   */
+  controller?: Controller;
+  evaluator?: Evaluator;
+  /** Costs the caller computes (a supernet's params or MFLOPs), for constraints and reward shaping. */
+  costs?: readonly CostModel[];
+  /**
+   * False when the caller restores the controller itself (a one-shot search restores it from
+   * its supernet checkpoint, together with the weights); true by default: from the storage.
+   */
+  restoreController?: boolean;
+}
+
+export interface RunStudyOptions extends OpenStudyOptions, StudyRunOptions {}
+
+export interface StudyRunOptions {
   /**
    * Stop once this many trials have been evaluated (complete and feasible). Infeasible
    * trials are recorded but not counted: they cost a cost-model call, not an evaluation.
    */
   budget: number;
-  storage: Storage;
   /** Called after each finished trial with the number of evaluated trials so far. */
   onTrial?: (trial: Trial, done: number) => void;
   /** Aborting stops the run after the current trial; the study can be resumed later. */
@@ -46,12 +69,58 @@ export interface StudyRun {
   best: Trial | undefined;
   /** Evaluated (complete, feasible) trials now in storage. */
   done: number;
-  /** True when the signal stopped the run before the budget. */
+  /** True when the signal stopped the run before the budget (and before the controller ran out). */
   stopped: boolean;
   /** True when the study already had trials when this run started. */
   resumed: boolean;
   /** Trials left running by a killed process, now marked failed. */
   interrupted: number;
+}
+
+/** A trial asked for and stored as running, not yet told. */
+export interface PendingTrial {
+  readonly number: number;
+  readonly arch: Architecture;
+}
+
+/**
+ * An open study (Optuna's study with its sampler): `ask` stores a running trial, `tell` finishes
+ * it and stores it together with the controller's state, so every trial is in storage the moment
+ * it ends. `trial` is one ordinary trial (costs, then evaluation when feasible); `run` repeats it.
+ */
+export interface Study {
+  readonly spec: StudySpec;
+  readonly storage: Storage;
+  readonly space: SearchSpace;
+  readonly table?: BenchmarkTable;
+  readonly controller: Controller;
+  readonly evaluator: Evaluator;
+  readonly constraints: ConstraintSet;
+  /** True when the study already had trials when it was opened. */
+  readonly resumed: boolean;
+  /** Trials left running by a killed process, marked failed on opening. */
+  readonly interrupted: number;
+  ask(): PendingTrial;
+  /**
+   * Finishes a trial from its metrics (costs, plus the evaluator's when evaluated): feasible when
+   * they meet the constraints, valued by the objective. `learn: false` stores it without telling
+   * the controller (a one-shot search's warm-up steps).
+   */
+  tell(t: PendingTrial, metrics: TrialMetrics, opts?: { learn?: boolean }): Trial;
+  fail(t: PendingTrial, error: string): Trial;
+  /** One trial: ask, constrained costs (cheap), evaluation only when feasible, tell. */
+  trial(signal?: AbortSignal): Promise<Trial>;
+  /** Runs (or resumes) until `budget` trials are evaluated, the signal aborts, or the controller runs out. */
+  run(opts: StudyRunOptions): Promise<StudyRun>;
+  trials(): Trial[];
+  /** Complete feasible trials in storage. */
+  evaluated(): number;
+  best(): Trial | undefined;
+  /**
+   * Keeps the first `keep` complete trials and marks every later one failed with `reason`:
+   * a search resumed from an older checkpoint redoes those trials instead of keeping them twice.
+   */
+  rewind(keep: number, reason: string): number;
 }
 
 /** Fills defaults and canonicalizes constraints; the result is what storage keeps. */
@@ -83,28 +152,33 @@ function specDiff(a: StudySpec, b: StudySpec): string[] {
     .map((k) => `${k}: stored ${JSON.stringify(a[k])}, given ${JSON.stringify(b[k])}`);
 }
 
-/**
- * Runs (or resumes) a study until `budget` trials have been evaluated. Each trial: ask the
- * controller, open a running trial, compute the constrained costs (cheap), evaluate only
- * when they are feasible, tell the controller, then store the finished trial together with
- * the controller's state. A resumed study marks trials a killed run left running as failed,
- * restores the controller from the last stored state and asks again, so it continues
- * exactly as an uninterrupted run with the same seed would.
- */
-export async function runStudy(opts: RunStudyOptions): Promise<StudyRun> {
-  const { storage, budget, signal, onTrial } = opts;
+function checkBudget(budget: number): void {
   if (!Number.isInteger(budget) || budget < 1) throw new KilnError(`budget must be a positive integer, got ${budget}`);
+}
+
+const isEvaluated = (t: Trial) => t.state === 'complete' && t.feasible;
+
+/**
+ * Opens a study: builds its space, table, evaluator, constraints and controller from the spec
+ * (or takes the caller's), then creates it in storage or resumes it. A resumed study must
+ * present the stored spec; trials a killed run left running are marked failed, and the
+ * controller continues from the last stored state, so a resumed run proposes exactly what an
+ * uninterrupted run with the same seed would.
+ */
+export function openStudy(opts: OpenStudyOptions): Study {
+  const { storage } = opts;
   const spec = normalizeStudy(opts.study);
-  const space = getSpace(spec.space);
-  controllers.get(spec.controller); // an unknown name fails before the table is read
+  const space = opts.space ?? getSpace(spec.space);
+  if (!opts.controller) controllers.get(spec.controller); // an unknown name fails before the table is read
   const table = spec.table !== undefined ? loadTable(spec.table, space, { archColumn: spec.archColumn }) : undefined;
-  const evaluator = createEvaluator(spec.evaluator, { space, table });
+  const evaluator = opts.evaluator ?? createEvaluator(spec.evaluator, { space, table });
   if (!evaluator.metrics.includes(spec.objective)) {
     throw new KilnError(`objective '${spec.objective}' is not a metric of evaluator '${evaluator.name}' (metrics: ${evaluator.metrics.join(', ')})`);
   }
-  const constraints = createConstraintSet(parseConstraints(spec.constraints), { space, table });
-  const controller = createController(spec.controller, space, spec.seed, spec.controllerOptions, {
-    cost: (metric) => resolveCostModel(metric, { space, table }),
+  const ctx: CostContext = { space, table, models: opts.costs };
+  const constraints = createConstraintSet(parseConstraints(spec.constraints), ctx);
+  const controller = opts.controller ?? createController(spec.controller, space, spec.seed, spec.controllerOptions, {
+    cost: (metric) => resolveCostModel(metric, ctx),
     // A table-backed study can evaluate only the table's cells.
     feasible: (a) => (!table || table.rowOf(a) >= 0) && constraints.feasible(constraints.costs(a)),
     candidates: table?.archs,
@@ -113,57 +187,88 @@ export async function runStudy(opts: RunStudyOptions): Promise<StudyRun> {
   const stored = storage.getStudy(spec.name);
   if (stored) {
     const diff = specDiff(stored.spec, spec);
-    if (diff.length) throw new KilnError(`study '${spec.name}' exists with other settings (${diff.join('; ')}); pick another --study name`);
+    if (diff.length) throw new KilnError(`study '${spec.name}' exists with other settings (${diff.join('; ')}); use another study name (kiln search --study) or storage (kiln oneshot --out)`);
   } else {
     storage.createStudy(spec);
   }
   const interrupted = storage.failRunning(spec.name, 'interrupted: the run stopped before this trial finished');
-  const state = storage.controllerState(spec.name);
-  if (state !== undefined) controller.restore(state);
-  const previous = storage.trials(spec.name);
-  let done = previous.filter((t) => t.state === 'complete' && t.feasible).length;
-  let infeasibleRun = 0;
+  if (opts.restoreController !== false) {
+    const state = storage.controllerState(spec.name);
+    if (state !== undefined) controller.restore(state);
+  }
+  const resumed = storage.trials(spec.name).length > 0;
   const sign = spec.direction === 'max' ? 1 : -1;
 
-  while (done < budget && !signal?.aborted) {
-    const arch = controller.ask();
-    const trial = storage.createTrial(spec.name, space.toString(arch));
-    let metrics: TrialMetrics;
-    let feasible: boolean;
-    try {
-      metrics = constraints.costs(arch);
-      feasible = constraints.feasible(metrics);
-      if (feasible) metrics = { ...metrics, ...(await evaluator.evaluate(arch)) };
-    } catch (e) {
-      storage.finishTrial(spec.name, trial.number, { state: 'failed', feasible: false, value: null, metrics: {}, error: (e as Error).message });
-      throw e;
-    }
-    const value = feasible ? metrics[spec.objective] : null;
-    const result: TrialResult = { score: value === null ? -Infinity : sign * value, feasible, metrics };
-    controller.tell(arch, result);
-    const finished = storage.finishTrial(spec.name, trial.number, {
-      state: 'complete', feasible, value, metrics, controllerState: controller.state(),
-    });
-    if (feasible) {
-      done++;
-      infeasibleRun = 0;
-    } else if (++infeasibleRun >= MAX_INFEASIBLE_IN_A_ROW) {
-      throw new KilnError(`${MAX_INFEASIBLE_IN_A_ROW} infeasible proposals in a row under ${spec.constraints.join(', ')}; loosen the constraints`);
-    }
-    onTrial?.(finished, done);
-    // Table lookups resolve in microtasks; yielding lets signal handlers (Ctrl-C) and output run.
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  const trials = storage.trials(spec.name);
-  return {
-    spec,
-    trials,
-    best: bestTrial(trials, spec.direction),
-    done,
-    stopped: done < budget,
-    resumed: previous.length > 0,
-    interrupted,
+  const study: Study = {
+    spec, storage, space, table, controller, evaluator, constraints, resumed, interrupted,
+    ask() {
+      const arch = controller.ask();
+      return { number: storage.createTrial(spec.name, space.toString(arch)).number, arch };
+    },
+    tell(t, metrics, { learn = true } = {}) {
+      const feasible = constraints.feasible(metrics);
+      const value = feasible ? metrics[spec.objective] ?? null : null;
+      if (learn) controller.tell(t.arch, { score: value === null ? -Infinity : sign * value, feasible, metrics });
+      return storage.finishTrial(spec.name, t.number, { state: 'complete', feasible, value, metrics, controllerState: controller.state() });
+    },
+    fail(t, error) {
+      return storage.finishTrial(spec.name, t.number, { state: 'failed', feasible: false, value: null, metrics: {}, error });
+    },
+    async trial(signal) {
+      const t = study.ask();
+      let metrics: TrialMetrics;
+      try {
+        metrics = constraints.costs(t.arch);
+        if (constraints.feasible(metrics)) metrics = { ...metrics, ...(await evaluator.evaluate(t.arch, signal)) };
+      } catch (e) {
+        study.fail(t, (e as Error).message);
+        throw e;
+      }
+      return study.tell(t, metrics);
+    },
+    async run({ budget, signal, onTrial }) {
+      checkBudget(budget);
+      let done = study.evaluated();
+      let infeasibleRun = 0;
+      while (done < budget && !signal?.aborted && !controller.exhausted?.()) {
+        const finished = await study.trial();
+        if (finished.feasible) {
+          done++;
+          infeasibleRun = 0;
+        } else if (++infeasibleRun >= MAX_INFEASIBLE_IN_A_ROW) {
+          throw new KilnError(`${MAX_INFEASIBLE_IN_A_ROW} infeasible proposals in a row under ${spec.constraints.join(', ')}; loosen the constraints`);
+        }
+        onTrial?.(finished, done);
+        // Table lookups resolve in microtasks; yielding lets signal handlers (Ctrl-C) and output run.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      const trials = study.trials();
+      return {
+        spec, trials, best: bestTrial(trials, spec.direction), done,
+        stopped: done < budget && !controller.exhausted?.(), resumed, interrupted,
+      };
+    },
+    trials: () => storage.trials(spec.name),
+    evaluated: () => study.trials().filter(isEvaluated).length,
+    best: () => bestTrial(study.trials(), spec.direction),
+    rewind(keep, reason) {
+      const complete = study.trials().filter((t) => t.state === 'complete');
+      if (complete.length <= keep) return 0;
+      return storage.discardAfter(spec.name, keep === 0 ? -1 : complete[keep - 1].number, reason);
+    },
   };
+  return study;
+}
+
+/**
+ * Runs (or resumes) a study until `budget` trials have been evaluated: `openStudy`, then
+ * `run`. Each trial: ask the controller, open a running trial, compute the constrained costs
+ * (cheap), evaluate only when they are feasible, tell the controller, then store the finished
+ * trial together with the controller's state.
+ */
+export async function runStudy(opts: RunStudyOptions): Promise<StudyRun> {
+  checkBudget(opts.budget);
+  return openStudy(opts).run(opts);
 }
 
 /** The complete feasible trial with the best objective (earliest on ties). */

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
 import { collect, intFlag, interruptSignal, keyValueFlags } from '../flags.js';
-import { controllers, openStorage, runStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
+import { controllers, openStorage, openStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
 
 interface SearchFlags {
   space: string;
@@ -90,14 +90,16 @@ Example:
       const progress = createProgress({ label: `search ${name}`, total: budget, quiet: flags.json });
       let best: number | undefined;
       try {
-        const run = await runStudy({
+        const study = openStudy({
           study: {
             name, space: flags.space, objective, direction: flags.direction as Direction,
             constraints: flags.constraint, controller: flags.controller, controllerOptions: controllerOptions as ControllerOptions,
             evaluator: flags.evaluator, table: flags.table, archColumn: flags.archColumn, seed,
           },
-          budget,
           storage,
+        });
+        const run = await study.run({
+          budget,
           signal: stop.signal,
           onTrial(trial, done) {
             if (trial.feasible && trial.value !== null && (best === undefined || (flags.direction === 'max' ? trial.value > best : trial.value < best))) best = trial.value;

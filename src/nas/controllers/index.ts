@@ -4,6 +4,7 @@ import { RANDOM_OPTIONS, randomController } from './random.js';
 import { REINFORCE_OPTIONS, reinforceController } from './reinforce.js';
 import { TABNAS_OPTIONS, tabnasController } from './tabnas.js';
 import { PREDICTOR_OPTIONS, predictorController } from './predictor.js';
+import { COARSE_TO_FINE_OPTIONS, coarseToFineController } from './coarse-to-fine.js';
 import type { Controller, ControllerEnv, ControllerFactory, ControllerOptions } from './types.js';
 import type { SearchSpace } from '../space/index.js';
 
@@ -14,6 +15,7 @@ export { evolutionController, EVOLUTION_OPTIONS } from './evolution.js';
 export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEFAULTS, REINFORCE_OPTIONS, type RewardName } from './reinforce.js';
 export { tabnasController, TABNAS_DEFAULTS, TABNAS_OPTIONS } from './tabnas.js';
 export { predictorController, PREDICTOR_OPTIONS } from './predictor.js';
+export { coarseToFineController, COARSE_TO_FINE_OPTIONS } from './coarse-to-fine.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
 
 export const controllers = createRegistry<ControllerFactory>('controller');
@@ -40,6 +42,8 @@ registerController('tabnas', tabnasController,
   withOptions('TabNAS rejection sampling with the Monte-Carlo P(V) correction', TABNAS_OPTIONS), TABNAS_OPTIONS);
 registerController('predictor', predictorController,
   withOptions('Neural Predictor: N random, fit a regressor, propose the predicted top K', PREDICTOR_OPTIONS), PREDICTOR_OPTIONS);
+registerController('coarse-to-fine', coarseToFineController,
+  withOptions('BigNAS selection: smallest, then random feasible children, then mutations of the best; finite', COARSE_TO_FINE_OPTIONS), COARSE_TO_FINE_OPTIONS);
 
 /** `env` gives a controller the study's cost models, feasibility test and candidate set. */
 export function createController(name: string, space: SearchSpace, seed: number, options: ControllerOptions = {}, env: ControllerEnv = {}): Controller {

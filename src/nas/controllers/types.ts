@@ -1,7 +1,7 @@
 import { KilnError, type Rng } from '../../core/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import type { TrialMetrics } from '../evaluators.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/index.js';
 
 /** What a controller learns from one trial. */
 export interface TrialResult {
@@ -26,6 +26,8 @@ export interface Controller {
    * feasible architecture); controllers without one are judged by their best trial.
    */
   pick?(): Architecture | undefined;
+  /** True once a controller with a finite schedule (coarse-to-fine selection) has nothing left to propose. */
+  exhausted?(): boolean;
 }
 
 export type ControllerOptions = Readonly<Record<string, number | string | boolean>>;

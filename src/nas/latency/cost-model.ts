@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { check, createRng, KilnError } from '../../core/index.js';
 import type { tf } from '../../backend/index.js';
 import { writeAtomic } from '../../nn/index.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/types.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import type { LatencyDevice } from './devices.js';
 import { fitLinear, predictionError, predictLinear, type LinearModel } from './linear.js';

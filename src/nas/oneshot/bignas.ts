@@ -2,11 +2,15 @@ import { check, createRng, KilnError, type Rng } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
 import type { Dataset, Splits } from '../../data/index.js';
 import { classificationLoss, createOptimizer, createSchedule, evaluate, setLearningRate } from '../../train/index.js';
+import type { Evaluator } from '../evaluators.js';
 import type { Architecture } from '../space/index.js';
+import { memoryStorage, type Storage, type Trial } from '../storage/index.js';
+import { openStudy } from '../study.js';
 import { recalibrateBatchNorm } from './batchnorm.js';
 import { loadOneShotCheckpoint, saveOneShotCheckpoint } from './checkpoint.js';
 import { BACKBONE, bignasSpace, type Backbone } from './conv-space.js';
 import { convSupernet, type ConvSupernet } from './conv-supernet.js';
+import { supernetCosts } from './supernet.js';
 import { batchStream } from './training.js';
 import { inputSide, splitsAtResolution } from './resize.js';
 
@@ -120,51 +124,68 @@ export async function inheritedChild(net: ConvSupernet, a: Architecture, calibra
   return model;
 }
 
+/**
+ * The trained supernet scoring a child with its inherited weights: the child as a standalone
+ * model, BN recalibrated on the training data, accuracy on the whole validation split at the
+ * child's own resolution.
+ */
+export function inheritedEvaluator(net: ConvSupernet, splits: Splits): Evaluator {
+  return {
+    name: 'inherited-weights',
+    metrics: ['val_accuracy'],
+    async evaluate(a) {
+      const model = await inheritedChild(net, a, splits.train);
+      const accuracy = (await evaluate(model, splitsAtResolution(splits, inputSide(model)).val)).accuracy;
+      model.dispose();
+      return { val_accuracy: accuracy };
+    },
+  };
+}
+
+export interface SelectOptions {
+  coarse: number;
+  fine: number;
+  seed: number;
+  /** Where the selection's study lives (default: in memory), and its name (default bignas-METRICLIMIT-seedSEED). */
+  storage?: Storage;
+  study?: string;
+  /** Called after each scored child. */
+  onTrial?: (trial: Trial) => void;
+  /** Aborting stops after the current child; re-running resumes the selection. */
+  signal?: AbortSignal;
+}
+
 export interface ChildSelection {
   arch: Architecture;
   valAccuracy: number;
   cost: number;
   /** Children scored: coarse samples, then fine mutations. */
   evaluated: number;
+  /** True when the signal stopped the selection early (the pick is the best so far). */
+  stopped: boolean;
 }
 
 /**
- * Coarse-to-fine selection under `metric <= limit`: score `coarse` random feasible children
- * (plus the smallest), then hill-climb from the best with `fine` one-decision mutations.
- * Scores are validation accuracy with inherited weights after BN recalibration.
+ * Coarse-to-fine selection under `metric <= limit` as a study: the coarse-to-fine controller
+ * proposes (the smallest child, `coarse` random feasible children, then `fine` one-decision
+ * mutations of the best), the inherited-weights evaluator scores, and every scored child is a
+ * trial stored as it finishes; an interrupted selection resumes where it stopped.
  */
-export async function selectChild(net: ConvSupernet, splits: Splits, metric: string, limit: number, opts: { coarse: number; fine: number; seed: number }): Promise<ChildSelection> {
-  const rng = createRng(opts.seed);
+export async function selectChild(net: ConvSupernet, splits: Splits, metric: string, limit: number, opts: SelectOptions): Promise<ChildSelection> {
   const cost = (a: Architecture) => net.costs(a)[metric];
   if (cost(smallestChild(net)) > limit) throw new KilnError(`no child meets ${metric}<=${limit} (the smallest has ${cost(smallestChild(net)).toFixed(3)})`);
-  const seen = new Map<string, number>();
-  let evaluated = 0;
-  const score = async (a: Architecture) => {
-    const key = net.space.key(a);
-    if (!seen.has(key)) {
-      const model = await inheritedChild(net, a, splits.train);
-      seen.set(key, (await evaluate(model, splitsAtResolution(splits, inputSide(model)).val)).accuracy);
-      model.dispose();
-      evaluated++;
-    }
-    return seen.get(key)!;
-  };
-  let best = smallestChild(net);
-  let bestAcc = await score(best);
-  const consider = async (a: Architecture) => {
-    if (cost(a) > limit) return;
-    const acc = await score(a);
-    if (acc > bestAcc || (acc === bestAcc && cost(a) > cost(best))) {
-      best = a;
-      bestAcc = acc;
-    }
-  };
-  for (let tries = 0, found = 0; found < opts.coarse && tries < opts.coarse * 50; tries++) {
-    const a = net.space.sample(rng);
-    if (cost(a) > limit) continue;
-    found++;
-    await consider(a);
-  }
-  for (let i = 0; i < opts.fine; i++) await consider(net.space.mutate(best, rng));
-  return { arch: best, valAccuracy: bestAcc, cost: cost(best), evaluated };
+  const study = openStudy({
+    study: {
+      name: opts.study ?? `bignas-${metric}${limit}-seed${opts.seed}`, space: net.space.name, objective: 'val_accuracy', direction: 'max',
+      constraints: [`${metric}<=${limit}`], controller: 'coarse-to-fine', controllerOptions: { coarse: opts.coarse, fine: opts.fine, costMetric: metric },
+      evaluator: 'inherited-weights', seed: opts.seed,
+    },
+    storage: opts.storage ?? memoryStorage(), space: net.space, evaluator: inheritedEvaluator(net, splits), costs: supernetCosts(net),
+  });
+  const run = await study.run({ budget: 1 + opts.coarse + opts.fine, signal: opts.signal, onTrial: (t) => opts.onTrial?.(t) });
+  const arch = study.controller.pick?.();
+  if (!arch) throw new KilnError(`selection under ${metric}<=${limit} stopped before it scored a child`);
+  const key = net.space.toString(arch);
+  const scored = run.trials.filter((t) => t.state === 'complete');
+  return { arch, valAccuracy: scored.find((t) => t.arch === key)!.value!, cost: cost(arch), evaluated: scored.length, stopped: run.stopped };
 }

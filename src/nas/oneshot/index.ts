@@ -9,9 +9,9 @@ import { bignasSpace, tunasSpace } from './conv-space.js';
 
 export { choiceSpace } from './choice-space.js';
 export { mlpWidthSpace, mlpSupernet, mlpParams, mlpWidths, mlpLatencyFeatures, MLP_WIDTHS } from './mlp-supernet.js';
-export { uniquePrefix, type Supernet, type ForwardOptions } from './supernet.js';
+export { uniquePrefix, supernetCosts, type Supernet, type ForwardOptions } from './supernet.js';
 export { batchStream, childQuality, supernetStep, QUALITIES, type BatchStream, type Quality } from './training.js';
-export { rlSearch, type RlSearchOptions, type RlSearchResult, type StepEvent } from './rl-search.js';
+export { rlSearch, batchQualityEvaluator, type RlSearchOptions, type RlSearchResult, type RlStudy, type StepEvent } from './rl-search.js';
 export { hasOneShotCheckpoint, saveOneShotCheckpoint, loadOneShotCheckpoint } from './checkpoint.js';
 export { trainStandalone, trainForSteps, scoreModel, type StandaloneOptions, type StandaloneResult, type StepBudgetOptions } from './standalone.js';
 export { tunasSearch, tunasSupernet, freshTunasChild, childrenNearTarget, randomSearchBaseline,
@@ -20,9 +20,16 @@ export { tabnasSearch, paramsCost, enumerate, TABNAS_MODES, type TabnasMode, typ
 export { BACKBONE, SMALL_BACKBONE, BACKBONES, BIGNAS_EXPANSION, bignasSpace, tunasSpace, convPlan, convPlanCosts, convPlanFeatures, type Backbone, type BlockPlan, type ConvPlan } from './conv-space.js';
 export { convSupernet, type ConvSupernet, type ConvSupernetOptions } from './conv-supernet.js';
 export { recalibrateBatchNorm, fitInput } from './batchnorm.js';
+export {
+  runTabnas, runTunas, runBignas,
+  type OneShotRunOptions, type OneShotRun, type TabnasRunOptions, type TabnasRun, type TunasRunOptions, type TunasRun, type BignasRunOptions, type BignasRun,
+} from './pipelines.js';
 export { runStandaloneJobs, type StandaloneJob, type StandaloneJobResult } from './parallel.js';
 export { atResolution, splitsAtResolution, inputSide } from './resize.js';
-export { bignasSupernet, bignasTrain, selectChild, inheritedChild, largestChild, smallestChild, type BignasTrainOptions, type BignasTrainResult, type ChildSelection } from './bignas.js';
+export {
+  bignasSupernet, bignasTrain, selectChild, inheritedChild, inheritedEvaluator, largestChild, smallestChild,
+  type BignasTrainOptions, type BignasTrainResult, type ChildSelection, type SelectOptions,
+} from './bignas.js';
 
 for (const layers of [2, 3, 4]) {
   const space = mlpWidthSpace(layers);

@@ -2,11 +2,25 @@ import { check, createRng, KilnError } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
 import type { Dataset } from '../../data/index.js';
 import { createOptimizer, createSchedule, setLearningRate } from '../../train/index.js';
-import type { Controller } from '../controllers/index.js';
+import type { Controller, ControllerOptions } from '../controllers/index.js';
+import type { CostModel } from '../cost/index.js';
+import type { Evaluator, TrialMetrics } from '../evaluators.js';
 import type { Architecture } from '../space/index.js';
+import { memoryStorage, type Storage } from '../storage/index.js';
+import { openStudy, type Study } from '../study.js';
 import { loadOneShotCheckpoint, saveOneShotCheckpoint } from './checkpoint.js';
-import type { Supernet } from './supernet.js';
-import { batchStream, childQuality, supernetStep, type Quality } from './training.js';
+import { supernetCosts, type Supernet } from './supernet.js';
+import { batchStream, childQuality, supernetStep, type BatchStream, type Quality } from './training.js';
+
+/** The study a one-shot RL search is stored as (space, objective and evaluator are the loop's own). */
+export interface RlStudy {
+  name: string;
+  /** The controller's registry name and options, as the study records them. */
+  controller: string;
+  controllerOptions?: ControllerOptions;
+  /** Hard constraints (rejection sampling); none for reward-shaped searches. */
+  constraints?: string[];
+}
 
 /**
  * The one-shot RL loop shared by TabNAS and TuNAS. Each step the controller proposes a child;
@@ -15,12 +29,23 @@ import { batchStream, childQuality, supernetStep, type Quality } from './trainin
  * controller is not told anything (its policy stays uniform), and with `pathDropout` the
  * supernet runs extra ops / the widest filters with a probability that decays from 1 to 0
  * over the warm-up (TuNAS op and filter warm-up).
+ *
+ * The loop runs as a study: every step is a trial, stored when the step ends. The controller is
+ * the study's sampler and the supernet its evaluator (inherited weights on the validation
+ * batch, objective 'quality'); warm-up trials hold the costs and the training loss only. A
+ * resumed search continues from its supernet checkpoint and marks the trials after it failed,
+ * so the study holds each step once, as an uninterrupted run would.
  */
 export interface RlSearchOptions {
   supernet: Supernet;
   train: Dataset;
   val: Dataset;
   controller: Controller;
+  study: RlStudy;
+  /** Where the study lives (default: in memory). */
+  storage?: Storage;
+  /** Costs besides the supernet's own (a latency model), recorded with every trial. */
+  costs?: readonly CostModel[];
   steps: number;
   batchSize: number;
   /** Controller's validation batch (TuNAS: 4x the training batch). */
@@ -58,6 +83,22 @@ export interface RlSearchResult {
   stepsPerSecond: number;
   resumedFrom: number | null;
   aborted: boolean;
+  /** The study holding one trial per step. */
+  study: Study;
+}
+
+/** The supernet scoring a child with its inherited weights on the next validation batch (BN on batch statistics). */
+export function batchQualityEvaluator(net: Supernet, val: BatchStream, batchSize: number, quality: Quality): Evaluator {
+  return {
+    name: 'inherited-weights',
+    metrics: ['quality'],
+    async evaluate(a) {
+      const v = val.next(batchSize);
+      const q = childQuality(net, a, v.x, v.y, quality, { training: true });
+      tf.dispose([v.x, v.y]);
+      return { quality: q };
+    },
+  };
 }
 
 interface LoopState {
@@ -80,6 +121,15 @@ export async function rlSearch(o: RlSearchOptions): Promise<RlSearchResult> {
   const valStream = batchStream(o.val, o.seed + 1);
   const dropRng = createRng(o.seed + 2);
   const warmupSteps = Math.round(o.warmup * o.steps);
+  const costs = [...supernetCosts(net), ...(o.costs ?? [])];
+  const evaluator = batchQualityEvaluator(net, valStream, o.valBatchSize, o.quality);
+  const study = openStudy({
+    study: {
+      name: o.study.name, space: net.space.name, objective: 'quality', direction: 'max', constraints: o.study.constraints ?? [],
+      controller: o.study.controller, controllerOptions: o.study.controllerOptions, evaluator: evaluator.name, seed: o.seed,
+    },
+    storage: o.storage ?? memoryStorage(), space: net.space, controller: o.controller, evaluator, costs, restoreController: false,
+  });
   let state: LoopState = { step: 0, controller: null, trainStream: trainStream.state(), valStream: valStream.state(), dropRng: dropRng.state(), losses: [], qualities: [] };
   let resumedFrom: number | null = null;
   if (o.checkpointDir) {
@@ -95,6 +145,7 @@ export async function rlSearch(o: RlSearchOptions): Promise<RlSearchResult> {
       resumedFrom = state.step;
     }
   }
+  study.rewind(state.step, `discarded: the search resumed from its supernet checkpoint at step ${state.step}, which redoes this step`);
   const save = async () => {
     if (!o.checkpointDir) return;
     state.controller = o.controller.state();
@@ -114,19 +165,21 @@ export async function rlSearch(o: RlSearchOptions): Promise<RlSearchResult> {
     }
     const step = state.step;
     setLearningRate(optimizer, schedule(step));
-    const arch = o.controller.ask();
+    const trial = study.ask();
+    const arch = trial.arch;
     const warmupKeep = o.pathDropout && step < warmupSteps ? 1 - step / warmupSteps : 0;
     const { x, y } = trainStream.next(o.batchSize);
     const loss = supernetStep(net, optimizer, arch, x, y, { warmupKeep, random: dropRng.next });
     tf.dispose([x, y]);
-    if (!Number.isFinite(loss)) throw new KilnError(`supernet training diverged (loss ${loss}) at step ${step + 1}: lower --lr`);
-    let quality: number | undefined;
-    if (step >= warmupSteps) {
-      const v = valStream.next(o.valBatchSize);
-      quality = childQuality(net, arch, v.x, v.y, o.quality, { training: true });
-      tf.dispose([v.x, v.y]);
-      o.controller.tell(arch, { score: quality, feasible: true, metrics: { quality, ...net.costs(arch) } });
+    if (!Number.isFinite(loss)) {
+      const message = `supernet training diverged (loss ${loss}) at step ${step + 1}: lower --lr`;
+      study.fail(trial, message);
+      throw new KilnError(message);
     }
+    const learn = step >= warmupSteps;
+    const metrics: TrialMetrics = { step: step + 1, train_loss: loss, ...Object.fromEntries(costs.map((m) => [m.name, m.cost(arch)])) };
+    const quality = learn ? (await evaluator.evaluate(arch)).quality : undefined;
+    study.tell(trial, quality === undefined ? metrics : { ...metrics, quality }, { learn });
     state.losses.push(loss);
     state.qualities.push(quality ?? NaN);
     state.step++;
@@ -140,6 +193,6 @@ export async function rlSearch(o: RlSearchOptions): Promise<RlSearchResult> {
   optimizer.dispose();
   return {
     steps: state.step, losses: state.losses, qualities: state.qualities, seconds,
-    stepsPerSecond: (state.step - firstStep) / Math.max(seconds, 1e-9), resumedFrom, aborted,
+    stepsPerSecond: (state.step - firstStep) / Math.max(seconds, 1e-9), resumedFrom, aborted, study,
   };
 }

@@ -1,4 +1,5 @@
 import type { tf } from '../../backend/index.js';
+import type { CostModel } from '../cost/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 
 /** Per-step knobs of a forward pass through a supernet (warm-up path dropout, BN mode). */
@@ -34,4 +35,10 @@ let supernets = 0;
 /** A fresh variable-name prefix such as 'mlp_super3/'. */
 export function uniquePrefix(kind: string): string {
   return `${kind}${supernets++}/`;
+}
+
+/** A supernet's architecture-only costs as cost models: a study's constraints and every trial's metrics. */
+export function supernetCosts(net: Supernet): CostModel[] {
+  const names = Object.keys(net.costs({ values: net.space.decisions.map(() => 0) }));
+  return names.map((name) => ({ name, metric: name, cost: (a: Architecture) => net.costs(a)[name] }));
 }

@@ -1,10 +1,11 @@
 import { check, createRng, KilnError } from '../../core/index.js';
 import { numExamples, type Splits } from '../../data/index.js';
 import { createController, policyProbs, type Controller, type ControllerOptions } from '../controllers/index.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
+import type { Storage } from '../storage/index.js';
 import { mlpParams, mlpSupernet, mlpWidthSpace, mlpWidths, MLP_WIDTHS } from './mlp-supernet.js';
-import { rlSearch, type RlSearchResult, type StepEvent } from './rl-search.js';
+import { rlSearch, type RlSearchResult, type RlStudy, type StepEvent } from './rl-search.js';
 import type { Supernet } from './supernet.js';
 import type { Quality } from './training.js';
 
@@ -38,6 +39,9 @@ export interface TabnasOptions {
   checkpointEvery?: number;
   onStep?: (e: StepEvent) => void;
   signal?: AbortSignal;
+  /** Where the study of the search's steps lives (default: in memory), and its name (default tabnas-MODE-seedSEED). */
+  storage?: Storage;
+  studyName?: string;
 }
 
 export interface TabnasResult {
@@ -74,14 +78,22 @@ export function enumerate(space: SearchSpace, max = 100_000): Architecture[] | n
   });
 }
 
-function controllerFor(o: TabnasOptions, space: SearchSpace, cost: CostModel): Controller {
+/** The mode's controller, and the study that records it: abs is reward-shaped (no hard constraint). */
+function controllerFor(o: TabnasOptions, space: SearchSpace, cost: CostModel): { controller: Controller; study: RlStudy } {
   const feasible = (a: Architecture) => cost.cost(a) <= o.limit;
+  const name = o.studyName ?? `tabnas-${o.mode}-seed${o.seed}`;
   if (o.mode === 'abs') {
     const options: ControllerOptions = { reward: 'abs', costMetric: 'params', target: o.limit, lr: o.controllerLr, ...(o.beta !== undefined ? { beta: o.beta } : {}) };
-    return createController('reinforce', space, o.seed, options, { cost: () => cost });
+    return {
+      controller: createController('reinforce', space, o.seed, options, { cost: () => cost }),
+      study: { name, controller: 'reinforce', controllerOptions: options },
+    };
   }
-  return createController('tabnas', space, o.seed, { lr: o.controllerLr, correction: o.mode === 'rejection' },
-    { feasible, candidates: enumerate(space) ?? undefined });
+  const options: ControllerOptions = { lr: o.controllerLr, correction: o.mode === 'rejection' };
+  return {
+    controller: createController('tabnas', space, o.seed, options, { feasible, candidates: enumerate(space) ?? undefined }),
+    study: { name, controller: 'tabnas', controllerOptions: options, constraints: [`params<=${o.limit}`] },
+  };
 }
 
 export async function tabnasSearch(o: TabnasOptions): Promise<TabnasResult> {
@@ -94,9 +106,9 @@ export async function tabnasSearch(o: TabnasOptions): Promise<TabnasResult> {
   const smallest = mlpParams(inputs, space.decisions.map((d) => Math.min(...d.choices.map(Number))), classes);
   if (smallest > o.limit) throw new KilnError(`no ${space.name} child fits ${o.limit} parameters (the smallest has ${smallest})`);
   const supernet = mlpSupernet(space, inputs, classes);
-  const controller = controllerFor(o, space, cost);
+  const { controller, study } = controllerFor(o, space, cost);
   const search = await rlSearch({
-    supernet, train: o.splits.train, val: o.splits.val, controller, steps: o.steps, batchSize: o.batchSize,
+    supernet, train: o.splits.train, val: o.splits.val, controller, study, storage: o.storage, steps: o.steps, batchSize: o.batchSize,
     valBatchSize: Math.min(numExamples(o.splits.val), 4 * o.batchSize), warmup: o.warmup, lr: o.lr, quality: o.quality,
     seed: o.seed, checkpointDir: o.checkpointDir, checkpointEvery: o.checkpointEvery, onStep: o.onStep, signal: o.signal,
   });

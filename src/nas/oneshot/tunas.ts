@@ -2,8 +2,9 @@ import { check, KilnError, type Rng } from '../../core/index.js';
 import type { tf } from '../../backend/index.js';
 import { numExamples, type Splits } from '../../data/index.js';
 import { createController, policyProbs, type Controller } from '../controllers/index.js';
-import type { CostModel } from '../cost.js';
+import type { CostModel } from '../cost/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
+import type { Storage } from '../storage/index.js';
 import { SMALL_BACKBONE, tunasSpace, type Backbone } from './conv-space.js';
 import { convSupernet, type ConvSupernet } from './conv-supernet.js';
 import { rlSearch, type RlSearchResult, type StepEvent } from './rl-search.js';
@@ -45,6 +46,9 @@ export interface TunasOptions {
   checkpointEvery?: number;
   onStep?: (e: StepEvent) => void;
   signal?: AbortSignal;
+  /** Where the study of the search's steps lives (default: in memory), and its name (default tunas-seedSEED-stepsSTEPS). */
+  storage?: Storage;
+  studyName?: string;
 }
 
 export interface TunasResult {
@@ -66,10 +70,11 @@ export async function tunasSearch(o: TunasOptions): Promise<TunasResult> {
   check(numExamples(o.splits.val) > 0, `TuNAS needs a validation split for the controller's reward`);
   const supernet = tunasSupernet(o.splits.train.shape, o.splits.train.classNames.length, o.backbone);
   const space = supernet.space;
-  const controller = createController('reinforce', space, o.seed,
-    { reward: 'abs', costMetric: o.latency.name, target: o.target, beta: o.beta, lr: o.controllerLr }, { cost: () => o.latency });
+  const options = { reward: 'abs', costMetric: o.latency.name, target: o.target, beta: o.beta, lr: o.controllerLr };
+  const controller = createController('reinforce', space, o.seed, options, { cost: () => o.latency });
   const search = await rlSearch({
-    supernet, train: o.splits.train, val: o.splits.val, controller, steps: o.steps, batchSize: o.batchSize,
+    supernet, train: o.splits.train, val: o.splits.val, controller, costs: [o.latency], storage: o.storage,
+    study: { name: o.studyName ?? `tunas-seed${o.seed}-steps${o.steps}`, controller: 'reinforce', controllerOptions: options }, steps: o.steps, batchSize: o.batchSize,
     valBatchSize: Math.min(numExamples(o.splits.val), 4 * o.batchSize), warmup: o.warmup, pathDropout: true, lr: o.lr,
     quality: o.quality, seed: o.seed, checkpointDir: o.checkpointDir, checkpointEvery: o.checkpointEvery, onStep: o.onStep, signal: o.signal,
   });

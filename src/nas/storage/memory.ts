@@ -64,6 +64,15 @@ export function memoryStorage(): Storage {
       }
       return n;
     },
+    discardAfter(name, number, reason) {
+      const s = study(name);
+      const later = s.trials.filter((t) => t.number > number && t.state !== 'failed');
+      for (const t of later) {
+        Object.assign(t, { state: 'failed', error: reason, finishedAt: new Date().toISOString() });
+        s.states.delete(t.number);
+      }
+      return later.length;
+    },
     close() {},
   };
 }

@@ -86,6 +86,8 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     state: db.prepare(`SELECT controller_state FROM trials WHERE study = ? AND controller_state IS NOT NULL
       ORDER BY number DESC LIMIT 1`),
     failRunning: db.prepare(`UPDATE trials SET state = 'failed', error = ?, finished_at = ? WHERE study = ? AND state = 'running'`),
+    discardAfter: db.prepare(`UPDATE trials SET state = 'failed', error = ?, controller_state = NULL, finished_at = ?
+      WHERE study = ? AND number > ? AND state != 'failed'`),
   };
   const record = (r: { spec: string; created_at: string }): StudyRecord => ({ spec: JSON.parse(r.spec), createdAt: r.created_at });
   const requireStudy = (name: string) => {
@@ -129,6 +131,9 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     },
     failRunning(study, reason) {
       return q.failRunning.run(reason, new Date().toISOString(), study).changes;
+    },
+    discardAfter(study, number, reason) {
+      return q.discardAfter.run(reason, new Date().toISOString(), study, number).changes;
     },
     close: () => db.close(),
   };

@@ -28,7 +28,8 @@ export interface StudyRecord {
 /**
  * running: asked, not finished (a killed process leaves these; resume marks them failed).
  * complete: finished; `feasible` says whether its costs met the constraints (infeasible
- * trials hold only costs and no objective). failed: evaluation threw or the run died.
+ * trials hold only costs and no objective). failed: evaluation threw, the run died, or the
+ * work behind the trial was rolled back (see `discardAfter`).
  */
 export type TrialState = 'running' | 'complete' | 'failed';
 
@@ -73,5 +74,11 @@ export interface Storage {
   controllerState(study: string): unknown;
   /** Marks running trials failed (after a crash); returns how many. */
   failRunning(study: string, reason: string): number;
+  /**
+   * Marks every trial numbered above `number` that is not failed yet as failed, and drops its
+   * controller state; returns how many. For searches whose state lives outside the storage
+   * (a supernet checkpoint): trials newer than the checkpoint are redone, not kept twice.
+   */
+  discardAfter(study: string, number: number, reason: string): number;
   close(): void;
 }

@@ -1,7 +1,7 @@
-import { KilnError } from '../core/index.js';
-import { median } from '../math/index.js';
-import type { CostModel } from './cost.js';
-import type { BenchmarkTable } from './table.js';
+import { KilnError } from '../../core/index.js';
+import { median } from '../../math/index.js';
+import type { BenchmarkTable } from '../table.js';
+import type { CostModel } from './types.js';
 
 /**
  * Metrics over a set of devices (Chu et al. 2020, "multi-hardware mobile models"). Each device
