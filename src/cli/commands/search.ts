@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
-import { collect, intFlag, interruptSignal, keyValueFlags } from '../flags.js';
-import { controllers, openStorage, openStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
+import { collect, intFlag, interruptSignal, optionFlags, optionsHelp } from '../flags.js';
+import { controllerOptions, controllers, openStorage, openStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
 
 interface SearchFlags {
   space: string;
@@ -67,7 +67,10 @@ export function register(program: Command): void {
     .option('--storage <uri>', 'where trials live: sqlite:FILE.db or memory', 'sqlite:kiln.db')
     .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)')
     .option('--json', 'print the result as JSON on stdout')
-    .addHelpText('after', `
+    .addHelpText('after', () => `
+Controllers and their options:
+${controllers.names().map((c) => `  ${c}\n${optionsHelp(controllerOptions(c))}`).join('\n')}
+
 Each trial: the controller proposes an architecture; constrained costs are checked first
 (infeasible trials are recorded with their costs, never evaluated, not counted in --budget), then the evaluator
 gives its metrics. Ctrl-C stops after the current trial; re-running the same command resumes.
@@ -81,9 +84,9 @@ Example:
       if (flags.direction !== 'max' && flags.direction !== 'min') throw new KilnError(`--direction must be max or min, got '${flags.direction}'`);
       const budget = intFlag(flags.budget, '--budget', 1);
       const seed = intFlag(flags.seed, '--seed');
-      const controllerOptions: Record<string, number | string | boolean> = keyValueFlags(flags.option, '--option');
-      if (flags.population !== undefined) controllerOptions.population = intFlag(flags.population, '--population', 1);
-      if (flags.sampleSize !== undefined) controllerOptions.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
+      const options = optionFlags(flags.option, `controller '${flags.controller}'`, controllerOptions(flags.controller));
+      if (flags.population !== undefined) options.population = intFlag(flags.population, '--population', 1);
+      if (flags.sampleSize !== undefined) options.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
       const name = flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`;
       const storage = openStorage(flags.storage);
       const stop = interruptSignal('stopping after the current trial');
@@ -93,7 +96,7 @@ Example:
         const study = openStudy({
           study: {
             name, space: flags.space, objective, direction: flags.direction as Direction,
-            constraints: flags.constraint, controller: flags.controller, controllerOptions: controllerOptions as ControllerOptions,
+            constraints: flags.constraint, controller: flags.controller, controllerOptions: options as ControllerOptions,
             evaluator: flags.evaluator, table: flags.table, archColumn: flags.archColumn, seed,
           },
           storage,
