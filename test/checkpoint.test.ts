@@ -128,3 +128,20 @@ test('a corrupt checkpoint is refused with the file and the fault named, and lef
   assert.ok(await loadCheckpoint(dir, model, optimizer));
   model.dispose();
 });
+
+test('a resume names each setting that changed, and a checkpoint past the epochs asked for is refused', async () => {
+  const dir = path.join(tmp, 'changed');
+  const data = { train: iris.train };
+  const opts = { epochs: 2, batchSize: 16, lr: 0.01, seed: 1, checkpointDir: dir };
+  const model = irisModel(1);
+  await fit(model, data, opts);
+  const seen: { epoch: number; batch: number; changes: string[] }[] = [];
+  const more = await fit(model, data, { ...opts, epochs: 3, lr: 0.005, onResume: (e) => seen.push(e) });
+  assert.deepEqual(seen, [{ epoch: 2, batch: 0, changes: ['epochs 2 -> 3', 'lr 0.01 -> 0.005'] }]);
+  assert.equal(more.history.length, 3);
+  await assert.rejects(fit(model, data, { ...opts, epochs: 2 }), /has trained 3 epochs, more than the 2 asked for \(ask for at least 3/);
+  const again: string[][] = [];
+  await fit(model, data, { ...opts, epochs: 3, lr: 0.005, onResume: (e) => again.push(e.changes) });
+  assert.deepEqual(again, [[]], 'the checkpoint records the settings of the run that wrote it');
+  model.dispose();
+});

@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Command } from 'commander';
+import { blobs, runCommands } from './helpers.js';
 import Database from 'better-sqlite3';
-import { createRng, KilnError, projectRoot } from '../src/core/index.js';
+import { KilnError, projectRoot } from '../src/core/index.js';
 import { register as registerOneshot } from '../src/cli/commands/oneshot.js';
 import { register as registerStudy } from '../src/cli/commands/study.js';
 import { initBackend, setSeed } from '../src/backend/index.js';
-import type { Dataset, Splits } from '../src/data/index.js';
+import type { Splits } from '../src/data/index.js';
 import { memoryStorage, sqliteStorage, type Trial } from '../src/nas/index.js';
 import { tabnasSearch, type TabnasOptions } from '../src/nas/oneshot/index.js';
 
@@ -22,16 +22,6 @@ before(async () => {
   await initBackend();
 });
 
-function blobs(n: number, dims: number, classes: number, seed: number): Dataset {
-  const rng = createRng(seed);
-  const x = new Float32Array(n * dims);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % classes;
-    for (let d = 0; d < dims; d++) x[i * dims + d] = (d % classes === y[i] ? 1.5 : 0) + rng.normal() * 0.5;
-  }
-  return { name: 'blobs', x, shape: [dims], y, classNames: Array.from({ length: classes }, (_, c) => `c${c}`), featureNames: [] };
-}
 const splits: Splits = { train: blobs(96, 6, 3, 4), val: blobs(48, 6, 3, 5), test: blobs(48, 6, 3, 6) };
 const base: TabnasOptions = {
   splits, layers: 2, widths: [4, 8, 16, 32], limit: 200, mode: 'rejection', steps: 40, batchSize: 16, lr: 1e-2,
@@ -114,26 +104,7 @@ process.argv.splice(1, 0, 'kiln');
 try { await program.parseAsync(process.argv); }
 catch (e) { if (e.name !== 'KilnError') throw e; console.error('kiln: ' + e.message); process.exit(2); }`;
 
-/** Runs `kiln ...args` (oneshot and study commands) in-process and returns what it printed on stdout. */
-async function kiln(args: string[]): Promise<string> {
-  const program = new Command('kiln').exitOverride();
-  registerOneshot(program);
-  registerStudy(program);
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  // The CLI prints strings; the test runner's own protocol goes through as bytes and must pass.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest);
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'kiln', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+const kiln = (args: string[]): Promise<string> => runCommands([registerOneshot, registerStudy], args);
 const tabnasArgs = (out: string) => ['oneshot', 'tabnas', '--data', 'iris', '--limit', '200', '--steps', '60', '--batch-size', '16', '--epochs', '1', '--out', out];
 const STUDY = 'tabnas-rejection-seed0';
 

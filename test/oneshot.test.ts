@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { createRng } from '../src/core/index.js';
+import { blobs } from './helpers.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { Dataset, Splits } from '../src/data/index.js';
 import { getSpace, memoryStorage, sqliteStorage } from '../src/nas/index.js';
@@ -19,17 +20,6 @@ before(async () => {
   await initBackend();
 });
 
-/** Two Gaussian blobs per class in `dims` dimensions: learnable in a few dozen steps. */
-function blobs(n: number, dims: number, classes: number, seed: number, shape = [dims]): Dataset {
-  const rng = createRng(seed);
-  const x = new Float32Array(n * dims);
-  const y = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    y[i] = i % classes;
-    for (let d = 0; d < dims; d++) x[i * dims + d] = (d % classes === y[i] ? 1.5 : 0) + rng.normal() * 0.5;
-  }
-  return { name: 'blobs', x, shape, y, classNames: Array.from({ length: classes }, (_, c) => `c${c}`), featureNames: [] };
-}
 const splitsOf = (seed: number, dims = 6, shape?: number[]): Splits =>
   ({ train: blobs(96, dims, 3, seed, shape), val: blobs(48, dims, 3, seed + 1, shape), test: blobs(48, dims, 3, seed + 2, shape) });
 

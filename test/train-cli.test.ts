@@ -3,32 +3,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
+import { runCommands } from './helpers.js';
 import { register } from '../src/cli/commands/train.js';
 import { loadModel } from '../src/nn/index.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-cli-'));
 process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
 
-/** Runs `kiln train ...args` in-process and returns what it printed on stdout. */
-async function kilnTrain(args: string[]): Promise<string> {
-  const program = new Command('kiln').exitOverride();
-  register(program);
-  let out = '';
-  const write = process.stdout.write.bind(process.stdout);
-  // The CLI prints strings; the test runner's own protocol goes through as bytes and must pass.
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
-    if (typeof chunk !== 'string') return write(chunk, ...rest);
-    out += chunk;
-    return true;
-  }) as typeof process.stdout.write;
-  try {
-    await program.parseAsync(['node', 'kiln', 'train', ...args]);
-  } finally {
-    process.stdout.write = write;
-  }
-  return out;
-}
+const kilnTrain = (args: string[]): Promise<string> => runCommands([register], ['train', ...args]);
 
 test('kiln train --json trains, saves DIR/model.json with its metadata, and resumes from DIR', async () => {
   const dir = path.join(tmp, 'iris');

@@ -83,4 +83,19 @@ export async function ensureBackend(): Promise<void> {
   await initBackend();
 }
 
+/**
+ * For synchronous entry points (model builders): sets up a backend that starts synchronously
+ * (native, cpu) when none is set up yet; wasm starts asynchronously, so then the error says what to call.
+ */
+export function requireBackend(what: string): void {
+  const engine = tf.engine() as unknown as { backendInstance: unknown };
+  if (initialized || engine.backendInstance != null) return;
+  if (resolveBackendName() === 'wasm') {
+    throw new KilnError(`${what} needs a backend, and wasm starts asynchronously: call \`await initBackend()\` first (async Kiln functions such as fit or loadModel do it themselves)`);
+  }
+  // Native and cpu start synchronously: initBackend's synchronous part sets them up before it returns.
+  initBackend().catch(() => {});
+  if (engine.backendInstance == null) throw new KilnError(`${what} needs a backend: call \`await initBackend()\` first to see why none starts`);
+}
+
 export { setSeed, nextSeed } from './seed.js';

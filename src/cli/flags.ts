@@ -38,8 +38,8 @@ export const intParser = (flag: string, min = 1) => (value: string): number => i
 
 /** Commander argument parser for a number flag > 0. */
 export const positiveParser = (flag: string) => (value: string): number => {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new KilnError(`${flag} must be a positive number (got '${value}')`);
+  const n = num(value, flag);
+  if (n <= 0) throw new KilnError(`${flag} must be a positive number (got '${value}')`);
   return n;
 };
 

@@ -1,5 +1,5 @@
 import { check, createRegistry } from '../core/index.js';
-import { tf, nextSeed } from '../backend/index.js';
+import { tf, nextSeed, requireBackend } from '../backend/index.js';
 
 /**
  * Classifier builders. Every model ends in a linear Dense layer named 'logits' followed by a
@@ -52,6 +52,7 @@ function classifierHead(x: tf.SymbolicTensor, outputs: number): tf.SymbolicTenso
 }
 
 export function mlp(opts: MlpOptions): tf.LayersModel {
+  requireBackend('mlp()');
   const shape = typeof opts.inputs === 'number' ? [opts.inputs] : opts.inputs;
   const activation = opts.activation ?? 'relu';
   const dropout = opts.dropout ?? 0;
@@ -73,6 +74,7 @@ export function mlp(opts: MlpOptions): tf.LayersModel {
 
 /** A small LeNet-style CNN: [3x3 conv + relu + 2x2 max-pool] per entry of `filters`, dense, classifier. */
 export function cnn(opts: CnnOptions): tf.LayersModel {
+  requireBackend('cnn()');
   const filters = opts.filters ?? [8, 16];
   const dense = opts.dense ?? 64;
   const dropout = opts.dropout ?? 0;

@@ -30,7 +30,11 @@ export interface TrainState {
   sinceBest: number;
   stoppedEarly: boolean;
   /** What must match for a resume to make sense. */
-  config: { optimizer: string; batchSize: number; trainSize: number; seed: number };
+  config: {
+    optimizer: string; batchSize: number; trainSize: number; seed: number;
+    /** Settings a resume may change, as they were for this run (absent in older checkpoints). */
+    settings?: Record<string, number | string>;
+  };
 }
 
 interface StateFile extends TrainState {
@@ -149,6 +153,7 @@ function readState(folder: string): StateFile {
   if (typeof f.stoppedEarly !== 'boolean') throw bad('stoppedEarly');
   const c = f.config;
   if (!c || typeof c.optimizer !== 'string' || ![c.batchSize, c.trainSize, c.seed].every(Number.isFinite)) throw bad('config');
+  if (c.settings !== undefined && (typeof c.settings !== 'object' || c.settings === null)) throw bad('config.settings');
   if (!Array.isArray(f.optimizerSpecs)) throw bad('optimizerSpecs');
   if (f.bestSpecs !== null && !Array.isArray(f.bestSpecs)) throw bad('bestSpecs');
   if (f.best !== null && !(f.best && Number.isFinite(f.best.value) && Number.isInteger(f.best.epoch))) throw bad('best');

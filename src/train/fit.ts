@@ -36,6 +36,13 @@ export interface BatchEvent {
   lr: number;
 }
 
+/** A resumed fit: where it continues, and each setting that changed since the checkpoint ('lr 0.001 -> 0.0005'). */
+export interface ResumeEvent {
+  epoch: number;
+  batch: number;
+  changes: string[];
+}
+
 export interface FitOptions {
   epochs: number;
   batchSize?: number;
@@ -58,6 +65,8 @@ export interface FitOptions {
   resume?: boolean;
   onBatch?: (e: BatchEvent) => void;
   onEpoch?: (log: EpochLog) => void;
+  /** Called once when a checkpoint is resumed, with the settings that differ from the checkpoint's run. */
+  onResume?: (e: ResumeEvent) => void;
   /** Stops after the current batch; with checkpointDir the position is saved for a later resume. */
   signal?: AbortSignal;
 }
@@ -142,7 +151,12 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   const net = logitsModel(model);
   const vars = model.trainableWeights.map((w) => w.read() as tf.Variable);
   const restoreBest = stopping?.restoreBest ?? true;
-  const config = { optimizer: optimizerName, batchSize, trainSize: n, seed };
+  // Settings a resume may change (the run continues and says so); the others must match.
+  const settings: Record<string, number | string> = {
+    epochs, lr, schedule: options.schedule ?? 'constant', momentum: options.momentum ?? 'default', minLr: options.minLr ?? 0,
+    warmupEpochs: options.warmupEpochs ?? 1, labelSmoothing: smoothing,
+  };
+  const config = { optimizer: optimizerName, batchSize, trainSize: n, seed, settings };
 
   let state: TrainState = {
     epoch: 0, batch: 0, step: 0, partial: { lossSum: 0, correct: 0, seen: 0 },
@@ -167,9 +181,19 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
           throw new KilnError(`checkpoint ${dir} was made with optimizer ${c.optimizer}, batch size ${c.batchSize}, ` +
             `${c.trainSize} training examples, seed ${c.seed}; this run differs (delete the checkpoint to start over)`);
         }
-        state = restored.state;
+        const at = restored.state;
+        if (at.epoch > epochs || (at.epoch === epochs && at.batch > 0)) {
+          tf.dispose(restored.bestWeights ?? []);
+          throw new KilnError(`checkpoint ${dir} has trained ${at.epoch} epochs${at.batch ? ` and ${at.batch} batches` : ''}, ` +
+            `more than the ${epochs} asked for (ask for at least ${at.epoch + (at.batch ? 1 : 0)}, or delete the checkpoint to start over)`);
+        }
+        const before = c.settings ?? {};
+        const changes = Object.keys(settings).filter((k) => k in before && before[k] !== settings[k])
+          .map((k) => `${k} ${before[k]} -> ${settings[k]}`);
+        state = { ...at, config };
         best = restored.bestWeights;
         resumedFrom = { epoch: state.epoch, batch: state.batch };
+        options.onResume?.({ ...resumedFrom, changes });
       }
     }
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRng, KilnError } from '../core/index.js';
-import { tf } from '../backend/index.js';
+import { ensureBackend, tf } from '../backend/index.js';
 import { ACTIONS, COLOUR_NAMES, renderStory, sampleStory, segmentRanges, SHAPES, type Segment } from './world.js';
 import { sliceFrames, toUint8, type Frames } from '../media/index.js';
 
@@ -146,6 +146,7 @@ export async function saveJudge(dir: string, model: tf.LayersModel): Promise<voi
 }
 
 export async function loadJudge(dir: string): Promise<tf.LayersModel> {
+  await ensureBackend();
   const file = path.join(dir, 'model.json');
   if (!fs.existsSync(file)) throw new KilnError(`no judge checkpoint at ${dir} (run 'kiln video eval' with --train-judge)`);
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));

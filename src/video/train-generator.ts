@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
-import { tf } from '../backend/index.js';
+import { ensureBackend, tf } from '../backend/index.js';
 import { trainSteps } from '../train/index.js';
 import { clip, clipBatch } from './clips.js';
 import type { CViViT } from './cvivit.js';
@@ -45,6 +45,7 @@ export interface LoadedGenerator {
 }
 
 export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
+  await ensureBackend();
   const saved = readSaved<GeneratorConfig>(dir, GENERATOR_FORMAT);
   const extra = saved.extra as { words: string[]; contextSteps: number };
   const model = new MaskGit(saved.config);

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createProgress, createRng } from '../core/index.js';
 import { mean } from '../math/index.js';
-import { tf } from '../backend/index.js';
+import { ensureBackend, tf } from '../backend/index.js';
 import { trainSteps } from '../train/index.js';
 import { clip, clipBatch, foregroundWeights } from './clips.js';
 import { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
@@ -49,6 +49,7 @@ interface TokenizerState {
 }
 
 export async function loadTokenizer(dir: string): Promise<CViViT> {
+  await ensureBackend();
   const saved = readSaved<TokenizerConfig>(dir, TOKENIZER_FORMAT);
   const model = new CViViT(saved.config);
   model.build();

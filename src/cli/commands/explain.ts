@@ -1,10 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { backendOption, keyValueFlags } from '../flags.js';
+import { backendOption, keyValueFlags, num } from '../flags.js';
 import { KilnError, check } from '../../core/index.js';
 import { initBackend, tf } from '../../backend/index.js';
-import { loadDataset, numExamples, exampleSize, type Dataset } from '../../data/index.js';
+import { loadDataset, numExamples, exampleSize, standardize, type Dataset, type Standardizer } from '../../data/index.js';
 import { loadModel, writeAtomic } from '../../nn/index.js';
 import {
   composites, createAnalyzer, gridPng, heatmapTile, imageTile, listAnalyzers, listComposites, readPngInput, NEURON_SELECTIONS,
@@ -113,20 +113,24 @@ async function run(flags: ExplainFlags): Promise<void> {
   }
   const neuron = flags.neuron as NeuronSelection;
   check(neuron !== 'index' || flags.target !== undefined, '--neuron index needs --target CLASS');
-  const scale = Number(flags.scale);
-  check(Number.isInteger(scale) && scale >= 1 && scale <= 32, `--scale must be an integer in [1, 32] (got ${flags.scale})`);
-  const fitSamples = Number(flags.fitSamples);
-  check(Number.isInteger(fitSamples) && fitSamples >= 1, `--fit-samples must be a positive integer (got ${flags.fitSamples})`);
+  const scale = num(flags.scale, '--scale', { int: true, min: 1, max: 32 });
+  const fitSamples = num(flags.fitSamples, '--fit-samples', { int: true, min: 1 });
 
   await initBackend(flags.backend);
   const model = await loadModel(flags.model);
   const shape = model.inputs[0].shape.slice(1) as number[];
   const size = shape.reduce((a, b) => a * b, 1);
 
+  // A model trained by `kiln train` on tabular data saw standardized features: explain it on the same.
+  const standardizer = (model.getUserDefinedMetadata() as { kiln?: { standardizer?: Standardizer | null } } | undefined)?.kiln?.standardizer;
+  const load = (name: string): Dataset => {
+    const ds = loadDataset(name);
+    return standardizer && ds.shape.length === 1 ? standardize(ds, standardizer) : ds;
+  };
   let data: Float32Array;
   let sources: string[];
   let labels: (number | null)[];
-  const dataset = flags.dataset ? loadDataset(flags.dataset) : null;
+  const dataset = flags.dataset ? load(flags.dataset) : null;
   if (dataset) {
     check(exampleSize(dataset) === size, `dataset ${dataset.name} has examples of shape [${dataset.shape}], the model takes [${shape}]`);
     const indices = parseIndices(flags.index, numExamples(dataset));
@@ -139,7 +143,8 @@ async function run(flags: ExplainFlags): Promise<void> {
     labels = [null];
   }
   const x = tf.tensor(data, [sources.length, ...shape]);
-  const target = flags.target !== undefined ? Number(flags.target) : undefined;
+  const outputs = model.outputs[0].shape[model.outputs[0].shape.length - 1] ?? 1;
+  const target = flags.target !== undefined ? num(flags.target, '--target', { int: true, min: 0, max: outputs - 1 }) : undefined;
   const scores = tf.tidy(() => (model.predict(x) as tf.Tensor).arraySync() as number[][]);
   const predicted = scores.map((row) => row.indexOf(Math.max(...row)));
 
@@ -154,7 +159,7 @@ async function run(flags: ExplainFlags): Promise<void> {
     if (analyzer.fit) {
       if (!fitData) {
         if (!fitName) throw new KilnError(`analyzer '${name}' is fitted on training data: give --fit-dataset NAME`);
-        const fitSet = dataset && fitName === flags.dataset ? dataset : loadDataset(fitName);
+        const fitSet = dataset && fitName === flags.dataset ? dataset : load(fitName);
         check(exampleSize(fitSet) === size, `fit dataset ${fitSet.name} does not match the model's input [${shape}]`);
         const count = Math.min(fitSamples, numExamples(fitSet));
         // Every k-th example, so all classes are represented in the fitting sample.

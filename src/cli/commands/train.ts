@@ -7,7 +7,7 @@ import {
   datasets, fitStandardizer, loadDataset, numExamples, sample, splitDataset, standardize, type Splits, type Standardizer,
 } from '../../data/index.js';
 import { ACTIVATIONS, models, saveModel, type Activation } from '../../nn/index.js';
-import { evaluate, fit, hasCheckpoint, optimizers, schedules, type EpochLog } from '../../train/index.js';
+import { evaluate, fit, optimizers, schedules, type EpochLog } from '../../train/index.js';
 
 interface TrainFlags {
   data: string;
@@ -87,7 +87,6 @@ async function train(flags: TrainFlags): Promise<void> {
   checkOutputDir(out, '--out');
   const checkpointDir = path.join(out, 'checkpoint');
   const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
-  if (hasCheckpoint(checkpointDir)) log(`resuming from ${checkpointDir}`);
   log(`${full.name}: ${numExamples(splits.train)} train / ${numExamples(splits.val)} val / ${numExamples(splits.test)} test, ` +
     `${model.countParams()} parameters`);
 
@@ -109,6 +108,8 @@ async function train(flags: TrainFlags): Promise<void> {
     labelSmoothing: num(flags.labelSmoothing, '--label-smoothing', { min: 0, max: 0.99 }),
     seed, earlyStopping: patience === undefined ? undefined : { patience },
     checkpointDir, signal: controller.signal,
+    onResume: (r) => log(`resuming from ${checkpointDir} at epoch ${r.epoch + 1}, batch ${r.batch + 1}` +
+      (r.changes.length ? `; changed since the checkpoint: ${r.changes.join(', ')}` : '')),
     onBatch: (e) => {
       progress ??= epochProgress(e.epoch);
       progress.update(e.batch + 1, `loss ${e.loss.toFixed(4)}`);
