@@ -8,6 +8,11 @@ import { tf } from '../backend/index.js';
  * iNNvestigate. Weights are copied at build time: an analyzer explains the model as it was then.
  */
 
+/**
+ * The linear layers the graph distinguishes: dense, 2-D and depthwise convolution, per-channel affine.
+ *
+ * @inline
+ */
 export type LinearKind = 'dense' | 'conv2d' | 'depthwise' | 'affine';
 
 /** A linear map with parameters: y = apply(x, weight, bias). Rules swap in modified parameters. */
@@ -20,6 +25,11 @@ export interface LinearParams {
   conv?: ConvGeometry;
 }
 
+/**
+ * Kernel size, strides, dilations and padding of a convolution.
+ *
+ * @inline
+ */
 export interface ConvGeometry {
   kernel: [number, number];
   strides: [number, number];
@@ -35,6 +45,8 @@ export interface ConvGeometry {
  * - add: elementwise sum of several inputs.
  * - route: moves or selects values without weighting them (flatten, reshape, dropout at inference,
  *   concatenation, zero padding, max pooling); every method sends signals back along its gradient.
+ *
+ * @inline
  */
 export type OpType = 'input' | 'linear' | 'activation' | 'pool' | 'add' | 'route';
 

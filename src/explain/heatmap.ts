@@ -8,6 +8,11 @@ import { KilnError } from '../core/index.js';
  * output, blue = against, white = none.
  */
 
+/**
+ * An RGB colour, 0-255 per channel.
+ *
+ * @inline
+ */
 export type Rgb = [number, number, number];
 
 /** One tile of a grid: height x width RGB pixels. */

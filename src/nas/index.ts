@@ -1,4 +1,9 @@
-/** Architecture search: spaces, controllers, evaluators, cost models, studies and their storage. */
+/**
+ * Architecture search: spaces, controllers, evaluators, cost models, studies and their storage,
+ * predictors, one-shot supernets, latency models and the experiment that compares controllers.
+ *
+ * @module kiln/nas
+ */
 export * from './space/index.js';
 export * from './controllers/index.js';
 export * from './storage/index.js';

@@ -1,3 +1,9 @@
+/**
+ * Models: the classifier builders (`mlp`, `cnn` and the `models` registry), saving and loading in the
+ * standard tfjs layers format, and ONNX export.
+ *
+ * @module kiln/nn
+ */
 export {
   mlp, cnn, models, logitsModel, reseedDropout, ACTIVATIONS,
   type MlpOptions, type CnnOptions, type ModelSpec, type ModelBuilder, type Activation,

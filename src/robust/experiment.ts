@@ -93,6 +93,11 @@ export interface ExcusableResult {
   cpuSeconds: number;
 }
 
+/**
+ * Receives the experiment's progress lines.
+ *
+ * @inline
+ */
 export type ExcusableProgress = (message: string) => void;
 
 const EXAMPLES = 8;

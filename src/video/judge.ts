@@ -71,6 +71,11 @@ export interface JudgeOutput {
   features: number[];
 }
 
+/**
+ * A segment clip and what it shows: the action, shape and colour the judge learns to name.
+ *
+ * @inline
+ */
 export interface LabelledClip {
   clip: Frames;
   segment: Pick<Segment, 'action' | 'shape' | 'colour'>;

@@ -19,6 +19,11 @@ import { backgroundText, segmentRanges } from './world.js';
 
 export const GENERATOR_FORMAT = 'kiln-maskgit';
 
+/**
+ * Settings of `trainGenerator`.
+ *
+ * @inline
+ */
 export interface GeneratorTrainOptions {
   checkpoint: string;
   steps: number;
@@ -70,6 +75,11 @@ function warmStart(from: string): { model: MaskGit; contextSteps: number } {
   return { model, contextSteps: (saved.extra as { contextSteps: number }).contextSteps };
 }
 
+/**
+ * One training window: its clip, prompt, background and how many time steps are given.
+ *
+ * @inline
+ */
 interface Example {
   clip: Uint8Array;
   prompt: string;

@@ -15,6 +15,11 @@ import type { LoadedStory } from './dataset.js';
 
 export const TOKENIZER_FORMAT = 'kiln-cvivit';
 
+/**
+ * Settings of `trainTokenizer`.
+ *
+ * @inline
+ */
 export interface TokenizerTrainOptions {
   checkpoint: string;
   steps: number;
