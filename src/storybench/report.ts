@@ -102,6 +102,10 @@ ${body}
 `;
 }
 
+/**
+ * Writes the leaderboard of `scores` (with win rates and metric-human agreement when `human` is given)
+ * as DIR/leaderboard.md and DIR/leaderboard.html; returns both paths.
+ */
 export function writeLeaderboard(dir: string, scores: ScoreFile, human?: HumanSection): { markdown: string; html: string } {
   const markdown = path.join(dir, 'leaderboard.md');
   const html = path.join(dir, 'leaderboard.html');

@@ -44,6 +44,7 @@ interface TokenizerState {
   seconds: number;
 }
 
+/** Loads a C-ViViT tokenizer saved by `trainTokenizer` (Kiln ships one in models/video/tokenizer). */
 export async function loadTokenizer(dir: string): Promise<CViViT> {
   const saved = readSaved<TokenizerConfig>(dir, TOKENIZER_FORMAT);
   const model = new CViViT(saved.config);
@@ -64,6 +65,11 @@ export function perplexity(usage: ArrayLike<number>): number {
   return Math.exp(h);
 }
 
+/**
+ * Trains the C-ViViT tokenizer on clips of `stories`, or resumes it from `opts.checkpoint`, saving the
+ * weights and optimizer state there every `saveEvery` steps. Returns the model, its speed, the recent
+ * reconstruction loss and the codebook perplexity (effective number of codes in use).
+ */
 export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrainOptions): Promise<{ model: CViViT; stepsPerSecond: number; recon: number; perplexity: number }> {
   const stateDir = path.join(opts.checkpoint, 'state');
   const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));
