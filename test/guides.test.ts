@@ -54,8 +54,8 @@ const guides = fs.readdirSync(guidesDir).filter((f) => f.endsWith('.md')).sort()
 /** A guide's ts blocks as one module source (imports may sit in any block: ESM hoists them). */
 const moduleSource = (code: string[]) => code.join('\n');
 
-function run(command: string, args: string[], cwd: string): void {
-  const r = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: TIMEOUT_MS, env: process.env });
+function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): void {
+  const r = spawnSync(command, args, { cwd, encoding: 'utf8', timeout: TIMEOUT_MS, env });
   assert.equal(r.status, 0, `${[command, ...args].join(' ')} failed (status ${r.status}, signal ${r.signal}):\n${r.stdout}\n${r.stderr}`);
 }
 
@@ -106,7 +106,13 @@ for (const g of guides) {
       compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 }, fileName: `${g.name}.ts`,
     }).outputText;
     fs.writeFileSync(file, js);
-    run(process.execPath, [file], os.tmpdir());
+    // The guides write to os.tmpdir(); here that is a folder of their own, removed afterwards.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `kiln-guide-${g.name}-`));
+    try {
+      run(process.execPath, [file], tmp, { ...process.env, TMPDIR: tmp });
+    } finally {
+      fs.rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   test(`guide ${g.name}: the CLI lines run`, () => {
