@@ -5,7 +5,9 @@
  * Everything public is here; each capability is also a subpath of its own (`kiln/nas`,
  * `kiln/explain`, `kiln/robust`, `kiln/video`, `kiln/storybench`, `kiln/train`, `kiln/data`,
  * `kiln/nn`, `kiln/report`). Library functions that compute set up the tfjs backend on first use;
- * `initBackend()` chooses one explicitly.
+ * `initBackend()` chooses one explicitly. docs/guides shows each capability from the CLI and from code.
+ *
+ * @module kiln
  */
 export { tf, initBackend, ensureBackend, resolveBackendName, nativeAvailability, backendInfo, nativeThreads, setSeed, nextSeed, BACKENDS, NATIVE_INSTALL_HINT, type BackendName, type BackendInfo } from './backend/index.js';
 export {

@@ -1,3 +1,10 @@
+/**
+ * The tfjs backend Kiln computes on: `native` (libtorch, an N-API addon built by npm ci where libtorch
+ * is installed, every core), `wasm` (always there) or tfjs's pure-JS `cpu`; `initBackend` picks one,
+ * `backendInfo` says what runs, `setSeed` seeds Kiln's weight initializers.
+ *
+ * @module kiln/backend
+ */
 import * as tf from '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-wasm';
 import { KilnError } from '../core/errors.js';
@@ -5,10 +12,7 @@ import { loadNative, NATIVE_INSTALL_HINT, nativeThreads, registerNativeBackend, 
 import { setWasmFixes, WASM_FIXES } from './wasm-fixes.js';
 import './fused.js';
 
-/**
- * backend: the tfjs backend Kiln computes on. `native` (libtorch, an N-API addon built by npm ci
- * where libtorch is installed, every core), `wasm` (always there) or tfjs's pure-JS `cpu`.
- */
+/** The `@tensorflow/tfjs` namespace Kiln computes with: tensors made with it work with Kiln's models. */
 export { tf };
 export { NATIVE_INSTALL_HINT, nativeThreads } from './native/index.js';
 export { backendInfo, type BackendInfo } from './info.js';

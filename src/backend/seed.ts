@@ -7,6 +7,10 @@ import { createRng, type Rng } from '../core/rng.js';
  */
 let stream: Rng = createRng(0);
 
+/**
+ * Restarts Kiln's seed stream: the initializers, shuffles and dropout masks drawn after this are
+ * reproducible from `seed`.
+ */
 export function setSeed(seed: number): void {
   stream = createRng(seed);
 }

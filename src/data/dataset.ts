@@ -92,6 +92,10 @@ export interface Standardizer {
   std: number[];
 }
 
+/**
+ * Per-feature mean and standard deviation of `train` (a constant feature gets scale 1). Fit it on the
+ * training split only, then `standardize` every split with it.
+ */
 export function fitStandardizer(train: Dataset): Standardizer {
   const size = exampleSize(train);
   const n = numExamples(train);
@@ -110,6 +114,7 @@ export function fitStandardizer(train: Dataset): Standardizer {
   return { mean, std };
 }
 
+/** A copy of `ds` with every feature mapped to (x - mean) / std. */
 export function standardize(ds: Dataset, s: Standardizer): Dataset {
   const size = exampleSize(ds);
   check(s.mean.length === size && s.std.length === size,

@@ -1,3 +1,10 @@
+/**
+ * Datasets: the `Dataset` type (examples in one flat Float32Array, integer labels), seeded stratified
+ * splits and samples, standardization, CSV loading, the built-in registry (`iris`, `wine`,
+ * `breast_cancer`, `digits`, `mnist`, `fashion-mnist`) and StoryBench task files.
+ *
+ * @module kiln/data
+ */
 export {
   type Dataset, type Splits, type SplitOptions, type Standardizer,
   exampleSize, numExamples, subset, splitDataset, sample, fitStandardizer, standardize,

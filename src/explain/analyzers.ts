@@ -442,6 +442,13 @@ patternMethod('pattern.attribution', true);
 
 // ---- the public constructor ---------------------------------------------------------------------
 
+/**
+ * An analyzer by registered name (`listAnalyzers()` lists them) for a classifier whose output is
+ * [batch, classes]. `options` holds the analyzer's own options (checked against its option specs,
+ * defaults filled in) and `stripSoftmax`, without which a model ending in softmax is refused.
+ * `analyze(x)` returns relevances shaped like `x`; analyzers with `fit` must be fitted on training data
+ * first; `dispose()` frees the weights it copied.
+ */
 export function createAnalyzer(name: string, model: tf.LayersModel, options: AnalyzerOptions = {}): Analyzer {
   const entry = analyzers.get(name);
   const resolved = resolveOptions(name, entry.options, options);

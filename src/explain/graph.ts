@@ -9,6 +9,11 @@ import { convertLayer, handledClasses, type ConvSettings, type LayerHandlers, ty
  * iNNvestigate. Weights are copied at build time: an analyzer explains the model as it was then.
  */
 
+/**
+ * The linear layers the graph distinguishes: dense, 2-D and depthwise convolution, per-channel affine.
+ *
+ * @inline
+ */
 export type LinearKind = 'dense' | 'conv2d' | 'depthwise' | 'affine';
 
 /** A linear map with parameters: y = apply(x, weight, bias). Rules swap in modified parameters. */
@@ -31,6 +36,8 @@ export type ConvGeometry = ConvSettings;
  * - add: elementwise sum of several inputs.
  * - route: moves or selects values without weighting them (flatten, reshape, dropout at inference,
  *   concatenation, zero padding, max pooling); every method sends signals back along its gradient.
+ *
+ * @inline
  */
 export type OpType = 'input' | 'linear' | 'activation' | 'pool' | 'add' | 'route';
 

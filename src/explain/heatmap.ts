@@ -9,6 +9,11 @@ import { bitmapTextHeight, bitmapTextWidth, bitmapWordsFit, drawBitmapText, wrap
  * output, blue = against, white = none.
  */
 
+/**
+ * An RGB colour, 0-255 per channel.
+ *
+ * @inline
+ */
 export type Rgb = [number, number, number];
 
 /** One tile of a grid: height x width RGB pixels. */

@@ -1,6 +1,8 @@
 /**
  * explain: attribution methods for tfjs LayersModels (iNNvestigate's analyzers), their building
  * blocks (rules, composites, canonizers), heatmaps, and sanity / faithfulness checks.
+ *
+ * @module kiln/explain
  */
 export {
   createAnalyzer, listAnalyzers, analyzers, selectionMask, NEURON_SELECTIONS,

@@ -99,6 +99,11 @@ function batchStats(rows: Rows, type: PatternType): Stats {
   };
 }
 
+/**
+ * Settings of pattern fitting: examples per pass and the pattern type.
+ *
+ * @inline
+ */
 export interface FitOptions {
   batchSize?: number;
   patternType?: PatternType;

@@ -14,6 +14,8 @@ import {
  * -1e-10 of the largest, beyond rounding noise) both covariances get `eps` on the diagonal and the
  * computation is retried; an imaginary part above 1e-3 after that is an error, smaller ones are
  * dropped, as the reference does.
+ *
+ * @inline
  */
 export interface FrechetResult {
   distance: number;

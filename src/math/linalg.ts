@@ -6,6 +6,11 @@
  * O(n^3) products through one register-tiled WebAssembly SIMD kernel (rowDots).
  */
 
+/**
+ * A dense n x n float64 matrix, row-major.
+ *
+ * @inline
+ */
 export type Matrix = { n: number; data: Float64Array };
 
 /** Column means of `rows` (each a feature vector). */

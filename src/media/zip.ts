@@ -7,6 +7,11 @@ import { KilnError } from '../core/index.js';
  * central directory is the only reliable source of sizes), written without zip64.
  */
 
+/**
+ * One file of a zip archive: its path inside the archive and its bytes.
+ *
+ * @inline
+ */
 export interface ZipEntry {
   name: string;
   data: Uint8Array;

@@ -20,6 +20,11 @@ export interface ControllerPreset {
   description: string;
 }
 
+/**
+ * Builds one controller preset of the experiment for a cost limit and a quality scale.
+ *
+ * @inline
+ */
 type PresetFactory = (ctx: { limit?: Constraint; qualityScale: number }) => ControllerPreset;
 
 const softReward = (reward: string): PresetFactory => ({ limit, qualityScale }) => {

@@ -1,4 +1,9 @@
-/** Architecture search: spaces, controllers, evaluators, cost models, studies and their storage. */
+/**
+ * Architecture search: spaces, controllers, evaluators, cost models, studies and their storage,
+ * predictors, one-shot supernets, latency models and the experiment that compares controllers.
+ *
+ * @module kiln/nas
+ */
 export * from './space/index.js';
 export * from './controllers/index.js';
 export * from './storage/index.js';
@@ -19,5 +24,7 @@ export {
   type NasExperimentConfig, type NasExperimentResult, type RunResult, type ControllerPreset, type ExperimentHooks,
 } from './experiment.js';
 export * from './oneshot/index.js';
+/** The progress reporter the one-shot pipelines ask for, one per phase. */
+export type { Progress } from '../core/index.js';
 export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
 export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';

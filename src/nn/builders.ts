@@ -51,6 +51,11 @@ function classifierHead(x: tf.SymbolicTensor, outputs: number): tf.SymbolicTenso
   return tf.layers.activation({ activation: 'softmax', name: 'probs' }).apply(logits) as tf.SymbolicTensor;
 }
 
+/**
+ * A multilayer perceptron classifier: inputs with several axes are flattened, then one Dense layer per
+ * `hidden` width (with dropout when asked), then the `logits` + `probs` head. Weights come from Kiln's
+ * seed stream, so `setSeed` makes the model reproducible.
+ */
 export function mlp(opts: MlpOptions): tf.LayersModel {
   requireBackend('mlp()');
   const shape = typeof opts.inputs === 'number' ? [opts.inputs] : opts.inputs;

@@ -1,3 +1,9 @@
+/**
+ * Models: the classifier builders (`mlp`, `cnn` and the `models` registry), saving and loading in the
+ * standard tfjs layers format, and ONNX export.
+ *
+ * @module kiln/nn
+ */
 export {
   mlp, cnn, models, logitsModel, reseedDropout, ACTIVATIONS,
   type MlpOptions, type CnnOptions, type ModelSpec, type ModelBuilder, type Activation,
@@ -6,5 +12,5 @@ export { saveModel, loadModel, writeAtomic, MODEL_FILE, WEIGHTS_FILE } from './i
 export * from './onnx/index.js';
 export {
   LAYER_CLASSES, convertLayer, handledClasses, unsupportedLayer,
-  type LayerSpec, type LayerKind, type LayerHandlers, type LayerWindow, type ConvSettings,
+  type LayerSpec, type LayerSpecOf, type LayerKind, type LayerHandlers, type LayerWindow, type ConvSettings,
 } from './layer-table.js';

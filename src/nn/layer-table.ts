@@ -9,7 +9,9 @@ import { tf } from '../backend/index.js';
  * once. Consumers handle kinds, never class names, and name the kinds they do not handle.
  */
 
+/** @inline */
 export type Pair = [number, number];
+/** @inline */
 export type Padding = 'same' | 'valid';
 
 /** Sliding-window settings of convolutions and pooling. */
@@ -50,7 +52,9 @@ export type LayerKind = LayerSpec['kind'];
 
 type Config = tf.serialization.ConfigDict;
 /** The description of kind K (members listing several kinds count for each). */
-type SpecOf<K extends LayerKind> = OfKind<LayerSpec, K>;
+/** The description of one kind of layer. */
+export type LayerSpecOf<K extends LayerKind> = OfKind<LayerSpec, K>;
+/** The members of the union S whose `kind` (itself possibly a union) includes K. */
 type OfKind<S, K> = S extends { kind: infer D } ? (K extends D ? S : never) : never;
 
 interface Entry {
@@ -58,13 +62,13 @@ interface Entry {
   describe(layer: tf.layers.Layer, config: Config): LayerSpec;
 }
 
-function entry<K extends LayerKind>(kind: K, describe: (layer: tf.layers.Layer, config: Config) => SpecOf<K>): Entry {
+function entry<K extends LayerKind>(kind: K, describe: (layer: tf.layers.Layer, config: Config) => LayerSpecOf<K>): Entry {
   return { kind, describe };
 }
 
 /** A layer without settings that matter to a conversion. */
 function plain<K extends 'input' | 'flatten' | 'dropout' | 'add'>(kind: K): Entry {
-  return entry(kind, () => ({ kind }) as SpecOf<K>);
+  return entry(kind, () => ({ kind }) as LayerSpecOf<K>);
 }
 function fail(layer: tf.layers.Layer, problem: string): never {
   throw new KilnError(`layer '${layer.name}' (${layer.getClassName()}) ${problem}`);
@@ -182,7 +186,7 @@ export const LAYER_CLASSES: readonly string[] = Object.keys(ENTRIES);
  * not handle the kind: every consumer states its answer for every kind.
  */
 export type LayerHandlers<A extends unknown[], R> = {
-  readonly [K in LayerKind]: ((spec: SpecOf<K>, layer: tf.layers.Layer, ...args: A) => R) | null;
+  readonly [K in LayerKind]: ((spec: LayerSpecOf<K>, layer: tf.layers.Layer, ...args: A) => R) | null;
 };
 
 /** The layer classes whose kind `handlers` handles. */

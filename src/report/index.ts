@@ -1,3 +1,9 @@
+/**
+ * Reports: SVG line, scatter and bar plots, and documents of text, tables and figures written as HTML
+ * and Markdown.
+ *
+ * @module kiln/report
+ */
 export { linePlot, scatterPlot, barPlot, ticks, colorOf, type LineSeries, type ScatterSeries, type PlotOptions, type Guide } from './svg.js';
 export { toHtml, toMarkdown, writeReport, writeFigure, type Block, type ReportDoc } from './document.js';
 export {

@@ -93,10 +93,19 @@ export interface ExcusableResult {
   cpuSeconds: number;
 }
 
+/**
+ * Receives the experiment's progress lines.
+ *
+ * @inline
+ */
 export type ExcusableProgress = (message: string) => void;
 
 const EXAMPLES = 8;
 
+/**
+ * Runs the excusable-adversarial-examples experiment described at `ExcusableConfig` and returns every
+ * model's errors and their distances to the true boundary; `log` receives progress lines.
+ */
 export function runExcusable(config: ExcusableConfig, log: ExcusableProgress = () => {}): ExcusableResult {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();

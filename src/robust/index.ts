@@ -1,3 +1,10 @@
+/**
+ * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, DeepFool, on-manifold PGD) in a registry,
+ * their evaluation on a classifier, and the "When adversarial examples are excusable" experiment on a
+ * rendered-shapes problem whose manifold and true class boundary are known exactly.
+ *
+ * @module kiln/robust
+ */
 export {
   LATENT_DIM, IMAGE_SIZE, LATENT_NAMES, render, ruleValue, labelOf, labelsOf, distanceToBoundary, distancesOf,
   nearestBoundaryPoint, sampleLatents, clampToBox,

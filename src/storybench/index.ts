@@ -1,4 +1,8 @@
-/** StoryBench: the official tasks, generators, automatic metrics, results files, leaderboards and human ratings. */
+/**
+ * StoryBench: the official tasks, generators, automatic metrics, results files, leaderboards and human ratings.
+ *
+ * @module kiln/storybench
+ */
 export { type StoryDataset, type TaskSummary, OFFICIAL_DATASETS, resolveDataset, loadTasks, summarizeTasks, VideoSource } from './sources.js';
 export { type StoryGenerator, type GenerationContext, type GeneratorOptions, generators, splitByPrompt } from './generators.js';
 export { runBenchmark, prepareItem, CONDITIONING_SIZE, type RunOptions } from './run.js';

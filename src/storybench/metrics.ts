@@ -31,6 +31,11 @@ export interface MetricScore {
   note?: string;
 }
 
+/**
+ * A metric in progress: takes one item at a time, then gives the score.
+ *
+ * @inline
+ */
 export interface Accumulator {
   add(item: MetricItem): Promise<void>;
   finish(): MetricScore;

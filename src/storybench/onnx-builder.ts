@@ -17,7 +17,7 @@ function heWeights(rng: ReturnType<typeof createRng>, dims: number[]): Float32Ar
 }
 
 /**
- * Per-frame features: input `frames` [N, H, W, 3] RGB in [0, 1] -> `features` [N, 19]: the mean
+ * Per-frame features: input `frames` `[N, H, W, 3]` RGB in [0, 1] -> `features` `[N, 19]`: the mean
  * colour (3) followed by 16 globally pooled channels of two random strided 3x3 convolutions.
  */
 export function tinyFrameModel(seed = 1): Uint8Array {
@@ -48,7 +48,7 @@ export function tinyFrameModel(seed = 1): Uint8Array {
 }
 
 /**
- * Per-video features: input `video` [N, T, H, W, 3] RGB in [0, 1] -> `features` [N, 19]: the mean
+ * Per-video features: input `video` `[N, T, H, W, 3]` RGB in [0, 1] -> `features` `[N, 19]`: the mean
  * colour (3) followed by 16 pooled channels of two random spatio-temporal 3x3x3 convolutions.
  */
 export function tinyVideoModel(seed = 2): Uint8Array {

@@ -19,6 +19,11 @@ export const QUESTIONS = [
 ] as const;
 
 export type Choice = 'a' | 'b' | 'tie';
+/**
+ * The key of one of the rating app's `QUESTIONS`.
+ *
+ * @inline
+ */
 export type QuestionKey = (typeof QUESTIONS)[number]['key'];
 export type Answers = Record<QuestionKey, Choice> & { text_adherence: Choice[] };
 

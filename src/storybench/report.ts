@@ -95,6 +95,10 @@ export function leaderboardHtml(scores: ScoreFile, human?: HumanSection): string
   return toHtml(leaderboardReport(scores, human));
 }
 
+/**
+ * Writes the leaderboard of `scores` (with win rates and metric-human agreement when `human` is given)
+ * as DIR/leaderboard.md and DIR/leaderboard.html; returns both paths.
+ */
 export function writeLeaderboard(dir: string, scores: ScoreFile, human?: HumanSection): { markdown: string; html: string } {
   const { html, md } = writeReport(dir, leaderboardReport(scores, human), 'leaderboard');
   return { markdown: md, html };

@@ -25,6 +25,11 @@ export interface RunOptions {
   generator?: StoryGenerator;
 }
 
+/**
+ * A task item with its conditioning frames (none for story_gen) and its ground-truth clip.
+ *
+ * @inline
+ */
 export interface PreparedItem {
   item: TaskItem;
   index: number;

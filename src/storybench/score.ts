@@ -63,6 +63,7 @@ export async function scoreRuns(root: string, names: string[], options: MetricEn
   return { metrics: names.map((n) => ({ name: n, better: metrics.get(n).better })), extractors: env.describe(), rows };
 }
 
+/** Writes `scores` to ROOT/scores.json and returns its path. */
 export function writeScores(root: string, scores: ScoreFile): string {
   const file = path.join(root, 'scores.json');
   fs.writeFileSync(file, JSON.stringify(scores, null, 1) + '\n');

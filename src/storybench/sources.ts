@@ -22,6 +22,10 @@ export interface StoryDataset {
 
 export const OFFICIAL_DATASETS = ['didemo-valid', 'oops-valid', 'uvo-valid'] as const;
 
+/**
+ * A StoryBench dataset: an official one by name (task files shipped in data/storybench, source videos
+ * read from `videos`), or a folder of `<task>.json` files such as a split written by `writeStoryDataset`.
+ */
 export function resolveDataset(spec: string, videos?: string): StoryDataset {
   const shipped = dataPath('storybench', spec);
   if (!spec.includes('/') && fs.existsSync(shipped) && fs.statSync(shipped).isDirectory()) {

@@ -1,3 +1,9 @@
+/**
+ * Training: `fit` (seeded shuffling, optimizers, learning-rate schedules, label smoothing, early
+ * stopping, resumable checkpoints, clean abort), evaluation, and the optimizer and schedule registries.
+ *
+ * @module kiln/train
+ */
 export { fit, type FitData, type FitOptions, type FitResult, type BatchEvent, type ResumeEvent, type EarlyStopping, type Monitor } from './fit.js';
 export { schedules, createSchedule, type Schedule, type ScheduleOptions, type ScheduleFactory } from './schedules.js';
 export { Adam } from './adam.js';

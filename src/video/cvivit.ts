@@ -9,6 +9,11 @@ import { check } from '../core/index.js';
 import { tf } from '../backend/index.js';
 import { block, causalMask, dense, layerNorm, ParamSet, stopGradient, type BlockConfig } from './layers.js';
 
+/**
+ * Shorthand for `tf.Tensor`.
+ *
+ * @inline
+ */
 type Tensor = tf.Tensor;
 
 export interface TokenizerConfig {
@@ -47,6 +52,11 @@ function concatTime(parts: Tensor[]): Tensor {
   return joined.reshape([B, joined.shape[1]!, ...inner]);
 }
 
+/**
+ * What the tokenizer's encoder gives: the continuous output and the code indices.
+ *
+ * @inline
+ */
 export interface EncodeResult {
   /** Continuous encoder output [B, S, P, codeDim] (unit length). */
   z: Tensor;

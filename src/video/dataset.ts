@@ -42,6 +42,11 @@ export function taskItems(story: Story, videoPath: string): Record<TaskItem['sto
   return { story_gen: [storyGen], story_cont: [storyCont], action_exe: actionExe };
 }
 
+/**
+ * Settings of `writeStoryDataset`.
+ *
+ * @inline
+ */
 export interface GenerateOptions {
   out: string;
   count: number;

@@ -19,6 +19,8 @@ import { concatFrames, framesFromValues, psnr, repeatFrame, sliceFrames, type Fr
 /**
  * 'reconstruction' is the ground truth passed through the tokenizer: the ceiling of any generator
  * that speaks its tokens, which separates what the tokenizer loses from what the generator gets wrong.
+ *
+ * @inline
  */
 export type System = 'ground truth' | 'reconstruction' | 'generated' | 'baseline';
 export const SYSTEMS: System[] = ['ground truth', 'reconstruction', 'generated', 'baseline'];
@@ -33,7 +35,11 @@ export interface SystemScores {
   psnr: number;
 }
 
-/** Decoding settings of the generated row; every story is continued from its ground-truth frames. */
+/**
+ * Decoding settings of the generated row; every story is continued from its ground-truth frames.
+ *
+ * @inline
+ */
 export type EvalSampling = Omit<StoryOptions, 'conditioning' | 'background'>;
 
 export interface EvalResult {

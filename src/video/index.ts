@@ -1,4 +1,8 @@
-/** Video stories (Phenaki): generated world, C-ViViT tokenizer, text encoder, MaskGIT generator, evaluation. */
+/**
+ * Video stories (Phenaki): generated world, C-ViViT tokenizer, text encoder, MaskGIT generator, evaluation.
+ *
+ * @module kiln/video
+ */
 export * from './world.js';
 export { writeStoryDataset, loadStories, taskItems, COND_FRAMES, type LoadedStory } from './dataset.js';
 export { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';

@@ -71,6 +71,11 @@ export interface JudgeOutput {
   features: number[];
 }
 
+/**
+ * A segment clip and what it shows: the action, shape and colour the judge learns to name.
+ *
+ * @inline
+ */
 export interface LabelledClip {
   clip: Frames;
   segment: Pick<Segment, 'action' | 'shape' | 'colour'>;
@@ -126,6 +131,10 @@ export async function trainJudge(clips: LabelledClip[], epochs: number, onEpoch?
   return full;
 }
 
+/**
+ * The judge's reading of each clip: its action, shape and colour (the most likely class of each head)
+ * and its penultimate features.
+ */
 export function judge(model: tf.LayersModel, clips: Frames[]): JudgeOutput[] {
   if (clips.length === 0) return [];
   const outs = tf.tidy(() => model.predict(inputs(clips)) as tf.Tensor[]);
@@ -145,6 +154,7 @@ export async function saveJudge(dir: string, model: tf.LayersModel): Promise<voi
   }));
 }
 
+/** Loads a judge saved by `saveJudge` (Kiln ships one in models/video/judge). */
 export async function loadJudge(dir: string): Promise<tf.LayersModel> {
   await ensureBackend();
   const file = path.join(dir, 'model.json');

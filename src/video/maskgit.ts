@@ -10,6 +10,11 @@ import { tf } from '../backend/index.js';
 import { block, dense, embed, layerNorm, ParamSet, type BlockConfig } from './layers.js';
 import { PAD } from './text.js';
 
+/**
+ * Shorthand for `tf.Tensor`.
+ *
+ * @inline
+ */
 type Tensor = tf.Tensor;
 
 export interface GeneratorConfig {

@@ -20,6 +20,11 @@ import { backgroundText, segmentRanges } from './world.js';
 
 export const GENERATOR_FORMAT = 'kiln-maskgit';
 
+/**
+ * Settings of `trainGenerator`.
+ *
+ * @inline
+ */
 export interface GeneratorTrainOptions {
   checkpoint: string;
   steps: number;
@@ -44,6 +49,10 @@ export interface LoadedGenerator {
   contextSteps: number;
 }
 
+/**
+ * Loads a MaskGIT generator and its word tokenizer saved by `trainGenerator` (Kiln ships one in
+ * models/video/generator).
+ */
 export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   await ensureBackend();
   const saved = readSaved<GeneratorConfig>(dir, GENERATOR_FORMAT);
@@ -72,6 +81,11 @@ function warmStart(from: string): { model: MaskGit; contextSteps: number } {
   return { model, contextSteps: (saved.extra as { contextSteps: number }).contextSteps };
 }
 
+/**
+ * One training window: its clip, prompt, background and how many time steps are given.
+ *
+ * @inline
+ */
 interface Example {
   clip: Uint8Array;
   prompt: string;
@@ -100,6 +114,11 @@ export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, win
   return { clip: clip(video, first - ctxFrames, windowFrames), prompt: story.segments[k].prompt, background, knownSteps: contextSteps };
 }
 
+/**
+ * Trains the MaskGIT generator on `stories` encoded by the tokenizer `tok`, or resumes it from
+ * `opts.checkpoint`, saving the weights and optimizer state there every `saveEvery` steps. Returns the
+ * model, its speed and the recent masked-token loss.
+ */
 export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: GeneratorTrainOptions): Promise<{ model: MaskGit; stepsPerSecond: number; loss: number }> {
   const stateDir = path.join(opts.checkpoint, 'state');
   const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));

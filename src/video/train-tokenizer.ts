@@ -16,6 +16,11 @@ import type { LoadedStory } from './dataset.js';
 
 export const TOKENIZER_FORMAT = 'kiln-cvivit';
 
+/**
+ * Settings of `trainTokenizer`.
+ *
+ * @inline
+ */
 export interface TokenizerTrainOptions {
   checkpoint: string;
   steps: number;
@@ -48,6 +53,7 @@ interface TokenizerState {
   seconds: number;
 }
 
+/** Loads a C-ViViT tokenizer saved by `trainTokenizer` (Kiln ships one in models/video/tokenizer). */
 export async function loadTokenizer(dir: string): Promise<CViViT> {
   await ensureBackend();
   const saved = readSaved<TokenizerConfig>(dir, TOKENIZER_FORMAT);
@@ -69,6 +75,11 @@ export function perplexity(usage: ArrayLike<number>): number {
   return Math.exp(h);
 }
 
+/**
+ * Trains the C-ViViT tokenizer on clips of `stories`, or resumes it from `opts.checkpoint`, saving the
+ * weights and optimizer state there every `saveEvery` steps. Returns the model, its speed, the recent
+ * reconstruction loss and the codebook perplexity (effective number of codes in use).
+ */
 export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrainOptions): Promise<{ model: CViViT; stepsPerSecond: number; recon: number; perplexity: number }> {
   const stateDir = path.join(opts.checkpoint, 'state');
   const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));

@@ -7,6 +7,8 @@ import type { ControllerOptions } from './types.js';
  * parameterized by logits. Plain float64 JS: the policy is a few dozen numbers, so this is
  * faster than tensors and exactly reproducible; gradients are analytic
  * (d log softmax(l)[k] / d l = onehot(k) - softmax(l)).
+ *
+ * @inline
  */
 export interface PolicyParams {
   logits: number[][];
@@ -61,6 +63,11 @@ export interface AdamConfig {
   eps: number;
 }
 
+/**
+ * Adam's first and second moments of the policy's logits and its step count.
+ *
+ * @inline
+ */
 export interface AdamState {
   m: number[][];
   v: number[][];
@@ -86,6 +93,8 @@ export function adamAscend(p: PolicyParams, s: AdamState, g: LogitGrad, c: AdamC
 /**
  * Moving-average reward baseline with bias correction (Adam-style), so the first rewards
  * are not pulled towards an arbitrary initial value: value = ema / (1 - momentum^steps).
+ *
+ * @inline
  */
 export interface Baseline {
   ema: number;
