@@ -28,3 +28,4 @@ export * from './oneshot/index.js';
 export type { Progress } from '../core/index.js';
 export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
 export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';
+export { runDemo, type DemoOptions, type DemoResult } from './demo.js';

@@ -1,13 +1,11 @@
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { backendOption, num } from '../flags.js';
+import { backendOption, interruptSignal, num } from '../flags.js';
 import { KilnError, checkOutputDir, createProgress, type Progress } from '../../core/index.js';
-import { initBackend, setSeed } from '../../backend/index.js';
-import {
-  datasets, fitStandardizer, loadDataset, numExamples, sample, splitDataset, standardize, type Splits, type Standardizer,
-} from '../../data/index.js';
-import { ACTIVATIONS, models, saveModel, type Activation } from '../../nn/index.js';
-import { evaluate, fit, optimizers, schedules, type EpochLog } from '../../train/index.js';
+import { initBackend } from '../../backend/index.js';
+import { datasets } from '../../data/index.js';
+import { ACTIVATIONS, models, type Activation } from '../../nn/index.js';
+import { optimizers, schedules, trainClassifier, type ClassifierJob, type EpochLog } from '../../train/index.js';
 
 interface TrainFlags {
   data: string;
@@ -38,16 +36,6 @@ function widths(value: string): number[] {
   return value.split(',').map((w) => num(w, '--hidden', { int: true, min: 1 }));
 }
 
-/** Tabular features are standardized with statistics of the training split; images stay in [0, 1]. */
-function prepare(splits: Splits): { splits: Splits; standardizer: Standardizer | null } {
-  if (splits.train.shape.length > 1) return { splits, standardizer: null };
-  const s = fitStandardizer(splits.train);
-  return {
-    splits: { train: standardize(splits.train, s), val: standardize(splits.val, s), test: standardize(splits.test, s) },
-    standardizer: s,
-  };
-}
-
 const fmt = (v: number | undefined) => (v === undefined ? '-' : v.toFixed(4));
 
 function epochSummary(log: EpochLog): string {
@@ -57,58 +45,39 @@ function epochSummary(log: EpochLog): string {
 }
 
 async function train(flags: TrainFlags): Promise<void> {
-  await initBackend(flags.backend);
   const seed = num(flags.seed, '--seed', { int: true, min: 0 });
   const epochs = num(flags.epochs, '--epochs', { int: true, min: 1 });
   const batchSize = num(flags.batchSize, '--batch-size', { int: true, min: 1 });
-  const patience = flags.patience === undefined ? undefined : num(flags.patience, '--patience', { int: true, min: 1 });
-  const modelName = flags.model;
-
-  const started = Date.now();
-  let full = loadDataset(flags.data, { target: flags.target });
-  if (flags.limit !== undefined) full = sample(full, num(flags.limit, '--limit', { int: true, min: 10 }), seed);
-  const { splits, standardizer } = prepare(splitDataset(full, {
-    val: num(flags.val, '--val', { min: 0, max: 0.9 }), test: num(flags.test, '--test', { min: 0.01, max: 0.9 }), seed,
-  }));
-  if (patience !== undefined && numExamples(splits.val) === 0) throw new KilnError('--patience needs a validation split (--val > 0)');
-
-  setSeed(seed);
-  const model = models.get(modelName)({
-    inputShape: full.shape, numClasses: full.classNames.length,
+  const job: ClassifierJob = {
+    data: flags.data, target: flags.target, model: flags.model, seed, epochs, batchSize,
+    limit: flags.limit === undefined ? undefined : num(flags.limit, '--limit', { int: true, min: 10 }),
     hidden: flags.hidden === undefined ? undefined : widths(flags.hidden),
     activation: flags.activation as Activation, dropout: num(flags.dropout, '--dropout', { min: 0, max: 0.95 }),
-  });
-  // Everything a later `kiln explain/attack` needs to feed the model the way it was trained.
-  model.setUserDefinedMetadata({
-    kiln: { data: full.name, classNames: full.classNames, featureNames: full.featureNames, inputShape: full.shape, standardizer },
-  });
-
-  const out = flags.out ?? path.join('runs', `${full.name}-${modelName}-seed${seed}`);
-  checkOutputDir(out, '--out');
-  const checkpointDir = path.join(out, 'checkpoint');
-  const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
-  log(`${full.name}: ${numExamples(splits.train)} train / ${numExamples(splits.val)} val / ${numExamples(splits.test)} test, ` +
-    `${model.countParams()} parameters`);
-
-  const batches = Math.ceil(numExamples(splits.train) / batchSize);
-  const controller = new AbortController();
-  const onSigint = () => {
-    log('\nstopping after this batch (the checkpoint is saved; rerun the same command to resume)');
-    controller.abort();
-  };
-  process.once('SIGINT', onSigint);
-  // One progress line per epoch; its closing note is the epoch's summary.
-  let progress: Progress | null = null;
-  const epochProgress = (epoch: number) =>
-    createProgress({ label: `epoch ${epoch + 1}/${epochs}`, total: batches, quiet: flags.json });
-  const result = await fit(model, { train: splits.train, val: numExamples(splits.val) ? splits.val : undefined }, {
-    epochs, batchSize, optimizer: flags.optimizer, lr: num(flags.lr, '--lr', { min: 0 }),
+    val: num(flags.val, '--val', { min: 0, max: 0.9 }), test: num(flags.test, '--test', { min: 0.01, max: 0.9 }),
+    patience: flags.patience === undefined ? undefined : num(flags.patience, '--patience', { int: true, min: 1 }),
+    optimizer: flags.optimizer, lr: num(flags.lr, '--lr', { min: 0 }),
     momentum: flags.momentum === undefined ? undefined : num(flags.momentum, '--momentum', { min: 0, max: 0.999 }),
     schedule: flags.schedule, warmupEpochs: num(flags.warmupEpochs, '--warmup-epochs', { min: 0 }),
     labelSmoothing: num(flags.labelSmoothing, '--label-smoothing', { min: 0, max: 0.99 }),
-    seed, earlyStopping: patience === undefined ? undefined : { patience },
-    checkpointDir, signal: controller.signal,
-    onResume: (r) => log(`resuming from ${checkpointDir} at epoch ${r.epoch + 1}, batch ${r.batch + 1}` +
+    out: flags.out ?? path.join('runs', `${path.basename(flags.data, '.csv')}-${flags.model}-seed${seed}`),
+  };
+  if (job.patience !== undefined && job.val === 0) throw new KilnError('--patience needs a validation split (--val > 0)');
+  checkOutputDir(job.out, '--out');
+  await initBackend(flags.backend);
+
+  const log = (line: string) => { if (!flags.json) process.stderr.write(line + '\n'); };
+  const stop = interruptSignal('stopping after this batch (the checkpoint is saved; rerun the same command to resume)');
+  // One progress line per epoch; its closing note is the epoch's summary.
+  let progress: Progress | null = null;
+  let batches = 0;
+  const epochProgress = (epoch: number) => createProgress({ label: `epoch ${epoch + 1}/${epochs}`, total: batches, quiet: flags.json });
+  const run = await trainClassifier({
+    ...job, signal: stop.signal,
+    onReady: (r) => {
+      batches = Math.ceil(r.sizes.train / batchSize);
+      log(`${r.dataset}: ${r.sizes.train} train / ${r.sizes.val} val / ${r.sizes.test} test, ${r.parameters} parameters`);
+    },
+    onResume: (r) => log(`resuming from ${path.join(job.out, 'checkpoint')} at epoch ${r.epoch + 1}, batch ${r.batch + 1}` +
       (r.changes.length ? `; changed since the checkpoint: ${r.changes.join(', ')}` : '')),
     onBatch: (e) => {
       progress ??= epochProgress(e.epoch);
@@ -118,31 +87,28 @@ async function train(flags: TrainFlags): Promise<void> {
       (progress ?? epochProgress(l.epoch)).done(epochSummary(l));
       progress = null;
     },
-  }).finally(() => process.removeListener('SIGINT', onSigint));
+  }).finally(() => stop.dispose());
 
-  if (result.aborted) {
-    log(`interrupted during epoch ${result.history.length + 1}/${epochs}; checkpoint in ${checkpointDir}`);
+  const result = run.fit;
+  if (!run.test || !run.modelPath) {
+    log(`interrupted during epoch ${result.history.length + 1}/${epochs}; checkpoint in ${run.checkpointDir}`);
     process.exitCode = 130;
     return;
   }
-  const test = await evaluate(model, splits.test);
-  const modelPath = await saveModel(model, out);
-  const seconds = (Date.now() - started) / 1000;
   if (flags.json) {
     process.stdout.write(JSON.stringify({
-      data: full.name, model: modelName, parameters: model.countParams(), epochs: result.epochs,
+      data: run.dataset, model: run.model, parameters: run.parameters, epochs: result.epochs,
       stoppedEarly: result.stoppedEarly, bestEpoch: result.bestEpoch, resumedFrom: result.resumedFrom,
-      test: { ...test, examples: numExamples(splits.test) }, history: result.history, modelPath, seconds,
+      test: run.test, history: result.history, modelPath: run.modelPath, seconds: run.seconds,
     }) + '\n');
   } else {
     const notes = [result.stoppedEarly ? `stopped early, best epoch ${(result.bestEpoch ?? 0) + 1}` : '',
       result.resumedFrom ? (result.resumedFrom.epoch >= result.epochs ? 'already trained: loaded from the checkpoint'
         : `resumed at epoch ${result.resumedFrom.epoch + 1}`) : ''].filter(Boolean).join('; ');
-    process.stdout.write(`test accuracy ${test.accuracy.toFixed(4)} (loss ${test.loss.toFixed(4)}, ` +
-      `${numExamples(splits.test)} examples) after ${result.epochs} epoch(s)${notes ? ` (${notes})` : ''} in ${seconds.toFixed(1)}s\n` +
-      `model saved to ${modelPath}\n`);
+    process.stdout.write(`test accuracy ${run.test.accuracy.toFixed(4)} (loss ${run.test.loss.toFixed(4)}, ` +
+      `${run.test.examples} examples) after ${result.epochs} epoch(s)${notes ? ` (${notes})` : ''} in ${run.seconds.toFixed(1)}s\n` +
+      `model saved to ${run.modelPath}\n`);
   }
-  model.dispose();
 }
 
 export function register(program: Command): void {
