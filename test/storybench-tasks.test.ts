@@ -84,6 +84,7 @@ test('a malformed item is rejected naming the item index and field', () => {
   }
   assert.throws(() => parseTaskFile('[{"texts": ["a"]}', 'bad.json'), /bad.json: not valid JSON/);
   assert.throws(() => parseTaskFile(JSON.stringify(items), 'f.json', 'story_gen'), /item 0: field 'storybench_mode' is story_cont in a story_gen file/);
+  assert.throws(() => parseTaskFile('[]', 'empty.json'), /empty.json: the task list is empty/);
 });
 
 test('task layouts follow the reference constructions on real items', () => {

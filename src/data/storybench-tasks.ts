@@ -120,6 +120,8 @@ export function parseTaskFile(text: string, where: string, expected?: TaskName):
     throw new KilnError(`${where}: not valid JSON (${(e as Error).message})`);
   }
   if (!Array.isArray(raw)) throw new KilnError(`${where}: expected a JSON list of task items`);
+  // An empty list would run and score nothing, and report it as a result.
+  if (raw.length === 0) throw new KilnError(`${where}: the task list is empty`);
   const items = raw.map((r, i) => validateTaskItem(r, i, where));
   if (expected) {
     items.forEach((it, i) => {
