@@ -12,7 +12,8 @@ import { diverging, gridPng, heatmapTile, listComposites, pixelFlipping } from '
 import { BITMAP_FONT_CHARS, bitmapGlyph, bitmapTextHeight, bitmapTextWidth, drawBitmapText, wrapBitmapText } from '../src/report/index.js';
 import { projectRoot } from '../src/core/paths.js';
 import { spearman } from '../src/math/index.js';
-import { register, parseIndices } from '../src/cli/commands/explain.js';
+import { register } from '../src/cli/commands/explain.js';
+import { parseIndices } from '../src/explain/index.js';
 import { keyValueFlags } from '../src/cli/flags.js';
 
 before(async () => {
@@ -76,9 +77,9 @@ test('kiln explain writes a PNG grid (input + one heatmap per analyzer per row) 
   assert.equal(json2.examples[0].explained, 2);
   assert.ok(json2.examples[0].relevances.lrp.some((v: number) => v !== 0));
   await assert.rejects(runCli(['--model', path.join(dir, 'model'), '--dataset', 'mnist', '--composite', 'epsilon-plus',
-    '--analyzer', 'gradient', '--strip-softmax', '--out', out]), /--composite chooses the composite of the lrp analyzer/);
+    '--analyzer', 'gradient', '--strip-softmax', '--out', out]), /a composite chooses the rules of the lrp analyzer: add lrp/);
   await assert.rejects(runCli(['--model', path.join(dir, 'model'), '--dataset', 'mnist', '--analyzer', 'gradient',
-    '--param', 'alpha=2', '--strip-softmax', '--out', out]), /none of the chosen analyzers has that option/);
+    '--param', 'alpha=2', '--strip-softmax', '--out', out]), /option alpha: none of the chosen analyzers has it/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -137,7 +138,9 @@ test('kiln explain --list shows every analyzer with its options', async () => {
 test('CLI argument parsing: index ranges and key=value params', () => {
   assert.deepEqual(parseIndices('2..4', 10), [2, 3, 4]);
   assert.deepEqual(parseIndices('1,7', 10), [1, 7]);
-  assert.throws(() => parseIndices('9..10', 10), /--index/);
+  assert.throws(() => parseIndices('9..10', 10), /index must be/);
+  assert.throws(() => parseIndices('0x1', 10), /index must be/);
+  assert.throws(() => parseIndices('1,,2', 10), /index must be/);
   assert.deepEqual(keyValueFlags(['epsilon=0.1', 'bias=false', 'postprocess=abs'], '--param'), { epsilon: 0.1, bias: false, postprocess: 'abs' });
 });
 

@@ -29,3 +29,4 @@ export { heatmapTile, imageTile, gridPng, readPngInput, diverging, type Tile, ty
 export {
   meanRankCorrelation, cascadingRandomization, pixelFlipping, type FlipCurve, type RandomizationStep,
 } from './sanity.js';
+export { explainExamples, parseIndices, DEFAULT_ANALYZERS, type ExplainJob, type ExplainRun } from './job.js';
