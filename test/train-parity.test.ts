@@ -171,6 +171,11 @@ test('TabNAS search: losses, qualities, the controller\'s choices and weights, t
   assertClose([...events, ...r.search.losses, ...r.search.qualities.map((q) => (Number.isNaN(q) ? -1 : q)), ...logits,
     sumOf(r.supernet.variables)], GOLDEN.tabnas, 'tabnas');
   r.supernet.dispose();
+  const wild = memoryStorage();
+  await assert.rejects(tabnasSearch({ ...base, checkpointDir: undefined, storage: wild, lr: 1e30 }),
+    /^KilnError: supernet training diverged \(loss NaN\) at step 2: lower --lr$/);
+  assert.deepEqual(wild.trials('tabnas-rejection-seed3').map((t) => [t.state, t.error ?? null]),
+    [['complete', null], ['failed', 'supernet training diverged (loss NaN) at step 2: lower --lr']]);
 });
 
 test('TuNAS search (path dropout in the warm-up, abs reward): losses, qualities, the controller\'s choices and weights', async () => {
