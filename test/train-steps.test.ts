@@ -88,7 +88,7 @@ test('clipNorm rescales the gradients to the global norm (plain SGD moves the we
   [opt, optQ, optR].forEach((o) => o.dispose());
 });
 
-test('a non-finite loss stops the loop with a KilnError, the batch released and no tensor left behind', async () => {
+test('a non-finite loss stops the loop with a KilnError whose message may read the batch, the batch released and no tensor left behind', async () => {
   const p = problem(4);
   const opt = tf.train.sgd(0.1);
   const released: number[] = [];
@@ -97,9 +97,9 @@ test('a non-finite loss stops the loop with a KilnError, the batch released and 
     optimizer: opt, to: 5, batch: (step) => ({ step, t: tf.scalar(step) }),
     loss: (b) => (b.step === 2 ? tf.mul(p.loss(p.data[0]), NaN) : p.loss(p.data[b.step])) as tf.Scalar,
     release: (b) => { released.push(b.step); b.t.dispose(); },
-    divergence: (loss, step) => `diverged with ${loss} at ${step}`,
+    divergence: (loss, step, b) => `diverged with ${loss} at ${step} on batch ${b.t.dataSync()[0]}`,
   };
-  await assert.rejects(trainSteps(o), (e: Error) => e instanceof KilnError && e.message === 'diverged with NaN at 2');
+  await assert.rejects(trainSteps(o), (e: Error) => e instanceof KilnError && e.message === 'diverged with NaN at 2 on batch 2');
   assert.deepEqual(released, [0, 1, 2]);
   assert.equal(tf.memory().numTensors, count);
   p.dispose();

@@ -35,8 +35,8 @@ interface TrainStepsCommon<B> {
   schedule?: Schedule;
   /** Rescales the gradients so their global L2 norm is at most this. */
   clipNorm?: number;
-  /** Message for a non-finite loss, which ends the loop with a KilnError. */
-  divergence?: (loss: number, step: number) => string;
+  /** Message for a non-finite loss, which ends the loop with a KilnError; the batch is still whole. */
+  divergence?: (loss: number, step: number, batch: B) => string;
   /** Checked before every step; an abort ends the loop with `aborted: true`. */
   signal?: AbortSignal;
 }
@@ -104,7 +104,7 @@ function* stepLoop<B>(o: TrainStepsOptions<B>): Generator<Need, TrainStepsResult
       } finally {
         lossT.dispose();
       }
-      if (!Number.isFinite(loss)) throw new KilnError((o.divergence ?? defaultDivergence)(loss, step));
+      if (!Number.isFinite(loss)) throw new KilnError((o.divergence ?? defaultDivergence)(loss, step, batch));
       yield { kind: 'value', value: o.onStep?.({ step, loss, lr, batch }) };
     } finally {
       o.release?.(batch);

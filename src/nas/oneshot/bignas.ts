@@ -1,7 +1,7 @@
 import { check, createRng, KilnError, type Rng } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
 import type { Dataset, Splits } from '../../data/index.js';
-import { classificationLoss, createOptimizer, createSchedule, evaluate, setLearningRate } from '../../train/index.js';
+import { classificationLoss, createOptimizer, createSchedule, evaluate, trainSteps } from '../../train/index.js';
 import type { Evaluator } from '../evaluators.js';
 import type { Architecture } from '../space/index.js';
 import { memoryStorage, type Storage, type Trial } from '../storage/index.js';
@@ -90,28 +90,30 @@ export async function bignasTrain(o: BignasTrainOptions): Promise<BignasTrainRes
   const smallest = smallestChild(net);
   const started = performance.now();
   const first = step;
-  while (step < o.steps && !o.signal?.aborted) {
-    setLearningRate(optimizer, schedule(step));
-    const others = [smallest, ...Array.from({ length: o.randomChildren }, () => net.space.sample(rng))];
-    const { x, y } = stream.next(o.batchSize);
-    const loss = optimizer.minimize(() => {
+  const r = await trainSteps({
+    optimizer, from: step, to: o.steps, schedule, variables: net.variables, signal: o.signal,
+    // The children come from the rng before the batch from the stream: the order of the random draws.
+    batch: () => ({ others: [smallest, ...Array.from({ length: o.randomChildren }, () => net.space.sample(rng))], ...stream.next(o.batchSize) }),
+    loss: ({ x, y, others }) => {
       const big = net.logits(x, largest, { training: true });
       const decay = net.kernelsForDecay.reduce((s: tf.Scalar, k) => tf.add(s, tf.sum(tf.square(k))) as tf.Scalar, tf.scalar(0));
       let total = tf.add(classificationLoss(big, y), tf.mul(o.weightDecay, decay)) as tf.Scalar;
       const teacher = stopGradient(tf.softmax(big));
       for (const a of others) total = tf.add(total, distillLoss(net.logits(x, a, { training: true }), teacher)) as tf.Scalar;
       return total;
-    }, true, net.variables)!;
-    const value = loss.dataSync()[0];
-    tf.dispose([loss, x, y]);
-    if (!Number.isFinite(value)) throw new KilnError(`BigNAS training diverged (loss ${value}) at step ${step + 1}: lower --lr`);
-    losses.push(value);
-    step++;
-    o.onStep?.({ step, steps: o.steps, loss: value });
-    if (o.checkpointEvery && step % o.checkpointEvery === 0) await save();
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  await save();
+    },
+    release: ({ x, y }) => tf.dispose([x, y]),
+    divergence: (loss, at) => `BigNAS training diverged (loss ${loss}) at step ${at + 1}: lower --lr`,
+    onStep: (e) => {
+      losses.push(e.loss);
+      step = e.step + 1;
+      o.onStep?.({ step, steps: o.steps, loss: e.loss });
+    },
+    // Without checkpointEvery, only the last step saves.
+    checkpoint: { every: o.checkpointEvery || Infinity, save },
+  });
+  // An abort stops between checkpoints: save where it stopped.
+  if (r.aborted) await save();
   optimizer.dispose();
   const seconds = (performance.now() - started) / 1000;
   return { steps: step, losses, seconds, stepsPerSecond: (step - first) / Math.max(seconds, 1e-9), resumedFrom };

@@ -1,7 +1,7 @@
 import { check, createRng, KilnError } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
 import type { Dataset } from '../../data/index.js';
-import { createOptimizer, createSchedule, setLearningRate } from '../../train/index.js';
+import { createOptimizer, createSchedule, trainSteps } from '../../train/index.js';
 import type { Controller, ControllerOptions } from '../controllers/index.js';
 import type { CostModel } from '../cost/index.js';
 import type { Evaluator, TrialMetrics } from '../evaluators.js';
@@ -10,7 +10,7 @@ import { memoryStorage, type Storage } from '../storage/index.js';
 import { openStudy, type Study } from '../study.js';
 import { loadOneShotCheckpoint, saveOneShotCheckpoint } from './checkpoint.js';
 import { supernetCosts, type Supernet } from './supernet.js';
-import { batchStream, childQuality, supernetStep, type BatchStream, type Quality } from './training.js';
+import { batchStream, childQuality, supernetLoss, type BatchStream, type Quality } from './training.js';
 
 /** The study a one-shot RL search is stored as (space, objective and evaluator are the loop's own). */
 export interface RlStudy {
@@ -157,38 +157,38 @@ export async function rlSearch(o: RlSearchOptions): Promise<RlSearchResult> {
 
   const started = performance.now();
   const firstStep = state.step;
-  let aborted = false;
-  while (state.step < o.steps) {
-    if (o.signal?.aborted) {
-      aborted = true;
-      break;
-    }
-    const step = state.step;
-    setLearningRate(optimizer, schedule(step));
-    const trial = study.ask();
-    const arch = trial.arch;
-    const warmupKeep = o.pathDropout && step < warmupSteps ? 1 - step / warmupSteps : 0;
-    const { x, y } = trainStream.next(o.batchSize);
-    const loss = supernetStep(net, optimizer, arch, x, y, { warmupKeep, random: dropRng.next });
-    tf.dispose([x, y]);
-    if (!Number.isFinite(loss)) {
+  const { aborted } = await trainSteps({
+    optimizer, from: state.step, to: o.steps, schedule, variables: net.variables, signal: o.signal,
+    // The controller proposes before the training batch is drawn: the order of the random draws.
+    batch: (step) => ({
+      trial: study.ask(),
+      warmupKeep: o.pathDropout && step < warmupSteps ? 1 - step / warmupSteps : 0,
+      ...trainStream.next(o.batchSize),
+    }),
+    loss: ({ trial, warmupKeep, x, y }) => supernetLoss(net, trial.arch, x, y, { warmupKeep, random: dropRng.next }),
+    release: ({ x, y }) => tf.dispose([x, y]),
+    divergence: (loss, step, { trial }) => {
       const message = `supernet training diverged (loss ${loss}) at step ${step + 1}: lower --lr`;
       study.fail(trial, message);
-      throw new KilnError(message);
-    }
-    const learn = step >= warmupSteps;
-    const metrics: TrialMetrics = { step: step + 1, train_loss: loss, ...Object.fromEntries(costs.map((m) => [m.name, m.cost(arch)])) };
-    const quality = learn ? (await evaluator.evaluate(arch)).quality : undefined;
-    study.tell(trial, quality === undefined ? metrics : { ...metrics, quality }, { learn });
-    state.losses.push(loss);
-    state.qualities.push(quality ?? NaN);
-    state.step++;
-    o.onStep?.({ step: state.step, steps: o.steps, loss, quality, arch });
-    if (o.checkpointEvery && state.step % o.checkpointEvery === 0) await save();
-    // Let signal handlers and progress output run between steps.
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  await save();
+      return message;
+    },
+    // The controller's update: after the warm-up it is told the child's quality on a validation batch.
+    onStep: async ({ step, loss, batch: { trial } }) => {
+      const arch = trial.arch;
+      const learn = step >= warmupSteps;
+      const metrics: TrialMetrics = { step: step + 1, train_loss: loss, ...Object.fromEntries(costs.map((m) => [m.name, m.cost(arch)])) };
+      const quality = learn ? (await evaluator.evaluate(arch)).quality : undefined;
+      study.tell(trial, quality === undefined ? metrics : { ...metrics, quality }, { learn });
+      state.losses.push(loss);
+      state.qualities.push(quality ?? NaN);
+      state.step = step + 1;
+      o.onStep?.({ step: state.step, steps: o.steps, loss, quality, arch });
+    },
+    // Without checkpointEvery, only the last step saves.
+    checkpoint: { every: o.checkpointEvery || Infinity, save },
+  });
+  // An abort stops between checkpoints: save where it stopped.
+  if (aborted) await save();
   const seconds = (performance.now() - started) / 1000;
   optimizer.dispose();
   return {

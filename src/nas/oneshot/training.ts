@@ -52,9 +52,14 @@ export function childQuality(net: Supernet, a: Architecture, x: tf.Tensor, y: tf
   return q;
 }
 
+/** The training loss of the shared weights through child `a` on a batch (forward in training mode). */
+export function supernetLoss(net: Supernet, a: Architecture, x: tf.Tensor, y: tf.Tensor1D, opts: ForwardOptions = {}): tf.Scalar {
+  return classificationLoss(net.logits(x, a, { training: true, ...opts }), y);
+}
+
 /** One SGD step of the shared weights on child `a`; returns the batch loss. */
 export function supernetStep(net: Supernet, optimizer: tf.Optimizer, a: Architecture, x: tf.Tensor, y: tf.Tensor1D, opts: ForwardOptions = {}): number {
-  const loss = optimizer.minimize(() => classificationLoss(net.logits(x, a, { training: true, ...opts }), y), true, net.variables)!;
+  const loss = optimizer.minimize(() => supernetLoss(net, a, x, y, opts), true, net.variables)!;
   const v = loss.dataSync()[0];
   loss.dispose();
   return v;
