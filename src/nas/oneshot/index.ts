@@ -11,7 +11,7 @@ export { choiceSpace } from './choice-space.js';
 export { mlpWidthSpace, mlpSupernet, mlpParams, mlpWidths, mlpLatencyFeatures, MLP_WIDTHS } from './mlp-supernet.js';
 export { uniquePrefix, supernetCosts, type Supernet, type ForwardOptions } from './supernet.js';
 export { batchStream, childQuality, supernetLoss, supernetStep, QUALITIES, type BatchStream, type Quality } from './training.js';
-export { rlSearch, batchQualityEvaluator, type RlSearchOptions, type RlSearchResult, type RlStudy, type StepEvent } from './rl-search.js';
+export { rlSearch, batchQualityEvaluator, type RlSearchOptions, type RlTrainingSettings, type RlSearchResult, type RlStudy, type StepEvent } from './rl-search.js';
 export { hasOneShotCheckpoint, saveOneShotCheckpoint, loadOneShotCheckpoint } from './checkpoint.js';
 export { trainStandalone, trainForSteps, scoreModel, type StandaloneOptions, type StandaloneResult, type StepBudgetOptions } from './standalone.js';
 export { tunasSearch, tunasSupernet, freshTunasChild, childrenNearTarget, randomSearchBaseline,

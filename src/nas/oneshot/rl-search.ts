@@ -36,7 +36,23 @@ export interface RlStudy {
  * resumed search continues from its supernet checkpoint and marks the trials after it failed,
  * so the study holds each step once, as an uninterrupted run would.
  */
-export interface RlSearchOptions {
+/** The training settings every RL one-shot search (TuNAS, TabNAS) takes. */
+export interface RlTrainingSettings {
+  steps: number;
+  batchSize: number;
+  /** Fraction of steps with RL off while the shared weights warm up (TuNAS: 0.25). */
+  warmup: number;
+  /** Shared-weight Adam learning rate, cosine-decayed over the search. */
+  lr: number;
+  quality: Quality;
+  seed: number;
+  checkpointDir?: string;
+  checkpointEvery?: number;
+  onStep?: (e: StepEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface RlSearchOptions extends RlTrainingSettings {
   supernet: Supernet;
   train: Dataset;
   val: Dataset;
@@ -46,21 +62,9 @@ export interface RlSearchOptions {
   storage?: Storage;
   /** Costs besides the supernet's own (a latency model), recorded with every trial. */
   costs?: readonly CostModel[];
-  steps: number;
-  batchSize: number;
   /** Controller's validation batch (TuNAS: 4x the training batch). */
   valBatchSize: number;
-  /** Fraction of steps with RL off (TuNAS: 0.25). */
-  warmup: number;
   pathDropout?: boolean;
-  /** Shared-weight Adam learning rate, cosine-decayed over the search. */
-  lr: number;
-  quality: Quality;
-  seed: number;
-  checkpointDir?: string;
-  checkpointEvery?: number;
-  onStep?: (e: StepEvent) => void;
-  signal?: AbortSignal;
 }
 
 export interface StepEvent {

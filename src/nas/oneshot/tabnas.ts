@@ -5,9 +5,8 @@ import type { CostModel } from '../cost/index.js';
 import type { Architecture, SearchSpace } from '../space/index.js';
 import type { Storage } from '../storage/index.js';
 import { mlpParams, mlpSupernet, mlpWidthSpace, mlpWidths, MLP_WIDTHS } from './mlp-supernet.js';
-import { rlSearch, type RlSearchResult, type RlStudy, type StepEvent } from './rl-search.js';
+import { rlSearch, type RlSearchResult, type RlStudy, type RlTrainingSettings } from './rl-search.js';
 import type { Supernet } from './supernet.js';
-import type { Quality } from './training.js';
 
 /**
  * TabNAS on a tabular dataset: rejection-sampling REINFORCE (Monte-Carlo P(V) correction) over
@@ -18,27 +17,17 @@ import type { Quality } from './training.js';
 export type TabnasMode = 'rejection' | 'rejection-plain' | 'abs';
 export const TABNAS_MODES: readonly TabnasMode[] = ['rejection', 'rejection-plain', 'abs'];
 
-export interface TabnasOptions {
+export interface TabnasOptions extends RlTrainingSettings {
   splits: Splits;
   layers: number;
   widths?: readonly number[];
   /** Parameter limit. */
   limit: number;
   mode: TabnasMode;
-  steps: number;
-  batchSize: number;
-  lr: number;
   /** Controller Adam learning rate. */
   controllerLr: number;
   /** abs mode: reward Q + beta * |params / limit - 1| (beta < 0). */
   beta?: number;
-  warmup: number;
-  quality: Quality;
-  seed: number;
-  checkpointDir?: string;
-  checkpointEvery?: number;
-  onStep?: (e: StepEvent) => void;
-  signal?: AbortSignal;
   /** Where the study of the search's steps lives (default: in memory), and its name (default tabnas-MODE-seedSEED). */
   storage?: Storage;
   studyName?: string;

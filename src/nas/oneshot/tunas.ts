@@ -7,8 +7,7 @@ import type { Architecture, SearchSpace } from '../space/index.js';
 import type { Storage } from '../storage/index.js';
 import { SMALL_BACKBONE, tunasSpace, type Backbone } from './conv-space.js';
 import { convSupernet, type ConvSupernet } from './conv-supernet.js';
-import { rlSearch, type RlSearchResult, type StepEvent } from './rl-search.js';
-import type { Quality } from './training.js';
+import { rlSearch, type RlSearchResult, type RlTrainingSettings } from './rl-search.js';
 import { trainForSteps } from './standalone.js';
 import { runStandaloneJobs, type StandaloneJobResult } from './parallel.js';
 
@@ -26,7 +25,7 @@ export function tunasSupernet(inputShape: number[], classes: number, backbone: B
   return convSupernet({ space: tunasSpace(backbone), backbone, inputShape, classes, kernels: 'separate', maxExpansion: backbone.maxExpansion });
 }
 
-export interface TunasOptions {
+export interface TunasOptions extends RlTrainingSettings {
   splits: Splits;
   backbone?: Backbone;
   /** Latency of any child (ms); the reward's T. */
@@ -35,17 +34,8 @@ export interface TunasOptions {
   target: number;
   /** abs reward slope (< 0); TuNAS default -0.1. */
   beta: number;
-  steps: number;
-  batchSize: number;
-  lr: number;
+  /** Controller Adam learning rate. */
   controllerLr: number;
-  warmup: number;
-  quality: Quality;
-  seed: number;
-  checkpointDir?: string;
-  checkpointEvery?: number;
-  onStep?: (e: StepEvent) => void;
-  signal?: AbortSignal;
   /** Where the study of the search's steps lives (default: in memory), and its name (default tunas-seedSEED-stepsSTEPS). */
   storage?: Storage;
   studyName?: string;
