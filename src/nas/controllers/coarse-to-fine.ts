@@ -26,12 +26,13 @@ interface CoarseToFineState {
 /**
  * BigNAS coarse-to-fine selection as a controller: the smallest child first, then `coarse`
  * random feasible children (at most 50x as many draws), then `fine` one-decision mutations of
- * the best so far; infeasible draws and children already scored are skipped without a trial.
+ * the best so far; infeasible draws (outside a partial table too) and children already scored
+ * are skipped without a trial.
  * Ties on the score go to the child with the higher `costMetric` when one is named (more
  * capacity within the limit), else to the earlier child. A finite schedule: `exhausted` says when it is done; `pick` is the best child.
  * Asks and tells must alternate (a fine mutation starts from the best told so far).
  */
-export function coarseToFineController({ space, seed, options, feasible = () => true }: ControllerContext): Controller {
+export function coarseToFineController({ space, seed, options, feasible = () => true, covered = () => true }: ControllerContext): Controller {
   checkOptionNames('coarse-to-fine', options, COARSE_TO_FINE_OPTIONS.map((o) => o.name));
   const coarse = intOption(options, 'coarse', 12, 0);
   const fine = intOption(options, 'fine', 8, 0);
@@ -48,7 +49,8 @@ export function coarseToFineController({ space, seed, options, feasible = () => 
   const advance = (): Architecture | null => {
     if (!s.started) {
       s.started = true;
-      return smallest;
+      // A partial table may lack the smallest child; the random children come next anyway.
+      if (covered(smallest)) return smallest;
     }
     while (s.found < coarse && s.tries < coarse * 50) {
       s.tries++;
