@@ -3,8 +3,9 @@ import assert from 'node:assert/strict';
 import { createRng, dataPath } from '../src/core/index.js';
 import { mean } from '../src/math/index.js';
 import {
-  controllers, createController, loadTable, memoryStorage, nb201Space, openStudy, type Architecture, type Controller, type TrialResult,
+  controllers, COVERED_TRIES, createController, loadTable, memoryStorage, nb201Space, openStudy, type Architecture, type Controller, type TrialResult,
 } from '../src/nas/index.js';
+import { sampleAmong } from '../src/nas/controllers/policy.js';
 
 const table = () => loadTable(dataPath('nb201', 'nb201-cifar10.csv'), nb201Space);
 
@@ -18,11 +19,14 @@ function step(c: Controller, acc: Float64Array): Architecture {
   return a;
 }
 
+/** Up to `n` ask/tell steps; a finite schedule (coarse-to-fine) ends early. */
+const runSteps = (c: Controller, n: number, acc: Float64Array) => Array.from({ length: n }, () => (c.exhausted?.() ? [] : [nb201Space.toString(step(c, acc))])).flat();
+
 test('every controller is deterministic and resumes exactly from state()', () => {
   const acc = table().column('cifar10_test_acc');
   for (const name of controllers.names()) {
-    // A finite schedule (coarse-to-fine) ends early; what it proposed must still repeat exactly.
-    const run = (c: Controller, n: number) => Array.from({ length: n }, () => (c.exhausted?.() ? [] : [nb201Space.toString(step(c, acc))])).flat();
+    // What a finite schedule proposed before it ended must still repeat exactly.
+    const run = (c: Controller, n: number) => runSteps(c, n, acc);
     const a = createController(name, nb201Space, 11);
     const b = createController(name, nb201Space, 11);
     assert.deepEqual(run(a, 40), run(b, 40), `${name} is seeded`);
@@ -57,6 +61,36 @@ test('evolution: random until P feasible members, then one-decision mutants of m
     const now = (c.state() as { population: { values: number[] }[] }).population.map((m) => m.values);
     assert.deepEqual(now, feasibleTold.slice(-P).map((m) => [...m.values]));
   }
+});
+
+test('coverage: every controller proposes only what the study covers; full coverage changes nothing', () => {
+  const t = table();
+  const acc = t.column('cifar10_test_acc');
+  const few = createRng(3).shuffle([...t.archs]).slice(0, 40);
+  const keys = new Set(few.map((a) => nb201Space.key(a)));
+  const covered = (a: Architecture) => keys.has(nb201Space.key(a));
+  for (const name of controllers.names()) {
+    const all = createController(name, nb201Space, 11, {}, { covered: () => true });
+    assert.deepEqual(runSteps(all, 30, acc), runSteps(createController(name, nb201Space, 11), 30, acc), `${name}: full coverage, same proposals`);
+    // 40 of 15,625 rows: re-drawing alone rarely lands in them, so the fallback to the candidates runs too.
+    const c = createController(name, nb201Space, 11, {}, { covered, feasible: covered, candidates: few });
+    const proposals = runSteps(c, 60, acc);
+    assert.ok(proposals.length > 0 && proposals.every((a) => keys.has(a)), `${name} proposes only covered architectures`);
+  }
+  assert.throws(() => createController('random', nb201Space, 1, {}, { covered: () => false }).ask(),
+    new RegExp(`${COVERED_TRIES} proposals in a row were architectures the study cannot evaluate, and it lists none it can`));
+  // TabNAS: past maxRejections it samples the policy restricted to the feasible candidates instead of giving up.
+  const tab = createController('tabnas', nb201Space, 1, { maxRejections: 5 }, { feasible: covered, candidates: few });
+  assert.ok(runSteps(tab, 20, acc).every((a) => keys.has(a)));
+  assert.ok((tab.state() as { rejected: number }).rejected >= 5);
+});
+
+test('sampleAmong draws the policy conditioned on the pool', () => {
+  const rng = createRng(1);
+  const pool = [{ values: [1] }, { values: [2] }];
+  let ones = 0;
+  for (let i = 0; i < 4000; i++) if (sampleAmong([[0.5, 0.3, 0.2]], pool, rng).values[0] === 1) ones++;
+  assert.ok(Math.abs(ones / 4000 - 0.6) < 0.03, `P(1 | {1, 2}) = 0.6, got ${ones / 4000}`);
 });
 
 test('controller options are validated', () => {

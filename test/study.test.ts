@@ -6,11 +6,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
-import { dataPath, KilnError, projectRoot } from '../src/core/index.js';
+import { createRng, dataPath, KilnError, projectRoot } from '../src/core/index.js';
 import {
-  bestSoFar, bestTrial, memoryStorage, nb201Space, openStudy, paretoFront, runStudy, sqliteStorage, trialsToReach,
-  type StudyConfig, type Trial,
+  bestSoFar, bestTrial, controllers, createController, isNotEvaluable, loadTable, memoryStorage, nb201Space, openStudy, paretoFront,
+  runStudy, sqliteStorage, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
+import { MAX_NOT_EVALUABLE_IN_A_ROW } from '../src/nas/study.js';
 
 const TABLE = dataPath('nb201', 'nb201-cifar10.csv');
 const config = (over: Partial<StudyConfig> = {}): StudyConfig => ({
@@ -19,7 +20,29 @@ const config = (over: Partial<StudyConfig> = {}): StudyConfig => ({
 });
 const tmp = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-study-')), name);
 /** What must match between an interrupted and an uninterrupted run. */
-const finished = (trials: Trial[]) => trials.filter((t) => t.state === 'complete').map((t) => [t.arch, t.feasible, t.value, t.metrics]);
+const finished = (trials: Trial[]) => trials.filter((t) => t.state === 'complete').map((t) => [t.arch, t.feasible, t.value, t.metrics, t.error]);
+
+/** The full table's lines: header first, then one row per line. */
+const tableLines = () => fs.readFileSync(TABLE, 'utf8').split('\n').filter((l) => l.trim() !== '');
+/** A CSV of the full table's header and the rows `keep` accepts (by row index). */
+function tableOf(name: string, keep: (row: number) => boolean): string {
+  const [header, ...rows] = tableLines();
+  const file = tmp(name);
+  fs.writeFileSync(file, [header, ...rows.filter((_, i) => keep(i))].join('\n') + '\n');
+  return file;
+}
+/** About `fraction` of NAS-Bench-201's rows, drawn with a seeded rng. */
+const partialTable = (fraction: number, seed: number) => {
+  const rng = createRng(seed);
+  return tableOf(`partial-${fraction}.csv`, () => rng.next() < fraction);
+};
+const PARTIAL = partialTable(0.3, 1);
+const SPARSE = partialTable(0.005, 2);
+/** Small settings, so that every controller gets past its start within a short budget. */
+const QUICK: Record<string, ControllerOptions> = {
+  evolution: { population: 6, sampleSize: 3 },
+  predictor: { initial: 5, topK: 3, epochs: 5 },
+};
 
 test('a constrained study evaluates only feasible architectures and counts evaluations', async () => {
   const run = await runStudy({ study: config(), budget: 40, storage: memoryStorage() });
@@ -70,17 +93,88 @@ test('a study refuses other settings and bad inputs with KilnErrors', async () =
 });
 
 test('an evaluation error fails the trial and stops the run', async () => {
-  const small = tmp('small.csv');
-  const lines = fs.readFileSync(TABLE, 'utf8').split('\n').slice(0, 3);
-  fs.writeFileSync(small, lines.join('\n'));
+  const broken: Evaluator = {
+    name: 'broken', metrics: ['cifar10_test_acc'],
+    evaluate: async () => {
+      throw new KilnError('the device went away');
+    },
+  };
   const storage = memoryStorage();
   await assert.rejects(
-    runStudy({ study: config({ table: small, constraints: [], controller: 'random', controllerOptions: {} }), budget: 10, storage }),
-    (e: Error) => e instanceof KilnError && /is not in table/.test(e.message),
+    runStudy({ study: config({ constraints: [] }), evaluator: broken, budget: 10, storage }),
+    (e: Error) => e instanceof KilnError && /the device went away/.test(e.message),
   );
   const trials = storage.trials('s1');
-  assert.equal(trials.at(-1)!.state, 'failed');
-  assert.match(trials.at(-1)!.error!, /is not in table/);
+  assert.equal(trials.length, 1);
+  assert.equal(trials[0].state, 'failed');
+  assert.match(trials[0].error!, /the device went away/);
+});
+
+test('every controller searches a partial table: it proposes only rows, the budget counts evaluations, runs are seeded', async () => {
+  for (const file of [PARTIAL, SPARSE]) {
+    const table = loadTable(file, nb201Space);
+    const acc = table.column('cifar10_test_acc');
+    for (const name of controllers.names()) {
+      for (const constraints of [[], ['latency_ms_pixel3<=6']]) {
+        const what = `${name} on ${table.size} rows${constraints.length ? ' under a limit' : ''}`;
+        const study = config({ name: 'p', table: file, controller: name, controllerOptions: QUICK[name] ?? {}, constraints, seed: 5 });
+        const run = await runStudy({ study, budget: 12, storage: memoryStorage() });
+        const complete = run.trials.filter((t) => t.state === 'complete');
+        assert.equal(complete.length, run.trials.length, `${what}: nothing failed`);
+        for (const t of complete) {
+          const row = table.rowOf(nb201Space.parse(t.arch));
+          assert.ok(row >= 0 && !isNotEvaluable(t), `${what}: trial ${t.number} ${t.arch} is in the table`);
+          if (t.feasible) assert.equal(t.value, acc[row], `${what}: the table's value`);
+        }
+        const evaluated = complete.filter((t) => t.feasible).length;
+        assert.equal(run.done, evaluated, `${what}: done counts evaluated trials only`);
+        // Coarse-to-fine has a finite schedule; on a sparse table it ends before the budget.
+        if (name === 'coarse-to-fine') assert.ok(run.done >= 1 && run.done <= 12 && !run.stopped, `${what}: ${run.done}`);
+        else assert.equal(run.done, 12, what);
+        const again = await runStudy({ study, budget: 12, storage: memoryStorage() });
+        assert.deepEqual(finished(again.trials), finished(run.trials), `${what}: seeded`);
+      }
+    }
+  }
+});
+
+/** Uniform random search that knows nothing of the table: most proposals fall outside a partial one. */
+const unaware = (seed: number): Controller => createController('random', nb201Space, seed);
+
+test('proposals outside a partial table are not-evaluable trials: free, visible, resumed exactly; a stuck controller stops', async () => {
+  const study = config({ name: 'u', table: PARTIAL, controller: 'random', controllerOptions: {}, constraints: ['latency_ms_pixel3<=6'] });
+  const table = loadTable(PARTIAL, nb201Space);
+  const run = await runStudy({ study, controller: unaware(9), budget: 20, storage: memoryStorage() });
+  const skipped = run.trials.filter(isNotEvaluable);
+  assert.ok(skipped.length >= 20, `most proposals miss a 30% table (${skipped.length} of ${run.trials.length})`);
+  for (const t of skipped) {
+    assert.deepEqual([t.state, t.feasible, t.value, t.metrics], ['complete', false, null, {}]);
+    assert.match(t.error!, /^not evaluable: not in table .*partial-0\.3\.csv$/);
+    assert.equal(table.rowOf(nb201Space.parse(t.arch)), -1);
+  }
+  const rest = run.trials.filter((t) => !isNotEvaluable(t));
+  assert.ok(rest.every((t) => table.rowOf(nb201Space.parse(t.arch)) >= 0));
+  assert.ok(rest.some((t) => !t.feasible), 'rows over the limit are infeasible, as before');
+  assert.equal(run.done, 20);
+  assert.equal(rest.filter((t) => t.feasible).length, 20, 'only evaluated trials count against the budget');
+
+  // The controller's state is stored with not-evaluable trials too, so a resume continues exactly.
+  const storage = memoryStorage();
+  const stop = new AbortController();
+  await runStudy({ study, controller: unaware(9), budget: 20, storage, signal: stop.signal, onTrial: (t) => isNotEvaluable(t) && t.number > 10 && stop.abort() });
+  assert.ok(isNotEvaluable(storage.trials('u').at(-1)!), 'stopped right after a not-evaluable trial');
+  const resumed = await runStudy({ study, controller: unaware(1234), budget: 20, storage });
+  assert.deepEqual(finished(resumed.trials), finished(run.trials));
+
+  const outside = nb201Space.sample(createRng(0));
+  assert.equal(table.rowOf(outside), -1);
+  const stuck: Controller = { name: 'stuck', ask: () => outside, tell() {}, state: () => ({}), restore() {} };
+  const stuckStorage = memoryStorage();
+  await assert.rejects(
+    runStudy({ study: { ...study, name: 'stuck' }, controller: stuck, budget: 5, storage: stuckStorage }),
+    new RegExp(`${MAX_NOT_EVALUABLE_IN_A_ROW} proposals in a row of controller 'stuck' were not evaluable: not in table`),
+  );
+  assert.equal(stuckStorage.trials('stuck').length, MAX_NOT_EVALUABLE_IN_A_ROW);
 });
 
 test('openStudy: hand-driven ask/tell stores each trial as it ends; learn: false leaves the controller alone; rewind redoes later trials', () => {
@@ -181,6 +275,34 @@ test('kiln search and kiln study: output, JSON, export, bad input -> exit 2', ()
     assert.equal(bad.status, 2, `${args.join(' ')}: ${bad.stderr}`);
     assert.match(bad.stderr, new RegExp(`^kiln: .*${message.source}`));
   }
+});
+
+test('kiln search on a partial table exits 0; study show counts not-evaluable trials; a table with no feasible row exits 2', async () => {
+  const db = tmp('partial.db');
+  const r = kiln(['search', '--table', PARTIAL, '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6',
+    '--controller', 'evolution', '--budget', '25', '--seed', '3', '--storage', `sqlite:${db}`, '--study', 'p', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual([out.done, out.notEvaluable], [25, 0]);
+  const table = loadTable(PARTIAL, nb201Space);
+  assert.ok(table.rowOf(nb201Space.parse(out.best.arch)) >= 0);
+
+  // Only a controller that ignores coverage leaves not-evaluable trials; `study show` lists them apart.
+  const storage = sqliteStorage(db);
+  await runStudy({ study: config({ name: 'u', table: PARTIAL, controller: 'random', controllerOptions: {} }), controller: unaware(9), budget: 5, storage });
+  const skipped = storage.trials('u').filter(isNotEvaluable).length;
+  storage.close();
+  const show = kiln(['study', 'show', 'u', '--storage', `sqlite:${db}`]);
+  assert.equal(show.status, 0, show.stderr);
+  assert.match(show.stdout, new RegExp(`trials: \\d+ complete \\(\\d+ infeasible, ${skipped} not evaluable\\)`));
+  assert.equal(JSON.parse(kiln(['study', 'show', 'u', '--storage', `sqlite:${db}`, '--json']).stdout).notEvaluable, skipped);
+  assert.match(kiln(['study', 'show', 'p', '--storage', `sqlite:${db}`]).stdout, /trials: \d+ complete \(\d+ infeasible\), 0 failed/);
+
+  const latency = loadTable(TABLE, nb201Space).column('latency_ms_pixel3');
+  const slow = tableOf('slow.csv', (row) => latency[row] > 6);
+  const bad = kiln(['search', '--table', slow, '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6', '--storage', 'memory']);
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.equal(bad.stderr, `kiln: no architecture in ${slow} satisfies latency_ms_pixel3<=6\n`);
 });
 
 /** Starts the search in a child process and waits until the DB holds `atLeast` evaluated trials. */

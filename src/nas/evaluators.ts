@@ -9,6 +9,14 @@ export interface Evaluator {
   readonly name: string;
   /** Metric names `evaluate` returns, so a study can check its objective up front. */
   readonly metrics: readonly string[];
+  /**
+   * For an evaluator that scores only part of the space (a benchmark table's rows): whether it
+   * scores `a`. A study proposes only covered architectures and records any other as not
+   * evaluable, without calling `evaluate`. Absent: it scores every architecture.
+   */
+  covers?(a: Architecture): boolean;
+  /** The architectures it scores, when `covers` is set and they can be listed. */
+  readonly candidates?: readonly Architecture[];
   evaluate(a: Architecture, signal?: AbortSignal): Promise<TrialMetrics>;
 }
 
@@ -22,13 +30,18 @@ export type EvaluatorFactory = (ctx: EvaluatorContext) => Evaluator;
 
 export const evaluators = createRegistry<EvaluatorFactory>('evaluator');
 
-/** Looks the architecture up in the benchmark table; every numeric column becomes a metric. */
+/**
+ * Looks the architecture up in the benchmark table; every numeric column becomes a metric.
+ * It covers the table's rows only, so a table may hold any part of the space.
+ */
 export function tableEvaluator(ctx: EvaluatorContext): Evaluator {
   const { table, space } = ctx;
   if (!table) throw new KilnError(`the 'table' evaluator needs a benchmark table (--table FILE.csv)`);
   return {
     name: 'table',
     metrics: table.columns,
+    covers: (a) => table.rowOf(a) >= 0,
+    candidates: table.archs,
     async evaluate(a) {
       const row = table.rowOf(a);
       if (row < 0) throw new KilnError(`architecture ${space.toString(a)} is not in table ${table.source}`);

@@ -14,7 +14,7 @@ export {
 export * from './cost/index.js';
 export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
 export {
-  openStudy, runStudy, normalizeStudy, bestTrial,
+  openStudy, runStudy, normalizeStudy, bestTrial, isNotEvaluable,
   type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial,
 } from './study.js';
 export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';

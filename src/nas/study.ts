@@ -11,6 +11,18 @@ import { loadTable, type BenchmarkTable } from './table.js';
 /** A run that proposes only infeasible architectures this long is stuck, not unlucky. */
 export const MAX_INFEASIBLE_IN_A_ROW = 10_000;
 
+/** Controllers keep to what the study can evaluate, so this many misses in a row is a broken controller. */
+export const MAX_NOT_EVALUABLE_IN_A_ROW = 1000;
+
+/**
+ * A trial the study could not evaluate (its architecture is outside a partial table): stored
+ * complete and infeasible, never evaluated, not counted in the budget, its reason in `error`
+ * (the only complete trials that carry one).
+ */
+export function isNotEvaluable(t: Trial): boolean {
+  return t.state === 'complete' && t.error !== null;
+}
+
 /** A study as a caller describes it; omitted fields take Kiln's defaults. */
 export interface StudyConfig {
   name: string;
@@ -52,8 +64,8 @@ export interface RunStudyOptions extends OpenStudyOptions, StudyRunOptions {}
 
 export interface StudyRunOptions {
   /**
-   * Stop once this many trials have been evaluated (complete and feasible). Infeasible
-   * trials are recorded but not counted: they cost a cost-model call, not an evaluation.
+   * Stop once this many trials have been evaluated (complete and feasible). Infeasible and
+   * not-evaluable trials are recorded but not counted: they cost no evaluation.
    */
   budget: number;
   /** Called after each finished trial with the number of evaluated trials so far. */
@@ -108,7 +120,14 @@ export interface Study {
    */
   tell(t: PendingTrial, metrics: TrialMetrics, opts?: { learn?: boolean }): Trial;
   fail(t: PendingTrial, error: string): Trial;
-  /** One trial: ask, constrained costs (cheap), evaluation only when feasible, tell. */
+  /**
+   * Finishes a trial the study cannot evaluate (see `isNotEvaluable`): the controller is told
+   * it was infeasible, so its state moves on as after any other trial.
+   */
+  skip(t: PendingTrial, reason: string): Trial;
+  /** Why the study cannot evaluate `a` (outside the table, or the evaluator's coverage); undefined when it can. */
+  notEvaluable(a: Architecture): string | undefined;
+  /** One trial: ask, not-evaluable check, constrained costs (cheap), evaluation only when feasible, tell. */
   trial(signal?: AbortSignal): Promise<Trial>;
   /** Runs (or resumes) until `budget` trials are evaluated, the signal aborts, or the controller runs out. */
   run(opts: StudyRunOptions): Promise<StudyRun>;
@@ -177,11 +196,20 @@ export function openStudy(opts: OpenStudyOptions): Study {
   }
   const ctx: CostContext = { space, table, models: opts.costs };
   const constraints = createConstraintSet(parseConstraints(spec.constraints), ctx);
+  // A table-backed study can evaluate only the table's rows (table costs exist only there),
+  // and only what the evaluator covers; the table may hold any part of the space.
+  const notEvaluable = (a: Architecture): string | undefined => {
+    if (table && table.rowOf(a) < 0) return `not in table ${table.source}`;
+    if (evaluator.covers && !evaluator.covers(a)) return `evaluator '${evaluator.name}' does not cover it`;
+    return undefined;
+  };
+  const evaluable = (a: Architecture) => notEvaluable(a) === undefined;
+  const partial = table !== undefined || evaluator.covers !== undefined;
   const controller = opts.controller ?? createController(spec.controller, space, spec.seed, spec.controllerOptions, {
     cost: (metric) => resolveCostModel(metric, ctx),
-    // A table-backed study can evaluate only the table's cells.
-    feasible: (a) => (!table || table.rowOf(a) >= 0) && constraints.feasible(constraints.costs(a)),
-    candidates: table?.archs,
+    feasible: (a) => evaluable(a) && constraints.feasible(constraints.costs(a)),
+    candidates: table?.archs ?? evaluator.candidates,
+    ...(partial ? { covered: evaluable } : {}),
   });
 
   const stored = storage.getStudy(spec.name);
@@ -214,8 +242,17 @@ export function openStudy(opts: OpenStudyOptions): Study {
     fail(t, error) {
       return storage.finishTrial(spec.name, t.number, { state: 'failed', feasible: false, value: null, metrics: {}, error });
     },
+    skip(t, reason) {
+      controller.tell(t.arch, { score: -Infinity, feasible: false, metrics: {} });
+      return storage.finishTrial(spec.name, t.number, {
+        state: 'complete', feasible: false, value: null, metrics: {}, error: `not evaluable: ${reason}`, controllerState: controller.state(),
+      });
+    },
+    notEvaluable,
     async trial(signal) {
       const t = study.ask();
+      const why = notEvaluable(t.arch);
+      if (why !== undefined) return study.skip(t, why);
       let metrics: TrialMetrics;
       try {
         metrics = constraints.costs(t.arch);
@@ -230,11 +267,17 @@ export function openStudy(opts: OpenStudyOptions): Study {
       checkBudget(budget);
       let done = study.evaluated();
       let infeasibleRun = 0;
+      let notEvaluableRun = 0;
       while (done < budget && !signal?.aborted && !controller.exhausted?.()) {
         const finished = await study.trial();
         if (finished.feasible) {
           done++;
           infeasibleRun = 0;
+          notEvaluableRun = 0;
+        } else if (isNotEvaluable(finished)) {
+          if (++notEvaluableRun >= MAX_NOT_EVALUABLE_IN_A_ROW) {
+            throw new KilnError(`${MAX_NOT_EVALUABLE_IN_A_ROW} proposals in a row of controller '${controller.name}' were ${finished.error}`);
+          }
         } else if (++infeasibleRun >= MAX_INFEASIBLE_IN_A_ROW) {
           throw new KilnError(`${MAX_INFEASIBLE_IN_A_ROW} infeasible proposals in a row under ${spec.constraints.join(', ')}; loosen the constraints`);
         }
@@ -262,7 +305,8 @@ export function openStudy(opts: OpenStudyOptions): Study {
 
 /**
  * Runs (or resumes) a study until `budget` trials have been evaluated: `openStudy`, then
- * `run`. Each trial: ask the controller, open a running trial, compute the constrained costs
+ * `run`. Each trial: ask the controller, open a running trial, record it as not evaluable
+ * when the study cannot evaluate it (outside a partial table), else compute the constrained costs
  * (cheap), evaluate only when they are feasible, tell the controller, then store the finished
  * trial together with the controller's state.
  */

@@ -1,7 +1,9 @@
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
 import { collect, intFlag, interruptSignal, optionFlags, optionsHelp } from '../flags.js';
-import { controllerOptions, controllers, openStorage, openStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial } from '../../nas/index.js';
+import {
+  controllerOptions, controllers, isNotEvaluable, openStorage, openStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial,
+} from '../../nas/index.js';
 
 interface SearchFlags {
   space: string;
@@ -35,10 +37,12 @@ function describeTrial(t: Trial, objective: string): string {
 
 function printSummary(run: StudyRun, budget: number, storage: string): void {
   const complete = run.trials.filter((t) => t.state === 'complete');
-  const infeasible = complete.filter((t) => !t.feasible).length;
+  const infeasible = complete.filter((t) => !t.feasible && !isNotEvaluable(t)).length;
+  const notEvaluable = complete.filter(isNotEvaluable).length;
   const lines = [
     `study ${run.spec.name}: ${run.done}/${budget} trials evaluated` +
       (infeasible ? ` (${infeasible} more were infeasible and skipped)` : '') +
+      (notEvaluable ? ` (${notEvaluable} not evaluable: outside the table)` : '') +
       (run.interrupted ? `; ${run.interrupted} interrupted trial(s) marked failed` : ''),
     run.best ? `best ${describeTrial(run.best, run.spec.objective)}` : 'no feasible trial yet',
     `storage ${storage}`,
@@ -51,7 +55,7 @@ export function register(program: Command): void {
     .command('search')
     .description('architecture search on a benchmark table: ask/tell controller, constraints, resumable study')
     .addOption(new Option('--space <name>', `search space (${spaces.names().join(', ')})`).default('nb201'))
-    .option('--table <file>', 'benchmark table CSV: an architecture column plus numeric metric columns')
+    .option('--table <file>', 'benchmark table CSV: an architecture column plus numeric metric columns; it may cover part of the space')
     .option('--arch-column <name>', 'name of the table\'s architecture column', 'arch')
     .option('--evaluator <name>', 'evaluator (table: look the architecture up in --table)', 'table')
     .option('--objective <metric>', 'metric to optimize (required), a table column such as cifar10_test_acc')
@@ -73,7 +77,8 @@ ${controllers.names().map((c) => `  ${c}\n${optionsHelp(controllerOptions(c))}`)
 
 Each trial: the controller proposes an architecture; constrained costs are checked first
 (infeasible trials are recorded with their costs, never evaluated, not counted in --budget), then the evaluator
-gives its metrics. Ctrl-C stops after the current trial; re-running the same command resumes.
+gives its metrics. Controllers propose only architectures in the table; any other is recorded as not evaluable,
+also free. Ctrl-C stops after the current trial; re-running the same command resumes.
 
 Example:
   kiln search --space nb201 --table data/nb201/nb201-cifar10.csv --objective cifar10_test_acc \\
@@ -114,7 +119,8 @@ Example:
           const complete = run.trials.filter((t) => t.state === 'complete');
           process.stdout.write(JSON.stringify({
             study: run.spec, storage: storage.uri, budget, done: run.done, stopped: run.stopped, resumed: run.resumed,
-            interrupted: run.interrupted, infeasible: complete.filter((t) => !t.feasible).length,
+            interrupted: run.interrupted, infeasible: complete.filter((t) => !t.feasible && !isNotEvaluable(t)).length,
+            notEvaluable: complete.filter(isNotEvaluable).length,
             best: bestTrial(run.trials, run.spec.direction) ?? null,
           }, null, 2) + '\n');
         } else {

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { KilnError } from '../../core/index.js';
-import { bestTrial, openStorage, type Storage, type StudyRecord, type Trial } from '../../nas/index.js';
+import { bestTrial, isNotEvaluable, openStorage, type Storage, type StudyRecord, type Trial } from '../../nas/index.js';
 
 const STORAGE_HELP = 'where studies live: sqlite:FILE.db or memory';
 
@@ -29,12 +29,17 @@ function summarize(record: StudyRecord, trials: Trial[]) {
     name: record.spec.name,
     createdAt: record.createdAt,
     complete: count('complete'),
-    infeasible: trials.filter((t) => t.state === 'complete' && !t.feasible).length,
+    infeasible: trials.filter((t) => t.state === 'complete' && !t.feasible && !isNotEvaluable(t)).length,
+    notEvaluable: trials.filter(isNotEvaluable).length,
     failed: count('failed'),
     running: count('running'),
     best: bestTrial(trials, record.spec.direction) ?? null,
   };
 }
+
+/** '(3 infeasible)', plus the trials a partial table could not evaluate when there are any. */
+const skippedText = (s: { infeasible: number; notEvaluable: number }) =>
+  `(${s.infeasible} infeasible${s.notEvaluable ? `, ${s.notEvaluable} not evaluable` : ''})`;
 
 const csvField = (v: unknown) => {
   const s = v === null || v === undefined ? '' : String(v);
@@ -67,7 +72,7 @@ export function register(program: Command): void {
       withStorage(flags.storage, (storage) => {
         const rows = storage.listStudies().map((r) => ({ ...summarize(r, storage.trials(r.spec.name)), spec: r.spec }));
         const text = rows.length
-          ? rows.map((r) => `${r.name}  ${r.spec.space}/${r.spec.controller}  ${r.complete} complete (${r.infeasible} infeasible), ${r.failed} failed` +
+          ? rows.map((r) => `${r.name}  ${r.spec.space}/${r.spec.controller}  ${r.complete} complete ${skippedText(r)}, ${r.failed} failed` +
               `  best ${r.spec.objective}=${r.best ? r.best.value : '-'}`).join('\n')
           : `no studies in ${storage.uri}`;
         print(flags.json, rows, text);
@@ -89,7 +94,7 @@ export function register(program: Command): void {
           `  space ${s.space}, evaluator ${s.evaluator}${s.table ? ` on ${s.table} (arch column ${s.archColumn})` : ''}`,
           `  objective ${s.direction} ${s.objective}; constraints ${s.constraints.length ? s.constraints.join(', ') : 'none'}`,
           `  controller ${s.controller} ${JSON.stringify(s.controllerOptions)}, seed ${s.seed}`,
-          `  trials: ${summary.complete} complete (${summary.infeasible} infeasible), ${summary.failed} failed, ${summary.running} running`,
+          `  trials: ${summary.complete} complete ${skippedText(summary)}, ${summary.failed} failed, ${summary.running} running`,
           `  best: ${summary.best ? `trial ${summary.best.number} ${s.objective}=${summary.best.value} ${summary.best.arch}` : 'none'}`,
         ].join('\n');
         print(flags.json, { spec: s, ...summary }, text);

@@ -1,5 +1,6 @@
 import { createRng, KilnError, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
+import { coveredProposer } from './coverage.js';
 import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
 
 export const COARSE_TO_FINE_OPTIONS: readonly OptionSpec[] = [
@@ -27,17 +28,22 @@ interface CoarseToFineState {
  * BigNAS coarse-to-fine selection as a controller: the smallest child first, then `coarse`
  * random feasible children (at most 50x as many draws), then `fine` one-decision mutations of
  * the best so far; infeasible draws and children already scored are skipped without a trial.
+ * On a partial table, draws and mutations outside it are re-drawn (see `coveredProposer`; a
+ * mutation that keeps missing gives way to a random child in the table).
  * Ties on the score go to the child with the higher `costMetric` when one is named (more
  * capacity within the limit), else to the earlier child. A finite schedule: `exhausted` says when it is done; `pick` is the best child.
  * Asks and tells must alternate (a fine mutation starts from the best told so far).
  */
-export function coarseToFineController({ space, seed, options, feasible = () => true }: ControllerContext): Controller {
+export function coarseToFineController(ctx: ControllerContext): Controller {
+  const { space, seed, options, feasible = () => true, covered = () => true } = ctx;
   checkOptionNames('coarse-to-fine', options, COARSE_TO_FINE_OPTIONS.map((o) => o.name));
   const coarse = intOption(options, 'coarse', 12, 0);
   const fine = intOption(options, 'fine', 8, 0);
   const costMetric = options.costMetric;
   if (costMetric !== undefined && typeof costMetric !== 'string') throw new KilnError(`option 'costMetric' must be a metric name, got ${JSON.stringify(costMetric)}`);
   const rng = createRng(seed);
+  const propose = coveredProposer(ctx);
+  const anyCovered = (pool: readonly Architecture[]) => rng.pick(pool);
   const smallest: Architecture = { values: space.decisions.map(() => 0) };
   let s: Omit<CoarseToFineState, 'rng'> = {
     started: false, tries: 0, found: 0, fineDone: 0, best: null, bestScore: 0, bestCost: 0, seen: [], next: undefined,
@@ -48,18 +54,20 @@ export function coarseToFineController({ space, seed, options, feasible = () => 
   const advance = (): Architecture | null => {
     if (!s.started) {
       s.started = true;
-      return smallest;
+      // A partial table may lack the smallest child; the random children come next anyway.
+      if (covered(smallest)) return smallest;
     }
     while (s.found < coarse && s.tries < coarse * 50) {
       s.tries++;
-      const a = space.sample(rng);
+      const a = propose(() => space.sample(rng), anyCovered);
       if (!feasible(a)) continue;
       s.found++;
       if (fresh(a)) return a;
     }
     while (s.fineDone < fine) {
       s.fineDone++;
-      const a = space.mutate(s.best ? { values: s.best } : smallest, rng);
+      const parent = s.best ? { values: s.best } : smallest;
+      const a = propose(() => space.mutate(parent, rng), anyCovered);
       if (fresh(a)) return a;
     }
     return null;

@@ -1,5 +1,6 @@
 import { createRng, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
+import { coveredProposer } from './coverage.js';
 import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
 
 interface Member {
@@ -22,13 +23,18 @@ export const EVOLUTION_OPTIONS: readonly OptionSpec[] = [
  * ask random architectures; then draw `sampleSize` members with replacement, mutate one
  * decision of the best, and when its result is told add the child and drop the oldest member.
  * Infeasible results are rejected (never enter the population): they cost no evaluation,
- * and as parents they could only waste tournaments.
+ * and as parents they could only waste tournaments. On a partial table, draws and mutations
+ * outside it are re-drawn; a parent without a covered mutant in 100 draws gives way to a
+ * random covered architecture.
  */
-export function evolutionController({ space, seed, options }: ControllerContext): Controller {
+export function evolutionController(ctx: ControllerContext): Controller {
+  const { space, seed, options } = ctx;
   checkOptionNames('evolution', options, EVOLUTION_OPTIONS.map((o) => o.name));
   const size = intOption(options, 'population', 20, 2);
   const sampleSize = intOption(options, 'sampleSize', 5, 1, size);
   const rng = createRng(seed);
+  const propose = coveredProposer(ctx);
+  const anyCovered = (pool: readonly Architecture[]) => rng.pick(pool);
   let population: Member[] = [];
 
   const tournament = (): Member => {
@@ -43,8 +49,9 @@ export function evolutionController({ space, seed, options }: ControllerContext)
   return {
     name: 'evolution',
     ask(): Architecture {
-      if (population.length < size) return space.sample(rng);
-      return space.mutate({ values: tournament().values }, rng);
+      if (population.length < size) return propose(() => space.sample(rng), anyCovered);
+      const parent = { values: tournament().values };
+      return propose(() => space.mutate(parent, rng), anyCovered);
     },
     tell(a, r) {
       if (!r.feasible) return;

@@ -10,6 +10,7 @@ import type { SearchSpace } from '../space/index.js';
 
 export type { Controller, ControllerContext, ControllerEnv, ControllerFactory, ControllerOptions, TrialResult } from './types.js';
 export { checkOptionNames, intOption, checkState } from './types.js';
+export { coveredProposer, COVERED_TRIES, type CoveredProposer } from './coverage.js';
 export { randomController, RANDOM_OPTIONS } from './random.js';
 export { evolutionController, EVOLUTION_OPTIONS } from './evolution.js';
 export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEFAULTS, REINFORCE_OPTIONS, type RewardName } from './reinforce.js';

@@ -163,13 +163,29 @@ export function isPolicySnapshot(s: unknown): s is PolicySnapshot {
   return typeof st?.rng === 'number' && Array.isArray(st.logits) && typeof st.adam?.t === 'number' && typeof st.baseline?.steps === 'number';
 }
 
-/** Draws from the policy until the space accepts the sample (NAS-Bench-101 cells can be invalid). */
-export function sampleValid(probs: readonly (readonly number[])[], rng: Rng, ok: (a: Architecture) => boolean, what: string, limit = 100_000): { arch: Architecture; tries: number } {
+/**
+ * Draws from the policy until `ok` accepts the sample (NAS-Bench-101 cells can be invalid, a
+ * table covers only its rows). After `limit` misses it draws from the policy conditioned on
+ * the members of `pool` that pass `ok` (the same law as the rejection loop's), when there are any.
+ */
+export function sampleValid(
+  probs: readonly (readonly number[])[], rng: Rng, ok: (a: Architecture) => boolean, what: string, limit = 100_000,
+  pool?: readonly Architecture[],
+): { arch: Architecture; tries: number } {
   for (let tries = 1; tries <= limit; tries++) {
     const arch = samplePolicy(probs, rng);
     if (ok(arch)) return { arch, tries };
   }
+  const allowed = pool?.filter(ok) ?? [];
+  if (allowed.length) return { arch: sampleAmong(probs, allowed, rng), tries: limit + 1 };
   throw new KilnError(`the policy drew ${limit} ${what} architectures in a row; loosen the constraints or lower the learning rate`);
+}
+
+/** One of `pool` (non-empty) with probability proportional to the policy's: the policy conditioned on the pool. */
+export function sampleAmong(probs: readonly (readonly number[])[], pool: readonly Architecture[], rng: Rng): Architecture {
+  const lp = pool.map((a) => logProb(probs, a));
+  const top = lp.reduce((m, l) => Math.max(m, l), -Infinity);
+  return pool[rng.categorical(lp.map((l) => Math.exp(l - top)))];
 }
 
 /**

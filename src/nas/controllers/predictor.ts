@@ -2,6 +2,7 @@ import { createRng, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import { fitPredictor, PREDICTOR_DEFAULTS, PREDICTOR_MODELS } from '../predictor/index.js';
 import { boolOption, choiceOption, numberOption } from './policy.js';
+import { coveredProposer } from './coverage.js';
 import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
 
 interface PredictorState {
@@ -34,7 +35,8 @@ export const PREDICTOR_OPTIONS: readonly OptionSpec[] = [
  * feasible cells, or `pool` random feasible samples), and propose the predicted top K.
  * With refit=true (default) it refits on everything evaluated after every K proposals (the
  * iterative variant); with refit=false it fits once and walks down the single ranking
- * (the paper's protocol: train the top K). Never proposes an architecture twice.
+ * (the paper's protocol: train the top K). Never proposes an architecture twice while the pool
+ * lasts; after that, random ones the study can evaluate.
  * Options: model (mlp|gcn), initial (20), topK (10), refit (true), pool (10000), epochs,
  * batch, lr, weightDecay, hidden (MLP widths as one number per layer 'w' repeated twice; GCN width, 0 = paper's).
  */
@@ -57,6 +59,7 @@ export function predictorController(ctx: ControllerContext): Controller {
   };
   let baseSeed = seed;
   const rng = createRng(seed);
+  const propose = coveredProposer(ctx);
   let observed: PredictorState['observed'] = [];
   let queue: number[][] = [];
   let fits = 0;
@@ -109,7 +112,7 @@ export function predictorController(ctx: ControllerContext): Controller {
       if (observed.length >= initial && queue.length === 0) queue = rank();
       if (queue.length) return { values: queue.shift()! };
       const rest = unseen();
-      return rest.length ? rng.pick(rest) : space.sample(rng);
+      return rest.length ? rng.pick(rest) : propose(() => space.sample(rng), (all) => rng.pick(all));
     },
     tell(a, r) {
       seenSet().add(space.key(a));

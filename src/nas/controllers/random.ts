@@ -1,15 +1,21 @@
 import { createRng, type OptionSpec } from '../../core/index.js';
+import { coveredProposer } from './coverage.js';
 import { checkOptionNames, checkState, type Controller, type ControllerContext } from './types.js';
 
 export const RANDOM_OPTIONS: readonly OptionSpec[] = [];
 
-/** Uniform random search (with replacement): the baseline every controller must beat. */
-export function randomController({ space, seed, options }: ControllerContext): Controller {
+/**
+ * Uniform random search (with replacement): the baseline every controller must beat. Uniform
+ * over what the study can evaluate: over a partial table's rows.
+ */
+export function randomController(ctx: ControllerContext): Controller {
+  const { space, seed, options } = ctx;
   checkOptionNames('random', options, RANDOM_OPTIONS.map((o) => o.name));
   const rng = createRng(seed);
+  const propose = coveredProposer(ctx);
   return {
     name: 'random',
-    ask: () => space.sample(rng),
+    ask: () => propose(() => space.sample(rng), (pool) => rng.pick(pool)),
     tell() {},
     state: () => ({ rng: rng.state() }),
     restore(s) {

@@ -2,8 +2,9 @@ import { createRng, KilnError, type OptionSpec } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import {
   adamAscend, adamOptionSpecs, adamOptions, addLogProbGrad, choiceOption, initialAdam, initialPolicy, isPolicySnapshot,
-  mostLikely, numberOption, policyProbs, sampleValid, updateBaseline, zeroGrad, type PolicySnapshot,
+  mostLikely, numberOption, policyProbs, sampleAmong, sampleValid, updateBaseline, zeroGrad, type PolicySnapshot,
 } from './policy.js';
+import { coveredProposer } from './coverage.js';
 import { checkOptionNames, checkState, type Controller, type ControllerContext } from './types.js';
 
 /**
@@ -50,7 +51,8 @@ export const REINFORCE_OPTIONS: readonly OptionSpec[] = [
  * the cost of every sample, so a reward-shaped study should carry *no* hard constraint:
  * the target enters through the reward (soft), every sample is evaluated, and whether the
  * final pick meets the limit is judged afterwards. Trials a study rejected as infeasible
- * carry no quality and cause no update.
+ * carry no quality and cause no update. On a partial table, samples outside it are re-drawn
+ * (after 100, one is drawn from the policy restricted to the table's rows).
  * Options: reward (none|mnas|mnas_hard|abs; abs when costMetric is set), costMetric, target
  * (T0), beta, qualityScale (Q = objective x scale, e.g. 0.01 for percent accuracies),
  * baselineMomentum, lr, adamBeta1, adamBeta2, adamEps.
@@ -76,10 +78,14 @@ export function reinforceController(ctx: ControllerContext): Controller {
   let policy = initialPolicy(space.decisions);
   let opt = initialAdam(policy);
   let baseline = { ema: 0, steps: 0 };
+  const propose = coveredProposer(ctx);
 
   return {
     name: 'reinforce',
-    ask: () => sampleValid(policyProbs(policy), rng, space.isValid, 'invalid').arch,
+    ask() {
+      const probs = policyProbs(policy);
+      return propose(() => sampleValid(probs, rng, space.isValid, 'invalid').arch, (pool) => sampleAmong(probs, pool, rng));
+    },
     tell(a, r) {
       if (!r.feasible) return;
       const q = r.score * scale;

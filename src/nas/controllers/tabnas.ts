@@ -43,6 +43,8 @@ interface TabnasState extends PolicySnapshot {
  * d log P(V) = sum_k feasible pi(z_k) d log pi(z_k) / P(V). The step is skipped when no z_k is
  * feasible. Without the correction (correction=false) this is rejection-only REINFORCE.
  * N goes linearly from mcSamples to mcSamplesEnd over the first mcAnneal updates.
+ * Feasible includes "in the table" for a partial table. After maxRejections misses, ask draws
+ * from the policy restricted to the study's feasible candidates when it lists them.
  * Options: correction (true), mcSamples (5), mcSamplesEnd (= mcSamples), mcAnneal (0),
  * qualityScale (1), baselineMomentum (0.9, bias-corrected), maxRejections (100000), lr (0.1),
  * adamBeta1 (0.9), adamBeta2 (0.999), adamEps (1e-8).
@@ -72,7 +74,7 @@ export function tabnasController(ctx: ControllerContext): Controller {
   return {
     name: 'tabnas',
     ask() {
-      const { arch, tries } = sampleValid(policyProbs(policy), rng, feasible, 'infeasible', maxRejections);
+      const { arch, tries } = sampleValid(policyProbs(policy), rng, feasible, 'infeasible', maxRejections, ctx.candidates);
       rejected += tries - 1;
       return arch;
     },

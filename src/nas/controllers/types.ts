@@ -42,10 +42,16 @@ export interface ControllerContext {
   feasible?: (a: Architecture) => boolean;
   /** Every architecture the study can evaluate (a benchmark table's rows), when that set is known. */
   candidates?: readonly Architecture[];
+  /**
+   * Whether the study can evaluate `a` at all (a partial table lacks most of the space);
+   * absent when it can evaluate every architecture. `feasible` implies it. Controllers that
+   * draw from the whole space re-draw uncovered proposals (see `coveredProposer`).
+   */
+  covered?: (a: Architecture) => boolean;
 }
 
 /** What a study offers controllers besides space, seed and options. */
-export type ControllerEnv = Pick<ControllerContext, 'cost' | 'feasible' | 'candidates'>;
+export type ControllerEnv = Pick<ControllerContext, 'cost' | 'feasible' | 'candidates' | 'covered'>;
 
 export type ControllerFactory = (ctx: ControllerContext) => Controller;
 
