@@ -370,3 +370,17 @@ test('sqlite storage runs in WAL mode', () => {
   raw.close();
   assert.ok(nb201Space.name === 'nb201');
 });
+
+test('a study fingerprints its table: resuming after the CSV was edited is refused, naming the change', async () => {
+  const file = tmp('table.csv');
+  fs.copyFileSync(dataPath('nb201', 'nb201-cifar10.csv'), file);
+  const storage = memoryStorage();
+  await runStudy({ study: config({ table: file }), budget: 5, storage });
+  assert.match(storage.getStudy(config().name)!.spec.tableSha256 ?? '', /^[0-9a-f]{64}$/);
+  await runStudy({ study: config({ table: file }), budget: 6, storage }); // unchanged: resumes
+  const lines = fs.readFileSync(file, 'utf8').split('\n');
+  lines[1] = lines[1].replace(/,(\d+(\.\d+)?)/, ',1$1'); // one number of the first row, edited
+  fs.writeFileSync(file, lines.join('\n'));
+  await assert.rejects(runStudy({ study: config({ table: file }), budget: 7, storage }),
+    /exists with other settings \(the table's content changed since the study began \(sha256 [0-9a-f]{12}\.\.\. then, [0-9a-f]{12}\.\.\. now\)\)/);
+});

@@ -1,3 +1,4 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from './errors.js';
@@ -32,4 +33,9 @@ export function checkOutputDir(dir: string, what: string): void {
     }
     if (path.dirname(d) === d) return;
   }
+}
+
+/** SHA-256 of a file's bytes, hex: a fingerprint of an input (a table) that its path alone is not. */
+export function fileSha256(file: string): string {
+  return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }

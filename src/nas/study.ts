@@ -1,4 +1,4 @@
-import { KilnError } from '../core/index.js';
+import { KilnError, fileSha256 } from '../core/index.js';
 import { createController, controllers, type Controller, type ControllerOptions } from './controllers/index.js';
 import {
   createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint, type ConstraintSet, type CostContext, type CostModel,
@@ -167,8 +167,12 @@ export function normalizeStudy(config: StudyConfig): StudySpec {
 function specDiff(a: StudySpec, b: StudySpec): string[] {
   const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])] as (keyof StudySpec)[];
   return keys
+    // Studies made before tables were fingerprinted have no hash to compare.
+    .filter((k) => !(k === 'tableSha256' && a[k] === undefined))
     .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => `${k}: stored ${JSON.stringify(a[k])}, given ${JSON.stringify(b[k])}`);
+    .map((k) => (k === 'tableSha256'
+      ? `the table's content changed since the study began (sha256 ${a[k]!.slice(0, 12)}... then, ${b[k]?.slice(0, 12)}... now)`
+      : `${k}: stored ${JSON.stringify(a[k])}, given ${JSON.stringify(b[k])}`));
 }
 
 function checkBudget(budget: number): void {
@@ -190,6 +194,7 @@ export function openStudy(opts: OpenStudyOptions): Study {
   const space = opts.space ?? getSpace(spec.space);
   if (!opts.controller) controllers.get(spec.controller); // an unknown name fails before the table is read
   const table = spec.table !== undefined ? loadTable(spec.table, space, { archColumn: spec.archColumn }) : undefined;
+  if (spec.table !== undefined) spec.tableSha256 = fileSha256(spec.table);
   const evaluator = opts.evaluator ?? createEvaluator(spec.evaluator, { space, table });
   if (!evaluator.metrics.includes(spec.objective)) {
     throw new KilnError(`objective '${spec.objective}' is not a metric of evaluator '${evaluator.name}' (metrics: ${evaluator.metrics.join(', ')})`);

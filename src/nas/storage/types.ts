@@ -17,6 +17,8 @@ export interface StudySpec {
   /** Benchmark table (CSV path as given) and its architecture column, for table-backed studies. */
   table?: string;
   archColumn?: string;
+  /** SHA-256 of the table file when the study began: an edited table is a different study. */
+  tableSha256?: string;
   seed: number;
 }
 
