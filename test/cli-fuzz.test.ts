@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, type Option } from 'commander';
 import { COMMANDS } from '../src/cli/commands/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
-import { mlp, saveModel } from '../src/nn/index.js';
+import { cnn, mlp, saveModel } from '../src/nn/index.js';
 import { RatingStore } from '../src/storybench/ratings.js';
 import { dataPath } from '../src/core/index.js';
 
@@ -104,6 +104,10 @@ before(async () => {
   };
   model = await save('model');
   await save('nan-model', (m) => m.setWeights(m.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, NaN) : w))));
+  const image = cnn({ inputShape: [28, 28, 1], outputs: 10 });
+  image.setWeights(image.getWeights().map((w, i) => (i === 0 ? tf.fill(w.shape, Infinity) : w)));
+  await saveModel(image, at('inf-image-model'));
+  image.dispose();
   fs.cpSync(model, at('extra-bytes'), { recursive: true });
   fs.appendFileSync(at('extra-bytes', 'weights.bin'), Buffer.alloc(12));
   fs.cpSync(model, at('short-weights'), { recursive: true });
@@ -116,6 +120,9 @@ before(async () => {
   fs.writeFileSync(at('dup-columns.csv'), 'a,b,a,label\n1,2,3,x\n4,5,6,y\n7,8,9,x\n1,1,1,y\n');
   fs.writeFileSync(at('not-a-png.png'), 'hello');
   fs.copyFileSync(dataPath('nb201', 'nb201-cifar10.csv'), at('table.csv'));
+  const rows = fs.readFileSync(at('table.csv'), 'utf8').split('\n').slice(0, 60).filter(Boolean);
+  const repeated = rows[0].split(',')[1]; // a metric column, named twice
+  fs.writeFileSync(at('dup-table.csv'), rows.map((r, i) => `${r},${i === 0 ? repeated : 0}`).join('\n') + '\n');
   fs.writeFileSync(at('corrupt.db'), Buffer.concat([Buffer.from('SQLite format 3\u0000'), crypto.randomBytes(4000)]));
   new RatingStore(at('ratings.db')).close();
   const search = await kiln(['search', '--space', 'nb201', '--table', at('table.csv'), '--objective', 'cifar10_test_acc',
@@ -129,53 +136,53 @@ const searchArgs = (over: Record<string, string>) => {
   return ['search', ...Object.entries(flags).flat()];
 };
 
-/** [what, args, files that must stay as they were] */
-const CASES: [string, () => string[], () => string[]][] = [
-  ['search: table is a folder', () => searchArgs({ '--table': at('empty-dir') }), () => []],
-  ['search: table missing', () => searchArgs({ '--table': at('missing.csv') }), () => []],
-  ['search: table empty', () => searchArgs({ '--table': at('empty.csv') }), () => [at('empty.csv')]],
-  ['search: table of random bytes', () => searchArgs({ '--table': at('random.bin') }), () => [at('random.bin')]],
-  ['search: table with a duplicated column', () => searchArgs({ '--table': at('dup-columns.csv'), '--space': 'nb201' }), () => [at('dup-columns.csv')]],
-  ['search: corrupt database', () => searchArgs({ '--storage': `sqlite:${at('corrupt.db')}` }), () => [at('corrupt.db')]],
-  ['search: database in a missing folder', () => searchArgs({ '--storage': `sqlite:${at('no', 'such', 'x.db')}` }), () => []],
-  ['search: empty constraint', () => searchArgs({ '--constraint': '' }), () => []],
-  ['search: constraint on a missing column', () => searchArgs({ '--constraint': 'nope<=3' }), () => []],
-  ['search: unknown objective', () => searchArgs({ '--objective': 'nope' }), () => []],
-  ['search: unknown controller', () => searchArgs({ '--controller': 'nope' }), () => []],
-  ['study list: corrupt database', () => ['study', 'list', '--storage', `sqlite:${at('corrupt.db')}`], () => [at('corrupt.db')]],
-  ['study list: a ratings database', () => ['study', 'list', '--storage', `sqlite:${at('ratings.db')}`], () => [at('ratings.db')]],
-  ['study list: missing database', () => ['study', 'list', '--storage', `sqlite:${at('missing.db')}`], () => [at('missing.db')]],
-  ['study show: unknown study', () => ['study', 'show', 'nope', '--storage', `sqlite:${at('study.db')}`], () => [at('study.db')]],
-  ['train: CSV missing', () => ['train', '--data', at('missing.csv'), '--out', at('t1')], () => []],
-  ['train: CSV is a folder', () => ['train', '--data', at('empty-dir'), '--out', at('t2')], () => [at('empty-dir')]],
-  ['train: CSV with a duplicated column', () => ['train', '--data', at('dup-columns.csv'), '--out', at('t3')], () => [at('dup-columns.csv')]],
-  ['train: --out is a file', () => ['train', '--data', 'iris', '--out', at('file-not-dir')], () => [at('file-not-dir')]],
-  ['explain: model missing', () => ['explain', '--model', at('missing'), '--dataset', 'digits', '--out', at('e1')], () => []],
-  ['explain: folder without a model', () => ['explain', '--model', at('empty-dir'), '--dataset', 'digits', '--out', at('e2')], () => [at('empty-dir')]],
-  ['explain: model.json of random bytes', () => ['explain', '--model', at('garbage-model'), '--dataset', 'digits', '--out', at('e3')], () => [at('garbage-model')]],
-  ['explain: weights.bin with extra bytes', () => ['explain', '--model', at('extra-bytes'), '--dataset', 'digits', '--out', at('e4')], () => [at('extra-bytes')]],
-  ['explain: weights.bin cut short', () => ['explain', '--model', at('short-weights'), '--dataset', 'digits', '--out', at('e5')], () => [at('short-weights')]],
-  ['explain: model with NaN weights', () => ['explain', '--model', at('nan-model'), '--dataset', 'digits', '--out', at('e6')], () => [at('nan-model')]],
-  ['explain: unknown analyzer', () => ['explain', '--model', model, '--dataset', 'digits', '--analyzer', 'nope', '--out', at('e7')], () => [model]],
-  ['explain: input that is not a PNG', () => ['explain', '--model', model, '--input', at('not-a-png.png'), '--out', at('e8')], () => [model]],
-  ['explain: index past the dataset', () => ['explain', '--model', model, '--dataset', 'digits', '--index', '99999999', '--out', at('e9')], () => [model]],
-  ['attack: model with NaN weights', () => ['attack', '--model', at('nan-model'), '--dataset', 'digits', '--n', '8'], () => [at('nan-model')]],
-  ['attack: unknown attack', () => ['attack', '--model', model, '--dataset', 'digits', '--attack', 'nope'], () => [model]],
-  ['story: a million frames', () => ['story', 'a red square', '--frames', '1000000', '--out', at('s1.gif')], () => []],
-  ['story: output in a missing folder', () => ['story', 'a red square', '--frames', '8', '--out', at('no', 'such', 's.gif')], () => []],
-  ['story: an empty prompt', () => ['story', '', '--frames', '8', '--out', at('s2.gif')], () => []],
-  ['storybench ratings: a study database', () => ['storybench', 'ratings', '--db', at('study.db')], () => [at('study.db')]],
-  ['storybench ratings: corrupt database', () => ['storybench', 'ratings', '--db', at('corrupt.db')], () => [at('corrupt.db')]],
-  ['storybench ratings: missing database', () => ['storybench', 'ratings', '--db', at('missing2.db')], () => [at('missing2.db')]],
-  ['storybench rate: port out of range', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--port', '99999', '--db', at('r1.db')], () => []],
-  ['storybench rate: host that is no address', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--host', '999.1.1.1', '--db', at('r2.db')], () => []],
-  ['storybench rate: database in a missing folder', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--db', at('no', 'such', 'r.db')], () => []],
-  ['storybench run: unknown dataset', () => ['storybench', 'run', '--task', 'action_exe', '--dataset', 'nope', '--model', 'repeat-last', '--out', at('sb1')], () => []],
-  ['oneshot tunas: CSV missing', () => ['oneshot', 'tunas', '--data', at('missing.csv'), '--latency-target', '5', '--out', at('o1')], () => []],
-  ['video eval: data folder missing', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1')], () => []],
+/** [what, args, files that must stay as they were, what the one line must say] */
+const CASES: [string, () => string[], () => string[], RegExp][] = [
+  ['search: table is a folder', () => searchArgs({ '--table': at('empty-dir') }), () => [], /table file .*empty-dir is a folder/],
+  ['search: table missing', () => searchArgs({ '--table': at('missing.csv') }), () => [], /table file not found/],
+  ['search: table empty', () => searchArgs({ '--table': at('empty.csv') }), () => [at('empty.csv')], /empty/i],
+  ['search: table of random bytes', () => searchArgs({ '--table': at('random.bin') }), () => [at('random.bin')], /table|CSV|column/i],
+  ['search: table with a duplicated column', () => searchArgs({ '--table': at('dup-table.csv') }), () => [at('dup-table.csv')], /twice|duplicate/i],
+  ['search: corrupt database', () => searchArgs({ '--storage': `sqlite:${at('corrupt.db')}` }), () => [at('corrupt.db')], /cannot open sqlite storage .*corrupt\.db/],
+  ['search: database in a missing folder', () => searchArgs({ '--storage': `sqlite:${at('no', 'such', 'x.db')}` }), () => [], /folder for sqlite storage does not exist/],
+  ['search: empty constraint', () => searchArgs({ '--constraint': '' }), () => [], /empty constraint/],
+  ['search: constraint on a missing column', () => searchArgs({ '--constraint': 'nope<=3' }), () => [], /nope/],
+  ['search: unknown objective', () => searchArgs({ '--objective': 'nope' }), () => [], /objective 'nope'/],
+  ['search: unknown controller', () => searchArgs({ '--controller': 'nope' }), () => [], /nope/],
+  ['study list: corrupt database', () => ['study', 'list', '--storage', `sqlite:${at('corrupt.db')}`], () => [at('corrupt.db')], /corrupt\.db/],
+  ['study list: a ratings database', () => ['study', 'list', '--storage', `sqlite:${at('ratings.db')}`], () => [at('ratings.db')], /not a Kiln study database/],
+  ['study list: missing database', () => ['study', 'list', '--storage', `sqlite:${at('missing.db')}`], () => [at('missing.db')], /no storage at sqlite:.*missing\.db/],
+  ['study show: unknown study', () => ['study', 'show', 'nope', '--storage', `sqlite:${at('study.db')}`], () => [at('study.db')], /nope/],
+  ['train: CSV missing', () => ['train', '--data', at('missing.csv'), '--out', at('t1')], () => [], /CSV file not found/],
+  ['train: CSV is a folder', () => ['train', '--data', at('empty-dir'), '--out', at('t2')], () => [at('empty-dir')], /CSV file .*empty-dir is a folder/],
+  ['train: CSV with a duplicated column', () => ['train', '--data', at('dup-columns.csv'), '--out', at('t3')], () => [at('dup-columns.csv')], /column 'a' twice/],
+  ['train: --out is a file', () => ['train', '--data', 'iris', '--out', at('file-not-dir')], () => [at('file-not-dir')], /--out .*file-not-dir/],
+  ['explain: model missing', () => ['explain', '--model', at('missing'), '--dataset', 'digits', '--strip-softmax', '--out', at('e1')], () => [], /model file not found/],
+  ['explain: folder without a model', () => ['explain', '--model', at('empty-dir'), '--dataset', 'digits', '--strip-softmax', '--out', at('e2')], () => [at('empty-dir')], /model file not found: .*empty-dir/],
+  ['explain: model.json of random bytes', () => ['explain', '--model', at('garbage-model'), '--dataset', 'digits', '--strip-softmax', '--out', at('e3')], () => [at('garbage-model')], /malformed model file/],
+  ['explain: weights.bin with extra bytes', () => ['explain', '--model', at('extra-bytes'), '--dataset', 'digits', '--strip-softmax', '--out', at('e4')], () => [at('extra-bytes')], /hold \d+ bytes, but its manifest describes \d+/],
+  ['explain: weights.bin cut short', () => ['explain', '--model', at('short-weights'), '--dataset', 'digits', '--strip-softmax', '--out', at('e5')], () => [at('short-weights')], /hold \d+ bytes, but its manifest describes \d+/],
+  ['explain: model with NaN weights', () => ['explain', '--model', at('nan-model'), '--dataset', 'digits', '--strip-softmax', '--out', at('e6')], () => [at('nan-model')], /NaN or infinite values in weight/],
+  ['explain: unknown analyzer', () => ['explain', '--model', model, '--dataset', 'digits', '--strip-softmax', '--analyzer', 'nope', '--out', at('e7')], () => [model], /unknown analyzer 'nope'/],
+  ['explain: input that is not a PNG', () => ['explain', '--model', model, '--input', at('not-a-png.png'), '--strip-softmax', '--out', at('e8')], () => [model], /not-a-png\.png/],
+  ['explain: index past the dataset', () => ['explain', '--model', model, '--dataset', 'digits', '--strip-softmax', '--index', '99999999', '--out', at('e9')], () => [model], /index must be/],
+  ['attack: model with NaN weights', () => ['attack', '--model', at('inf-image-model'), '--dataset', 'mnist', '--n', '8'], () => [at('inf-image-model')], /NaN or infinite values in weight/],
+  ['attack: unknown attack', () => ['attack', '--model', at('inf-image-model'), '--dataset', 'mnist', '--attack', 'nope'], () => [], /nope/],
+  ['story: a million frames', () => ['story', 'a red square', '--frames', '1000000', '--out', at('s1.gif')], () => [], /at most 2048/],
+  ['story: output in a missing folder', () => ['story', 'a red square', '--frames', '8', '--out', at('no', 'such', 's.gif')], () => [], /does not exist/],
+  ['story: an empty prompt', () => ['story', '', '--frames', '8', '--out', at('s2.gif')], () => [], /prompt/i],
+  ['storybench ratings: a study database', () => ['storybench', 'ratings', '--db', at('study.db')], () => [at('study.db')], /not a ratings database/],
+  ['storybench ratings: corrupt database', () => ['storybench', 'ratings', '--db', at('corrupt.db')], () => [at('corrupt.db')], /corrupt\.db/],
+  ['storybench ratings: missing database', () => ['storybench', 'ratings', '--db', at('missing2.db')], () => [at('missing2.db')], /ratings database not found/],
+  ['storybench rate: port out of range', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--port', '99999', '--db', at('r1.db')], () => [], /--port/],
+  ['storybench rate: host that is no address', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--host', '999.1.1.1', '--db', at('r2.db')], () => [], /999\.1\.1\.1/],
+  ['storybench rate: database in a missing folder', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--db', at('no', 'such', 'r.db')], () => [], /does not exist/],
+  ['storybench run: unknown dataset', () => ['storybench', 'run', '--task', 'action_exe', '--dataset', 'nope', '--model', 'repeat-last', '--out', at('sb1')], () => [], /nope/],
+  ['oneshot tunas: CSV missing', () => ['oneshot', 'tunas', '--data', at('missing.csv'), '--latency-target', '5', '--out', at('o1')], () => [], /CSV file not found|missing\.csv/],
+  ['video eval: data folder missing', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1')], () => [], /missing-data/],
 ];
 
-for (const [what, args, inputs] of CASES) {
+for (const [what, args, inputs, reason] of CASES) {
   test(`bad input refused: ${what}`, async () => {
     const argv = args();
     const files = inputs();
@@ -187,6 +194,7 @@ for (const [what, args, inputs] of CASES) {
     assert.equal(lines.length, 1, shown);
     assert.match(lines[0], /^kiln: /, shown);
     assert.doesNotMatch(lines[0], /internal error/, shown);
+    assert.match(lines[0], reason, `refused for another reason than ${what}: ${shown}`);
     assert.deepEqual(files.map(digest), before, `an input changed: ${shown}`);
   });
 }

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { Option } from 'commander';
 import { KilnError, describeOptions, parseOptions, type OptionSpec, type OptionValue } from '../core/index.js';
 import { BACKENDS } from '../backend/index.js';
@@ -35,6 +36,15 @@ export function numberFlag(value: string, flag: string, min?: number): number {
 
 /** Commander argument parser for an integer flag >= min. */
 export const intParser = (flag: string, min = 1) => (value: string): number => intFlag(value, flag, min);
+
+/** Commander argument parser for a TCP port (0 lets the system choose). */
+export const portParser = (flag = '--port') => (value: string): number => num(value, flag, { int: true, min: 0, max: 65535 });
+
+/** Commander argument parser for an address to bind: an IPv4/IPv6 address or localhost. */
+export const hostParser = (flag = '--host') => (value: string): string => {
+  if (isIP(value) === 0 && value !== 'localhost') throw new KilnError(`${flag} must be an IP address such as 127.0.0.1 or localhost (got '${value}')`);
+  return value;
+};
 
 /** Commander argument parser for a number flag > 0. */
 export const positiveParser = (flag: string) => (value: string): number => {

@@ -79,11 +79,27 @@ export function splitDataset(ds: Dataset, opts: SplitOptions = {}): Splits {
 }
 
 /** A seeded stratified sample of about `n` examples (all of them when n >= size). */
-export function sample(ds: Dataset, n: number, seed = 0): Dataset {
+export function sample(ds: Dataset, n: number, seed = 0, opts: { exact?: boolean } = {}): Dataset {
   if (n >= numExamples(ds)) return ds;
   check(n > 0, `sample size must be positive (got ${n})`);
   const keep = n / numExamples(ds);
-  return { ...splitDataset(ds, { val: 0, test: keep, seed }).test, name: ds.name };
+  const stratified = { ...splitDataset(ds, { val: 0, test: keep, seed }).test, name: ds.name };
+  if (!opts.exact || numExamples(stratified) === n) return stratified;
+  // Per-class rounding misses n (4 of 10 classes round to 0 each): take exactly n, seeded, in class
+  // rotation, so every class is represented as evenly as n allows.
+  const rng = createRng(seed);
+  const byClass = new Map<number, number[]>();
+  for (const i of rng.shuffle(Array.from({ length: numExamples(ds) }, (_, i) => i))) {
+    const members = byClass.get(ds.y[i]) ?? [];
+    members.push(i);
+    byClass.set(ds.y[i], members);
+  }
+  const queues = [...byClass.values()];
+  const picked: number[] = [];
+  for (let round = 0; picked.length < n; round++) {
+    for (const q of queues) if (round < q.length && picked.length < n) picked.push(q[round]);
+  }
+  return subset(ds, picked);
 }
 
 /** Per-feature mean and standard deviation, fitted on a training set and applied to every split. */

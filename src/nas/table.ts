@@ -39,6 +39,8 @@ export function tableFromCsv(text: string, space: SearchSpace, source: string, o
   const archColumn = opts.archColumn ?? 'arch';
   const [header, ...body] = parseCsv(text).map((r) => r.cells);
   if (!header || body.length === 0) throw new KilnError(`table ${source} is empty`);
+  const twice = header.find((name, i) => header.indexOf(name) !== i);
+  if (twice !== undefined) throw new KilnError(`table ${source} has the column '${twice}' twice in its header`);
   const archAt = header.indexOf(archColumn);
   if (archAt < 0) throw new KilnError(`table ${source} has no architecture column '${archColumn}' (columns: ${header.join(', ')}); set it with --arch-column`);
   body.forEach((r, i) => {

@@ -8,7 +8,7 @@ export {
   mlp, cnn, models, logitsModel, reseedDropout, ACTIVATIONS,
   type MlpOptions, type CnnOptions, type ModelSpec, type ModelBuilder, type Activation,
 } from './builders.js';
-export { saveModel, loadModel, writeAtomic, MODEL_FILE, WEIGHTS_FILE } from './io.js';
+export { saveModel, loadModel, writeAtomic, manifestBytes, MODEL_FILE, WEIGHTS_FILE, type LoadModelOptions } from './io.js';
 export * from './onnx/index.js';
 export {
   LAYER_CLASSES, convertLayer, handledClasses, unsupportedLayer,

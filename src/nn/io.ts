@@ -41,8 +41,23 @@ export function writeAtomic(file: string, data: string | Uint8Array): void {
   fs.renameSync(tmp, file);
 }
 
-/** Reads a model saved by `saveModel` (or any tfjs layers model.json); accepts the folder too. */
-export async function loadModel(modelPath: string): Promise<tf.LayersModel> {
+const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1, uint8: 1, uint16: 2, float16: 2 };
+
+/** Bytes a weights manifest says its file(s) hold (quantized entries count their stored dtype). */
+export function manifestBytes(specs: readonly tf.io.WeightsManifestEntry[]): number {
+  return specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.quantization?.dtype ?? s.dtype] ?? NaN), 0);
+}
+
+export interface LoadModelOptions {
+  /** Accept NaN or infinite weights (by default they are an error: every output would be meaningless). */
+  allowNonfinite?: boolean;
+}
+
+/**
+ * Reads a model saved by `saveModel` (or any tfjs layers model.json); accepts the folder too. The
+ * weight files must hold exactly the bytes the manifest describes, and the weights must be finite.
+ */
+export async function loadModel(modelPath: string, options: LoadModelOptions = {}): Promise<tf.LayersModel> {
   await ensureBackend();
   const file = fs.existsSync(modelPath) && fs.statSync(modelPath).isDirectory()
     ? path.join(modelPath, MODEL_FILE) : modelPath;
@@ -72,11 +87,25 @@ export async function loadModel(modelPath: string): Promise<tf.LayersModel> {
         buffers.push(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
       }
     }
-    return [specs, tf.io.concatenateArrayBuffers(buffers)];
+    const data = tf.io.concatenateArrayBuffers(buffers);
+    const want = manifestBytes(specs);
+    if (data.byteLength !== want) {
+      throw new KilnError(`weights of ${file} hold ${data.byteLength} bytes, but its manifest describes ${want}: the file is truncated, padded or not this model's`);
+    }
+    return [specs, data];
   });
+  let model: tf.LayersModel;
   try {
-    return await tf.loadLayersModel({ load: async () => artifacts });
+    model = await tf.loadLayersModel({ load: async () => artifacts });
   } catch (err) {
     throw new KilnError(`could not load model ${file}: ${(err as Error).message.split('\n')[0]}`);
   }
+  if (!options.allowNonfinite) {
+    const bad = model.weights.find((w) => w.dtype === 'float32' && !(w.read().dataSync() as Float32Array).every(Number.isFinite));
+    if (bad) {
+      model.dispose();
+      throw new KilnError(`model ${file} has NaN or infinite values in weight '${bad.originalName}': its outputs would be meaningless (retrain it, or load it with allowNonfinite)`);
+    }
+  }
+  return model;
 }

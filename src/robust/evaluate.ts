@@ -109,7 +109,7 @@ export async function attackSavedModel(job: SavedModelAttack): Promise<SavedMode
   if (inputShape.join('x') !== data.shape.join('x')) {
     throw new KilnError(`the model takes inputs of shape ${inputShape.join('x')} but ${job.dataset} images are ${data.shape.join('x')}`);
   }
-  data = sample(data, job.n, job.options.seed ?? 0);
+  data = sample(data, job.n, job.options.seed ?? 0, { exact: true });
   const total = data.y.length;
   const evaluation = evaluateAttack(classifierOf(model), data.x, data.y, data.shape, job.attack, job.options, job.batchSize, 8,
     (done) => job.onProgress?.(done, total));

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../core/index.js';
 import { tf } from '../backend/index.js';
-import { loadModel, saveModel, writeAtomic } from '../nn/index.js';
+import { loadModel, manifestBytes, saveModel, writeAtomic } from '../nn/index.js';
 
 /** One finished epoch of a fit. */
 export interface EpochLog {
@@ -59,12 +59,10 @@ async function writeWeights(file: string, named: NamedTensor[]): Promise<tf.io.W
   return specs;
 }
 
-const DTYPE_BYTES: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
-
 function readWeights(file: string, specs: tf.io.WeightsManifestEntry[]): NamedTensor[] {
   const buf = fs.existsSync(file) ? fs.readFileSync(file) : null;
   if (!buf) throw new KilnError(`corrupt checkpoint: ${file} is missing`);
-  const want = specs.reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1) * (DTYPE_BYTES[s.dtype] ?? NaN), 0);
+  const want = manifestBytes(specs);
   if (buf.byteLength !== want) throw new KilnError(`corrupt checkpoint: ${file} holds ${buf.byteLength} bytes, its manifest ${want}`);
   const map = tf.io.decodeWeights(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength), specs);
   return specs.map((s) => ({ name: s.name, tensor: map[s.name] }));

@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { collect, intParser, listFlag, optionFlags, optionsHelp } from '../flags.js';
+import { collect, hostParser, intParser, listFlag, optionFlags, optionsHelp, portParser } from '../flags.js';
 import { checkOutputFile, type OptionSpec } from '../../core/index.js';
 import { progressBars } from '../run.js';
 import {
@@ -87,9 +87,10 @@ export function register(program: Command): void {
     .description('serve the side-by-side human rating app (judgements stored in SQLite)')
     .requiredOption('--results <dirs>', 'comma-separated results folders (two or more systems on the same task and dataset)', list)
     .option('--db <file>', 'SQLite file for the judgements', 'ratings.db')
-    .option('--port <n>', 'TCP port', int('--port', 0), 8080)
-    .option('--host <addr>', 'address to bind (127.0.0.1 keeps the app local)', '127.0.0.1')
+    .option('--port <n>', 'TCP port, 0-65535 (0: any free port)', portParser(), 8080)
+    .option('--host <addr>', 'address to bind (127.0.0.1 keeps the app local)', hostParser(), '127.0.0.1')
     .action(async (opts: { results: string[]; db: string; port: number; host: string }) => {
+      checkOutputFile(opts.db, '--db');
       const app = await startRatingApp({ db: opts.db, results: opts.results, host: opts.host, port: opts.port });
       console.log(`rating app on ${app.url} (judgements in ${opts.db}); Ctrl-C to stop`);
       process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
