@@ -29,7 +29,7 @@ function tinyStorage(file: string, over: Partial<StudySpec> = {}): void {
   const name = s.createStudy(spec(over)).spec.name;
   const objective = over.objective ?? 'acc';
   const done = (arch: string, lat: number, acc: number) =>
-    s.finishTrial(name, s.createTrial(name, arch).number, { state: 'complete', feasible: true, value: acc, metrics: { lat, [objective]: acc, params: 1 } });
+    s.finishTrial(name, s.createTrial(name, arch).number, { state: 'complete', feasible: true, value: acc, metrics: { lat, [objective]: acc, params: 1, area: lat * 2 } });
   done('a', 2, 80); // front
   done('b', 3, 79); // dominated by a
   done('c', 4, 85); // front
@@ -64,7 +64,7 @@ test('dashboard API: counts per state, plots with front and constraint, escaping
       cost: string; costMetrics: string[]; plotted: number[]; front: number[]; scatterSvg: string; curveSvg: string; trials: { status: string }[];
     };
     assert.equal(view.cost, 'lat', 'the constrained metric is the default cost');
-    assert.deepEqual(view.costMetrics, ['lat', 'params'], 'the objective is no cost');
+    assert.deepEqual(view.costMetrics, ['lat', 'area', 'params'], 'constrained metrics first; the objective is no cost');
     assert.deepEqual(view.plotted, [0, 1, 2, 3]);
     assert.deepEqual(view.front, [0, 2, 3]);
     assert.equal(view.scatterSvg.match(/<circle class="point/g)?.length, 4);
@@ -201,7 +201,7 @@ test('end to end in Chromium: the page follows a running kiln search, then sorts
     assert.equal(await page.locator('#curve path.best').count(), 1);
 
     // Sort by the objective: descending first (best on top), then ascending; trials without a value stay last.
-    const values = async () => (await page.locator('#trials tbody tr td:nth-child(4)').allTextContents()).map((v) => (v === '\u2013' ? null : Number(v)));
+    const values = async () => (await page.locator('#trials tbody tr td:nth-child(3)').allTextContents()).map((v) => (v === '\u2013' ? null : Number(v)));
     const sorted = (v: (number | null)[], dir: 1 | -1) => {
       const known = v.filter((x): x is number => x !== null);
       return known.every((x, i) => i === 0 || (x - known[i - 1]) * dir >= 0) && v.slice(known.length).every((x) => x === null);

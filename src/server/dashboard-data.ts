@@ -89,14 +89,17 @@ const constraintsOf = (spec: StudySpec): Constraint[] => {
 
 /**
  * The full view of a study. `cost` picks the scatter's x metric; by default the first
- * constrained metric the trials carry, else the first metric they carry.
+ * constrained metric the trials carry, else the first metric they carry by name.
  */
 export function studyView(record: StudyRecord, trials: readonly Trial[], cost?: string): StudyView {
   const spec = record.spec;
   const constraints = constraintsOf(spec);
+  const constrained = constraints.map((c) => c.metric);
+  // Constrained metrics first (the default cost and the first metric columns), then the rest by name.
   const costMetrics = [...new Set(trials.flatMap((t) => Object.keys(t.metrics)))]
-    .filter((m) => m !== spec.objective && trials.some((t) => typeof t.metrics[m] === 'number')).sort();
-  const chosen = cost ?? constraints.map((c) => c.metric).find((m) => costMetrics.includes(m)) ?? costMetrics[0] ?? null;
+    .filter((m) => m !== spec.objective && trials.some((t) => typeof t.metrics[m] === 'number'))
+    .sort((a, b) => Number(constrained.includes(b)) - Number(constrained.includes(a)) || a.localeCompare(b));
+  const chosen = cost ?? costMetrics[0] ?? null;
 
   const evaluated = [...trials].sort((a, b) => a.number - b.number).filter((t) => trialStatus(t) === 'evaluated');
   const onScatter = chosen === null ? [] : evaluated.filter((t) => Number.isFinite(t.metrics[chosen]));

@@ -25,6 +25,7 @@ th,td{padding:.3em .7em;text-align:left;white-space:nowrap;border-bottom:1px sol
 th{background:#eef1f5;position:sticky;top:0;z-index:1}
 td.num,th.num{text-align:right}
 td.arch{font-family:ui-monospace,monospace;font-size:.92em}
+td.status.infeasible,td.status.not-evaluable{color:#6b7280}td.status.failed{color:#b42318}td.status.running{color:#0b57d0}
 td.error{color:#8a4b00;max-width:28em;overflow:hidden;text-overflow:ellipsis}
 #study-list tbody tr{cursor:pointer}#study-list tbody tr:hover{background:#f3f7ff}
 #study-list tr.selected{background:#e4eeff}
@@ -126,10 +127,11 @@ function renderStudies(list) {
 function columns(v) {
   return [
     { key: 'number', label: '#', num: true, get: (t) => t.number },
-    { key: 'arch', label: 'architecture', get: (t) => t.arch, cls: 'arch' },
     { key: 'status', label: 'state', get: (t) => t.status },
     { key: 'value', label: v.objective, num: true, get: (t) => t.value },
     ...v.costMetrics.map((m) => ({ key: 'metric:' + m, label: m, num: true, get: (t) => (typeof t.metrics[m] === 'number' ? t.metrics[m] : null) })),
+    // The long architecture strings come after the numbers, so those show without scrolling.
+    { key: 'arch', label: 'architecture', get: (t) => t.arch, cls: 'arch' },
     { key: 'error', label: 'note', get: (t) => t.error, cls: 'error' },
   ];
 }
@@ -165,7 +167,7 @@ function renderTrials(v) {
     tr.dataset.trial = String(t.number);
     for (const c of cols) {
       const v = c.get(t);
-      const td = cell(tr, c.num ? fmt(v) : (v === null ? '' : String(v)), c.num ? 'num' : c.cls);
+      const td = cell(tr, c.num ? fmt(v) : (v === null ? '' : String(v)), c.num ? 'num' : c.key === 'status' ? 'status ' + v.replace(' ', '-') : c.cls);
       if (c.key === 'error' && v) td.title = v;
     }
     body.appendChild(tr);

@@ -23,7 +23,8 @@ export const PLOT_COLORS = { points: colorOf(0), best: colorOf(0), front: colorO
 
 const W = 560;
 const H = 330;
-const M = { l: 62, r: 18, t: 14, b: 42 };
+// The top margin holds the constraint labels, above the points rather than over them.
+const M = { l: 62, r: 18, t: 24, b: 42 };
 
 export const escapeXml = (s: string): string =>
   s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
@@ -88,7 +89,8 @@ export function curvePlot(values: { trial: number; y: number }[], best: number[]
 
 /**
  * Objective vs cost: every point, the Pareto front (lower cost, better objective) as a staircase
- * over its points, and a dashed line per constraint on the cost axis, labelled on the side with room.
+ * over its points, and a dashed line per constraint on the cost axis, labelled above the frame
+ * towards the side with room.
  */
 export function scatterPlot(points: ScatterPoint[], front: ReadonlySet<number>, o: { xLabel: string; yLabel: string; guides: Guide[] }): string {
   const a = axes([...points.map((p) => p.x), ...o.guides.map((g) => g.value)], points.map((p) => p.y), o.xLabel, o.yLabel);
@@ -97,7 +99,7 @@ export function scatterPlot(points: ScatterPoint[], front: ReadonlySet<number>, 
     const x = a.sx(g.value);
     const right = x < (M.l + W - M.r) / 2;
     a.parts.push(`<line class="constraint" x1="${x.toFixed(1)}" x2="${x.toFixed(1)}" y1="${M.t}" y2="${H - M.b}" stroke="${PLOT_COLORS.guide}" stroke-width="1.5" stroke-dasharray="6 4"/>`,
-      `<text x="${(right ? x + 5 : x - 5).toFixed(1)}" y="${M.t + 14}" text-anchor="${right ? 'start' : 'end'}" fill="${PLOT_COLORS.guide}" stroke="white" stroke-width="3" paint-order="stroke">${escapeXml(g.label)}</text>`);
+      `<text x="${(right ? x - 4 : x + 4).toFixed(1)}" y="${M.t - 7}" text-anchor="${right ? 'start' : 'end'}" fill="${PLOT_COLORS.guide}">${escapeXml(g.label)}</text>`);
   }
   const title = (p: ScatterPoint) => `trial ${p.trial}: ${o.yLabel} ${fmt(p.y)}, ${o.xLabel} ${fmt(p.x)}`;
   for (const p of points) if (!front.has(p.trial)) a.parts.push(dot('point', a.sx(p.x), a.sy(p.y), 3, PLOT_COLORS.points, title(p), p.trial, 0.45));
