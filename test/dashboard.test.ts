@@ -216,6 +216,11 @@ test('end to end in Chromium: the page follows a running kiln search, then sorts
     assert.ok(sorted(await values(), 1));
 
     await page.screenshot({ path: path.join(os.tmpdir(), 'kiln-dashboard.png'), fullPage: true });
+    // Another cost metric: same points, no constraint line (nothing constrains it).
+    await page.selectOption('#cost', 'latency_ms_raspi4');
+    await page.waitForFunction(`document.querySelector('#scatter svg').textContent.includes('latency_ms_raspi4')`);
+    assert.equal(await page.locator('#scatter line.constraint').count(), 0);
+    assert.equal(await page.locator('#scatter circle.point').count(), 300);
   } finally {
     await browser.close();
     await app.close();

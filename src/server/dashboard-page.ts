@@ -49,7 +49,7 @@ th[aria-sort=ascending] button::after{content:" \\25B2";font-size:.75em}th[aria-
 .sw.dash{border-top:2px dashed var(--c);height:0;margin-top:2px}
 circle[data-trial]{cursor:pointer}
 tr.hit{background:#fff3c4!important}
-.empty{color:#666;padding:.6em 0}
+.empty{color:#666;padding:.6em 1em}
 </style></head><body>
 <header><h1>Kiln dashboard</h1><span class="storage">${escapeXml(o.storage)}</span><span id="status" role="status">loading…</span></header>
 <main>
@@ -171,6 +171,10 @@ function renderTrials(v) {
       if (c.key === 'error' && v) td.title = v;
     }
     body.appendChild(tr);
+  }
+  if (!rows.length) {
+    const td = cell(body.insertRow(), 'No trials yet.', 'empty');
+    td.colSpan = cols.length;
   }
   $('trials').tBodies[0].replaceWith(body);
   $('trials-title').textContent = 'Trials (' + v.trials.length + ')';

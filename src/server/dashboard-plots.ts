@@ -57,11 +57,13 @@ function axes(xs: number[], ys: number[], xLabel: string, yLabel: string, intege
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" font-family="system-ui, sans-serif" font-size="12" role="img">`,
   ];
-  for (const t of ticks(y0, y1, 6)) {
+  // Without data, ticks of a made-up range would only mislead.
+  const tickAt = (lo: number, hi: number, n: number) => (xs.length && ys.length ? ticks(lo, hi, n) : []);
+  for (const t of tickAt(y0, y1, 6)) {
     parts.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eceff3"/>`,
       `<text x="${M.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmt(t)}</text>`);
   }
-  for (const t of ticks(x0, x1, 7).filter((t) => !integerX || Number.isInteger(t))) {
+  for (const t of tickAt(x0, x1, 7).filter((t) => !integerX || Number.isInteger(t))) {
     parts.push(`<line x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${M.t}" y2="${H - M.b}" stroke="#eceff3"/>`,
       `<text x="${sx(t).toFixed(1)}" y="${H - M.b + 16}" text-anchor="middle" fill="#444">${fmt(t)}</text>`);
   }
