@@ -7,6 +7,7 @@ import {
 } from '../storybench/index.js';
 import { encodeGif } from '../media/index.js';
 import { ratingPage } from './rating-page.js';
+import { HttpError, listen, send, sendError, sendJson, type RunningServer } from './http.js';
 
 /**
  * The StoryBench human-rating app (node:http, no framework). Raters see two systems' videos of
@@ -29,12 +30,6 @@ export interface RatingPair {
   runs: [number, number];
   texts: string[];
   frames: number[];
-}
-
-class HttpError extends Error {
-  constructor(readonly status: number, message: string) {
-    super(message);
-  }
 }
 
 const RATER = /^[\p{L}\p{N} _.@-]{1,64}$/u;
@@ -71,7 +66,7 @@ function leftFirst(rater: string, index: number): boolean {
   return ((h >>> 0) & 1) === 0;
 }
 
-export async function startRatingApp(opts: RatingAppOptions): Promise<{ server: http.Server; url: string; close(): Promise<void> }> {
+export async function startRatingApp(opts: RatingAppOptions): Promise<RunningServer> {
   const runs = opts.results.flatMap((r) => findRuns(r)).filter((r) => r.manifest.model !== GROUND_TRUTH);
   const seen = new Set<string>();
   const unique = runs.filter((r) => !seen.has(r.dir) && (seen.add(r.dir), true));
@@ -163,49 +158,22 @@ export async function startRatingApp(opts: RatingAppOptions): Promise<{ server: 
     return gif;
   };
 
-  const send = (res: http.ServerResponse, status: number, type: string, body: string | Uint8Array) => {
-    res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-    res.end(body);
-  };
-  const json = (res: http.ServerResponse, status: number, value: unknown) => send(res, status, 'application/json; charset=utf-8', JSON.stringify(value));
-
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://localhost');
       const route = `${req.method} ${url.pathname}`;
       const m = /^\/media\/(\d{1,6})\/([\w.-]{1,128})\.gif$/.exec(url.pathname);
       if (route === 'GET /') send(res, 200, 'text/html; charset=utf-8', ratingPage(QUESTIONS));
-      else if (route === 'GET /api/next') json(res, 200, next(query(url, 'rater', RATER, '1-64 letters, digits, spaces or _.@-')));
-      else if (route === 'POST /api/judgements') json(res, 200, submit(await readBody(req)));
+      else if (route === 'GET /api/next') sendJson(res, 200, next(query(url, 'rater', RATER, '1-64 letters, digits, spaces or _.@-')));
+      else if (route === 'POST /api/judgements') sendJson(res, 200, submit(await readBody(req)));
       else if (route === 'GET /api/export.csv') send(res, 200, 'text/csv; charset=utf-8', judgementsCsv(store.all()));
-      else if (route === 'GET /api/winrates') json(res, 200, winRates(store.all()));
+      else if (route === 'GET /api/winrates') sendJson(res, 200, winRates(store.all()));
       else if (req.method === 'GET' && m) send(res, 200, 'image/gif', media(Number(m[1]), m[2]));
       else if (['/', '/api/next', '/api/judgements', '/api/export.csv', '/api/winrates'].includes(url.pathname) || m) throw new HttpError(405, `method ${req.method} not allowed`);
       else throw new HttpError(404, `not found: ${url.pathname}`);
     } catch (e) {
-      const status = e instanceof HttpError ? e.status : 500;
-      json(res, status, { error: status === 500 ? 'internal error' : (e as Error).message });
-      if (status === 500) console.error(e);
+      sendError(res, e);
     }
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) =>
-      reject(e.code === 'EADDRINUSE' ? new KilnError(`port ${opts.port} on ${host} is already in use`) : e));
-    server.listen(opts.port ?? 8080, host, () => resolve());
-  });
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : opts.port;
-  return {
-    server,
-    url: `http://${host}:${port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => {
-          store.close();
-          resolve();
-        });
-      }),
-  };
+  return listen(server, opts.host ?? '127.0.0.1', opts.port ?? 8080, () => store.close());
 }

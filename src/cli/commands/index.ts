@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { register as attack } from './attack.js';
+import { register as dashboard } from './dashboard.js';
 import { register as demo } from './demo.js';
 import { register as doctor } from './doctor.js';
 import { register as excusable } from './experiment-excusable.js';
@@ -14,5 +15,5 @@ import { register as video } from './video.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, doctor, search, study, experimentNas, train, oneshot, explain, attack, excusable, video, storybench,
+  demo, doctor, search, study, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench,
 ];

@@ -1,0 +1,230 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { openStorage, paretoFront, sqliteStorage, type StudySpec, type Trial } from '../src/nas/index.js';
+import { startDashboard } from '../src/server/index.js';
+import { launchChromium, noChromium } from './browser.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = path.join(here, '..', '..');
+const CLI = path.join(here, '..', 'src', 'cli', 'main.js');
+const SLOW_WRITES = path.join(here, 'fixtures', 'dashboard', 'slow-writes.js');
+
+const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-dash-'));
+
+const spec = (over: Partial<StudySpec> = {}): StudySpec => ({
+  name: 'tiny', space: 'nb201', objective: 'acc', direction: 'max', constraints: ['lat<=6'], controller: 'random',
+  controllerOptions: {}, evaluator: 'table', seed: 0, ...over,
+});
+
+/** A study with one trial in every state: evaluated points (a known front), infeasible, not evaluable, failed, running. */
+function tinyStorage(file: string, over: Partial<StudySpec> = {}): void {
+  const s = sqliteStorage(file);
+  const name = s.createStudy(spec(over)).spec.name;
+  const objective = over.objective ?? 'acc';
+  const done = (arch: string, lat: number, acc: number) =>
+    s.finishTrial(name, s.createTrial(name, arch).number, { state: 'complete', feasible: true, value: acc, metrics: { lat, [objective]: acc, params: 1, area: lat * 2 } });
+  done('a', 2, 80); // front
+  done('b', 3, 79); // dominated by a
+  done('c', 4, 85); // front
+  done('d', 5.5, 90); // front
+  s.finishTrial(name, s.createTrial(name, 'e').number, { state: 'complete', feasible: false, value: null, metrics: { lat: 7 } });
+  s.finishTrial(name, s.createTrial(name, 'f').number, { state: 'complete', feasible: false, value: null, metrics: {}, error: 'not in the table' });
+  s.finishTrial(name, s.createTrial(name, 'g').number, { state: 'failed', feasible: false, value: null, metrics: {}, error: 'boom' });
+  s.createTrial(name, 'h');
+  s.close();
+}
+
+/** A GET with a chosen Host header (fetch does not let a caller set it). */
+const getWithHost = (url: string, host: string) =>
+  new Promise<number>((resolve, reject) => http.get(url, { headers: { host } }, (res) => { res.resume(); resolve(res.statusCode!); }).on('error', reject));
+
+test('dashboard API: counts per state, plots with front and constraint, escaping, validation', async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, '<b>&.db');
+  tinyStorage(file, { objective: 'acc<i>' });
+  const app = await startDashboard({ storage: `sqlite:${file}`, port: 0 });
+  try {
+    assert.match(app.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds to localhost by default');
+    const page = await (await fetch(app.url)).text();
+    assert.ok(page.includes('&lt;b&gt;&amp;.db') && !page.includes('<b>&.db'), 'the storage URI is escaped in the page');
+
+    const studies = (await (await fetch(`${app.url}/api/studies`)).json()) as { name: string; counts: Record<string, number>; best: { number: number } }[];
+    assert.deepEqual(studies.map((s) => s.name), ['tiny']);
+    assert.deepEqual(studies[0].counts, { evaluated: 4, infeasible: 1, notEvaluable: 1, failed: 1, running: 1, total: 8 });
+    assert.equal(studies[0].best.number, 3);
+
+    const view = (await (await fetch(`${app.url}/api/study?name=tiny`)).json()) as {
+      cost: string; costMetrics: string[]; plotted: number[]; front: number[]; scatterSvg: string; curveSvg: string; trials: { status: string }[];
+    };
+    assert.equal(view.cost, 'lat', 'the constrained metric is the default cost');
+    assert.deepEqual(view.costMetrics, ['lat', 'area', 'params'], 'constrained metrics first; the objective is no cost');
+    assert.deepEqual(view.plotted, [0, 1, 2, 3]);
+    assert.deepEqual(view.front, [0, 2, 3]);
+    assert.equal(view.scatterSvg.match(/<circle class="point/g)?.length, 4);
+    assert.equal(view.scatterSvg.match(/<circle class="point front"/g)?.length, 3);
+    assert.match(view.scatterSvg, /<path class="pareto" d="M[\d.]+,[\d.]+ H[\d.]+ V[\d.]+ H[\d.]+ V[\d.]+"/);
+    assert.match(view.scatterSvg, /<line class="constraint"[^>]*>.*lat &lt;= 6/);
+    assert.ok(view.scatterSvg.includes('acc&lt;i&gt;') && !view.scatterSvg.includes('acc<i>'), 'labels are escaped');
+    assert.equal(view.curveSvg.match(/<circle class="trial"/g)?.length, 4);
+    assert.deepEqual(view.trials.map((t) => t.status), ['evaluated', 'evaluated', 'evaluated', 'evaluated', 'infeasible', 'not evaluable', 'failed', 'running']);
+
+    const other = (await (await fetch(`${app.url}/api/study?name=tiny&cost=params`)).json()) as { cost: string; scatterSvg: string };
+    assert.equal(other.cost, 'params');
+    assert.doesNotMatch(other.scatterSvg, /class="constraint"/, 'no constraint on params');
+
+    const status = async (p: string, init?: RequestInit) => (await fetch(app.url + p, init)).status;
+    assert.equal(await status('/api/study'), 400);
+    assert.equal(await status('/api/study?name=nope'), 404);
+    assert.equal(await status('/api/study?name=tiny&cost=acc%3Ci%3E'), 400, 'the objective is not a cost');
+    assert.equal(await status('/api/studies', { method: 'POST' }), 405);
+    assert.equal(await status('/nope'), 404);
+    assert.equal(await getWithHost(`${app.url}/api/studies`, 'evil.example:80'), 403, 'DNS rebinding is refused');
+    assert.equal(await getWithHost(`${app.url}/api/studies`, 'localhost'), 200);
+  } finally {
+    await app.close();
+  }
+
+  await assert.rejects(startDashboard({ storage: `sqlite:${path.join(dir, 'missing.db')}`, port: 0 }), /no storage at sqlite:/);
+  const foreign = path.join(dir, 'foreign.db');
+  new Database(foreign).exec('CREATE TABLE judgements (id INTEGER)');
+  await assert.rejects(startDashboard({ storage: `sqlite:${foreign}`, port: 0 }), /not a Kiln study database/);
+  await assert.rejects(startDashboard({ storage: 'memory', port: 0 }), /memory storage/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+interface Exit { code: number | null; stdout: string; stderr: string }
+
+function kiln(args: string[], opts: { preload?: string; env?: Record<string, string> } = {}): { child: ChildProcess; exit: Promise<Exit>; stdout(): string } {
+  const child = spawn(process.execPath, [...(opts.preload ? ['--import', opts.preload] : []), CLI, ...args],
+    { cwd: ROOT, env: { ...process.env, KILN_DEBUG: '', KILN_THREADS: '1', ...opts.env } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => { stdout += d; });
+  child.stderr!.on('data', (d) => { stderr += d; });
+  const exit = new Promise<Exit>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  return { child, exit, stdout: () => stdout };
+}
+
+test('kiln dashboard: bad flags and storages are one-line exit-2 errors; a good one serves until Ctrl-C', async () => {
+  const dir = tmpDir();
+  const db = path.join(dir, 's.db');
+  tinyStorage(db);
+  fs.writeFileSync(path.join(dir, 'junk.db'), 'not sqlite at all, just text that is long enough to be read as a header....');
+  const bad: [string[], RegExp][] = [
+    [['--storage', `sqlite:${path.join(dir, 'none.db')}`], /^kiln: no storage at sqlite:.*none\.db/],
+    [['--storage', `sqlite:${path.join(dir, 'junk.db')}`], /^kiln: .*junk\.db/],
+    [['--storage', `sqlite:${db}`, '--port', '70000'], /^kiln: --port must be an integer >= 0 and <= 65535, got '70000'/],
+    [['--storage', `sqlite:${db}`, '--port', '0x50'], /^kiln: --port must be an integer/],
+    [['--storage', `sqlite:${db}`, '--host', 'bad host!'], /^kiln: --host must be an IP address or a host name, got 'bad host!'/],
+  ];
+  for (const [args, message] of bad) {
+    const r = await kiln(['dashboard', ...args]).exit;
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.match(r.stderr, message);
+    assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+  }
+  const run = kiln(['dashboard', '--storage', `sqlite:${db}`, '--port', '0']);
+  try {
+    const deadline = Date.now() + 20_000;
+    while (!/on http:\/\/127\.0\.0\.1:\d+/.test(run.stdout()) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout())![1];
+    const studies = (await (await fetch(`${url}/api/studies`)).json()) as { name: string }[];
+    assert.deepEqual(studies.map((s) => s.name), ['tiny']);
+  } finally {
+    run.child.kill('SIGINT');
+  }
+  assert.equal((await run.exit).code, 0);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** The page's counter for one state, as a number. */
+const counter = (id: string) => `Number(document.getElementById('${id}').textContent)`;
+
+test('end to end in Chromium: the page follows a running kiln search, then sorts, plots the front and the constraint', { skip: noChromium }, async () => {
+  const dir = tmpDir();
+  const storage = `sqlite:${path.join(dir, 's.db')}`;
+  // The real CLI in a child process; its storage writes are paced so the run lasts seconds (see the preload).
+  const search = kiln(['search', '--space', 'nb201', '--table', 'data/nb201/nb201-cifar10.csv', '--objective', 'cifar10_test_acc',
+    '--constraint', 'latency_ms_pixel3<=6', '--budget', '300', '--storage', storage, '--study', 's1'],
+  { preload: SLOW_WRITES, env: { KILN_TEST_WRITE_MS: '2' } });
+  // The dashboard refuses a storage without a study, so it starts once the search has created one.
+  for (let created = false; !created;) {
+    assert.equal(search.child.exitCode, null, 'the search ended before it created its study');
+    try {
+      const s = openStorage(storage, { create: false });
+      created = s.listStudies().length > 0;
+      s.close();
+    } catch {
+      // Not there yet.
+    }
+    if (!created) await new Promise((r) => setTimeout(r, 50));
+  }
+  const app = await startDashboard({ storage, port: 0, pollMs: 300 });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1500 }, bypassCSP: true }) // string predicates need eval;
+    await page.goto(app.url);
+    await page.waitForFunction(`document.getElementById('study-name').textContent === 's1'`);
+    const first = Number(await page.textContent('#n-evaluated'));
+    await page.waitForFunction(`${counter('n-evaluated')} > ${first}`, undefined, { timeout: 20_000 });
+    assert.equal(search.child.exitCode, null, 'the count rose while the search was still running');
+    assert.ok(first < 300, `first poll saw ${first} evaluations`);
+
+    const result = await search.exit;
+    assert.equal(result.code, 0, result.stderr);
+    const s = openStorage(storage, { create: false });
+    const trials: Trial[] = s.trials('s1');
+    s.close();
+    const evaluated = trials.filter((t) => t.state === 'complete' && t.feasible);
+    assert.equal(evaluated.length, 300);
+    await page.waitForFunction(`${counter('n-evaluated')} === 300 && ${counter('n-total')} === ${trials.length}`);
+    assert.equal(Number(await page.textContent('#n-infeasible')), trials.filter((t) => t.state === 'complete' && !t.feasible).length);
+    assert.equal(await page.locator('#trials tbody tr').count(), trials.length);
+
+    // Scatter: a point per evaluated trial, the front computed here, and the constraint line right of every (feasible) point.
+    assert.equal(await page.locator('#scatter circle.point').count(), 300);
+    const front = paretoFront(evaluated.map((t) => [t.metrics.latency_ms_pixel3, t.value!]), ['min', 'max']);
+    assert.ok(front.length >= 2);
+    assert.equal(await page.locator('#scatter circle.front').count(), front.length);
+    assert.equal(await page.locator('#scatter path.pareto').count(), 1);
+    assert.equal(await page.locator('#scatter line.constraint').count(), 1);
+    const lineX = Number(await page.getAttribute('#scatter line.constraint', 'x1'));
+    const xs = (await page.evaluate(`[...document.querySelectorAll('#scatter circle.point')].map((c) => Number(c.getAttribute('cx')))`)) as number[];
+    assert.ok(Math.max(...xs) <= lineX, 'every evaluated trial meets latency_ms_pixel3<=6');
+    assert.equal(await page.locator('#curve path.best').count(), 1);
+
+    // Sort by the objective: descending first (best on top), then ascending; trials without a value stay last.
+    const values = async () => (await page.locator('#trials tbody tr td:nth-child(3)').allTextContents()).map((v) => (v === '\u2013' ? null : Number(v)));
+    const sorted = (v: (number | null)[], dir: 1 | -1) => {
+      const known = v.filter((x): x is number => x !== null);
+      return known.every((x, i) => i === 0 || (x - known[i - 1]) * dir >= 0) && v.slice(known.length).every((x) => x === null);
+    };
+    assert.ok(!sorted(await values(), -1), 'unsorted by value before the click');
+    await page.click('#trials th[data-key="value"] button');
+    assert.equal(await page.getAttribute('#trials th[data-key="value"]', 'aria-sort'), 'descending');
+    const desc = await values();
+    assert.ok(sorted(desc, -1));
+    assert.equal(desc[0], Math.max(...evaluated.map((t) => t.value!)));
+    await page.click('#trials th[data-key="value"] button');
+    assert.ok(sorted(await values(), 1));
+
+    await page.screenshot({ path: path.join(os.tmpdir(), 'kiln-dashboard.png'), fullPage: true });
+    // Another cost metric: same points, no constraint line (nothing constrains it).
+    await page.selectOption('#cost', 'latency_ms_raspi4');
+    await page.waitForFunction(`document.querySelector('#scatter svg').textContent.includes('latency_ms_raspi4')`);
+    assert.equal(await page.locator('#scatter line.constraint').count(), 0);
+    assert.equal(await page.locator('#scatter circle.point').count(), 300);
+  } finally {
+    await browser.close();
+    await app.close();
+    search.child.kill();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
