@@ -1,5 +1,6 @@
 /**
- * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, DeepFool, on-manifold PGD) in a registry,
+ * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, APGD-CE/DLR/T, Square, AutoAttack, DeepFool,
+ * on-manifold PGD) in a registry,
  * their evaluation on a classifier, and the "When adversarial examples are excusable" experiment on a
  * rendered-shapes problem whose manifold and true class boundary are known exactly.
  *
@@ -17,6 +18,9 @@ export {
   classifierOf, evaluateAttack, attackSavedModel, writeAttackFiles,
   type AttackEvaluation, type SavedModelAttack, type SavedModelAttackResult,
 } from './evaluate.js';
+export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
+export { squareLinf, squareFraction, type SquareOptions } from './square.js';
+export { autoAttack, AUTOATTACK_SEQUENCES, type AutoAttackResult, type AutoAttackStage } from './autoattack.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';

@@ -2,12 +2,24 @@ import { attacks } from './attacks.js';
 import { deepfoolL2 } from './deepfool.js';
 import { onManifoldPgd } from './on-manifold.js';
 import { fgsm, pgdL2, pgdLinf } from './pgd.js';
+import { apgdCe, apgdCeL2, apgdDlr, apgdDlrL2, apgdT, apgdTL2 } from './apgd.js';
+import { square } from './square.js';
+import { autoAttackL2, autoAttackLinf } from './autoattack.js';
 
 attacks.register('fgsm', fgsm, 'fast gradient sign method, one Linf step');
 attacks.register('pgd-linf', pgdLinf, 'projected gradient descent in the Linf ball, random start');
 attacks.register('pgd-l2', pgdL2, 'projected gradient descent in the L2 ball, random start');
 attacks.register('deepfool-l2', deepfoolL2, 'DeepFool minimal L2 perturbation, clipped to eps');
 attacks.register('on-manifold', onManifoldPgd, 'PGD in latent space; image moves at most eps in L2');
+attacks.register('apgd-ce', apgdCe, 'APGD with the cross-entropy loss, Linf (AutoAttack)');
+attacks.register('apgd-dlr', apgdDlr, 'APGD with the DLR loss, Linf');
+attacks.register('apgd-t', apgdT, 'targeted APGD with the DLR loss over the top 9 other classes, Linf (AutoAttack)');
+attacks.register('apgd-ce-l2', apgdCeL2, 'APGD with the cross-entropy loss, L2');
+attacks.register('apgd-dlr-l2', apgdDlrL2, 'APGD with the DLR loss, L2');
+attacks.register('apgd-t-l2', apgdTL2, 'targeted APGD with the DLR loss, L2');
+attacks.register('square', square, 'Square attack, Linf: score-based, no gradients (AutoAttack: 5,000 queries)');
+attacks.register('autoattack', autoAttackLinf, 'AutoAttack, Linf: APGD-CE, APGD-T, Square in sequence on the points still robust (no FAB-T yet)');
+attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: APGD-CE, APGD-T in sequence on the points still robust (no FAB-T yet)');
 
 export {
   attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,

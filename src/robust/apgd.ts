@@ -1,0 +1,243 @@
+import { tf } from '../backend/index.js';
+import { check, type OptionSpec } from '../core/index.js';
+import { EPS_OPTION, SEED_OPTION, fooled, l2Norms, projectL2, recordSuccesses, selectRows, type Attack, type AttackOptions, type Classifier } from './attacks.js';
+import { checkEps } from './pgd.js';
+
+/**
+ * APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of
+ * diverse parameter-free attacks"), as in the reference code (fra31/auto-attack, apgd-attack.py):
+ * step size 2*eps halved at checkpoints w_j = ceil(p_j N) (p_0 = 0, p_1 = 0.22, p_{j+1} = p_j +
+ * max(p_j - p_{j-1} - 0.03, 0.06)) when fewer than 75% of the steps since the last checkpoint raised
+ * the loss, or when the step was not halved last time and the best loss has not moved; then the
+ * iterate restarts from the best point. Momentum 0.75. Losses: cross-entropy, DLR, targeted DLR.
+ */
+
+export type ApgdLoss = 'ce' | 'dlr' | 'dlr-targeted';
+type Norm = 'linf' | 'l2';
+
+/** Per-example loss to maximise, shape [n]. */
+function perExampleLoss(loss: ApgdLoss, logits: tf.Tensor2D, y: tf.Tensor1D, target?: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const classes = logits.shape[1];
+    const own = logits.mul(tf.oneHot(y, classes)).sum(1);
+    if (loss === 'ce') return own.neg().add(tf.logSumExp(logits, 1)) as tf.Tensor1D;
+    // The k-th largest logit, differentiable in its value (argMax and oneHot pass no gradient; topk has none in tfjs).
+    const ranked: tf.Tensor[] = [];
+    let rest: tf.Tensor = logits;
+    for (let k = 0; k < Math.min(4, classes); k++) {
+      const hot = tf.oneHot(rest.argMax(1), classes);
+      ranked.push(logits.mul(hot).sum(1));
+      rest = rest.sub(hot.mul(1e9));
+    }
+    const kth = (k: number) => ranked[k];
+    if (loss === 'dlr') {
+      // -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3)
+      const other = logits.sub(tf.oneHot(y, classes).mul(1e9)).max(1);
+      return own.sub(other).neg().div(kth(0).sub(kth(2)).add(1e-12)) as tf.Tensor1D;
+    }
+    // Targeted DLR: -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)
+    const toward = logits.mul(tf.oneHot(target!, classes)).sum(1);
+    return own.sub(toward).neg().div(kth(0).sub(kth(2).add(kth(3)).mul(0.5)).add(1e-12)) as tf.Tensor1D;
+  });
+}
+
+/** Projects `z` onto the eps ball around x in the norm, then onto [0, 1] (the reference's order). */
+function project(norm: Norm, x: tf.Tensor4D, z: tf.Tensor4D, eps: number): tf.Tensor4D {
+  return tf.tidy(() => {
+    if (norm === 'linf') return tf.clipByValue(tf.minimum(tf.maximum(z, x.sub(eps)), x.add(eps)), 0, 1) as tf.Tensor4D;
+    return tf.clipByValue(x.add(projectL2(z.sub(x) as tf.Tensor4D, eps)), 0, 1) as tf.Tensor4D;
+  });
+}
+
+/**
+ * Checkpoints of the step-size schedule, in the reference's integer form: the gap between checks
+ * starts at floor(0.22 N) and shrinks by floor(0.03 N) down to floor(0.06 N) (each at least 1).
+ */
+export function apgdCheckpoints(iterations: number): number[] {
+  const shrink = Math.max(Math.floor(0.03 * iterations), 1);
+  const least = Math.max(Math.floor(0.06 * iterations), 1);
+  const out: number[] = [];
+  for (let gap = Math.max(Math.floor(0.22 * iterations), 1), at = gap; at <= iterations; gap = Math.max(gap - shrink, least), at += gap) out.push(at);
+  return out;
+}
+
+interface RunState {
+  x: tf.Tensor4D;
+  y: tf.Tensor1D;
+  target?: tf.Tensor1D;
+}
+
+function lossAndGrad(model: Classifier, loss: ApgdLoss, s: RunState, at: tf.Tensor4D): { loss: tf.Tensor1D; grad: tf.Tensor4D; logits: tf.Tensor2D } {
+  return tf.tidy(() => {
+    const { value, grad } = tf.valueAndGrad((inp: tf.Tensor) => perExampleLoss(loss, model(inp as tf.Tensor4D), s.y, s.target).sum() as tf.Scalar)(at);
+    value.dispose();
+    const logits = model(at);
+    return { loss: perExampleLoss(loss, logits, s.y, s.target), grad: grad as tf.Tensor4D, logits };
+  });
+}
+
+/** One APGD run from a random start; returns per example the first point that fooled the model, else the start. */
+function apgdRun(model: Classifier, loss: ApgdLoss, norm: Norm, s: RunState, eps: number, iterations: number, seed: number): tf.Tensor4D {
+  const n = s.x.shape[0];
+  const start = tf.tidy(() => {
+    if (norm === 'linf') {
+      const t = tf.randomUniform(s.x.shape, -1, 1, 'float32', seed);
+      return tf.clipByValue(s.x.add(t.div(t.abs().max([1, 2, 3], true)).mul(eps)), 0, 1) as tf.Tensor4D;
+    }
+    const t = tf.randomNormal(s.x.shape, 0, 1, 'float32', seed);
+    return tf.clipByValue(s.x.add(t.div(l2Norms(t)).mul(eps)), 0, 1) as tf.Tensor4D;
+  });
+  const direction = (g: tf.Tensor4D) => tf.tidy(() => (norm === 'linf' ? tf.sign(g) : g.div(l2Norms(g))) as tf.Tensor4D);
+  const checks = new Set(apgdCheckpoints(iterations));
+
+  let xAdv = start;
+  let xOld = start.clone();
+  let { loss: current, grad, logits } = lossAndGrad(model, loss, s, xAdv);
+  let best = { bestX: xAdv.clone(), bestGrad: grad.clone(), bestLoss: current.clone() };
+  let adv = { best: start.clone(), found: tf.tidy(() => tf.notEqual(logits.argMax(1), s.y).toFloat() as tf.Tensor1D) };
+  logits.dispose();
+  let step = tf.fill([n, 1, 1, 1], 2 * eps) as tf.Tensor4D;
+  // Loss history since the last checkpoint (the reference compares each step with the one before,
+  // its slot before the first iteration holding 0).
+  let history: Uint8Array[] = [];
+  let previousLoss = new Float32Array(n);
+  let bestAtLastCheck = best.bestLoss.dataSync().slice() as Float32Array;
+  let reducedLastCheck = new Uint8Array(n);
+  let lastCheck = 0;
+
+  for (let i = 0; i < iterations; i++) {
+    const momentum = i > 0 ? 0.75 : 1;
+    const next = tf.tidy(() => {
+      const z = project(norm, s.x, xAdv.add(direction(grad).mul(step)) as tf.Tensor4D, eps);
+      return project(norm, s.x, xAdv.add(z.sub(xAdv).mul(momentum)).add(xAdv.sub(xOld).mul(1 - momentum)) as tf.Tensor4D, eps);
+    });
+    tf.dispose([xOld, grad]);
+    xOld = xAdv;
+    xAdv = next;
+    current.dispose();
+    ({ loss: current, grad, logits } = lossAndGrad(model, loss, s, xAdv));
+    adv = recordSuccesses(adv.best, adv.found, xAdv, tf.tidy(() => tf.notEqual(logits.argMax(1), s.y).toFloat() as tf.Tensor1D));
+    logits.dispose();
+
+    const values = current.dataSync() as Float32Array;
+    const improved = tf.tidy(() => tf.greater(current, best.bestLoss).toFloat() as tf.Tensor1D);
+    const nextBest = {
+      bestX: selectRows(improved, xAdv, best.bestX), bestGrad: selectRows(improved, grad, best.bestGrad),
+      bestLoss: selectRows(improved, current, best.bestLoss),
+    };
+    tf.dispose([improved, best.bestX, best.bestGrad, best.bestLoss]);
+    best = nextBest;
+    history.push(Uint8Array.from(values, (v, j) => (v > previousLoss[j] ? 1 : 0)));
+    previousLoss = values.slice();
+
+    if (checks.has(i + 1) && i + 1 < iterations) {
+      const span = i + 1 - lastCheck;
+      const bestNow = best.bestLoss.dataSync() as Float32Array;
+      const halve = new Float32Array(n);
+      for (let j = 0; j < n; j++) {
+        const increases = history.reduce((a, h) => a + h[j], 0);
+        const oscillating = increases <= span * 0.75;
+        const stalled = reducedLastCheck[j] === 0 && bestAtLastCheck[j] >= bestNow[j];
+        halve[j] = oscillating || stalled ? 1 : 0;
+        reducedLastCheck[j] = halve[j];
+      }
+      bestAtLastCheck = bestNow.slice();
+      history = [];
+      lastCheck = i + 1;
+      if (halve.some((h) => h === 1)) {
+        const mask = tf.tensor1d(halve);
+        const halvedStep = tf.tidy(() => step.mul(tf.scalar(1).sub(mask.reshape([-1, 1, 1, 1]).mul(0.5))) as tf.Tensor4D);
+        const restarted = selectRows(mask, best.bestX, xAdv);
+        const restartedGrad = selectRows(mask, best.bestGrad, grad);
+        tf.dispose([step, xAdv, grad, mask]);
+        step = halvedStep;
+        xAdv = restarted;
+        grad = restartedGrad;
+      }
+    }
+  }
+  const out = adv.best;
+  tf.dispose([xAdv, xOld, grad, current, step, best.bestX, best.bestGrad, best.bestLoss, adv.found]);
+  return out;
+}
+
+/** Runs `run` on the examples still robust, `restarts` times, keeping each example's first success. */
+function withRestarts(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, restarts: number,
+  run: (rows: tf.Tensor4D, labels: tf.Tensor1D, index: tf.Tensor1D, r: number) => tf.Tensor4D): tf.Tensor4D {
+  let out = x.clone();
+  for (let r = 0; r < restarts; r++) {
+    const robust = tf.tidy(() => tf.equal(model(out).argMax(1), y));
+    const index = Int32Array.from(robust.dataSync(), (v, i) => (v ? i : -1)).filter((i) => i >= 0);
+    robust.dispose();
+    if (index.length === 0) break;
+    const idx = tf.tensor1d(index, 'int32');
+    const found = tf.tidy(() => run(tf.gather(x, idx) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D, idx, r));
+    const merged = tf.tidy(() => {
+      const fool = fooled(model, found, tf.gather(y, idx) as tf.Tensor1D);
+      const chosen = selectRows(fool, found, tf.gather(out, idx) as tf.Tensor4D);
+      return tf.tensorScatterUpdate(out, idx.reshape([-1, 1]), chosen) as tf.Tensor4D;
+    });
+    tf.dispose([idx, found, out]);
+    out = merged;
+  }
+  return out;
+}
+
+export interface ApgdOptions extends AttackOptions {
+  /** apgd-t: the targets are the classes with the 2nd..(targets+1)-th largest clean logits. */
+  targets?: number;
+}
+
+/** APGD untargeted (CE or DLR loss) or targeted (DLR over the top `targets` classes). */
+export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: ApgdOptions, loss: ApgdLoss, norm: Norm): tf.Tensor4D {
+  checkEps(opts.eps);
+  const iterations = opts.steps ?? 100;
+  const restarts = opts.restarts ?? 1;
+  check(Number.isInteger(iterations) && iterations >= 1, `APGD steps must be a positive integer (got ${iterations})`);
+  check(Number.isInteger(restarts) && restarts >= 1, `APGD restarts must be a positive integer (got ${restarts})`);
+  const seed = opts.seed ?? 0;
+  const classes = tf.tidy(() => model(x.slice([0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
+  if (loss === 'ce' || loss === 'dlr') {
+    check(loss === 'ce' || classes >= 3, 'the DLR loss needs at least 3 classes');
+    return withRestarts(model, x, y, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels }, opts.eps, iterations, seed + 1000 * r));
+  }
+  const targets = Math.min(opts.targets ?? 9, classes - 1);
+  check(classes >= 4, 'the targeted DLR loss needs at least 4 classes');
+  let out = x.clone();
+  for (let t = 0; t < targets; t++) {
+    const next = withRestarts(model, out, y, restarts, (_rows, labels, idx, r) => {
+      const clean = tf.gather(x, idx) as tf.Tensor4D;
+      const target = tf.tidy(() => tf.topk(model(clean), t + 2).indices.slice([0, t + 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
+      const found = apgdRun(model, 'dlr-targeted', norm, { x: clean, y: labels, target }, opts.eps, iterations, seed + 1000 * r + t);
+      target.dispose();
+      return found;
+    });
+    out.dispose();
+    out = next;
+  }
+  return out;
+}
+
+const apgdOptions = (norm: string, extra: OptionSpec[] = []): OptionSpec[] => [
+  EPS_OPTION(norm),
+  { name: 'steps', type: 'integer', default: 100, min: 1, description: 'iterations per run (AutoAttack: 100)' },
+  { name: 'restarts', type: 'integer', default: 1, min: 1, description: 'runs from new random starts on the points still robust' },
+  ...extra,
+  SEED_OPTION,
+];
+const TARGETS: OptionSpec = { name: 'targets', type: 'integer', default: 9, min: 1, description: 'target classes: the 2nd..(targets+1)-th largest clean logits' };
+
+function apgdAttack(name: string, loss: ApgdLoss, norm: Norm): Attack {
+  return {
+    name, norm, needsManifold: false,
+    options: apgdOptions(norm === 'linf' ? 'Linf' : 'L2', loss === 'dlr-targeted' ? [TARGETS] : []),
+    run: (model, x, y, opts) => ({ x: apgd(model, x, y, opts, loss, norm) }),
+  };
+}
+
+export const apgdCe = apgdAttack('apgd-ce', 'ce', 'linf');
+export const apgdDlr = apgdAttack('apgd-dlr', 'dlr', 'linf');
+export const apgdT = apgdAttack('apgd-t', 'dlr-targeted', 'linf');
+export const apgdCeL2 = apgdAttack('apgd-ce-l2', 'ce', 'l2');
+export const apgdDlrL2 = apgdAttack('apgd-dlr-l2', 'dlr', 'l2');
+export const apgdTL2 = apgdAttack('apgd-t-l2', 'dlr-targeted', 'l2');

@@ -1,0 +1,110 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { initBackend, tf } from '../src/backend/index.js';
+import { createRng } from '../src/core/index.js';
+import { apgdCheckpoints, attacks, autoAttack, fooled, squareFraction, type Classifier } from '../src/robust/index.js';
+
+before(async () => {
+  await initBackend();
+});
+
+const H = 4;
+const W = 4;
+const D = H * W;
+
+/**
+ * A linear two-class score s(x) = w.x + b (w = +-1 per pixel) padded with two hopeless classes (for the
+ * DLR losses): the smallest Linf change that flips the class is |s(x)| / ||w||_1 = |s(x)| / D.
+ */
+function linearModel(seed: number, masked = false): { model: Classifier; x: tf.Tensor4D; y: tf.Tensor1D; minimal: number[] } {
+  const rng = createRng(seed);
+  const w = Float32Array.from({ length: D }, () => (rng.next() < 0.5 ? -1 : 1));
+  const n = 6;
+  const xs = Float32Array.from({ length: n * D }, () => 0.5 + (rng.next() - 0.5) * 0.1);
+  const wt = tf.tensor2d(w, [D, 1]);
+  const score = (x: tf.Tensor4D) => x.reshape([-1, D]).matMul(wt);
+  const plain = tf.tidy(() => score(tf.tensor4d(xs, [n, H, W, 1])).dataSync());
+  const b = -Array.from(plain).reduce((a, v) => a + v, 0) / n + 2; // s(x) around 2: class 0
+  const model: Classifier = (x) => tf.tidy(() => {
+    // Rounding to quarters has a zero gradient: the masked model hides its gradient from gradient attacks.
+    const seen = masked ? x.mul(4).round().div(4) as tf.Tensor4D : x;
+    const s = score(seen).add(b);
+    return tf.concat([s, s.neg(), tf.fill([x.shape[0], 1], -50), tf.fill([x.shape[0], 1], -50)], 1) as tf.Tensor2D;
+  });
+  const minimal = Array.from(plain, (v) => Math.abs(v + b) / D);
+  return { model, x: tf.tensor4d(xs, [n, H, W, 1]), y: tf.zeros([n], 'int32') as tf.Tensor1D, minimal };
+}
+
+const countFooled = (model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D) => tf.tidy(() => fooled(model, x, y).sum()).dataSync()[0];
+const linfDistance = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max()).dataSync()[0];
+
+test("APGD's step-size checkpoints are the reference's (22, 41, 57, 70, 80, 87, 93, 99 of 100)", () => {
+  assert.deepEqual(apgdCheckpoints(100), [22, 41, 57, 70, 80, 87, 93, 99]);
+  assert.equal(squareFraction(0.8, 0), 0.8);
+  assert.equal(squareFraction(0.8, 11), 0.4);
+  assert.equal(squareFraction(0.8, 4999), 0.8 / 128);
+});
+
+const LINF = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'square', 'autoattack'];
+
+test('every Linf attack finds an example just outside the minimal distance and stays in the ball and [0, 1]', () => {
+  const { model, x, y, minimal } = linearModel(1);
+  const over = Math.max(...minimal) * 1.1;
+  for (const name of LINF) {
+    const adv = attacks.get(name).run(model, x, y, { eps: over, steps: name === 'square' ? 2000 : 50, seed: 3 }).x;
+    assert.equal(countFooled(model, adv, y), x.shape[0], `${name} at 1.1x the minimal distance`);
+    assert.ok(linfDistance(adv, x) <= over + 1e-6, `${name} left the Linf ball`);
+    assert.ok(tf.tidy(() => adv.min()).dataSync()[0] >= 0 && tf.tidy(() => adv.max()).dataSync()[0] <= 1, `${name} left [0, 1]`);
+    adv.dispose();
+  }
+  const under = Math.min(...minimal) * 0.9;
+  for (const name of LINF) {
+    const adv = attacks.get(name).run(model, x, y, { eps: under, steps: name === 'square' ? 300 : 20, seed: 3 }).x;
+    assert.equal(countFooled(model, adv, y), 0, `${name} cannot beat the minimal distance`);
+    adv.dispose();
+  }
+});
+
+test('L2 APGD finds an example just outside the minimal L2 distance and stays in the ball', () => {
+  const { model, x, y, minimal } = linearModel(2);
+  // Minimal L2 distance of a linear score: |s| / ||w||_2 = (Linf minimal * D) / sqrt(D).
+  const eps = Math.max(...minimal) * Math.sqrt(D) * 1.1;
+  for (const name of ['apgd-ce-l2', 'apgd-dlr-l2', 'apgd-t-l2', 'autoattack-l2']) {
+    const adv = attacks.get(name).run(model, x, y, { eps, steps: 50, seed: 1 }).x;
+    assert.equal(countFooled(model, adv, y), x.shape[0], name);
+    const norms = tf.tidy(() => adv.sub(x).square().sum([1, 2, 3]).sqrt()).dataSync();
+    assert.ok(Math.max(...norms) <= eps + 1e-5, `${name} left the L2 ball`);
+    adv.dispose();
+  }
+});
+
+test('Square succeeds on a model that masks its gradient, where PGD and APGD do not', () => {
+  const { model, x, y } = linearModel(3, true);
+  const eps = 0.3;
+  const n = x.shape[0];
+  for (const name of ['pgd-linf', 'apgd-ce']) {
+    const adv = attacks.get(name).run(model, x, y, { eps, steps: 20, seed: 1 }).x;
+    assert.ok(countFooled(model, adv, y) < n / 2, `${name} should be stopped by the masked gradient`);
+    adv.dispose();
+  }
+  const adv = attacks.get('square').run(model, x, y, { eps, steps: 1000, seed: 1 }).x;
+  assert.equal(countFooled(model, adv, y), n);
+  adv.dispose();
+});
+
+test("AutoAttack's robust accuracy is never above any of its components', and it logs each stage", () => {
+  const { model, x, y, minimal } = linearModel(4);
+  const eps = Math.min(...minimal) * 1.3; // some points fall, not all
+  const stages: string[] = [];
+  const result = autoAttack(model, x, y, { eps, seed: 2 }, (s) => stages.push(s.attack));
+  assert.deepEqual(stages, ['apgd-ce', 'apgd-t', 'square']);
+  const robust = result.stages[result.stages.length - 1].robustAccuracy;
+  for (let i = 1; i < result.stages.length; i++) assert.ok(result.stages[i].robustAccuracy <= result.stages[i - 1].robustAccuracy);
+  for (const name of ['apgd-ce', 'apgd-t', 'square']) {
+    const adv = attacks.get(name).run(model, x, y, { eps, seed: 2 }).x;
+    assert.ok(robust <= 1 - countFooled(model, adv, y) / x.shape[0] + 1e-9, `autoattack above ${name}`);
+    adv.dispose();
+  }
+  assert.equal(result.cleanAccuracy, 1);
+  result.x.dispose();
+});
