@@ -47,24 +47,26 @@ export function connectPostgresSync(connectionString: string): SyncPgClient {
   const { port1: answers, port2 } = new MessageChannel();
   const config: pg.ClientConfig = { connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS };
   const data: PgWorkerData & { port: unknown } = { flag, config, port: port2 };
-  const worker = new Worker(new URL('./postgres-worker.js', import.meta.url), { workerData: data, transferList: [port2] });
+  // execArgv: [] so that the caller's flags (--input-type=module under `node -e`) do not stop the worker loading.
+  const worker = new Worker(new URL('./postgres-worker.js', import.meta.url), { workerData: data, transferList: [port2], execArgv: [] });
   worker.unref();
   let closed = false;
-  const call = (req: PgRequest): PgValue => {
+  // The driver times out first; these waits only catch a worker that died or never started.
+  const call = (req: PgRequest, waitMs = QUERY_TIMEOUT_MS + 5_000): PgValue => {
     if (closed) throw new Error('PostgreSQL storage is closed');
     Atomics.store(flag, 0, 0);
     worker.postMessage(req);
-    if (Atomics.wait(flag, 0, 0, QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS) === 'timed-out') {
+    if (Atomics.wait(flag, 0, 0, waitMs) === 'timed-out') {
       closed = true;
       void worker.terminate();
-      throw new PgError(`no answer within ${(QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS) / 1000} s`, 'ETIMEDOUT');
+      throw new PgError(`no answer within ${waitMs / 1000} s`, 'ETIMEDOUT');
     }
     const answer = receiveMessageOnPort(answers)!.message as PgAnswer;
     if (!answer.ok) throw new PgError(answer.error.message, answer.error.code);
     return answer.value;
   };
   try {
-    call({ op: 'connect' });
+    call({ op: 'connect' }, CONNECT_TIMEOUT_MS + 5_000);
   } catch (e) {
     closed = true;
     void worker.terminate();
