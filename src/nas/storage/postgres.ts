@@ -99,7 +99,7 @@ function connectError(e: unknown, t: PostgresTarget): KilnError {
         : code === '28P01' ? `password authentication failed for user '${t.user}'`
           : code === '3D000' ? `database '${t.database}' does not exist`
             : /timeout/i.test(err.message) || code === 'ETIMEDOUT' ? 'connection timed out'
-              : /password must be a string/.test(err.message) ? `user '${t.user}' needs a password (postgresql://USER:PASSWORD@...)`
+              : /password must be a string/.test(err.message) ? `user '${t.user}' needs a password (in the URI, postgresql://USER:PASSWORD@..., or in PGPASSWORD)`
                 : err.message;
   return new KilnError(`cannot open PostgreSQL storage at ${t.where}: ${reason}`);
 }
