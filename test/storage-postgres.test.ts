@@ -71,6 +71,16 @@ describe('PostgreSQL storage', { skip: noPostgres }, () => {
     assert.throws(() => storage.listStudies(), /closed/);
   });
 
+  test('a connection the server ends mid-study is a KilnError naming the server, and close still returns', () => {
+    const name = `kiln_lost_${process.pid}`;
+    const uri = edited((u) => { u.searchParams.set('schema', schemaOf(freshPostgresUri())); u.searchParams.set('application_name', name); });
+    const storage = openStorage(uri);
+    storage.createStudy(spec('s'));
+    assert.equal(postgresSql('SELECT pg_terminate_backend(pid) AS gone FROM pg_stat_activity WHERE application_name = $1', [name]).length, 1);
+    assert.throws(() => storage.listStudies(), (e: Error) => e instanceof KilnError && /^PostgreSQL storage at [^ ]+: .*terminat/i.test(e.message));
+    storage.close();
+  });
+
   test('create: false never creates a schema or table, and the session is read-only', () => {
     const uri = freshPostgresUri();
     assert.throws(() => openStorage(uri, { create: false }), /^KilnError: no storage at postgres(ql)?:\/\/.*holds no studies; run kiln search first/);

@@ -45,7 +45,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 export function connectPostgresSync(connectionString: string): SyncPgClient {
   const flag = new Int32Array(new SharedArrayBuffer(4));
   const { port1: answers, port2 } = new MessageChannel();
-  const config: pg.ClientConfig = { connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS };
+  const config: pg.ClientConfig = {
+    connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, query_timeout: QUERY_TIMEOUT_MS, fallback_application_name: 'kiln',
+  };
   const data: PgWorkerData & { port: unknown } = { flag, config, port: port2 };
   // execArgv: [] so that the caller's flags (--input-type=module under `node -e`) do not stop the worker loading.
   const worker = new Worker(new URL('./postgres-worker.js', import.meta.url), { workerData: data, transferList: [port2], execArgv: [] });

@@ -21,11 +21,12 @@ async function handle(req: PgRequest): Promise<PgValue> {
     return null;
   }
   if (!client) throw new Error('not connected');
-  if (lost) throw lost;
   if (req.op === 'end') {
-    await client.end();
+    // A connection the server already ended has nothing left to close.
+    if (!lost) await client.end();
     return null;
   }
+  if (lost) throw lost;
   let name: string | undefined;
   if (req.values.length > 0) {
     name = prepared.get(req.text) ?? `kiln${prepared.size}`;

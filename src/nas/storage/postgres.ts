@@ -104,6 +104,17 @@ function connectError(e: unknown, t: PostgresTarget): KilnError {
   return new KilnError(`cannot open PostgreSQL storage at ${t.where}: ${reason}`);
 }
 
+/**
+ * The server went away, ran out of room or stopped answering in the middle of a study: trouble in
+ * the user's environment, so a one-line KilnError naming the server. Other errors pass unchanged.
+ */
+function serverTrouble(e: unknown, t: PostgresTarget): unknown {
+  if (!(e instanceof PgError)) return e;
+  const code = e.code ?? '';
+  const trouble = /^(08|53|57)/.test(code) || /^E[A-Z]+$/.test(code) || /connection terminated|timeout/i.test(e.message);
+  return trouble ? new KilnError(`PostgreSQL storage at ${t.where}: ${e.message}`) : e;
+}
+
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
 
 /**
@@ -154,12 +165,22 @@ function prepareSchema(db: SyncPgClient, t: PostgresTarget, create: boolean): vo
 export function postgresStorage(uri: string, opts: { create?: boolean } = {}): Storage {
   const t = parsePostgresUri(uri);
   const create = opts.create !== false;
-  let db: SyncPgClient;
+  let connection: SyncPgClient;
   try {
-    db = connectPostgresSync(t.connectionString);
+    connection = connectPostgresSync(t.connectionString);
   } catch (e) {
     throw connectError(e, t);
   }
+  const db: SyncPgClient = {
+    query<R>(text: string, values?: unknown[]) {
+      try {
+        return connection.query<R>(text, values);
+      } catch (e) {
+        throw serverTrouble(e, t);
+      }
+    },
+    close: () => connection.close(),
+  };
   try {
     db.query(`SET search_path TO ${quoteIdent(t.schema)}`);
     if (!create) db.query('SET default_transaction_read_only = on');
