@@ -53,7 +53,7 @@ const toTrial = (r: TrialRow): Trial => ({
 const TRIAL_COLUMNS = 'number, arch, state, feasible, value, metrics, error, started_at, finished_at';
 
 /** A postgres:// or postgresql:// URI taken apart: what to connect to, and how to name it without the password. */
-export interface PostgresTarget {
+interface PostgresTarget {
   /** The URI pg connects with (the password kept, `schema` removed). */
   connectionString: string;
   /** The URI with no password: safe to print, and what Storage.uri gives. */
@@ -66,7 +66,7 @@ export interface PostgresTarget {
   schema: string;
 }
 
-export function parsePostgresUri(uri: string): PostgresTarget {
+function parsePostgresUri(uri: string): PostgresTarget {
   let url: URL;
   try {
     url = new URL(uri);
