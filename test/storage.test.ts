@@ -1,19 +1,20 @@
-import { describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import { memoryStorage, openStorage, sqliteStorage, type Storage, type StudySpec } from '../src/nas/index.js';
+import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
 
 const spec = (name: string): StudySpec => ({
   name, space: 'nb201', objective: 'acc', direction: 'max', constraints: ['latency<=6'], controller: 'evolution',
   controllerOptions: { population: 20 }, evaluator: 'table', table: 't.csv', archColumn: 'arch', seed: 1,
 });
 
-/** The behaviour every Storage backend must have; run once per backend below. */
-function storageConformance(backend: string, open: () => { storage: Storage; reopen?: () => Storage }) {
-  describe(`storage conformance: ${backend}`, () => {
+/** The behaviour every Storage backend must have; run once per backend below (`skip` says why a backend cannot run here). */
+function storageConformance(backend: string, open: () => { storage: Storage; reopen?: () => Storage }, skip: string | false = false) {
+  describe(`storage conformance: ${backend}`, { skip }, () => {
     test('studies: create, get, list, no duplicates', () => {
       const { storage } = open();
       assert.equal(storage.getStudy('a'), undefined);
@@ -126,6 +127,11 @@ storageConformance('sqlite', () => {
   const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-storage-')), 'kiln.db');
   return { storage: sqliteStorage(file), reopen: () => sqliteStorage(file) };
 });
+storageConformance('postgres', () => {
+  const uri = freshPostgresUri();
+  return { storage: openStorage(uri), reopen: () => openStorage(uri) };
+}, noPostgres);
+after(dropTestSchemas);
 
 test('storage URIs', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-uri-'));
@@ -139,7 +145,9 @@ test('storage URIs', () => {
   assert.equal(fs.existsSync(file), true);
   const db = openStorage(`sqlite:${file}`, { create: false });
   db.close();
-  assert.throws(() => openStorage('postgres://host/db'), /unknown storage 'postgres:\/\/host\/db' \(use memory or sqlite:PATH.db\)/);
+  assert.throws(() => openStorage('mysql://u:secret@host/db'), /^KilnError: unknown storage 'mysql:\/\/u:\*\*\*@host\/db' \(use memory, sqlite:PATH.db or postgresql:/);
+  assert.throws(() => openStorage('postgresql://u@host'), /names no database/);
+  assert.throws(() => openStorage('postgres://u@host/db?schema=a;drop'), /schema must be a plain name/);
   assert.throws(() => openStorage('sqlite:'), /needs a path/);
   assert.throws(() => openStorage('sqlite:/no/such/dir/x.db'), /does not exist/);
   assert.throws(() => openStorage('memory:x'), /takes no path/);

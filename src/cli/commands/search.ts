@@ -68,7 +68,7 @@ export function register(program: Command): void {
     .option('--sample-size <n>', 'evolution: tournament sample size S (default 5)')
     .option('--budget <n>', 'stop when this many trials are evaluated (infeasible ones are recorded but free)', '200')
     .option('--seed <n>', 'random seed of the controller', '0')
-    .option('--storage <uri>', 'where trials live: sqlite:FILE.db or memory', 'sqlite:kiln.db')
+    .option('--storage <uri>', 'where trials live: sqlite:FILE.db, postgresql://USER:PASSWORD@HOST:PORT/DB or memory', 'sqlite:kiln.db')
     .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)')
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', () => `

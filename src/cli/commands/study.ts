@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { KilnError } from '../../core/index.js';
 import { bestTrial, isNotEvaluable, openStorage, type Storage, type StudyRecord, type Trial } from '../../nas/index.js';
 
-const STORAGE_HELP = 'where studies live: sqlite:FILE.db or memory';
+const STORAGE_HELP = 'where studies live: sqlite:FILE.db, postgresql://USER:PASSWORD@HOST:PORT/DB or memory';
 
 function withStorage<T>(uri: string, fn: (s: Storage) => T): T {
   const storage = openStorage(uri, { create: false });
