@@ -21,6 +21,7 @@ export {
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
 export { autoAttack, AUTOATTACK_SEQUENCES, type AutoAttackResult, type AutoAttackStage } from './autoattack.js';
+export { pgdTraining, tradesTraining, ADVERSARIAL_TRAINING, type AdversarialTrainingOptions } from './adversarial-training.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';

@@ -36,6 +36,8 @@ export interface ClassifierJob extends Omit<FitOptions, 'checkpointDir' | 'seed'
 
 export interface ClassifierReady {
   dataset: string;
+  /** Shape of one example ([h, w, c] for images, [features] for tables). */
+  inputShape: number[];
   /** Examples in each split. */
   sizes: { train: number; val: number; test: number };
   parameters: number;
@@ -87,7 +89,7 @@ export async function trainClassifier(job: ClassifierJob): Promise<ClassifierRun
       kiln: { data: full.name, classNames: full.classNames, featureNames: full.featureNames, inputShape: full.shape, standardizer },
     });
     const ready: ClassifierReady = {
-      dataset: full.name, sizes: { train: numExamples(splits.train), val: numExamples(splits.val), test: numExamples(splits.test) },
+      dataset: full.name, inputShape: full.shape, sizes: { train: numExamples(splits.train), val: numExamples(splits.val), test: numExamples(splits.test) },
       parameters: model.countParams(), checkpointDir: path.join(job.out, 'checkpoint'),
     };
     job.onReady?.(ready);

@@ -65,6 +65,8 @@ export interface FitOptions {
   resume?: boolean;
   onBatch?: (e: BatchEvent) => void;
   onEpoch?: (log: EpochLog) => void;
+  /** The loss each step minimises (default: the classification loss of the batch). */
+  objective?: TrainingObjective;
   /** Called once when a checkpoint is resumed, with the settings that differ from the checkpoint's run. */
   onResume?: (e: ResumeEvent) => void;
   /** Stops after the current batch; with checkpointDir the position is saved for a later resume. */
@@ -87,6 +89,21 @@ interface FitBatch {
   x: tf.Tensor;
   y: tf.Tensor1D;
   correct?: tf.Scalar;
+  /** What the objective's `prepare` made for this batch (adversarial inputs), disposed with it. */
+  prepared: tf.Tensor[];
+}
+
+/**
+ * What a step minimises, when not the plain classification loss of the batch: adversarial training
+ * (Madry's PGD, TRADES) crafts inputs in `prepare`, outside the gradient tape, then trains on them.
+ */
+export interface TrainingObjective {
+  /** Names the objective and its settings; a resume with another one is reported as a change. */
+  readonly name: string;
+  /** Tensors the loss reads (kept; fit disposes them after the step). `net` gives logits; use it with training: false. */
+  prepare?(net: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, step: number): tf.Tensor[];
+  /** The loss to minimise and the logits whose argmax counts as the batch's training accuracy. */
+  loss(net: tf.LayersModel, x: tf.Tensor, y: tf.Tensor1D, prepared: tf.Tensor[], smoothing: number): { loss: tf.Scalar; logits: tf.Tensor };
 }
 
 /** FNV-style mix of integers into one 32-bit seed, so each (seed, epoch) gets its own stream. */
@@ -154,7 +171,7 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
   // Settings a resume may change (the run continues and says so); the others must match.
   const settings: Record<string, number | string> = {
     epochs, lr, schedule: options.schedule ?? 'constant', momentum: options.momentum ?? 'default', minLr: options.minLr ?? 0,
-    warmupEpochs: options.warmupEpochs ?? 1, labelSmoothing: smoothing,
+    warmupEpochs: options.warmupEpochs ?? 1, labelSmoothing: smoothing, objective: options.objective?.name ?? 'classification',
   };
   const config = { optimizer: optimizerName, batchSize, trainSize: n, seed, settings };
 
@@ -209,14 +226,20 @@ export async function fit(model: tf.LayersModel, data: FitData, options: FitOpti
           const dropoutRng = createRng(mixSeed(seed, 0x5eed, step));
           reseedDropout(model, () => dropoutRng.int(2 ** 31 - 1));
           const b = step - first;
-          return batchTensors(train, order, b * batchSize, Math.min(n, (b + 1) * batchSize));
+          const { x, y } = batchTensors(train, order, b * batchSize, Math.min(n, (b + 1) * batchSize));
+          return { x, y, prepared: options.objective?.prepare?.(net, x, y, step) ?? [] };
         },
         loss: (batch) => {
+          if (options.objective) {
+            const { loss, logits } = options.objective.loss(net, batch.x, batch.y, batch.prepared, smoothing);
+            batch.correct = tf.keep(countCorrect(logits, batch.y));
+            return loss;
+          }
           const logits = net.apply(batch.x, { training: true }) as tf.Tensor;
           batch.correct = tf.keep(countCorrect(logits, batch.y));
           return classificationLoss(logits, batch.y, smoothing);
         },
-        release: (batch) => tf.dispose([batch.x, batch.y, ...(batch.correct ? [batch.correct] : [])]),
+        release: (batch) => tf.dispose([batch.x, batch.y, ...batch.prepared, ...(batch.correct ? [batch.correct] : [])]),
         divergence: (loss, step) =>
           `training diverged (loss ${loss}) at epoch ${state.epoch + 1}, batch ${step - first + 1}: lower the learning rate`,
         onStep: async ({ step, loss, lr, batch }) => {

@@ -6,6 +6,7 @@ import { initBackend } from '../../backend/index.js';
 import { datasets } from '../../data/index.js';
 import { ACTIVATIONS, models, type Activation } from '../../nn/index.js';
 import { optimizers, schedules, trainClassifier, type ClassifierJob, type EpochLog } from '../../train/index.js';
+import { ADVERSARIAL_TRAINING } from '../../robust/index.js';
 
 interface TrainFlags {
   data: string;
@@ -30,6 +31,10 @@ interface TrainFlags {
   out?: string;
   json?: boolean;
   backend?: string;
+  adversarial?: string;
+  eps?: string;
+  steps?: string;
+  beta?: string;
 }
 
 function widths(value: string): number[] {
@@ -62,6 +67,16 @@ async function train(flags: TrainFlags): Promise<void> {
     out: flags.out ?? path.join('runs', `${path.basename(flags.data, '.csv')}-${flags.model}-seed${seed}`),
   };
   if (job.patience !== undefined && job.val === 0) throw new KilnError('--patience needs a validation split (--val > 0)');
+  if (flags.adversarial !== undefined) {
+    if (flags.eps === undefined) throw new KilnError(`--adversarial ${flags.adversarial} needs --eps (the Linf budget on pixels in [0, 1])`);
+    job.objective = ADVERSARIAL_TRAINING[flags.adversarial as keyof typeof ADVERSARIAL_TRAINING]({
+      eps: num(flags.eps, '--eps', { min: 0, max: 1 }),
+      steps: flags.steps === undefined ? undefined : num(flags.steps, '--steps', { int: true, min: 1 }),
+      beta: flags.beta === undefined ? undefined : num(flags.beta, '--beta', { min: 0 }),
+    }, seed);
+  } else if (flags.eps !== undefined || flags.steps !== undefined || flags.beta !== undefined) {
+    throw new KilnError('--eps, --steps and --beta set adversarial training: add --adversarial pgd or trades');
+  }
   checkOutputDir(job.out, '--out');
   await initBackend(flags.backend);
 
@@ -74,6 +89,7 @@ async function train(flags: TrainFlags): Promise<void> {
   const run = await trainClassifier({
     ...job, signal: stop.signal,
     onReady: (r) => {
+      if (job.objective && r.inputShape.length !== 3) throw new KilnError(`adversarial training needs images with pixels in [0, 1]; '${r.dataset}' is tabular`);
       batches = Math.ceil(r.sizes.train / batchSize);
       log(`${r.dataset}: ${r.sizes.train} train / ${r.sizes.val} val / ${r.sizes.test} test, ${r.parameters} parameters`);
     },
@@ -135,6 +151,10 @@ export function register(program: Command): void {
     .option('--limit <n>', 'use a seeded stratified sample of about n examples (quick runs on big sets)')
     .option('--seed <n>', 'seed of the split, initialization, shuffling and dropout', '0')
     .option('--out <dir>', 'output folder: model.json + weights.bin, checkpoint/ (default runs/DATA-MODEL-seedSEED)')
+    .addOption(new Option('--adversarial <method>', 'adversarial training: pgd (Madry et al.) or trades (Zhang et al.); images only').choices(Object.keys(ADVERSARIAL_TRAINING)))
+    .option('--eps <e>', 'adversarial training: Linf budget on pixels, in (0, 1]')
+    .option('--steps <n>', 'adversarial training: PGD steps of the inner attack (default 10; step size 2.5 eps / steps)')
+    .option('--beta <b>', 'TRADES: weight of the robustness term (default 6)')
     .option('--json', 'print the result as JSON on stdout (no progress)')
     .addOption(backendOption())
     .addHelpText('after', `
