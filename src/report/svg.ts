@@ -161,8 +161,13 @@ function frame(opts: PlotOptions, xs: number[], ys: number[], legend: LegendEntr
   const legendHeight = legend.length ? (Math.max(...slots.map((s) => s.row)) + 1) * LEGEND_ROW + 6 : 0;
   // Labelled ticks are evenly spaced categories; rotated ones need a taller band under the axis.
   const labels = (opts.xTicks ?? []).map((t) => t.label);
-  const angle = labels.length > 1 ? xLabelAngle(labels, (W - m.l - m.r) / labels.length) : 0;
   const widest = Math.max(0, ...labels.map((l) => textWidth(shortLabel(l))));
+  let angle = labels.length > 1 ? xLabelAngle(labels, (W - m.l - m.r) / labels.length) : 0;
+  if (angle === 45) {
+    // The first label leans left: widen the left margin so it stays in the picture.
+    m.l = Math.max(m.l, widest * Math.SQRT1_2 - (W - m.l - m.r) / labels.length / 2 + 4);
+    angle = xLabelAngle(labels, (W - m.l - m.r) / labels.length);
+  }
   const tickBand = angle ? widest * Math.sin((angle * Math.PI) / 180) : 0;
   // The plot keeps `height`; the rotated labels and the legend band are added below the x-axis label.
   const H = (opts.height ?? 400) + legendHeight + tickBand;

@@ -28,7 +28,7 @@ export function register(program: Command): void {
     .option('--table <file>', 'a benchmark table of NAS-Bench-201 cells (default: the shipped CIFAR-10 table)')
     .option('--arch-column <name>', "name of the table's architecture column", 'arch')
     .option('--seeds <n>', 'seeds per controller', '10')
-    .option('--budget <n>', 'evaluated architectures per run', '150')
+    .option('--budget <n>', 'evaluated architectures per run', '300')
     .option('--objective <metric>', 'table column to maximize', 'cifar10_test_acc')
     .option('--constraint <expr>', 'one limit METRIC<=N on a table column', 'latency_ms_pixel3<=6')
     .option('--controllers <list>', `comma-separated controllers to compare (default: ${demoControllers().join(',')})`)
