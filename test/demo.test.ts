@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { projectRoot } from '../src/core/index.js';
 import { DEMO_TABLE, demoControllers, medianInterval, randomController, registerController, runDemo } from '../src/nas/index.js';
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-demo-'));
@@ -56,4 +58,14 @@ test('the demo runs on another table of the same shape with its own objective an
   assert.match(fs.readFileSync(run.report!.md, 'utf8'), /constrained search of renamed\.csv/);
   await assert.rejects(runDemo({ out: path.join(dir, 'bad'), ...small, controllers: ['random', 'bogus'] }), /unknown controller 'bogus'/);
   await assert.rejects(runDemo({ out: path.join(dir, 'bad'), ...small, table: path.join(dir, 'missing.csv') }), /not found/);
+});
+
+test('a reader that closes the pipe early (kiln study export ... | head) ends the command quietly with success', { skip: process.platform === 'win32' }, () => {
+  const db = path.join(dir, 'straight', 'kiln.db');
+  assert.ok(fs.existsSync(db), 'the demo test above stored its studies');
+  const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  // `true` exits without reading, so every write to the pipe fails with EPIPE.
+  const r = spawnSync('bash', ['-c', `"${process.execPath}" "${cli}" study export demo-random-seed1 --storage "sqlite:${db}" | true; echo "status=\${PIPESTATUS[0]}"`], { encoding: 'utf8' });
+  assert.equal(r.stdout.trim(), 'status=0');
+  assert.equal(r.stderr, '', 'no EPIPE stack');
 });
