@@ -251,6 +251,8 @@ export function linePlot(series: LineSeries[], opts: PlotOptions): string {
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => [...s.y, ...(s.lower ?? []), ...(s.upper ?? [])]);
   const f = frame(opts, xs, ys, series.map((s) => ({ name: s.name, kind: 'line' })));
+  // Many overlapping bands would hide the lines: fainter the more bands there are.
+  const bandOpacity = +Math.min(0.15, 0.45 / series.filter((s) => s.lower && s.upper).length).toFixed(3);
   series.forEach((s, i) => {
     if (s.lower && s.upper) {
       const top = pathOf(s.x, s.upper, f.sx, f.sy);
@@ -258,7 +260,7 @@ export function linePlot(series: LineSeries[], opts: PlotOptions): string {
         .map((x, j) => `L${f.sx(x).toFixed(1)},${f.sy(s.lower![j]).toFixed(1)}`)
         .reverse()
         .join(' ');
-      f.parts.push(`<path d="${top} ${bottom} Z" fill="${colorOf(i)}" fill-opacity="0.15" stroke="none" clip-path="url(#plot)"/>`);
+      f.parts.push(`<path d="${top} ${bottom} Z" fill="${colorOf(i)}" fill-opacity="${bandOpacity}" stroke="none" clip-path="url(#plot)"/>`);
     }
     f.parts.push(
       `<path d="${pathOf(s.x, s.y, f.sx, f.sy)}" fill="none" stroke="${colorOf(i)}" stroke-width="2"${dashOf(i)} clip-path="url(#plot)"/>`,
