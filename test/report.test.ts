@@ -69,6 +69,10 @@ test('line plots with more series than colours tell them apart by dash pattern',
   const styles = [...svg.matchAll(/<path d="[^"]*" fill="none" stroke="(#[0-9a-f]+)" stroke-width="2"(?: stroke-dasharray="([^"]+)")?/g)].map((m) => `${m[1]}/${m[2] ?? ''}`);
   assert.equal(styles.length, 12);
   assert.equal(new Set(styles).size, 12, 'every series has its own colour and dash');
+  const dots = scatterPlot(Array.from({ length: 12 }, (_, i) => ({ name: `p${i}`, x: [i + 1], y: [i] })), { title: 't', xLabel: 'x', yLabel: 'y' });
+  const paints = [...dots.matchAll(/<circle cx="[\d.]+" cy="[\d.]+" r="2" (fill="[^"]+"(?: fill-opacity="[^"]+")?(?: stroke="[^"]+")?)/g)].map((m) => m[1]);
+  assert.equal(paints.length, 12);
+  assert.equal(new Set(paints).size, 12, 'points past the palette are rings, not copies of the first colours');
 });
 
 test('line, scatter and bar plots are finite SVG naming every series', () => {
