@@ -5,7 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { createRng } from '../src/core/index.js';
-import { memoryStorage, nb201Space, runNasExperiment, sqliteStorage, type NasExperimentConfig } from '../src/nas/index.js';
+import {
+  experimentCurve, experimentSummary, memoryStorage, nasExperimentReport, nb201Space, runNasExperiment, sqliteStorage,
+  type BenchmarkTable, type NasExperimentConfig, type NasExperimentResult, type RunResult,
+} from '../src/nas/index.js';
+import { toMarkdown } from '../src/report/index.js';
 import { register } from '../src/cli/commands/experiment-nas.js';
 
 /**
@@ -85,4 +89,57 @@ test('kiln experiment nas writes the report, figures and CSVs; bad input fails c
   assert.match(md, /median latency of all cells/);
   await assert.rejects(program.parseAsync(['node', 'kiln', 'experiment', 'nas', ...args, '--controllers', 'bogus']), /unknown controller 'bogus'/);
   await assert.rejects(program.parseAsync(['node', 'kiln', 'experiment', 'nas', ...args, '--devices', 'phone,tpu']), /device 'tpu' has no latency_ms_tpu column/);
+});
+
+/** A hand-made result: runs stopped at the target (short curves), one run that never got there. */
+function stoppedFixture(direction: 'max' | 'min'): NasExperimentResult {
+  const sign = direction === 'max' ? 1 : -1;
+  const run = (controller: string, seed: number, curve: number[], reach: number | null): RunResult => ({
+    controller, seed, study: `${controller}-seed${seed}`, evaluated: curve.length, proposals: curve.length, rejections: 0,
+    curve: curve.map((v) => sign * v), reach, pick: null, pickFeasible: true, pickValue: null, pickGap: 0,
+  });
+  return {
+    config: { table: 't.csv', space: 'nb201', objective: 'err', direction, constraints: [], controllers: ['fast', 'slow'], seeds: 3, budget: 10, within: 1, stopAtTarget: true },
+    table: { size: 100 } as BenchmarkTable,
+    presets: { fast: { controller: 'random', options: {}, soft: false, description: 'f' }, slow: { controller: 'random', options: {}, soft: false, description: 's' } },
+    constraints: [],
+    optimum: { value: sign * 10, arch: 'a' },
+    runs: [
+      run('fast', 1, [5, 9], 2), run('fast', 2, [6, 7, 9.5], 3), run('fast', 3, [9], 1),
+      run('slow', 1, [1, 2, 3, 4, 5, 6, 7, 8, 9, 9], 9), run('slow', 2, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], null), run('slow', 3, [1, 1, 1, 1, 1, 1, 1, 1, 1, 1], null),
+    ],
+  };
+}
+
+test('stopped runs carry their final value forward and every run counts in evaluations to target', () => {
+  const result = stoppedFixture('max');
+  const curve = experimentCurve(result.runs.filter((r) => r.controller === 'fast'), 10);
+  assert.equal(curve.x.length, 10, 'the curve runs to the budget');
+  assert.ok(Math.abs(curve.y[9] - (9 + 9.5 + 9) / 3) < 1e-9, 'all three stopped runs count at k = 10 with their final values');
+  const [fast, slow] = experimentSummary(result);
+  assert.deepEqual([fast.reached, fast.reachMean, fast.reachMedian, fast.reachCensored], [3, 2, 2, false]);
+  assert.deepEqual([slow.reached, slow.reachMedian, slow.reachCensored], [1, Infinity, true]);
+  assert.ok(Math.abs(slow.reachMean - (9 + 10 + 10) / 3) < 1e-9, 'runs that never got there count as the budget: a lower bound');
+  const md = toMarkdown(nasExperimentReport(result).doc);
+  assert.match(md, /\| best feasible at the end \|/);
+  assert.match(md, /"at the end": when a run stopped at the target, else after 10 evaluations/);
+  assert.match(md, /\| fast \| 3 \| [\d.]+ ± [\d.]+ \| 3\/3 \| 2 \/ 2 \|/);
+  assert.match(md, /\| slow \| 3 \| [\d.]+ ± [\d.]+ \| 1\/3 \| ≥ 10 \/ not reached \|/);
+});
+
+/** The numbers printed as y tick labels of an SVG plot. */
+const yTicks = (svg: string) => [...svg.matchAll(/<text x="58" y="[\d.]+" text-anchor="end">([^<]+)<\/text>/g)].map((m) => Number(m[1]));
+
+test('with --direction min the best-so-far plot spans the minimized values, optimum included', () => {
+  for (const direction of ['max', 'min'] as const) {
+    const result = stoppedFixture(direction);
+    const svg = nasExperimentReport(result).figures['best-so-far.svg'];
+    const ticks = yTicks(svg);
+    assert.ok(ticks.length >= 3, `${direction}: y ticks`);
+    const [lo, hi] = [Math.min(...ticks), Math.max(...ticks)];
+    const sign = direction === 'max' ? 1 : -1;
+    // The optimum and the late means (about 7.5 to 10 in magnitude) lie inside the ticked range.
+    for (const v of [10, 9, 7.5].map((x) => sign * x)) assert.ok(v >= lo - 1 && v <= hi + 1, `${direction}: ${v} in [${lo}, ${hi}]`);
+    assert.ok(!/e[+-]\d/.test(svg), 'plain tick labels');
+  }
 });

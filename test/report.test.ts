@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { linePlot, scatterPlot, barPlot, ticks, toMarkdown, toHtml, writeReport } from '../src/report/index.js';
+import { linePlot, scatterPlot, barPlot, ticks, tickLabel, toMarkdown, toHtml, writeReport } from '../src/report/index.js';
 import { projectRoot } from '../src/core/index.js';
 import { launchChromium, noChromium } from './browser.js';
 
@@ -19,6 +19,60 @@ function assertFiniteSvg(svg: string): void {
 test('ticks are round numbers covering the range', () => {
   assert.deepEqual(ticks(0, 1, 5), [0, 0.2, 0.4, 0.6, 0.8, 1]);
   assert.deepEqual(ticks(90.2, 92.9, 6), [90.5, 91, 91.5, 92, 92.5]);
+});
+
+test('tick labels are plain numbers, never exponent notation', () => {
+  assert.deepEqual([1000, 2500, 25000, 1.5e6, 0.005, 92.5, 0, -3].map(tickLabel), ['1000', '2500', '25k', '1.5M', '0.005', '92.5', '0', '-3']);
+  const svg = linePlot([{ name: 'a', x: [1, 10, 100, 1000, 5000], y: [0.001, 2000, 15000, 30000, 31000] }], { title: 't', xLabel: 'k', yLabel: 'v', logX: true });
+  const labels = [...svg.matchAll(/<text x="[\d.]+" y="[\d.]+" text-anchor="(?:end|middle)">([^<]+)<\/text>/g)].map((m) => m[1]);
+  assert.ok(labels.includes('1000') && labels.some((l) => /^\d+k$/.test(l)), `plain ticks: ${labels.join(' ')}`);
+  assert.ok(!/>[-\d.]+e[+-]\d+</.test(svg), 'no 1.00e+3 tick');
+});
+
+/** Category labels of a bar plot: anchor x, angle and the text. */
+function xTickLabels(svg: string) {
+  return [...svg.matchAll(/<text class="xtick" x="([\d.]+)" y="[\d.]+" text-anchor="\w+"(?: transform="rotate\(-(\d+) [^"]*")?>(?:<title>[^<]*<\/title>)?([^<]+)<\/text>/g)]
+    .map((m) => ({ x: Number(m[1]), angle: Number(m[2] ?? 0), text: m[3] }));
+}
+
+test('bar plot category labels never overlap, whatever their number and length', () => {
+  const names = ['random', 'evolution', 'predictor', 'tabnas', 'tabnas_nocorr', 'reinforce_abs', 'reinforce_mnas', 'reinforce_mnas_hard', 'predictor_gcn', 'local-search'];
+  for (const n of [2, 4, 10, 40]) {
+    const bars = Array.from({ length: n }, (_, i) => ({ label: `${names[i % names.length]}${i >= names.length ? `-${i}` : ''}`, values: [i / n] }));
+    const svg = barPlot(bars, ['v'], { title: 't', xLabel: 'controller', yLabel: 'fraction' });
+    assertFiniteSvg(svg);
+    const labels = xTickLabels(svg);
+    assert.equal(labels.length, n, `${n} labels`);
+    for (let i = 1; i < n; i++) {
+      const [a, b] = [labels[i - 1], labels[i]];
+      const gap = b.x - a.x;
+      if (a.angle === 0) {
+        // Level labels: half of each width (about 6.5 px a character) must fit between the anchors.
+        assert.ok(gap >= (6.5 * (a.text.length + b.text.length)) / 2, `${n} bars: '${a.text}' and '${b.text}' overlap`);
+      } else {
+        // Parallel rotated labels: the distance between their baselines must hold a 12 px line.
+        assert.ok(gap * Math.sin((a.angle * Math.PI) / 180) >= 12, `${n} bars: rotated labels ${gap.toFixed(1)} px apart at ${a.angle} degrees`);
+      }
+    }
+    // Rotated labels stay inside the picture, above the x-axis title.
+    const height = Number(svg.match(/<svg [^>]*height="([\d.]+)"/)![1]);
+    const [, top, , plotHeight] = plotBox(svg);
+    const titleY = Number(svg.match(/<text x="[\d.]+" y="([\d.]+)" text-anchor="middle">controller<\/text>/)![1]);
+    const longest = Math.max(...labels.map((l) => 6.5 * l.text.length * Math.sin((l.angle * Math.PI) / 180)));
+    assert.ok(top + plotHeight + 10 + longest <= titleY && titleY < height, `${n} bars: labels end above the axis title`);
+  }
+  assert.equal(xTickLabels(barPlot([{ label: 'a', values: [1] }, { label: 'b', values: [2] }], ['v'], { title: 't', xLabel: 'x', yLabel: 'y' }))[0].angle, 0, 'short labels stay level');
+});
+
+test('line plots with more series than colours tell them apart by dash pattern', () => {
+  const svg = linePlot(Array.from({ length: 12 }, (_, i) => ({ name: `c${i}`, x: [1, 2], y: [i, i + 1] })), { title: 't', xLabel: 'x', yLabel: 'y' });
+  const styles = [...svg.matchAll(/<path d="[^"]*" fill="none" stroke="(#[0-9a-f]+)" stroke-width="2"(?: stroke-dasharray="([^"]+)")?/g)].map((m) => `${m[1]}/${m[2] ?? ''}`);
+  assert.equal(styles.length, 12);
+  assert.equal(new Set(styles).size, 12, 'every series has its own colour and dash');
+  const dots = scatterPlot(Array.from({ length: 12 }, (_, i) => ({ name: `p${i}`, x: [i + 1], y: [i] })), { title: 't', xLabel: 'x', yLabel: 'y' });
+  const paints = [...dots.matchAll(/<circle cx="[\d.]+" cy="[\d.]+" r="2" (fill="[^"]+"(?: fill-opacity="[^"]+")?(?: stroke="[^"]+")?)/g)].map((m) => m[1]);
+  assert.equal(paints.length, 12);
+  assert.equal(new Set(paints).size, 12, 'points past the palette are rings, not copies of the first colours');
 });
 
 test('line, scatter and bar plots are finite SVG naming every series', () => {

@@ -10,6 +10,9 @@ const program = new Command('kiln')
   .configureOutput({ outputError: (text, write) => write(`kiln: ${text.replace(/^error: /, '').trim()} (see --help)\n`) })
   .exitOverride();
 
+// `kiln ... | head` closes stdout early: stop quietly with success, as Unix tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => (err.code === 'EPIPE' ? process.exit(0) : reportFatal(err)));
+
 for (const register of COMMANDS) register(program);
 
 try {

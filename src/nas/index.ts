@@ -26,6 +26,9 @@ export {
 export * from './oneshot/index.js';
 /** The progress reporter the one-shot pipelines ask for, one per phase. */
 export type { Progress } from '../core/index.js';
-export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
+export {
+  searchComparison, curveStats, feasibleOptimum, bestSoFarWindow, medianInterval, rankControllers,
+  type SearchComparison, type ControllerRuns, type ControllerStanding,
+} from './search-report.js';
 export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';
-export { runDemo, type DemoOptions, type DemoResult } from './demo.js';
+export { runDemo, demoControllers, DEMO_TABLE, type DemoOptions, type DemoResult } from './demo.js';

@@ -4,7 +4,7 @@
  *
  * @module kiln/report
  */
-export { linePlot, scatterPlot, barPlot, ticks, colorOf, type LineSeries, type ScatterSeries, type PlotOptions, type Guide } from './svg.js';
+export { linePlot, scatterPlot, barPlot, ticks, tickLabel, colorOf, type LineSeries, type ScatterSeries, type PlotOptions, type Guide } from './svg.js';
 export { toHtml, toMarkdown, writeReport, writeFigure, type Block, type ReportDoc } from './document.js';
 export {
   drawBitmapText, bitmapTextWidth, bitmapTextHeight, bitmapWordsFit, wrapBitmapText, bitmapGlyph, BITMAP_FONT_CHARS, GLYPH_WIDTH, GLYPH_HEIGHT,

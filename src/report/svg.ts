@@ -41,11 +41,19 @@ export interface PlotOptions {
   xTicks?: { value: number; label: string }[];
 }
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf'];
+const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#7f7f7f'];
+const DASHES = ['6 3', '2 2', '8 3 2 3'];
 
 export function colorOf(i: number): string {
   return PALETTE[i % PALETTE.length];
 }
+
+/** Dots past the palette are drawn as rings of the repeated colour. */
+const dotPaint = (i: number, opacity: number) =>
+  (i < PALETTE.length ? `fill="${colorOf(i)}" fill-opacity="${opacity}"` : `fill="none" stroke="${colorOf(i)}" stroke-width="1.5"`);
+
+/** Series past the palette repeat a colour with a dash pattern, so every series stays distinguishable. */
+const dashOf = (i: number) => (i < PALETTE.length ? '' : ` stroke-dasharray="${DASHES[(Math.floor(i / PALETTE.length) - 1) % DASHES.length]}"`);
 
 function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
@@ -75,9 +83,13 @@ function logTicks(lo: number, hi: number): number[] {
   return out;
 }
 
-function fmt(v: number): string {
-  if (Math.abs(v) >= 1000 || (Math.abs(v) < 0.01 && v !== 0)) return v.toPrecision(3);
-  return String(+v.toFixed(2));
+/** Plain tick text: 0.005, 92.5, 1000, 25k, 1.5M (never exponent notation for everyday magnitudes). */
+export function tickLabel(v: number): string {
+  const a = Math.abs(v);
+  if (a >= 1e6) return `${+(v / 1e6).toPrecision(3)}M`;
+  if (a >= 1e4) return `${+(v / 1e3).toPrecision(3)}k`;
+  if (a >= 1) return String(+v.toFixed(2));
+  return String(+v.toPrecision(2));
 }
 
 function extent(values: number[], pad = 0.04): [number, number] {
@@ -108,6 +120,22 @@ interface LegendEntry {
 // About 6.5 px per character at 12 px sans-serif.
 const textWidth = (s: string) => 6.5 * s.length;
 const LEGEND_ROW = 18;
+const LINE_HEIGHT = 14;
+const MAX_TICK_LABEL = 24;
+
+/** Category labels longer than MAX_TICK_LABEL characters are cut with an ellipsis (the full text stays in a tooltip). */
+const shortLabel = (s: string) => (s.length > MAX_TICK_LABEL ? `${s.slice(0, MAX_TICK_LABEL - 1)}…` : s);
+
+/**
+ * The angle of category labels on the x axis: level when the widest fits its slot, 45 degrees
+ * when slots are at least a line height / sin 45 apart (rotated neighbours then clear each
+ * other), vertical otherwise.
+ */
+function xLabelAngle(labels: string[], spacing: number): 0 | 45 | 90 {
+  const widest = Math.max(0, ...labels.map((l) => textWidth(shortLabel(l))));
+  if (widest + 8 <= spacing) return 0;
+  return spacing >= LINE_HEIGHT / Math.SQRT1_2 ? 45 : 90;
+}
 
 /** Legend entries flowed left to right in rows under the plot, so they never cover the data. */
 function legendLayout(entries: LegendEntry[], left: number, right: number): { x: number; row: number }[] {
@@ -131,9 +159,19 @@ function frame(opts: PlotOptions, xs: number[], ys: number[], legend: LegendEntr
   const m = { l: 64, r: 16, t: 36, b: 48 };
   const slots = legendLayout(legend, m.l, W - m.r);
   const legendHeight = legend.length ? (Math.max(...slots.map((s) => s.row)) + 1) * LEGEND_ROW + 6 : 0;
-  // The plot keeps `height`; the legend band is added below the x-axis label.
-  const H = (opts.height ?? 400) + legendHeight;
-  m.b += legendHeight;
+  // Labelled ticks are evenly spaced categories; rotated ones need a taller band under the axis.
+  const labels = (opts.xTicks ?? []).map((t) => t.label);
+  const widest = Math.max(0, ...labels.map((l) => textWidth(shortLabel(l))));
+  let angle = labels.length > 1 ? xLabelAngle(labels, (W - m.l - m.r) / labels.length) : 0;
+  if (angle === 45) {
+    // The first label leans left: widen the left margin so it stays in the picture.
+    m.l = Math.max(m.l, widest * Math.SQRT1_2 - (W - m.l - m.r) / labels.length / 2 + 4);
+    angle = xLabelAngle(labels, (W - m.l - m.r) / labels.length);
+  }
+  const tickBand = angle ? widest * Math.sin((angle * Math.PI) / 180) : 0;
+  // The plot keeps `height`; the rotated labels and the legend band are added below the x-axis label.
+  const H = (opts.height ?? 400) + legendHeight + tickBand;
+  m.b += legendHeight + tickBand;
   const tx = (v: number) => (opts.logX ? Math.log10(Math.max(v, 1e-12)) : v);
   const guideX = (opts.guides ?? []).filter((g) => g.axis === 'x').map((g) => g.value);
   const guideY = (opts.guides ?? []).filter((g) => g.axis === 'y').map((g) => g.value);
@@ -150,13 +188,20 @@ function frame(opts: PlotOptions, xs: number[], ys: number[], legend: LegendEntr
   for (const t of ticks(y0, y1)) {
     const y = sy(t);
     parts.push(`<line x1="${m.l}" x2="${W - m.r}" y1="${y}" y2="${y}" stroke="#eee"/>`);
-    parts.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${fmt(t)}</text>`);
+    parts.push(`<text x="${m.l - 6}" y="${y + 4}" text-anchor="end">${tickLabel(t)}</text>`);
   }
   const xTicks = opts.xTicks ?? (opts.logX ? logTicks(x0, x1) : ticks(x0, x1)).map((t) => ({ value: opts.logX ? 10 ** t : t, label: '' }));
   for (const t of xTicks) {
     const x = m.l + ((tx(t.value) - x0) / (x1 - x0)) * (W - m.l - m.r);
     parts.push(`<line x1="${x}" x2="${x}" y1="${m.t}" y2="${H - m.b}" stroke="#eee"/>`);
-    parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${esc(t.label || fmt(t.value))}</text>`);
+    if (!t.label) parts.push(`<text x="${x}" y="${H - m.b + 16}" text-anchor="middle">${tickLabel(t.value)}</text>`);
+    else {
+      const y = H - m.b + (angle ? 10 : 16);
+      const tip = t.label.length > MAX_TICK_LABEL ? `<title>${esc(t.label)}</title>` : '';
+      parts.push(angle
+        ? `<text class="xtick" x="${x}" y="${y}" text-anchor="end" transform="rotate(-${angle} ${x} ${y})">${tip}${esc(shortLabel(t.label))}</text>`
+        : `<text class="xtick" x="${x}" y="${y}" text-anchor="middle">${tip}${esc(shortLabel(t.label))}</text>`);
+    }
   }
   parts.push(`<rect x="${m.l}" y="${m.t}" width="${W - m.l - m.r}" height="${H - m.t - m.b}" fill="none" stroke="#333"/>`);
   parts.push(`<text x="${(m.l + W - m.r) / 2}" y="${H - legendHeight - 10}" text-anchor="middle">${esc(opts.xLabel)}</text>`);
@@ -187,8 +232,8 @@ function frame(opts: PlotOptions, xs: number[], ys: number[], legend: LegendEntr
         const y = H - legendHeight + 4 + slots[i].row * LEGEND_ROW + 12;
         parts.push(
           e.kind === 'dot'
-            ? `<circle cx="${x + 10}" cy="${y - 4}" r="4" fill="${colorOf(i)}"/>`
-            : `<line x1="${x}" x2="${x + 20}" y1="${y - 4}" y2="${y - 4}" stroke="${colorOf(i)}" stroke-width="2"/>`,
+            ? `<circle cx="${x + 10}" cy="${y - 4}" r="4" ${dotPaint(i, 1)}/>`
+            : `<line x1="${x}" x2="${x + 20}" y1="${y - 4}" y2="${y - 4}" stroke="${colorOf(i)}" stroke-width="2"${dashOf(i)}/>`,
         );
         parts.push(`<text x="${x + 26}" y="${y}">${esc(e.name)}</text>`);
       });
@@ -206,6 +251,8 @@ export function linePlot(series: LineSeries[], opts: PlotOptions): string {
   const xs = series.flatMap((s) => s.x);
   const ys = series.flatMap((s) => [...s.y, ...(s.lower ?? []), ...(s.upper ?? [])]);
   const f = frame(opts, xs, ys, series.map((s) => ({ name: s.name, kind: 'line' })));
+  // Many overlapping bands would hide the lines: fainter the more bands there are.
+  const bandOpacity = +Math.min(0.15, 0.45 / series.filter((s) => s.lower && s.upper).length).toFixed(3);
   series.forEach((s, i) => {
     if (s.lower && s.upper) {
       const top = pathOf(s.x, s.upper, f.sx, f.sy);
@@ -213,10 +260,10 @@ export function linePlot(series: LineSeries[], opts: PlotOptions): string {
         .map((x, j) => `L${f.sx(x).toFixed(1)},${f.sy(s.lower![j]).toFixed(1)}`)
         .reverse()
         .join(' ');
-      f.parts.push(`<path d="${top} ${bottom} Z" fill="${colorOf(i)}" fill-opacity="0.15" stroke="none" clip-path="url(#plot)"/>`);
+      f.parts.push(`<path d="${top} ${bottom} Z" fill="${colorOf(i)}" fill-opacity="${bandOpacity}" stroke="none" clip-path="url(#plot)"/>`);
     }
     f.parts.push(
-      `<path d="${pathOf(s.x, s.y, f.sx, f.sy)}" fill="none" stroke="${colorOf(i)}" stroke-width="2" clip-path="url(#plot)"/>`,
+      `<path d="${pathOf(s.x, s.y, f.sx, f.sy)}" fill="none" stroke="${colorOf(i)}" stroke-width="2"${dashOf(i)} clip-path="url(#plot)"/>`,
     );
   });
   return f.close();
@@ -238,7 +285,7 @@ export function scatterPlot(series: ScatterSeries[], opts: PlotOptions): string 
     const r = s.radius ?? 2;
     for (let j = 0; j < s.x.length; j++) {
       f.parts.push(
-        `<circle cx="${f.sx(s.x[j]).toFixed(1)}" cy="${f.sy(s.y[j]).toFixed(1)}" r="${r}" fill="${colorOf(i)}" fill-opacity="${s.line ? 1 : 0.5}" clip-path="url(#plot)"/>`,
+        `<circle cx="${f.sx(s.x[j]).toFixed(1)}" cy="${f.sy(s.y[j]).toFixed(1)}" r="${r}" ${dotPaint(i, s.line ? 1 : 0.5)} clip-path="url(#plot)"/>`,
       );
     }
   });

@@ -107,7 +107,7 @@ Example:
         const { html, md } = writeReport(flags.out, doc);
         const lines = experimentSummary(result).map((r) =>
           `${r.controller.padEnd(20)} within ${config.within}: ${r.reached}/${r.runs} runs` +
-          (r.reached ? ` (mean ${r.reachMean.toFixed(0)}, median ${r.reachMedian.toFixed(0)} evaluations)` : '') +
+          (r.reached ? ` (evaluations: mean ${r.reachCensored ? '>= ' : ''}${r.reachMean.toFixed(0)}, median ${Number.isFinite(r.reachMedian) ? r.reachMedian.toFixed(0) : 'not reached'})` : '') +
           `; pick feasible ${r.pickFeasible}/${r.runs}` +
           (r.pickGaps.length ? `, mean distance ${(r.pickGaps.reduce((s, g) => s + g, 0) / r.pickGaps.length).toFixed(2)}` : ''));
         process.stdout.write(`feasible optimum ${result.optimum.value}\n${lines.join('\n')}\nreport: ${html}\n        ${md}\n`);
