@@ -12,7 +12,7 @@ export {
   type Evaluator, type EvaluatorContext, type EvaluatorFactory, type TrialMetrics,
 } from './evaluators.js';
 export * from './cost/index.js';
-export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
+export { loadTable, tableFromCsv, tableFromJson, type BenchmarkTable, type TableOptions } from './table.js';
 export {
   openStudy, runStudy, normalizeStudy, bestTrial, isNotEvaluable,
   type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial,
