@@ -29,3 +29,7 @@ export type { Progress } from '../core/index.js';
 export { searchComparison, curveStats, feasibleOptimum, type SearchComparison, type ControllerRuns } from './search-report.js';
 export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';
 export { runDemo, type DemoOptions, type DemoResult } from './demo.js';
+export {
+  runTabnasToy, runTabnasToySeed, tabnasToyReport, tabnasToyRows, tabnasToyParams, tabnasToySpace, TABNAS_TOY_SETTINGS, TABNAS_TOY_COLUMNS,
+  TABNAS_TOY_WIDTHS, TABNAS_TOY_LIMIT, TABNAS_TOY_BEST, TABNAS_TOY_LOSS, type TabnasToyResult, type TabnasToyRate, type TabnasToyOutcome,
+} from './tabnas-toy.js';
