@@ -1,5 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { register } from '../src/cli/commands/experiment-tabnas-toy.js';
 import { KilnError } from '../src/core/index.js';
 import {
   createController, runTabnasToy, runTabnasToySeed, tabnasToyParams, tabnasToyReport, tabnasToySpace, TABNAS_TOY_LIMIT, TABNAS_TOY_LOSS,
@@ -56,6 +61,24 @@ test('TabNAS toy over 100 seeds: rejection finds 4-2 far more often than the abs
   const md = toMarkdown(tabnasToyReport(result));
   assert.match(md, /\| rejection \+ MC correction \| 65\/100 \| 65% \[55%, 74%\] \| ~76% \|/);
   assert.match(md, /3-4: 30, 4-2: 25, 4-3: 31, 4-4: 37/);
+});
+
+test('kiln experiment tabnas-toy writes the report and prints the rates; bad flags fail clearly', async () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tabnas-toy-'));
+  const program = new Command().exitOverride();
+  register(program);
+  const printed: string[] = [];
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((s: string) => (printed.push(s), true)) as typeof process.stdout.write;
+  try {
+    await program.parseAsync(['node', 'kiln', 'experiment', 'tabnas-toy', '--seeds', '3', '--steps', '50', '--out', out]);
+  } finally {
+    process.stdout.write = write;
+  }
+  assert.match(printed.join(''), /TabNAS toy, 3 seeds x 50 steps[\s\S]*\| abs reward \(TuNAS\) \| \d\/3 \|/);
+  assert.match(fs.readFileSync(path.join(out, 'report.md'), 'utf8'), /rate \[95% Wilson\]/);
+  assert.ok(fs.existsSync(path.join(out, 'report.html')));
+  await assert.rejects(program.parseAsync(['node', 'kiln', 'experiment', 'tabnas-toy', '--seeds', '0', '--out', out]), /--seeds must be an integer >= 1/);
 });
 
 test('tabnas never proposes an infeasible architecture and counts its rejections', () => {
