@@ -1,18 +1,18 @@
 /**
  * Neural Predictor quality (Wen et al. 2019) as Kendall's tau between predicted and true accuracy
  * on held-out cells, mean ± 95% CI over seeds, for the GCN on cell DAGs and the MLP on one-hot:
- *  - NAS-Bench-101 500-cell sample: 172 cells for training, the other 328 for testing;
+ *  - NAS-Bench-101 500-cell sample, 292 distinct models (cells equal after pruning merged, their
+ *    accuracies averaged): 172 models for training, the other 120 for testing, so no model is in both;
  *  - NAS-Bench-201 CIFAR-10: N in {50, 100, 172} training cells, every other cell for testing.
  * GCN: the paper's training (300 epochs, batch 10, Adam 1e-4, weight decay 1e-3, width by N).
  * A GCN fit at width 144 takes minutes on a busy 2-core machine; --models mlp skips it.
  * Run: node dist/bench/nas-predictor.js [--seeds 5] [--backend wasm] [--models mlp,gcn] [--tables nb101,nb201]
  */
-import fs from 'node:fs';
 import { initBackend } from '../src/backend/index.js';
 import { createRng, dataPath } from '../src/core/index.js';
 import { kendallTau, meanCI } from '../src/math/index.js';
 import {
-  fitPredictor, loadTable, nb101FromCell, nb101Space, nb201Space, PREDICTOR_DEFAULTS, PREDICTOR_MODELS,
+  fitPredictor, loadTable, nb101Space, nb201Space, PREDICTOR_DEFAULTS, PREDICTOR_MODELS,
   type Architecture, type SearchSpace,
 } from '../src/nas/index.js';
 import { arg } from './args.js';
@@ -42,12 +42,12 @@ function row(label: string, space: SearchSpace, archs: readonly Architecture[], 
   console.log(`| ${label} | ${n} | ${archs.length - n} | ${cells.join(' | ')} |`);
 }
 
-console.log(`Kendall tau on held-out cells, mean ± 95% CI over ${SEEDS} seeds\n`);
+console.log(`Kendall tau on held-out models, mean ± 95% CI over ${SEEDS} seeds\n`);
 console.log(`| table | train N | test | ${MODELS.join(' | ')} |`);
 console.log(`|---|---|---|${MODELS.map(() => '---').join('|')}|`);
 if (TABLES.includes('nb101')) {
-  const nb101 = JSON.parse(fs.readFileSync(dataPath('nb101', 'nb101-sample500.json'), 'utf8')) as { cells: { adjacency: number[][]; ops: string[]; val_acc: number }[] };
-  row('NAS-Bench-101 sample', nb101Space, nb101.cells.map(nb101FromCell), nb101.cells.map((c) => c.val_acc), 172);
+  const t101 = loadTable(dataPath('nb101', 'nb101-sample500.json'), nb101Space);
+  row(`NAS-Bench-101 sample (${t101.size} models)`, nb101Space, t101.archs, Array.from(t101.column('val_acc')), 172);
 }
 if (TABLES.includes('nb201')) {
   const t201 = loadTable(dataPath('nb201', 'nb201-cifar10.csv'), nb201Space);

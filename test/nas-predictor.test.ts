@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend } from '../src/backend/index.js';
 import { createRng, dataPath } from '../src/core/index.js';
-import { createController, fitPredictor, gcnWidth, loadTable, nb201Space, PREDICTOR_DEFAULTS } from '../src/nas/index.js';
+import { createController, fitPredictor, gcnWidth, loadTable, nb101Space, nb201Space, PREDICTOR_DEFAULTS } from '../src/nas/index.js';
 import { kendallTau } from '../src/math/index.js';
 
 test('Kendall tau-b: identical, reversed and tied rankings', () => {
@@ -26,6 +26,20 @@ test('MLP on one-hot ranks held-out NAS-Bench-201 cells', () => {
   const p = fitPredictor(nb201Space, train.archs, train.y, { model: 'mlp', ...PREDICTOR_DEFAULTS.mlp, seed: 1 });
   const tau = kendallTau(p.predict(held.archs), held.y);
   assert.ok(tau > 0.4, `tau ${tau.toFixed(3)}`);
+});
+
+test('MLP ranks held-out NAS-Bench-101 models: train and test share no model', () => {
+  // The sample's 500 cells are 292 models; a split by cell would put one model on both sides.
+  const table = loadTable(dataPath('nb101', 'nb101-sample500.json'), nb101Space);
+  const order = createRng(1).shuffle(table.archs.map((_, i) => i));
+  const acc = table.column('val_acc');
+  const [train, held] = [order.slice(0, 172), order.slice(172)];
+  const keys = new Set(train.map((i) => nb101Space.key(table.archs[i])));
+  assert.equal(held.length, 120);
+  assert.ok(held.every((i) => !keys.has(nb101Space.key(table.archs[i]))));
+  const p = fitPredictor(nb101Space, train.map((i) => table.archs[i]), train.map((i) => acc[i]), { model: 'mlp', ...PREDICTOR_DEFAULTS.mlp, seed: 1 });
+  const tau = kendallTau(p.predict(held.map((i) => table.archs[i])), held.map((i) => acc[i]));
+  assert.ok(tau > 0.2, `tau ${tau.toFixed(3)}`);
 });
 
 test('GCN on the cell DAG ranks held-out NAS-Bench-201 cells', async () => {

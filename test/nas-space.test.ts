@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { createRng, dataPath, KilnError } from '../src/core/index.js';
 import { parseCsv } from '../src/data/index.js';
 import {
-  getSpace, nb101FromCell, nb101Cell, nb101Pruned, nb201Space, nb101Space, spaces,
+  getSpace, loadTable, nb101FromCell, nb101Cell, nb101GraphHash, nb101Pruned, nb201Space, nb101Space, spaces, tableFromJson,
   NB101_MAX_EDGES, type Architecture, type Nb101Cell, type SearchSpace,
 } from '../src/nas/index.js';
 
@@ -108,6 +108,39 @@ test('nb101 keys identify the same network: pruned, isomorphism-invariant', () =
   const k3 = nb101Space.key(nb101FromCell(branchy('conv1x1-bn-relu', 'conv1x1-bn-relu')));
   assert.equal(k1, k2);
   assert.notEqual(k1, k3);
+});
+
+test('nb101 keys are NAS-Bench-101\'s module hashes of the pruned cell', () => {
+  // Hashes computed by nasbench's own graph_util.hash_module after ModelSpec's pruning.
+  const cells = nb101Cells();
+  assert.equal(nb101GraphHash({ adjacency: [[0, 1], [0, 0]], ops: ['input', 'output'] }), '043721b9c7fe8c5fad811d47d83132ec');
+  assert.equal(nb101Space.key(nb101FromCell(cells[0])), '4a0ab8bbe2441a002e07b0f445ec2d63');
+  assert.equal(nb101Space.key(nb101FromCell(cells[1])), 'd3ce4b357bab991e98b34e3a8722b3bb');
+});
+
+test('the NAS-Bench-101 sample loads as a table of 292 distinct models from 500 cells', () => {
+  const file = dataPath('nb101', 'nb101-sample500.json');
+  const table = loadTable(file, nb101Space);
+  assert.equal(table.listed, 500);
+  assert.equal(table.size, 292);
+  assert.equal(new Set(table.archs.map((a) => nb101Space.key(a))).size, 292);
+  assert.deepEqual([...table.columns], ['val_acc', 'params_m', 'flops_m']);
+  // The 55 cells that prune to input -> output are one row holding their mean accuracy.
+  const cells = nb101Cells() as (Nb101Cell & { val_acc: number })[];
+  const trivial = cells.filter((c) => nb101Pruned(nb101FromCell(c)).ops.length === 2);
+  assert.equal(trivial.length, 55);
+  const row = table.rowOf(nb101FromCell(trivial[0]));
+  const mean = trivial.reduce((s, c) => s + c.val_acc, 0) / trivial.length;
+  assert.ok(Math.abs(table.column('val_acc')[row] - mean) < 1e-9);
+  // A record may also name its cell by the space's string; bad records say which one.
+  const a = table.archs[0];
+  const byString = tableFromJson(JSON.stringify([{ arch: nb101Space.toString(a), acc: 1 }]), nb101Space, 'mini.json');
+  assert.equal(byString.rowOf(a), 0);
+  assert.throws(() => tableFromJson('{"cells": []}', nb101Space, 'e.json'), /e.json is empty/);
+  assert.throws(() => tableFromJson('{"cells": [{"ops": []}]}', nb101Space, 'b.json'), /b.json record 1: .*adjacency/);
+  assert.throws(() => tableFromJson('{"rows": 1}', nb101Space, 'r.json'), /'cells' array/);
+  assert.throws(() => tableFromJson('[{"acc": 1}]', nb201Space, 'n.json'), /record 1: no architecture string 'arch'/);
+  assert.throws(() => tableFromJson('{', nb101Space, 'x.json'), /not valid JSON/);
 });
 
 test('nb101 validity: the edge limit counts pruned edges; output must be reachable', () => {

@@ -31,3 +31,13 @@ export function meanCI(xs: readonly number[]): { mean: number; half: number; n: 
   const n = xs.length;
   return { mean: mean(xs), half: n > 1 ? (t95(n - 1) * std(xs)) / Math.sqrt(n) : NaN, n };
 }
+
+/** Wilson score interval for k successes in n trials (95% by default). */
+export function wilson(k: number, n: number, z = 1.959964): { rate: number; low: number; high: number } {
+  if (n === 0) return { rate: NaN, low: NaN, high: NaN };
+  const p = k / n;
+  const z2 = z * z;
+  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
+  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
+  return { rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+}

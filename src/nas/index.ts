@@ -12,7 +12,7 @@ export {
   type Evaluator, type EvaluatorContext, type EvaluatorFactory, type TrialMetrics,
 } from './evaluators.js';
 export * from './cost/index.js';
-export { loadTable, tableFromCsv, type BenchmarkTable, type TableOptions } from './table.js';
+export { loadTable, tableFromCsv, tableFromJson, type BenchmarkTable, type TableOptions } from './table.js';
 export {
   openStudy, runStudy, normalizeStudy, bestTrial, isNotEvaluable,
   type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial,
@@ -32,3 +32,7 @@ export {
 } from './search-report.js';
 export { nasExperimentReport, experimentSummary, experimentCurve, runsCsv, curvesCsv } from './experiment-report.js';
 export { runDemo, demoControllers, DEMO_TABLE, type DemoOptions, type DemoResult } from './demo.js';
+export {
+  runTabnasToy, runTabnasToySeed, tabnasToyReport, tabnasToyRows, tabnasToyParams, tabnasToySpace, TABNAS_TOY_SETTINGS, TABNAS_TOY_COLUMNS,
+  TABNAS_TOY_WIDTHS, TABNAS_TOY_LIMIT, TABNAS_TOY_BEST, TABNAS_TOY_LOSS, type TabnasToyResult, type TabnasToyRate, type TabnasToyOutcome,
+} from './tabnas-toy.js';

@@ -14,7 +14,10 @@ export interface BenchmarkTable {
   readonly archColumn: string;
   /** Numeric columns, in file order. */
   readonly columns: readonly string[];
+  /** Rows: distinct networks (by the space's key). */
   readonly size: number;
+  /** Cells the file lists; more than `size` when several are one network (unpruned NAS-Bench-101 cells). */
+  readonly listed: number;
   /** Parsed architecture of each row. */
   readonly archs: readonly Architecture[];
   hasColumn(column: string): boolean;
@@ -67,12 +70,22 @@ export function tableFromCsv(text: string, space: SearchSpace, source: string, o
     byKey.set(key, i);
     archs.push(a);
   });
+  return tableOf(source, archColumn, space, archs, byKey, data, header, body.length);
+}
+
+/** The table view over parsed rows; `header` names every column the file has, for messages. */
+function tableOf(
+  source: string, archColumn: string, space: SearchSpace, archs: Architecture[], byKey: Map<string, number>,
+  data: Map<string, Float64Array>, header: readonly string[], listed: number,
+): BenchmarkTable {
+  const numeric = [...data.keys()];
   const known = () => `known numeric columns: ${numeric.join(', ')}`;
   return {
     source,
     archColumn,
     columns: numeric,
-    size: body.length,
+    size: archs.length,
+    listed,
     archs,
     hasColumn: (name) => data.has(name),
     column(name) {
@@ -88,9 +101,59 @@ export function tableFromCsv(text: string, space: SearchSpace, source: string, o
   };
 }
 
+/**
+ * Builds a table from JSON: `{"cells": [...]}` or a bare array of records, each naming its
+ * architecture by the string in `archColumn` or, for a space with `fromRecord`, in the
+ * space's cell form (NAS-Bench-101's adjacency + ops). Records of one network (equal keys:
+ * NAS-Bench-101's graph hash of the pruned cell) become one row whose metrics are their mean,
+ * as NAS-Bench-101 averages its repeated trainings of one model.
+ */
+export function tableFromJson(text: string, space: SearchSpace, source: string, opts: TableOptions = {}): BenchmarkTable {
+  const archColumn = opts.archColumn ?? 'arch';
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new KilnError(`table ${source} is not valid JSON: ${(e as Error).message}`);
+  }
+  const records = Array.isArray(doc) ? doc : (doc as { cells?: unknown } | null)?.cells;
+  if (!Array.isArray(records)) throw new KilnError(`table ${source} must be a JSON array of records or an object with a 'cells' array`);
+  if (records.length === 0) throw new KilnError(`table ${source} is empty`);
+  const isRecord = (r: unknown): r is Record<string, unknown> => typeof r === 'object' && r !== null && !Array.isArray(r);
+  const header = [...new Set(records.flatMap((r) => (isRecord(r) ? Object.keys(r) : [])))];
+  const numeric = header.filter((name) => name !== archColumn && !ROW_ID_COLUMNS.has(name) &&
+    records.every((r) => isRecord(r) && typeof r[name] === 'number' && Number.isFinite(r[name])));
+  const archs: Architecture[] = [];
+  const byKey = new Map<string, number>();
+  const members: number[][] = [];
+  records.forEach((r, i) => {
+    let a: Architecture;
+    try {
+      if (!isRecord(r)) throw new KilnError('not an object');
+      const named = r[archColumn];
+      if (typeof named === 'string') a = space.parse(named);
+      else if (space.fromRecord) a = space.fromRecord(r);
+      else throw new KilnError(`no architecture string '${archColumn}' (space ${space.name} reads no other form); set it with --arch-column`);
+    } catch (e) {
+      throw new KilnError(`table ${source} record ${i + 1}: ${(e as Error).message}`);
+    }
+    const key = space.key(a);
+    let row = byKey.get(key);
+    if (row === undefined) {
+      row = archs.push(a) - 1;
+      byKey.set(key, row);
+      members.push([]);
+    }
+    members[row].push(i);
+  });
+  const mean = (name: string, rows: number[]) => rows.reduce((s, i) => s + (records[i] as Record<string, number>)[name], 0) / rows.length;
+  const data = new Map(numeric.map((name) => [name, Float64Array.from(members, (rows) => mean(name, rows))] as const));
+  return tableOf(source, archColumn, space, archs, byKey, data, header, records.length);
+}
+
 const cache = new Map<string, BenchmarkTable>();
 
-/** Reads a CSV table from disk; repeated loads of an unchanged file reuse the parsed table. */
+/** Reads a CSV table, or a JSON one (`.json`), from disk; repeated loads of an unchanged file reuse the parsed table. */
 export function loadTable(file: string, space: SearchSpace, opts: TableOptions = {}): BenchmarkTable {
   const abs = path.resolve(file);
   checkInputFile(abs, 'table file');
@@ -98,7 +161,8 @@ export function loadTable(file: string, space: SearchSpace, opts: TableOptions =
   const id = `${abs}\0${stat.mtimeMs}\0${stat.size}\0${space.name}\0${opts.archColumn ?? 'arch'}`;
   let table = cache.get(id);
   if (!table) {
-    table = tableFromCsv(fs.readFileSync(abs, 'utf8'), space, file, opts);
+    const read = path.extname(abs).toLowerCase() === '.json' ? tableFromJson : tableFromCsv;
+    table = read(fs.readFileSync(abs, 'utf8'), space, file, opts);
     cache.set(id, table);
   }
   return table;

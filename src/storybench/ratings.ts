@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { KilnError, check } from '../core/index.js';
+import { wilson } from '../math/index.js';
 
 /**
  * Human side-by-side judgements, following the paper's evaluation dimensions. For every compared
@@ -165,15 +166,7 @@ export function readJudgements(file: string): Judgement[] {
   }
 }
 
-/** Wilson score interval for k successes in n trials (95% by default). */
-export function wilson(k: number, n: number, z = 1.959964): { rate: number; low: number; high: number } {
-  if (n === 0) return { rate: NaN, low: NaN, high: NaN };
-  const p = k / n;
-  const z2 = z * z;
-  const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
-  const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return { rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
-}
+export { wilson } from '../math/index.js';
 
 export interface WinRate {
   task: string;

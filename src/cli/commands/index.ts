@@ -5,6 +5,7 @@ import { register as demo } from './demo.js';
 import { register as doctor } from './doctor.js';
 import { register as excusable } from './experiment-excusable.js';
 import { register as experimentNas } from './experiment-nas.js';
+import { register as experimentTabnasToy } from './experiment-tabnas-toy.js';
 import { register as explain } from './explain.js';
 import { register as oneshot } from './oneshot.js';
 import { register as search } from './search.js';
@@ -15,5 +16,5 @@ import { register as video } from './video.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, doctor, search, study, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench,
+  demo, doctor, search, study, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench, experimentTabnasToy,
 ];

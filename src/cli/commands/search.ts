@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
 import { collect, intFlag, interruptSignal, optionFlags, optionsHelp } from '../flags.js';
 import {
-  controllerOptions, controllers, isNotEvaluable, openStorage, openStudy, spaces, bestTrial, type ControllerOptions, type Direction, type StudyRun, type Trial,
+  controllerOptions, controllers, getSpace, isNotEvaluable, loadTable, openStorage, openStudy, spaces, bestTrial, type BenchmarkTable, type ControllerOptions, type Direction, type StudyRun, type Trial,
 } from '../../nas/index.js';
 
 interface SearchFlags {
@@ -50,12 +50,17 @@ function printSummary(run: StudyRun, budget: number, storage: string): void {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** Says when a table's cells collapse into fewer networks (unpruned NAS-Bench-101 cells). */
+function tableNote(table: BenchmarkTable): void {
+  if (table.listed > table.size) process.stderr.write(`kiln: table ${table.source}: ${table.listed} cells, ${table.size} distinct models\n`);
+}
+
 export function register(program: Command): void {
   program
     .command('search')
     .description('architecture search on a benchmark table: ask/tell controller, constraints, resumable study')
     .addOption(new Option('--space <name>', `search space (${spaces.names().join(', ')})`).default('nb201'))
-    .option('--table <file>', 'benchmark table CSV: an architecture column plus numeric metric columns; it may cover part of the space')
+    .option('--table <file>', 'benchmark table CSV (an architecture column plus numeric metric columns) or JSON (.json: records, e.g. NAS-Bench-101 cells); it may cover part of the space')
     .option('--arch-column <name>', 'name of the table\'s architecture column', 'arch')
     .option('--evaluator <name>', 'evaluator (table: look the architecture up in --table)', 'table')
     .option('--objective <metric>', 'metric to optimize (required), a table column such as cifar10_test_acc')
@@ -106,6 +111,7 @@ Example:
           },
           storage,
         });
+        if (flags.table && !flags.json) tableNote(loadTable(flags.table, getSpace(flags.space), { archColumn: flags.archColumn }));
         const run = await study.run({
           budget,
           signal: stop.signal,

@@ -5,7 +5,7 @@ import type { SearchSpace } from './types.js';
 
 export type { Architecture, CellGraph, Decision, SearchSpace } from './types.js';
 export { NB201_OPS, NB201_EDGES, nb201Ops, nb201Space, type Nb201Op } from './nb201.js';
-export { NB101_OPS, NB101_NODES, NB101_MAX_EDGES, nb101Space, nb101Cell, nb101FromCell, nb101Pruned, type Nb101Cell } from './nb101.js';
+export { NB101_OPS, NB101_NODES, NB101_MAX_EDGES, nb101Space, nb101Cell, nb101FromCell, nb101GraphHash, nb101Pruned, type Nb101Cell } from './nb101.js';
 
 /** Search spaces by name ('nb201', 'nb101'); later issues add MLP-width and detection spaces. */
 export const spaces = createRegistry<SearchSpace>('search space');

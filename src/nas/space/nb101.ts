@@ -93,10 +93,11 @@ function isValid(a: Architecture): boolean {
 const md5 = (s: string) => createHash('md5').update(s).digest('hex');
 
 /**
- * Isomorphism-invariant fingerprint of the pruned cell, following NAS-Bench-101's hash_module:
- * node labels (out-degree, in-degree, op) refined over neighbours for as many rounds as nodes.
+ * Isomorphism-invariant fingerprint of the pruned cell, NAS-Bench-101's graph_util.hash_module
+ * (the benchmark's module hash, byte for byte): node labels (out-degree, in-degree, op) refined
+ * over neighbours for as many rounds as nodes.
  */
-function graphHash(cell: Nb101Cell): string {
+export function nb101GraphHash(cell: Nb101Cell): string {
   const n = cell.ops.length;
   const label = (op: string) => (op === 'input' ? -1 : op === 'output' ? -2 : NB101_OPS.indexOf(op as never));
   const inDeg = (v: number) => cell.adjacency.reduce((s, row) => s + row[v], 0);
@@ -164,16 +165,28 @@ function sample(rng: Parameters<SearchSpace['sample']>[0]): Architecture {
  * a different network; an op flip on a kept node always is, so the loop ends quickly.
  */
 function mutate(a: Architecture, rng: Parameters<SearchSpace['mutate']>[1]): Architecture {
-  const key = graphHash(nb101Pruned(a));
+  const key = nb101GraphHash(nb101Pruned(a));
   let neutral: Architecture | undefined;
   for (let attempt = 0; attempt < 200; attempt++) {
     const b = flipOneDecision(decisions, a, rng);
     if (!isValid(b)) continue;
-    if (graphHash(nb101Pruned(b)) !== key) return b;
+    if (nb101GraphHash(nb101Pruned(b)) !== key) return b;
     neutral ??= b;
   }
   if (neutral) return neutral;
   throw new Error('nb101 mutate: no valid one-decision neighbour found');
+}
+
+/** A JSON table record: `adjacency` (7x7 0/1) and `ops` as in data/nb101/nb101-sample500.json. */
+function fromRecord(record: Readonly<Record<string, unknown>>): Architecture {
+  const { adjacency, ops } = record;
+  const isMatrix = Array.isArray(adjacency) && adjacency.every((row) => Array.isArray(row) && row.every((x) => x === 0 || x === 1));
+  if (!isMatrix || !Array.isArray(ops) || !ops.every((op) => typeof op === 'string')) {
+    throw new KilnError(`a NAS-Bench-101 record needs 'adjacency' (0/1 matrix) and 'ops' (strings)`);
+  }
+  const a = nb101FromCell({ adjacency: adjacency as number[][], ops: ops as string[] });
+  if (!isValid(a)) throw new KilnError(`not a valid cell (input must reach output with at most ${NB101_MAX_EDGES} edges after pruning)`);
+  return a;
 }
 
 export const nb101Space: SearchSpace = {
@@ -187,5 +200,6 @@ export const nb101Space: SearchSpace = {
   graph,
   toString,
   parse,
-  key: (a) => graphHash(nb101Pruned(a)),
+  key: (a) => nb101GraphHash(nb101Pruned(a)),
+  fromRecord,
 };

@@ -45,4 +45,9 @@ export interface SearchSpace {
   parse(s: string): Architecture;
   /** Identity for dedup and table lookup: equal keys mean the same network. */
   key(a: Architecture): string;
+  /**
+   * Reads a record of a JSON benchmark table in the space's own cell form (NAS-Bench-101's
+   * adjacency + ops); absent when the space's tables name architectures by `toString` only.
+   */
+  fromRecord?(record: Readonly<Record<string, unknown>>): Architecture;
 }
