@@ -1,6 +1,7 @@
 import type { OptionSpec } from '../../core/index.js';
+import { median } from '../../math/index.js';
 import { cholesky } from '../../math/linalg.js';
-import type { Architecture, SearchSpace } from '../space/index.js';
+import type { SearchSpace } from '../space/index.js';
 import { numberOption } from './policy.js';
 import { hillClimber } from './local-search.js';
 import { checkOptionNames, intOption, type Controller, type ControllerContext } from './types.js';
@@ -8,7 +9,6 @@ import { checkOptionNames, intOption, type Controller, type ControllerContext } 
 export const GUIDED_LOCAL_SEARCH_OPTIONS: readonly OptionSpec[] = [
   { name: 'init', type: 'integer', default: 10, min: 1, description: 'random architectures before the first climb, which starts from their best' },
   { name: 'lambda', type: 'number', default: 1, min: 0, description: 'ridge penalty of the one-hot linear model that orders neighbours' },
-  { name: 'restartPool', type: 'integer', default: 100, min: 1, description: 'random unproposed architectures a restart picks the predicted best of' },
 ];
 
 /**
@@ -100,26 +100,34 @@ function argmaxPredicted(model: ReturnType<typeof ridgeModel>, items: readonly (
 /**
  * Predictor-guided local search: the `local-search` walk (first improvement over one-decision
  * neighbours, never repeating), but it tries the untried neighbours in the order a ridge
- * regression on the one-hot encoding, refitted on every result so far, predicts best first;
- * and a restart starts from the predicted best of `restartPool` random unproposed architectures.
- * The model only orders proposals, so a climb still stops exactly at a true local optimum.
+ * regression on the one-hot encoding, refitted on every result so far (scores floored at the
+ * initial sample's median), predicts best first. The model only orders proposals, so a climb
+ * still stops exactly at a true local optimum. (Restarting from the predicted best of many random
+ * cells was tried: the model sends restarts back into the basin already climbed.)
  */
 export function guidedLocalSearchController(ctx: ControllerContext): Controller {
   const { space, options } = ctx;
   checkOptionNames('guided-local-search', options, GUIDED_LOCAL_SEARCH_OPTIONS.map((o) => o.name));
   const init = intOption(options, 'init', 10, 1);
   const lambda = numberOption(options, 'lambda', 1, 0);
-  const restartPool = intOption(options, 'restartPool', 100, 1);
   const model = ridgeModel(space, lambda);
+  // Scores below the initial sample's median are raised to it: the model has to rank good cells, and
+  // broken ones (NAS-Bench-201's disconnected cells score 10%) would otherwise dominate a linear fit.
+  let floor: number | undefined;
   return hillClimber('guided-local-search', ctx, init, {
     choose: (queue) => argmaxPredicted(model, queue),
-    restart(draw) {
-      const pool: Architecture[] = Array.from({ length: restartPool }, draw);
-      return pool[argmaxPredicted(model, pool.map((a) => a.values))];
-    },
     learn(observed, from) {
-      if (from === 0) model.reset();
-      for (const o of observed.slice(from)) if (Number.isFinite(o.score)) model.add(o.values, o.score);
+      if (from === 0) {
+        model.reset();
+        floor = undefined;
+      }
+      if (floor === undefined) {
+        const first = observed.filter((o) => Number.isFinite(o.score)).slice(0, init);
+        if (first.length < init) return;
+        floor = median(first.map((o) => o.score));
+        from = 0;
+      }
+      for (const o of observed.slice(from)) if (Number.isFinite(o.score)) model.add(o.values, Math.max(o.score, floor));
     },
   });
 }

@@ -19,7 +19,7 @@ export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEF
 export { tabnasController, TABNAS_DEFAULTS, TABNAS_OPTIONS } from './tabnas.js';
 export { predictorController, PREDICTOR_OPTIONS } from './predictor.js';
 export { coarseToFineController, COARSE_TO_FINE_OPTIONS } from './coarse-to-fine.js';
-export { localSearchController, oneDecisionNeighbours, LOCAL_SEARCH_OPTIONS } from './local-search.js';
+export { localSearchController, oneDecisionNeighbours, LOCAL_SEARCH_OPTIONS, type LocalSearchState } from './local-search.js';
 export { guidedLocalSearchController, GUIDED_LOCAL_SEARCH_OPTIONS } from './guided-local-search.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
 

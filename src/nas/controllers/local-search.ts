@@ -53,8 +53,6 @@ export type NeighbourChoice = (queue: readonly number[][], observed: readonly Sc
 export interface ClimberHooks {
   /** Defaults to the queue's order. */
   choose?: NeighbourChoice;
-  /** Picks a restart cell among fresh candidates drawn by `draw`; defaults to one draw. */
-  restart?: (draw: () => Architecture, observed: readonly Scored[]) => Architecture;
   /** Called with each told result and after a restore (with every result), so a model can follow. */
   learn?: (observed: readonly Scored[], from: number) => void;
 }
@@ -82,6 +80,9 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
   const evaluable = (a: Architecture) => (ctx.feasible ?? ctx.covered)?.(a) ?? true;
   let s: LocalSearchState = { rng: 0, proposed: [], observed: [], start: 0, startLeft: init, current: null, queue: [] };
   let proposedKeys = new Set<string>();
+  /** The best told score of each architecture, by key. */
+  let scores = new Map<string, number>();
+  const remember = (o: Scored) => scores.set(key(o.values), Math.max(o.score, scores.get(key(o.values)) ?? -Infinity));
   const fresh = (a: Architecture) => !proposedKeys.has(key(a.values)) && evaluable(a);
 
   /** A random architecture not proposed before, drawn as random search would (conditioned on coverage). */
@@ -129,16 +130,20 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
         const i = hooks.choose ? hooks.choose(s.queue, s.observed) : 0;
         const [values] = s.queue.splice(i, 1);
         if (fresh({ values })) return emit({ values });
+        // Told before (another climb's neighbour): a known better cell is a free step.
+        const known = scores.get(key(values));
+        if (known !== undefined && known > s.current!.score) climbFrom({ values, score: known });
       }
       // A local optimum: no untried neighbour was better.
       s.current = null;
       s.start = s.observed.length;
       s.startLeft = 0;
-      return emit(hooks.restart ? hooks.restart(drawFresh, s.observed) : drawFresh());
+      return emit(drawFresh());
     },
     tell(a, r) {
       const told: Scored = { values: [...a.values], score: r.feasible ? r.score : -Infinity };
       s.observed.push(told);
+      remember(told);
       hooks.learn?.(s.observed, s.observed.length - 1);
       if (s.current !== null && told.score > s.current.score) climbFrom(told);
     },
@@ -155,6 +160,8 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
         current: st.current === null ? null : scored(st.current), queue: st.queue.map((v) => [...v]),
       };
       proposedKeys = new Set(s.proposed.map(key));
+      scores = new Map();
+      s.observed.forEach(remember);
       hooks.learn?.(s.observed, 0);
     },
   };
