@@ -48,7 +48,7 @@ export function oneDecisionNeighbours(space: SearchSpace, a: Architecture): numb
  * How a climb picks its next neighbour: the index into `queue` (the untried neighbours in a
  * seeded random order) to try next; the plain climber takes the first.
  */
-export type NeighbourChoice = (queue: readonly number[][], observed: readonly Scored[]) => number;
+export type NeighbourChoice = (queue: readonly number[][]) => number;
 
 export interface ClimberHooks {
   /** Defaults to the queue's order. */
@@ -62,7 +62,8 @@ export interface ClimberHooks {
  * is state of the art for NAS benchmarks"): evaluate `init` random architectures, climb from the
  * best, trying its neighbours in a seeded random order and moving to the first better one; at a
  * local optimum (no untried neighbour is better) restart from one new random architecture.
- * Never proposes an architecture twice. Neighbours the study cannot evaluate or that break its
+ * Never proposes an architecture twice: a neighbour told before (met in another climb) that scored
+ * better is stepped to without a proposal. Neighbours the study cannot evaluate or that break its
  * constraints (`ctx.feasible`) are skipped unproposed: they could not be better, and skipping them
  * costs nothing. Random starts follow the study's coverage like random search does.
  */
@@ -127,7 +128,7 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
         climbFrom(best);
       }
       while (s.queue.length) {
-        const i = hooks.choose ? hooks.choose(s.queue, s.observed) : 0;
+        const i = hooks.choose ? hooks.choose(s.queue) : 0;
         const [values] = s.queue.splice(i, 1);
         if (fresh({ values })) return emit({ values });
         // Told before (another climb's neighbour): a known better cell is a free step.
