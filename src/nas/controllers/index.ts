@@ -5,6 +5,8 @@ import { REINFORCE_OPTIONS, reinforceController } from './reinforce.js';
 import { TABNAS_OPTIONS, tabnasController } from './tabnas.js';
 import { PREDICTOR_OPTIONS, predictorController } from './predictor.js';
 import { COARSE_TO_FINE_OPTIONS, coarseToFineController } from './coarse-to-fine.js';
+import { LOCAL_SEARCH_OPTIONS, localSearchController } from './local-search.js';
+import { GUIDED_LOCAL_SEARCH_OPTIONS, guidedLocalSearchController } from './guided-local-search.js';
 import type { Controller, ControllerEnv, ControllerFactory, ControllerOptions } from './types.js';
 import type { SearchSpace } from '../space/index.js';
 
@@ -17,6 +19,8 @@ export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEF
 export { tabnasController, TABNAS_DEFAULTS, TABNAS_OPTIONS } from './tabnas.js';
 export { predictorController, PREDICTOR_OPTIONS } from './predictor.js';
 export { coarseToFineController, COARSE_TO_FINE_OPTIONS } from './coarse-to-fine.js';
+export { localSearchController, oneDecisionNeighbours, LOCAL_SEARCH_OPTIONS, type LocalSearchState } from './local-search.js';
+export { guidedLocalSearchController, GUIDED_LOCAL_SEARCH_OPTIONS } from './guided-local-search.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
 
 export const controllers = createRegistry<ControllerFactory>('controller');
@@ -45,6 +49,10 @@ registerController('predictor', predictorController,
   withOptions('Neural Predictor: N random, fit a regressor, propose the predicted top K', PREDICTOR_OPTIONS), PREDICTOR_OPTIONS);
 registerController('coarse-to-fine', coarseToFineController,
   withOptions('BigNAS selection: smallest, then random feasible children, then mutations of the best; finite', COARSE_TO_FINE_OPTIONS), COARSE_TO_FINE_OPTIONS);
+registerController('local-search', localSearchController,
+  withOptions('first-improvement hill climbing over one-decision neighbours, restarts at local optima', LOCAL_SEARCH_OPTIONS), LOCAL_SEARCH_OPTIONS);
+registerController('guided-local-search', guidedLocalSearchController,
+  withOptions('local search trying neighbours in the order a ridge model on the one-hot encoding predicts', GUIDED_LOCAL_SEARCH_OPTIONS), GUIDED_LOCAL_SEARCH_OPTIONS);
 
 /** `env` gives a controller the study's cost models, feasibility test and candidate set. */
 export function createController(name: string, space: SearchSpace, seed: number, options: ControllerOptions = {}, env: ControllerEnv = {}): Controller {
