@@ -20,7 +20,10 @@ function perExampleLoss(loss: ApgdLoss, logits: tf.Tensor2D, y: tf.Tensor1D, tar
   return tf.tidy(() => {
     const classes = logits.shape[1];
     const own = logits.mul(tf.oneHot(y, classes)).sum(1);
-    if (loss === 'ce') return own.neg().add(tf.logSumExp(logits, 1)) as tf.Tensor1D;
+    // DLR needs 3 classes and targeted DLR 4 (they divide by z_pi1 - z_pi3 or - z_pi4): with fewer,
+    // use cross-entropy, untargeted or toward the target (AutoAttack's 'ce' and 'ce-targeted').
+    if (loss === 'ce' || (loss === 'dlr' && classes < 3)) return own.neg().add(tf.logSumExp(logits, 1)) as tf.Tensor1D;
+    if (loss === 'dlr-targeted' && classes < 4) return logits.mul(tf.oneHot(target!, classes)).sum(1).sub(tf.logSumExp(logits, 1)) as tf.Tensor1D;
     // The k-th largest logit, differentiable in its value (argMax and oneHot pass no gradient; topk has none in tfjs).
     const ranked: tf.Tensor[] = [];
     let rest: tf.Tensor = logits;
@@ -198,11 +201,9 @@ export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: Ap
   const seed = opts.seed ?? 0;
   const classes = tf.tidy(() => model(x.slice([0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
   if (loss === 'ce' || loss === 'dlr') {
-    check(loss === 'ce' || classes >= 3, 'the DLR loss needs at least 3 classes');
     return withRestarts(model, x, y, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels }, opts.eps, iterations, seed + 1000 * r));
   }
   const targets = Math.min(opts.targets ?? 9, classes - 1);
-  check(classes >= 4, 'the targeted DLR loss needs at least 4 classes');
   let out = x.clone();
   for (let t = 0; t < targets; t++) {
     const next = withRestarts(model, out, y, restarts, (_rows, labels, idx, r) => {

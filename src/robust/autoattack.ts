@@ -33,7 +33,12 @@ export function autoAttack(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
   checkEps(opts.eps);
   const sequence = opts.sequence ?? AUTOATTACK_SEQUENCES[opts.norm ?? 'linf'];
   const n = x.shape[0];
-  const accuracy = (t: tf.Tensor4D) => 1 - (tf.tidy(() => fooled(model, t, y).sum()).dataSync()[0] / n);
+  const accuracy = (t: tf.Tensor4D): number => {
+    const wrong = tf.tidy(() => fooled(model, t, y).sum());
+    const count = wrong.dataSync()[0];
+    wrong.dispose();
+    return 1 - count / n;
+  };
   let out = x.clone();
   const cleanAccuracy = accuracy(out);
   const stages: AutoAttackStage[] = [];

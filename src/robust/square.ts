@@ -21,11 +21,14 @@ export function squareFraction(pInit: number, it: number): number {
 
 /** Own logit minus the largest other, per example (negative once misclassified). */
 function margins(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D): Float32Array {
-  return tf.tidy(() => {
+  const m = tf.tidy(() => {
     const logits = model(x);
     const onehot = tf.oneHot(y, logits.shape[1]);
     return logits.mul(onehot).sum(1).sub(logits.sub(onehot.mul(1e9)).max(1));
-  }).dataSync() as Float32Array;
+  });
+  const values = m.dataSync() as Float32Array;
+  m.dispose();
+  return values;
 }
 
 export interface SquareOptions {
@@ -61,7 +64,9 @@ export function squareLinf(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
     }
   }
   const ys = y.dataSync();
-  let margin = margins(model, tf.tensor4d(best, x.shape), y);
+  const initial = tf.tensor4d(best, x.shape);
+  let margin = margins(model, initial, y);
+  initial.dispose();
   for (let it = 0; it < queries; it++) {
     const open = [...margin.keys()].filter((i) => margin[i] > 0);
     if (open.length === 0) break;
