@@ -1,6 +1,7 @@
 import { KilnError } from '../../core/index.js';
 import { connectPostgresSync, PgError, type SyncPgClient } from './postgres-sync.js';
-import type { Storage, StudyRecord, StudySpec, Trial, TrialOutcome } from './types.js';
+import type { Storage, StudyRecord, StudySpec, TrialOutcome } from './types.js';
+import { TRIAL_COLUMNS, toTrial, type TrialRow } from './rows.js';
 
 /** The layout below; a database holding another version is refused, not migrated blindly. */
 export const POSTGRES_SCHEMA_VERSION = 1;
@@ -33,24 +34,6 @@ const SCHEMA = [
   `INSERT INTO kiln_meta (version) VALUES (${POSTGRES_SCHEMA_VERSION})`,
 ];
 
-interface TrialRow {
-  number: number;
-  arch: string;
-  state: Trial['state'];
-  feasible: boolean;
-  value: number | null;
-  metrics: string;
-  error: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
-
-const toTrial = (r: TrialRow): Trial => ({
-  number: r.number, arch: r.arch, state: r.state, feasible: r.feasible, value: r.value,
-  metrics: JSON.parse(r.metrics), error: r.error, startedAt: r.started_at, finishedAt: r.finished_at,
-});
-
-const TRIAL_COLUMNS = 'number, arch, state, feasible, value, metrics, error, started_at, finished_at';
 
 /** A postgres:// or postgresql:// URI taken apart: what to connect to, and how to name it without the password. */
 interface PostgresTarget {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { KilnError } from '../../core/index.js';
 import type { Storage, StudyRecord, StudySpec, Trial, TrialOutcome } from './types.js';
+import { TRIAL_COLUMNS, toTrial, type TrialRow } from './rows.js';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS studies (
@@ -25,24 +26,6 @@ CREATE TABLE IF NOT EXISTS trials (
   PRIMARY KEY (study, number)
 );`;
 
-interface TrialRow {
-  number: number;
-  arch: string;
-  state: Trial['state'];
-  feasible: number;
-  value: number | null;
-  metrics: string;
-  error: string | null;
-  started_at: string;
-  finished_at: string | null;
-}
-
-const toTrial = (r: TrialRow): Trial => ({
-  number: r.number, arch: r.arch, state: r.state, feasible: r.feasible === 1, value: r.value,
-  metrics: JSON.parse(r.metrics), error: r.error, startedAt: r.started_at, finishedAt: r.finished_at,
-});
-
-const TRIAL_COLUMNS = 'number, arch, state, feasible, value, metrics, error, started_at, finished_at';
 
 /**
  * SQLite storage (WAL journal, one transaction per change): a trial and the controller
