@@ -108,3 +108,22 @@ test("AutoAttack's robust accuracy is never above any of its components', and it
   assert.equal(result.cleanAccuracy, 1);
   result.x.dispose();
 });
+
+test('AutoAttack flags masked gradients and randomized models, and stays quiet on a plain one', () => {
+  const masked = linearModel(5, true);
+  const flagged = autoAttack(masked.model, masked.x, masked.y, { eps: 0.3, seed: 1 });
+  assert.equal(flagged.warnings.length, 1);
+  assert.match(flagged.warnings[0], /gradient masking suspected/);
+  flagged.x.dispose();
+
+  const plain = linearModel(6);
+  const quiet = autoAttack(plain.model, plain.x, plain.y, { eps: 0.01, seed: 1 });
+  assert.deepEqual(quiet.warnings, []);
+  quiet.x.dispose();
+
+  let calls = 0;
+  const noisy: Classifier = (x) => tf.tidy(() => plain.model(x).add(tf.scalar(calls++ * 1e-3)));
+  const randomized = autoAttack(noisy, plain.x, plain.y, { eps: 0.01, seed: 1 });
+  assert.ok(randomized.warnings.some((w) => /randomized/.test(w)), randomized.warnings.join('; '));
+  randomized.x.dispose();
+});

@@ -40,6 +40,8 @@ export interface AttackOptions {
 
 export interface AttackResult {
   x: tf.Tensor4D;
+  /** What the attack found suspicious about the evaluation (AutoAttack: masked gradients, randomness). */
+  warnings?: string[];
   /** Latents of the adversarial images (on-manifold attacks only). */
   z?: tf.Tensor2D;
 }

@@ -25,6 +25,12 @@ export interface AutoAttackResult {
   x: tf.Tensor4D;
   cleanAccuracy: number;
   stages: AutoAttackStage[];
+  /**
+   * AutoAttack's checks against a flawed evaluation: the model gives different outputs for the same
+   * input (randomized: the figures need EoT), or the gradient attacks left robust accuracy near clean
+   * accuracy while the gradient-free Square attack still found errors (masked gradients).
+   */
+  warnings: string[];
 }
 
 /** Runs the sequence; `onStage` hears each attack's robust accuracy as it goes. */
@@ -39,6 +45,10 @@ export function autoAttack(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
     wrong.dispose();
     return 1 - count / n;
   };
+  const warnings: string[] = [];
+  const twice = tf.tidy(() => model(x).sub(model(x)).abs().max());
+  if (twice.dataSync()[0] > 1e-5) warnings.push('the model gives different outputs for the same input (randomized): robust accuracy without EoT overstates robustness');
+  twice.dispose();
   let out = x.clone();
   const cleanAccuracy = accuracy(out);
   const stages: AutoAttackStage[] = [];
@@ -53,14 +63,27 @@ export function autoAttack(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
     stages.push(stage);
     onStage?.(stage);
   }
-  return { x: out, cleanAccuracy, stages };
+  // Gradient masking: the gradient stages barely moved accuracy, the score-based one did.
+  const gradientStages = stages.filter((s) => s.attack.startsWith('apgd'));
+  const squareStage = stages.find((s) => s.attack === 'square');
+  if (gradientStages.length && squareStage) {
+    const afterGradients = gradientStages[gradientStages.length - 1].robustAccuracy;
+    if (cleanAccuracy - afterGradients < 0.02 && afterGradients - squareStage.robustAccuracy >= 0.05) {
+      warnings.push(`gradient masking suspected: the gradient attacks left ${(100 * afterGradients).toFixed(1)}% robust (clean ` +
+        `${(100 * cleanAccuracy).toFixed(1)}%) but Square brought it to ${(100 * squareStage.robustAccuracy).toFixed(1)}%`);
+    }
+  }
+  return { x: out, cleanAccuracy, stages, warnings };
 }
 
 function autoAttackEntry(name: string, norm: 'linf' | 'l2'): Attack {
   return {
     name, norm, needsManifold: false,
     options: [EPS_OPTION(norm === 'linf' ? 'Linf' : 'L2'), SEED_OPTION],
-    run: (model, x, y, opts) => ({ x: autoAttack(model, x, y, { ...opts, norm }).x }),
+    run: (model, x, y, opts) => {
+      const r = autoAttack(model, x, y, { ...opts, norm });
+      return { x: r.x, warnings: r.warnings };
+    },
   };
 }
 

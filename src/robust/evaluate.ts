@@ -24,6 +24,8 @@ export interface AttackEvaluation {
   clean: Float32Array[];
   adversarial: Float32Array[];
   seconds: number;
+  /** The attack's warnings, once each, over all batches. */
+  warnings: string[];
 }
 
 /**
@@ -40,12 +42,15 @@ export function evaluateAttack(model: Classifier, x: Float32Array, y: Int32Array
   let maxNorm = 0;
   const clean: Float32Array[] = [];
   const adversarial: Float32Array[] = [];
+  // Keyed by the warning's first clause: batches repeat a warning with their own figures; the last is kept.
+  const warnings = new Map<string, string>();
   const t0 = performance.now();
   for (let start = 0; start < n; start += batchSize) {
     const end = Math.min(n, start + batchSize);
     const xb = tf.tensor4d(x.subarray(start * size, end * size), [end - start, ...shape] as [number, number, number, number]);
     const yb = tf.tensor1d(y.subarray(start, end), 'int32');
-    const { x: adv, z } = attack.run(model, xb, yb, { ...opts, seed: (opts.seed ?? 0) + start });
+    const { x: adv, z, warnings: said } = attack.run(model, xb, yb, { ...opts, seed: (opts.seed ?? 0) + start });
+    for (const w of said ?? []) warnings.set(w.split(':')[0], w);
     const [cleanOk, advOk, norm] = tf.tidy(() => {
       const delta = adv.sub(xb);
       const norms = attack.norm === 'linf' ? delta.abs().max([1, 2, 3]) : delta.square().sum([1, 2, 3]).sqrt();
@@ -70,7 +75,7 @@ export function evaluateAttack(model: Classifier, x: Float32Array, y: Int32Array
     onBatch?.(end);
   }
   return { n, cleanAccuracy: cleanCorrect / n, robustAccuracy: robustCorrect / n, maxNorm, clean, adversarial,
-    seconds: (performance.now() - t0) / 1000 };
+    seconds: (performance.now() - t0) / 1000, warnings: [...warnings.values()] };
 }
 
 export interface SavedModelAttack {
@@ -89,7 +94,7 @@ export interface SavedModelAttack {
 export interface SavedModelAttackResult {
   summary: {
     model: string; dataset: string; attack: string; norm: 'linf' | 'l2'; eps: number; n: number;
-    cleanAccuracy: number; robustAccuracy: number; maxPerturbation: number; imagesPerSecond: number;
+    cleanAccuracy: number; robustAccuracy: number; maxPerturbation: number; imagesPerSecond: number; warnings: string[];
   };
   evaluation: AttackEvaluation;
   /** Image shape [h, w, c] of the dataset. */
@@ -117,7 +122,7 @@ export async function attackSavedModel(job: SavedModelAttack): Promise<SavedMode
     summary: {
       model: job.model, dataset: job.dataset, attack: job.attack, norm: attack.norm, eps: job.options.eps, n: evaluation.n,
       cleanAccuracy: evaluation.cleanAccuracy, robustAccuracy: evaluation.robustAccuracy, maxPerturbation: evaluation.maxNorm,
-      imagesPerSecond: evaluation.n / evaluation.seconds,
+      imagesPerSecond: evaluation.n / evaluation.seconds, warnings: evaluation.warnings,
     },
     evaluation,
     shape: data.shape,

@@ -57,7 +57,8 @@ async function run(flags: AttackFlags): Promise<void> {
     `${s.attack} (${s.norm}, eps ${s.eps}) on ${s.n} ${s.dataset} images\n` +
     `  clean accuracy   ${(100 * s.cleanAccuracy).toFixed(1)}%\n` +
     `  robust accuracy  ${(100 * s.robustAccuracy).toFixed(1)}%\n` +
-    `  largest perturbation ${s.maxPerturbation.toFixed(4)} (${s.norm}); ${s.imagesPerSecond.toFixed(1)} images/s\n`);
+    `  largest perturbation ${s.maxPerturbation.toFixed(4)} (${s.norm}); ${s.imagesPerSecond.toFixed(1)} images/s\n` +
+    s.warnings.map((w) => `  warning: ${w}\n`).join(''));
   if (flags.out) {
     const [json, png] = writeAttackFiles(flags.out, r);
     process.stdout.write(`  wrote ${json}${png ? ' and examples.png (clean top, adversarial bottom)' : ''}\n`);
