@@ -6,7 +6,8 @@ import { KilnError, createProgress, type Progress } from '../core/index.js';
  */
 export function reportFatal(err: unknown): never {
   if (err instanceof KilnError) {
-    process.stderr.write(`kiln: ${err.message}\n`);
+    // One line, whatever a message quotes from the input (a column name may hold a newline).
+    process.stderr.write(`kiln: ${err.message.replace(/[\r\n]+/g, ' ')}\n`);
     process.exit(err.exitCode);
   }
   const e = err as { code?: string; message?: string; stack?: string };

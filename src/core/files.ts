@@ -39,3 +39,14 @@ export function checkOutputDir(dir: string, what: string): void {
 export function fileSha256(file: string): string {
   return crypto.createHash('sha256').update(fs.readFileSync(file)).digest('hex');
 }
+
+/**
+ * Reads a file that must be text (a CSV table, a task list): NUL bytes or undecodable UTF-8 mean it is
+ * binary, which gets a one-line error instead of a parse of garbage.
+ */
+export function readTextFile(file: string, what: string): string {
+  const bytes = fs.readFileSync(file);
+  const text = bytes.toString('utf8');
+  if (bytes.includes(0) || text.includes('\uFFFD')) throw new KilnError(`${what} ${file} is not a text file (binary or not UTF-8)`);
+  return text;
+}

@@ -1,6 +1,5 @@
-import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError, checkInputFile } from '../core/index.js';
+import { KilnError, checkInputFile, readTextFile } from '../core/index.js';
 import type { Dataset } from './dataset.js';
 
 export interface CsvOptions {
@@ -80,7 +79,7 @@ function parseNumber(cell: string): { value?: number; missing: boolean } {
  */
 export function loadCsv(file: string, opts: CsvOptions = {}): Dataset {
   checkInputFile(file, 'CSV file');
-  const text = fs.readFileSync(file, 'utf8').replace(/^\uFEFF/, '');
+  const text = readTextFile(file, 'CSV file').replace(/^\uFEFF/, '');
   const rows = parseCsv(text);
   if (rows.length === 0) throw new KilnError(`CSV file is empty: ${file}`);
   const header = rows[0].cells;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError, checkInputFile } from '../core/index.js';
+import { KilnError, checkInputFile, readTextFile } from '../core/index.js';
 import { parseCsv } from '../data/index.js';
 import type { Architecture, SearchSpace } from './space/index.js';
 
@@ -162,7 +162,7 @@ export function loadTable(file: string, space: SearchSpace, opts: TableOptions =
   let table = cache.get(id);
   if (!table) {
     const read = path.extname(abs).toLowerCase() === '.json' ? tableFromJson : tableFromCsv;
-    table = read(fs.readFileSync(abs, 'utf8'), space, file, opts);
+    table = read(readTextFile(abs, 'table file'), space, file, opts);
     cache.set(id, table);
   }
   return table;
