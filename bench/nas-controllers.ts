@@ -3,7 +3,8 @@
  *  1. best-so-far feasible accuracy after 100 and 200 evaluations, unconstrained and under
  *     latency_ms_pixel3<=6 (mean and 95% CI over seeds);
  *  2. evaluations until an architecture within 0.2 points of the table's best (>= 94.17),
- *     to compare with notes/nas.md (random mean 877, evolution P20/S5 mean 78, 50 seeds).
+ *     to compare with simple reference implementations run on this machine (random mean 877,
+ *     evolution P20/S5 mean 78, 50 seeds).
  * Run: node dist/bench/nas-controllers.js [--seeds 30] [--reach-seeds 50]
  */
 import { dataPath } from '../src/core/index.js';
@@ -67,7 +68,7 @@ async function main(): Promise<void> {
 
   const target = +(top - 0.2).toFixed(4);
   console.log(`\n## Evaluations until >= ${target} (within 0.2 of the best), ${REACH_SEEDS} seeds\n`);
-  console.log('| controller | mean | 95% CI | median | notes/nas.md mean (median) |');
+  console.log('| controller | mean | 95% CI | median | reference mean (median) |');
   console.log('|---|---|---|---|---|');
   const reference: Record<string, string> = { random: '877 (645)', evolution: '78 (74)' };
   for (const controller of CONTROLLERS) {

@@ -1,5 +1,5 @@
 /**
- * The issue's figures on the NAS-Bench-201 CIFAR-10 table (notes/nas.md):
+ * The NAS papers' claims, measured on the shipped NAS-Bench-201 CIFAR-10 table:
  *  1. evaluations until within 0.2 points of the table's best cell, per controller (unconstrained, runs stop at the target);
  *  2. under latency_ms_pixel3<=6 and under worst_latency(pixel3,raspi4,gold_6226)<=1: how often rejection-REINFORCE
  *     (tabnas), abs-reward and mnas-reward REINFORCE end with a feasible pick, and how far from the feasible optimum.

@@ -2,8 +2,8 @@ import { nextSeed, setSeed, tf } from '../src/backend/index.js';
 import { createOptimizer } from '../src/train/index.js';
 
 /**
- * The benchmark workloads of notes/backend.md. Each builds its model and data on the current
- * backend (seeded) and returns one step to time plus a dispose. A step blocks until its result
+ * The four workloads timed side by side with PyTorch (bench/torch_workloads.py has the same ones).
+ * Each builds its model and data on the current backend (seeded) and returns one step to time plus a dispose. A step blocks until its result
  * is computed (it reads the loss), so wall time per call is the step time.
  */
 export interface Workload {

@@ -4,7 +4,7 @@
  * saved as a standard tfjs weights manifest (model.json + weights.bin), readable by any tfjs app.
  *
  * Matmuls never use transposeA/transposeB: on wasm those paths are 10-25x slower than an explicit
- * transpose (notes/backend.md).
+ * transpose (measured on this project's 2-core machine).
  */
 import fs from 'node:fs';
 import path from 'node:path';
