@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { check, type OptionSpec } from '../core/index.js';
-import { EPS_OPTION, SEED_OPTION, fooled, l2Norms, projectL2, recordSuccesses, selectRows, type Attack, type AttackOptions, type Classifier } from './attacks.js';
+import { EPS_OPTION, SEED_OPTION, attackRobustRows, l2Norms, projectL2, recordSuccesses, selectRows, type Attack, type AttackOptions, type Classifier } from './attacks.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -164,25 +164,11 @@ function apgdRun(model: Classifier, loss: ApgdLoss, norm: Norm, s: RunState, eps
   return out;
 }
 
-/** Runs `run` on the examples still robust, `restarts` times, keeping each example's first success. */
-function withRestarts(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, restarts: number,
+/** `restarts` runs, each on the examples the earlier ones left robust, keeping each example's first success. */
+function withRestarts(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, start: tf.Tensor4D, restarts: number,
   run: (rows: tf.Tensor4D, labels: tf.Tensor1D, index: tf.Tensor1D, r: number) => tf.Tensor4D): tf.Tensor4D {
-  let out = x.clone();
-  for (let r = 0; r < restarts; r++) {
-    const robust = tf.tidy(() => tf.equal(model(out).argMax(1), y));
-    const index = Int32Array.from(robust.dataSync(), (v, i) => (v ? i : -1)).filter((i) => i >= 0);
-    robust.dispose();
-    if (index.length === 0) break;
-    const idx = tf.tensor1d(index, 'int32');
-    const found = tf.tidy(() => run(tf.gather(x, idx) as tf.Tensor4D, tf.gather(y, idx) as tf.Tensor1D, idx, r));
-    const merged = tf.tidy(() => {
-      const fool = fooled(model, found, tf.gather(y, idx) as tf.Tensor1D);
-      const chosen = selectRows(fool, found, tf.gather(out, idx) as tf.Tensor4D);
-      return tf.tensorScatterUpdate(out, idx.reshape([-1, 1]), chosen) as tf.Tensor4D;
-    });
-    tf.dispose([idx, found, out]);
-    out = merged;
-  }
+  let out = start.clone();
+  for (let r = 0; r < restarts; r++) out = attackRobustRows(model, x, y, out, (rows, labels, index) => run(rows, labels, index, r));
   return out;
 }
 
@@ -201,13 +187,12 @@ export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: Ap
   const seed = opts.seed ?? 0;
   const classes = tf.tidy(() => model(x.slice([0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
   if (loss === 'ce' || loss === 'dlr') {
-    return withRestarts(model, x, y, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels }, opts.eps, iterations, seed + 1000 * r));
+    return withRestarts(model, x, y, x, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels }, opts.eps, iterations, seed + 1000 * r));
   }
   const targets = Math.min(opts.targets ?? 9, classes - 1);
   let out = x.clone();
   for (let t = 0; t < targets; t++) {
-    const next = withRestarts(model, out, y, restarts, (_rows, labels, idx, r) => {
-      const clean = tf.gather(x, idx) as tf.Tensor4D;
+    const next = withRestarts(model, x, y, out, restarts, (clean, labels, _i, r) => {
       const target = tf.tidy(() => tf.topk(model(clean), t + 2).indices.slice([0, t + 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
       const found = apgdRun(model, 'dlr-targeted', norm, { x: clean, y: labels, target }, opts.eps, iterations, seed + 1000 * r + t);
       target.dispose();

@@ -143,3 +143,26 @@ export function keepFirstSuccess(
   tf.dispose([current, best, found]);
   return out;
 }
+
+/**
+ * Runs `run` on the clean rows of `x` that `current` still leaves correctly classified, and returns
+ * `current` with the rows the run fooled replaced (the others unchanged); `current` is disposed.
+ * How sequential and restarted attacks spend their work only on the points still robust.
+ */
+export function attackRobustRows(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, current: tf.Tensor4D,
+  run: (rows: tf.Tensor4D, labels: tf.Tensor1D, index: tf.Tensor1D) => tf.Tensor4D): tf.Tensor4D {
+  const robust = tf.tidy(() => tf.equal(model(current).argMax(1), y));
+  const index = Int32Array.from(robust.dataSync(), (v, i) => (v ? i : -1)).filter((i) => i >= 0);
+  robust.dispose();
+  if (index.length === 0) return current;
+  const idx = tf.tensor1d(index, 'int32');
+  const labels = tf.gather(y, idx) as tf.Tensor1D;
+  const rows = tf.gather(x, idx) as tf.Tensor4D;
+  const found = run(rows, labels, idx);
+  const merged = tf.tidy(() => {
+    const chosen = selectRows(fooled(model, found, labels), found, tf.gather(current, idx) as tf.Tensor4D);
+    return tf.tensorScatterUpdate(current, idx.reshape([-1, 1]), chosen) as tf.Tensor4D;
+  });
+  tf.dispose([idx, labels, rows, found, current]);
+  return merged;
+}

@@ -1,5 +1,5 @@
 import { tf } from '../backend/index.js';
-import { EPS_OPTION, SEED_OPTION, attacks, fooled, selectRows, type Attack, type AttackOptions, type Classifier } from './attacks.js';
+import { EPS_OPTION, SEED_OPTION, attackRobustRows, attacks, fooled, type Attack, type AttackOptions, type Classifier } from './attacks.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -55,10 +55,7 @@ export function autoAttack(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
   for (const name of sequence) {
     const started = Date.now();
     // Each attack starts from the clean images of the points still robust; successes are kept.
-    const found = attacks.get(name).run(model, x, y, { eps: opts.eps, seed: opts.seed }).x;
-    const merged = tf.tidy(() => selectRows(tf.tidy(() => fooled(model, out, y).sub(1).neg().mul(fooled(model, found, y)) as tf.Tensor1D), found, out));
-    tf.dispose([found, out]);
-    out = merged;
+    out = attackRobustRows(model, x, y, out, (rows, labels) => attacks.get(name).run(model, rows, labels, { eps: opts.eps, seed: opts.seed }).x);
     const stage = { attack: name, robustAccuracy: accuracy(out), seconds: (Date.now() - started) / 1000 };
     stages.push(stage);
     onStage?.(stage);

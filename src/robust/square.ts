@@ -65,7 +65,7 @@ export function squareLinf(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
   }
   const ys = y.dataSync();
   const initial = tf.tensor4d(best, x.shape);
-  let margin = margins(model, initial, y);
+  const margin = margins(model, initial, y);
   initial.dispose();
   for (let it = 0; it < queries; it++) {
     const open = [...margin.keys()].filter((i) => margin[i] > 0);
@@ -99,7 +99,6 @@ export function squareLinf(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
         best.set(candidate.subarray(k * size, (k + 1) * size), i * size);
       }
     });
-    margin = Float32Array.from(margin);
   }
   return tf.tensor4d(best, x.shape);
 }
