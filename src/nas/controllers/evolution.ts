@@ -1,9 +1,9 @@
-import { createRng, type OptionSpec } from '../../core/index.js';
+import { createRng, type OptionSpec, type Rng } from '../../core/index.js';
 import type { Architecture } from '../space/index.js';
 import { coveredProposer } from './coverage.js';
 import { checkOptionNames, checkState, intOption, type Controller, type ControllerContext } from './types.js';
 
-interface Member {
+export interface Member {
   values: number[];
   score: number;
 }
@@ -17,6 +17,16 @@ export const EVOLUTION_OPTIONS: readonly OptionSpec[] = [
   { name: 'population', type: 'integer', default: 20, min: 2, description: 'members kept; the first ones are random' },
   { name: 'sampleSize', type: 'integer', default: 5, min: 1, description: 'tournament size (at most population)' },
 ];
+
+/** The best of `sampleSize` members drawn with replacement (ties keep the first drawn). */
+export function tournament(population: readonly Member[], sampleSize: number, rng: Rng): Member {
+  let best = rng.pick(population);
+  for (let k = 1; k < sampleSize; k++) {
+    const m = rng.pick(population);
+    if (m.score > best.score) best = m;
+  }
+  return best;
+}
 
 /**
  * Regularized evolution (Real et al. 2019): until the population holds `population` members,
@@ -37,20 +47,11 @@ export function evolutionController(ctx: ControllerContext): Controller {
   const anyCovered = (pool: readonly Architecture[]) => rng.pick(pool);
   let population: Member[] = [];
 
-  const tournament = (): Member => {
-    let best = rng.pick(population);
-    for (let k = 1; k < sampleSize; k++) {
-      const m = rng.pick(population);
-      if (m.score > best.score) best = m;
-    }
-    return best;
-  };
-
   return {
     name: 'evolution',
     ask(): Architecture {
       if (population.length < size) return propose(() => space.sample(rng), anyCovered);
-      const parent = { values: tournament().values };
+      const parent = { values: tournament(population, sampleSize, rng).values };
       return propose(() => space.mutate(parent, rng), anyCovered);
     },
     tell(a, r) {

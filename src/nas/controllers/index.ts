@@ -5,6 +5,7 @@ import { REINFORCE_OPTIONS, reinforceController } from './reinforce.js';
 import { TABNAS_OPTIONS, tabnasController } from './tabnas.js';
 import { PREDICTOR_OPTIONS, predictorController } from './predictor.js';
 import { COARSE_TO_FINE_OPTIONS, coarseToFineController } from './coarse-to-fine.js';
+import { CONSTRAINED_EVOLUTION_OPTIONS, constrainedEvolutionController } from './constrained-evolution.js';
 import { LOCAL_SEARCH_OPTIONS, localSearchController } from './local-search.js';
 import { GUIDED_LOCAL_SEARCH_OPTIONS, guidedLocalSearchController } from './guided-local-search.js';
 import type { Controller, ControllerEnv, ControllerFactory, ControllerOptions } from './types.js';
@@ -14,11 +15,12 @@ export type { Controller, ControllerContext, ControllerEnv, ControllerFactory, C
 export { checkOptionNames, intOption, checkState } from './types.js';
 export { coveredProposer, COVERED_TRIES, type CoveredProposer } from './coverage.js';
 export { randomController, RANDOM_OPTIONS } from './random.js';
-export { evolutionController, EVOLUTION_OPTIONS } from './evolution.js';
+export { evolutionController, EVOLUTION_OPTIONS, tournament, type Member } from './evolution.js';
 export { reinforceController, REWARDS, REWARD_NAMES, DEFAULT_BETA, REINFORCE_DEFAULTS, REINFORCE_OPTIONS, type RewardName } from './reinforce.js';
 export { tabnasController, TABNAS_DEFAULTS, TABNAS_OPTIONS } from './tabnas.js';
 export { predictorController, PREDICTOR_OPTIONS } from './predictor.js';
 export { coarseToFineController, COARSE_TO_FINE_OPTIONS } from './coarse-to-fine.js';
+export { constrainedEvolutionController, CONSTRAINED_EVOLUTION_OPTIONS } from './constrained-evolution.js';
 export { localSearchController, oneDecisionNeighbours, LOCAL_SEARCH_OPTIONS, type LocalSearchState } from './local-search.js';
 export { guidedLocalSearchController, GUIDED_LOCAL_SEARCH_OPTIONS } from './guided-local-search.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
@@ -41,6 +43,9 @@ export function controllerOptions(name: string): readonly OptionSpec[] {
 const withOptions = (text: string, specs: readonly OptionSpec[]) => (specs.length ? `${text} (options: ${optionDefaults(specs)})` : text);
 registerController('random', randomController, 'uniform random search', RANDOM_OPTIONS);
 registerController('evolution', evolutionController, withOptions('regularized evolution', EVOLUTION_OPTIONS), EVOLUTION_OPTIONS);
+registerController('constrained-evolution', constrainedEvolutionController,
+  withOptions('regularized evolution whose mutants that break a constraint are repaired by one or two further changes; no repeats', CONSTRAINED_EVOLUTION_OPTIONS),
+  CONSTRAINED_EVOLUTION_OPTIONS);
 registerController('reinforce', reinforceController,
   withOptions('TuNAS REINFORCE, independent categorical per decision', REINFORCE_OPTIONS), REINFORCE_OPTIONS);
 registerController('tabnas', tabnasController,
