@@ -1,6 +1,11 @@
-import type { Command } from 'commander';
-import { check } from '../../core/index.js';
-import { COCO_STAT_NAMES, evaluateCoco, readCocoGroundTruth, readCocoResults } from '../../detect/index.js';
+import fs from 'node:fs';
+import { Option, type Command } from 'commander';
+import { check, checkOutputFile } from '../../core/index.js';
+import {
+  AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco,
+  loadDetectionDataset, readCocoGroundTruth, readCocoResults, type DetectionImage, type SplitName,
+} from '../../detect/index.js';
+import { intFlag } from '../flags.js';
 
 interface EvalFlags {
   gt?: string;
@@ -21,6 +26,51 @@ function runEval(flags: EvalFlags): void {
   COCO_STAT_NAMES.forEach((name, i) => process.stdout.write(`${name.padEnd(width)}  ${stats[i] === -1 ? '-1 (no ground truth)' : stats[i].toFixed(3)}\n`));
 }
 
+interface DataFlags {
+  data?: string;
+  list?: boolean;
+  seed: string;
+  split: SplitName;
+  count: string;
+  preview?: string;
+  gtOut?: string;
+}
+
+/** How many boxes fall in each COCO size class (by box area; bounds inclusive as in COCOeval). */
+function sizeClasses(images: readonly DetectionImage[]): string {
+  const areas = images.flatMap((im) => im.boxes.map((b) => b[2] * b[3]));
+  return AREA_RANGES.slice(1).map((r) => `${r.name} ${areas.filter((a) => a >= r.min && a <= r.max).length}`).join(', ');
+}
+
+function runData(flags: DataFlags): void {
+  if (flags.list) {
+    for (const name of detectionDatasets.names()) process.stdout.write(`${name}\n    ${detectionDatasets.describe(name)}\n`);
+    return;
+  }
+  check(flags.data, 'kiln detect data needs --data NAME (see --list) or a COCO .json annotation file');
+  const seed = intFlag(flags.seed, '--seed', 0);
+  const count = intFlag(flags.count, '--count', 1);
+  if (flags.preview) checkOutputFile(flags.preview, 'preview');
+  if (flags.gtOut) checkOutputFile(flags.gtOut, 'ground truth');
+  const ds = loadDetectionDataset(flags.data, { seed });
+  process.stdout.write(`${ds.name}: ${ds.width}x${ds.height}, categories ${ds.categories.map((c) => `${c.id}=${c.name}`).join(' ')}\n`);
+  for (const split of SPLIT_NAMES) {
+    const images = ds[split];
+    const boxes = images.reduce((n, im) => n + im.boxes.length, 0);
+    process.stdout.write(`${split}: ${images.length} images, ${boxes} boxes (${sizeClasses(images)})\n`);
+  }
+  const images = ds[flags.split];
+  if (flags.preview) {
+    check(images.length > 0, `the ${flags.split} split is empty: nothing to preview`);
+    fs.writeFileSync(flags.preview, datasetPreviewPng(images.slice(0, count), ds.categories));
+    process.stdout.write(`wrote ${flags.preview}\n`);
+  }
+  if (flags.gtOut) {
+    fs.writeFileSync(flags.gtOut, JSON.stringify(cocoGroundTruthJson(cocoGroundTruthOf(images, ds.categories))));
+    process.stdout.write(`wrote ${flags.gtOut} (${flags.split} split, COCO ground truth)\n`);
+  }
+}
+
 /** The `kiln detect` group; other modules add their subcommands (train, predict) to the same group. */
 export function detectGroup(program: Command): Command {
   return program.commands.find((c) => c.name() === 'detect')
@@ -28,6 +78,16 @@ export function detectGroup(program: Command): Command {
 }
 
 export function register(program: Command): void {
+  detectGroup(program).command('data')
+    .description('describe a detection dataset (split sizes, boxes per size class), draw a preview, export COCO ground truth')
+    .option('--list', 'list the built-in detection datasets and exit')
+    .option('--data <name|file>', 'built-in set (shapes-det, digits-det) or a COCO .json annotation file with PNG images')
+    .option('--seed <n>', 'generation seed (built-in sets) or split seed (COCO files)', '0')
+    .addOption(new Option('--split <name>', 'split to preview or export').choices([...SPLIT_NAMES]).default('val'))
+    .option('--count <n>', 'images in the preview', '8')
+    .option('--preview <png>', 'write a PNG of the first --count images with their boxes and labels')
+    .option('--gt-out <json>', "write the split's boxes as COCO ground truth (for kiln detect eval --gt)")
+    .action((flags: DataFlags) => runData(flags));
   detectGroup(program).command('eval')
     .description('score a COCO results file against COCO ground truth exactly as pycocotools COCOeval (bbox) does')
     .option('--gt <file>', 'ground truth in COCO JSON (images with width/height, categories, annotations)')
