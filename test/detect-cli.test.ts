@@ -71,17 +71,18 @@ describe('kiln detect data', () => {
   });
 
   it('writes a preview PNG and COCO ground truth that kiln detect eval accepts', async () => {
-    const out = await kiln('data', '--data', 'shapes-det', '--split', 'val', '--count', '3', '--preview', at('p.png'), '--gt-out', at('val.json'));
+    const out = await kiln('data', '--data', 'shapes-det', '--split', 'val', '--count', '3', '--preview', at('new/p.png'), '--gt-out', at('val.json'));
     assert.match(out, /^val: 300 images, \d+ boxes/m);
-    assert.equal(PNG.sync.read(fs.readFileSync(at('p.png'))).width, 3 * (64 * 4 + 6) + 6);
+    assert.equal(PNG.sync.read(fs.readFileSync(at('new/p.png'))).width, 3 * (64 * 4 + 6) + 6);
     const gt = JSON.parse(fs.readFileSync(at('val.json'), 'utf8')) as { annotations: { image_id: number; category_id: number; bbox: number[] }[] };
     const perfect = writeJson('perfect.json', gt.annotations.map((a) => ({ image_id: a.image_id, category_id: a.category_id, bbox: a.bbox, score: 1 })));
     const e = await kiln('eval', '--gt', at('val.json'), '--dt', perfect, '--json');
     assert.ok(Math.abs((JSON.parse(e) as { stats: number[] }).stats[0] - 1) < 1e-12);
   });
 
-  it('refuses an unknown set and a preview in a missing folder before generating', async () => {
+  it('refuses an unknown set and a preview where a file blocks its folder, before generating', async () => {
     await assert.rejects(kiln('data', '--data', 'nope'), /unknown detection dataset 'nope'/);
-    await assert.rejects(kiln('data', '--data', 'shapes-det', '--preview', at('no/such/p.png')), /does not exist/);
+    fs.writeFileSync(at('blocker'), '');
+    await assert.rejects(kiln('data', '--data', 'shapes-det', '--preview', at('blocker/p.png')), /cannot be a folder/);
   });
 });

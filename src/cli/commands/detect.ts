@@ -1,6 +1,7 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { Option, type Command } from 'commander';
-import { check, checkOutputFile } from '../../core/index.js';
+import { check, checkOutputDir, checkOutputFile } from '../../core/index.js';
 import {
   AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco,
   loadDetectionDataset, readCocoGroundTruth, readCocoResults, type DetectionImage, type SplitName,
@@ -42,6 +43,14 @@ function sizeClasses(images: readonly DetectionImage[]): string {
   return AREA_RANGES.slice(1).map((r) => `${r.name} ${areas.filter((a) => a >= r.min && a <= r.max).length}`).join(', ');
 }
 
+/** Makes an output file's folder (kiln-out/...) and checks the file can be written, before any long work. */
+function prepareOutputFile(file: string, what: string): void {
+  const dir = path.dirname(path.resolve(file));
+  checkOutputDir(dir, `${what} folder`);
+  fs.mkdirSync(dir, { recursive: true });
+  checkOutputFile(file, what);
+}
+
 function runData(flags: DataFlags): void {
   if (flags.list) {
     for (const name of detectionDatasets.names()) process.stdout.write(`${name}\n    ${detectionDatasets.describe(name)}\n`);
@@ -50,8 +59,8 @@ function runData(flags: DataFlags): void {
   check(flags.data, 'kiln detect data needs --data NAME (see --list) or a COCO .json annotation file');
   const seed = intFlag(flags.seed, '--seed', 0);
   const count = intFlag(flags.count, '--count', 1);
-  if (flags.preview) checkOutputFile(flags.preview, 'preview');
-  if (flags.gtOut) checkOutputFile(flags.gtOut, 'ground truth');
+  if (flags.preview) prepareOutputFile(flags.preview, 'preview');
+  if (flags.gtOut) prepareOutputFile(flags.gtOut, 'ground truth');
   const ds = loadDetectionDataset(flags.data, { seed });
   process.stdout.write(`${ds.name}: ${ds.width}x${ds.height}, categories ${ds.categories.map((c) => `${c.id}=${c.name}`).join(' ')}\n`);
   for (const split of SPLIT_NAMES) {
