@@ -6,7 +6,7 @@ import {
   AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco,
   loadDetectionDataset, readCocoGroundTruth, readCocoResults, type DetectionImage, type SplitName,
 } from '../../detect/index.js';
-import { intFlag } from '../flags.js';
+import { intParser } from '../flags.js';
 
 interface EvalFlags {
   gt?: string;
@@ -30,9 +30,9 @@ function runEval(flags: EvalFlags): void {
 interface DataFlags {
   data?: string;
   list?: boolean;
-  seed: string;
+  seed: number;
   split: SplitName;
-  count: string;
+  count: number;
   preview?: string;
   gtOut?: string;
 }
@@ -57,11 +57,9 @@ function runData(flags: DataFlags): void {
     return;
   }
   check(flags.data, 'kiln detect data needs --data NAME (see --list) or a COCO .json annotation file');
-  const seed = intFlag(flags.seed, '--seed', 0);
-  const count = intFlag(flags.count, '--count', 1);
   if (flags.preview) prepareOutputFile(flags.preview, 'preview');
   if (flags.gtOut) prepareOutputFile(flags.gtOut, 'ground truth');
-  const ds = loadDetectionDataset(flags.data, { seed });
+  const ds = loadDetectionDataset(flags.data, { seed: flags.seed });
   process.stdout.write(`${ds.name}: ${ds.width}x${ds.height}, categories ${ds.categories.map((c) => `${c.id}=${c.name}`).join(' ')}\n`);
   for (const split of SPLIT_NAMES) {
     const images = ds[split];
@@ -71,7 +69,7 @@ function runData(flags: DataFlags): void {
   const images = ds[flags.split];
   if (flags.preview) {
     check(images.length > 0, `the ${flags.split} split is empty: nothing to preview`);
-    fs.writeFileSync(flags.preview, datasetPreviewPng(images.slice(0, count), ds.categories));
+    fs.writeFileSync(flags.preview, datasetPreviewPng(images.slice(0, flags.count), ds.categories));
     process.stdout.write(`wrote ${flags.preview}\n`);
   }
   if (flags.gtOut) {
@@ -91,9 +89,9 @@ export function register(program: Command): void {
     .description('describe a detection dataset (split sizes, boxes per size class), draw a preview, export COCO ground truth')
     .option('--list', 'list the built-in detection datasets and exit')
     .option('--data <name|file>', 'built-in set (shapes-det, digits-det) or a COCO .json annotation file with PNG images')
-    .option('--seed <n>', 'generation seed (built-in sets) or split seed (COCO files)', '0')
+    .option('--seed <n>', 'generation seed (built-in sets) or split seed (COCO files)', intParser('--seed', 0), 0)
     .addOption(new Option('--split <name>', 'split to preview or export').choices([...SPLIT_NAMES]).default('val'))
-    .option('--count <n>', 'images in the preview', '8')
+    .option('--count <n>', 'images in the preview', intParser('--count', 1), 8)
     .option('--preview <png>', 'write a PNG of the first --count images with their boxes and labels')
     .option('--gt-out <json>', "write the split's boxes as COCO ground truth (for kiln detect eval --gt)")
     .action((flags: DataFlags) => runData(flags));
