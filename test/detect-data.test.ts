@@ -8,7 +8,7 @@ import { createRng } from '../src/core/index.js';
 import { colorOf } from '../src/report/index.js';
 import {
   DIGITS_DET, SHAPES_DET, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco,
-  generateDigitsDet, loadCocoDataset, loadDetectionDataset, parseCocoGroundTruth, type DetectionDataset,
+  generateDigitsDet, loadCocoDataset, writeCocoDataset, loadDetectionDataset, parseCocoGroundTruth, type DetectionDataset,
 } from '../src/detect/index.js';
 import { shapeBox } from '../src/detect/data/shapes.js';
 import { SHAPES, insideShape } from '../src/video/world.js';
@@ -137,6 +137,15 @@ describe('COCO dataset loader', () => {
     const ds = detectionDatasets.get('shapes-det')({ train: 0, val: 3, test: 0 });
     const gt = cocoGroundTruthOf(ds.val, ds.categories);
     assert.deepEqual(parseCocoGroundTruth(JSON.parse(JSON.stringify(cocoGroundTruthJson(gt))), 'gt'), gt);
+  });
+
+  it('loads a generated split written as a COCO dataset with the same boxes and 8-bit pixels', () => {
+    const ds = detectionDatasets.get('digits-det')({ train: 0, val: 4, test: 0, seed: 2 });
+    const file = writeCocoDataset(path.join(dir, 'digits'), ds.val, ds.categories);
+    const back = loadCocoDataset(file, { valFraction: 0, testFraction: 0 });
+    assert.deepEqual(back.categories, ds.categories);
+    assert.deepEqual(back.train.map((im) => [im.id, im.boxes, im.categoryIds]), ds.val.map((im) => [im.id, im.boxes, im.categoryIds]));
+    back.train.forEach((im, k) => assert.ok(im.pixels.every((v, i) => Math.abs(v - ds.val[k].pixels[i]) <= 0.5 / 255 + 1e-6)));
   });
 
   const jpeg = write('jpeg.json', { ...doc, images: [{ ...images[0], file_name: 'photo.jpg' }], annotations: [] });

@@ -11,7 +11,7 @@ export {
   BOX_OVERRUN_TOLERANCE, parseCocoGroundTruth, parseCocoResults, readCocoGroundTruth, readCocoResults, cocoResultsJson,
   cocoGroundTruthJson, cocoGroundTruthOf,
 } from './data/coco-json.js';
-export { loadCocoDataset, cocoImages, readPngRgb, type CocoDatasetOptions } from './data/coco-dataset.js';
+export { loadCocoDataset, cocoImages, readPngRgb, writeCocoDataset, type CocoDatasetOptions } from './data/coco-dataset.js';
 export { generateShapesDet, SHAPES_DET, SHAPES_DET_CATEGORIES, SHAPES_DET_SIZE } from './data/shapes.js';
 export { generateDigitsDet, DIGITS_DET, DIGITS_DET_CATEGORIES, DIGITS_DET_SIZE } from './data/digits.js';
 export {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { check, checkOutputDir, checkOutputFile } from '../../core/index.js';
 import {
-  AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco,
+  AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco, writeCocoDataset,
   loadDetectionDataset, readCocoGroundTruth, readCocoResults, type DetectionImage, type SplitName,
 } from '../../detect/index.js';
 import { intParser } from '../flags.js';
@@ -35,6 +35,7 @@ interface DataFlags {
   count: number;
   preview?: string;
   gtOut?: string;
+  cocoOut?: string;
 }
 
 /** How many boxes fall in each COCO size class (by box area; bounds inclusive as in COCOeval). */
@@ -59,6 +60,7 @@ function runData(flags: DataFlags): void {
   check(flags.data, 'kiln detect data needs --data NAME (see --list) or a COCO .json annotation file');
   if (flags.preview) prepareOutputFile(flags.preview, 'preview');
   if (flags.gtOut) prepareOutputFile(flags.gtOut, 'ground truth');
+  if (flags.cocoOut) checkOutputDir(flags.cocoOut, 'COCO dataset folder');
   const ds = loadDetectionDataset(flags.data, { seed: flags.seed });
   process.stdout.write(`${ds.name}: ${ds.width}x${ds.height}, categories ${ds.categories.map((c) => `${c.id}=${c.name}`).join(' ')}\n`);
   for (const split of SPLIT_NAMES) {
@@ -75,6 +77,10 @@ function runData(flags: DataFlags): void {
   if (flags.gtOut) {
     fs.writeFileSync(flags.gtOut, JSON.stringify(cocoGroundTruthJson(cocoGroundTruthOf(images, ds.categories))));
     process.stdout.write(`wrote ${flags.gtOut} (${flags.split} split, COCO ground truth)\n`);
+  }
+  if (flags.cocoOut) {
+    const file = writeCocoDataset(flags.cocoOut, images, ds.categories);
+    process.stdout.write(`wrote ${file} and ${images.length} PNG images (${flags.split} split; load it with --data ${file})\n`);
   }
 }
 
@@ -94,6 +100,7 @@ export function register(program: Command): void {
     .option('--count <n>', 'images in the preview', intParser('--count', 1), 8)
     .option('--preview <png>', 'write a PNG of the first --count images with their boxes and labels')
     .option('--gt-out <json>', "write the split's boxes as COCO ground truth (for kiln detect eval --gt)")
+    .option('--coco-out <dir>', 'write the split as a COCO dataset: <id>.png images and annotations.json')
     .action((flags: DataFlags) => runData(flags));
   detectGroup(program).command('eval')
     .description('score a COCO results file against COCO ground truth exactly as pycocotools COCOeval (bbox) does')

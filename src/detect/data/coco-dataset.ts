@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { KilnError, check, checkInputFile, createRng } from '../../core/index.js';
-import type { CocoGroundTruth, DetectionDataset, DetectionImage } from '../types.js';
-import { readCocoGroundTruth } from './coco-json.js';
+import type { Category, CocoGroundTruth, DetectionDataset, DetectionImage } from '../types.js';
+import { cocoGroundTruthJson, cocoGroundTruthOf, readCocoGroundTruth } from './coco-json.js';
 
 export interface CocoDatasetOptions {
   /** Folder the images' `file_name`s are relative to (default: the JSON file's folder). */
@@ -84,4 +84,25 @@ export function loadCocoDataset(file: string, opts: CocoDatasetOptions = {}): De
     name: path.basename(file, path.extname(file)), categories: gt.categories, height: images[0].height, width: images[0].width,
     val: pick(0, nVal), test: pick(nVal, nVal + nTest), train: pick(nVal + nTest, images.length),
   };
+}
+
+/**
+ * Writes images as `<id>.png` and their boxes as `annotations.json` (COCO) into `dir`, the layout `loadCocoDataset`
+ * reads: a generated split becomes a dataset other tools (or Kiln itself) can load. Returns the JSON file's path.
+ */
+export function writeCocoDataset(dir: string, images: readonly DetectionImage[], categories: readonly Category[]): string {
+  fs.mkdirSync(dir, { recursive: true });
+  const gt = cocoGroundTruthOf(images, categories);
+  images.forEach((im, k) => {
+    const png = new PNG({ width: im.width, height: im.height });
+    for (let i = 0; i < im.width * im.height; i++) {
+      for (let c = 0; c < 3; c++) png.data[i * 4 + c] = Math.round(255 * Math.min(1, Math.max(0, im.pixels[i * 3 + c])));
+      png.data[i * 4 + 3] = 255;
+    }
+    gt.images[k].fileName = `${im.id}.png`;
+    fs.writeFileSync(path.join(dir, gt.images[k].fileName), PNG.sync.write(png));
+  });
+  const file = path.join(dir, 'annotations.json');
+  fs.writeFileSync(file, JSON.stringify(cocoGroundTruthJson(gt)));
+  return file;
 }
