@@ -3,8 +3,8 @@ import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { check, checkOutputDir, checkOutputFile } from '../../core/index.js';
 import {
-  AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco, writeCocoDataset,
-  loadDetectionDataset, readCocoGroundTruth, readCocoResults, type DetectionImage, type SplitName,
+  AREA_RANGES, COCO_STAT_NAMES, SPLIT_NAMES, cocoGroundTruthJson, cocoGroundTruthOf, datasetPreviewPng, detectionDatasets, evaluateCoco,
+  loadDetectionDataset, readCocoGroundTruth, readCocoResults, writeCocoDataset, type DetectionImage, type SplitName,
 } from '../../detect/index.js';
 import { intParser } from '../flags.js';
 
