@@ -4,7 +4,7 @@
  *
  * Everything public is here; each capability is also a subpath of its own (`kiln/nas`,
  * `kiln/explain`, `kiln/robust`, `kiln/video`, `kiln/storybench`, `kiln/train`, `kiln/data`,
- * `kiln/nn`, `kiln/report`). Library functions that compute set up the tfjs backend on first use;
+ * `kiln/nn`, `kiln/report`, `kiln/detect`). Library functions that compute set up the tfjs backend on first use;
  * `initBackend()` chooses one explicitly. docs/guides shows each capability from the CLI and from code.
  *
  * @module kiln
@@ -25,3 +25,4 @@ export * from './explain/index.js';
 export * from './robust/index.js';
 export * from './video/index.js';
 export * from './storybench/index.js';
+export * from './detect/index.js';

@@ -68,7 +68,7 @@ test('the guide extractor reads fences, continuations and quoting', () => {
 
 test('every capability has a guide with CLI lines and self-checking library code, indexed in docs/README.md', () => {
   const index = fs.readFileSync(path.join(root, 'docs', 'README.md'), 'utf8');
-  assert.deepEqual(guides.map((g) => g.name), ['attack', 'explain', 'search', 'storybench', 'train', 'video']);
+  assert.deepEqual(guides.map((g) => g.name), ['attack', 'detect', 'explain', 'search', 'storybench', 'train', 'video']);
   for (const g of guides) {
     assert.ok(index.includes(`guides/${g.name}.md`), `docs/README.md links ${g.name}.md`);
     assert.ok(g.commands.length > 0, `${g.name}.md shows the CLI`);

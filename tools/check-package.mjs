@@ -50,6 +50,7 @@ import { createOptimizer } from 'kiln/train';
 import { datasets } from 'kiln/data';
 import { saveModel } from 'kiln/nn';
 import { linePlot } from 'kiln/report';
+import { detectionDatasets } from 'kiln/detect';
 
 const splits = splitDataset(loadDataset('iris'), { seed: 1 });
 const model = mlp({ inputs: splits.train.shape, hidden: [8], outputs: splits.train.classNames.length });
@@ -63,6 +64,7 @@ console.log(JSON.stringify({
   backend: backendInfo().active, epochs: result.epochs, relevance: relevance.shape, trials: run.done,
   attacks: attacks.names().length > 0, words: worldVocabulary().length > 0, metrics: metrics.names().length > 0,
   optimizer: typeof createOptimizer, datasets: datasets.names().includes('iris'), save: typeof saveModel, plot: typeof linePlot,
+  detect: detectionDatasets.names().includes('shapes-det'),
 }));
 `);
 try {
@@ -73,7 +75,7 @@ try {
 }
 const out = run(process.execPath, ['out/main.js'], project).trim().split('\n').pop();
 const summary = JSON.parse(out);
-if (!(summary.epochs >= 1 && summary.trials === 5 && summary.attacks && summary.words && summary.metrics && summary.datasets)) {
+if (!(summary.epochs >= 1 && summary.trials === 5 && summary.attacks && summary.words && summary.metrics && summary.datasets && summary.detect)) {
   fail(`the user program ran but gave ${out}`);
 }
 const cli = run(process.execPath, [path.join(project, 'node_modules', '.bin', 'kiln'), '--version'], project).trim();

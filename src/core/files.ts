@@ -50,3 +50,14 @@ export function readTextFile(file: string, what: string): string {
   if (bytes.includes(0) || text.includes('\uFFFD')) throw new KilnError(`${what} ${file} is not a text file (binary or not UTF-8)`);
   return text;
 }
+
+/** Reads and parses a JSON file; a missing file or invalid JSON is a one-line error naming `what`. */
+export function readJsonFile(file: string, what: string): unknown {
+  checkInputFile(file, what);
+  const text = readTextFile(file, what);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new KilnError(`${what} ${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}

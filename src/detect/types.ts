@@ -48,3 +48,30 @@ export interface Detection {
   box: BoxXywh;
   score: number;
 }
+
+/** One image entry of a COCO ground-truth file (`file_name` may be empty when only evaluating). */
+export interface CocoImageInfo {
+  id: number;
+  width: number;
+  height: number;
+  fileName: string;
+}
+
+/** One ground-truth box of a COCO file. */
+export interface CocoAnnotation {
+  id: number;
+  imageId: number;
+  categoryId: number;
+  box: BoxXywh;
+  /** COCO's `area` (the segment's area in COCO itself; the box area when the file has none). */
+  area: number;
+  /** COCO `iscrowd`: a crowd region is ignored, and may absorb any number of detections. */
+  crowd: boolean;
+}
+
+/** A COCO ground-truth file, validated: ids unique, every annotation on a known image and category. */
+export interface CocoGroundTruth {
+  images: CocoImageInfo[];
+  categories: Category[];
+  annotations: CocoAnnotation[];
+}

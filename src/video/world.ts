@@ -238,7 +238,8 @@ export function storyFrames(story: Pick<Story, 'segments'>): number {
   return story.segments.reduce((n, s) => n + s.frames, 0);
 }
 
-function insideShape(shape: Shape, dx: number, dy: number, size: number, angle: number): boolean {
+/** Whether offset (dx, dy) from an object's centre falls inside its shape of half extent `size` turned by `angle`. */
+export function insideShape(shape: Shape, dx: number, dy: number, size: number, angle: number): boolean {
   const c = Math.cos(-angle);
   const s = Math.sin(-angle);
   const u = dx * c - dy * s;

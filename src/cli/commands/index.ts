@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { register as attack } from './attack.js';
 import { register as dashboard } from './dashboard.js';
 import { register as demo } from './demo.js';
+import { register as detect } from './detect.js';
 import { register as doctor } from './doctor.js';
 import { register as excusable } from './experiment-excusable.js';
 import { register as experimentNas } from './experiment-nas.js';
@@ -16,5 +17,5 @@ import { register as video } from './video.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, doctor, search, study, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench, experimentTabnasToy,
+  demo, doctor, search, study, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench, experimentTabnasToy, detect,
 ];
