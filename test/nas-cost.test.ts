@@ -24,6 +24,17 @@ test('nb201 parameter count matches the TinyNetwork (C=16, N=5) by hand', () => 
   assert.equal(nb201ParamCount(arch(BEST)), fixed + 4 * conv3 + conv1);
 });
 
+test('params counts the classifier of the dataset the table describes (NAS-Bench-201: 1.531, 1.537, 1.539 M at most)', () => {
+  const fullest = arch('|nor_conv_3x3~0|+|nor_conv_3x3~0|nor_conv_3x3~1|+|nor_conv_3x3~0|nor_conv_3x3~1|nor_conv_3x3~2|');
+  const expected: Record<string, number> = { 'nb201-cifar10.csv': 1531546, 'nb201-cifar100.csv': 1537396, 'nb201-imagenet16-120.csv': 1538696 };
+  for (const [file, params] of Object.entries(expected)) {
+    const table = loadTable(dataPath('nb201', file), nb201Space);
+    assert.equal(resolveCostModel('params', { space: nb201Space, table }).cost(fullest), params, file);
+  }
+  // Without a table the network is CIFAR-10's.
+  assert.equal(resolveCostModel('params', { space: nb201Space }).cost(fullest), 1531546);
+});
+
 test('constraints parse: operators, lists, whitespace', () => {
   const cs = parseConstraints(['latency_ms_pixel3<=6', 'params < 1e6; latency_ms_raspi4>=2,cifar10_test_acc>90.5']);
   assert.deepEqual(cs.map(formatConstraint), ['latency_ms_pixel3<=6', 'params<1000000', 'latency_ms_raspi4>=2', 'cifar10_test_acc>90.5']);

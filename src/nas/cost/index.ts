@@ -4,7 +4,7 @@
  * runtimes (../latency: per-op lookup tables and the linear cost model a search calls every step).
  */
 export type { CostModel, CostContext, CostModelFactory } from './types.js';
-export { costModels, resolveCostModel, tableColumnCost, nb201ParamCount } from './models.js';
+export { costModels, resolveCostModel, tableColumnCost, nb201ParamCount, nb201Classes, NB201_DATASETS } from './models.js';
 export {
   parseConstraints, formatConstraint, satisfies, createConstraintSet, type ComparisonOp, type Constraint, type ConstraintSet,
 } from './constraints.js';

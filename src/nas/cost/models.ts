@@ -23,16 +23,15 @@ export function tableColumnCost(table: BenchmarkTable, column: string): CostMode
   };
 }
 
-// NAS-Bench-201's CIFAR network (xautodl TinyNetwork, C=16, N=5, 10 classes): a 3x3 stem,
-// three stages of 5 cells at 16/32/64 channels joined by two residual reduction blocks,
-// BN + ReLU, global pooling, a linear classifier. Convs have no bias; BN is affine.
+// NAS-Bench-201's network (xautodl TinyNetwork, C=16, N=5): a 3x3 stem, three stages of 5 cells at
+// 16/32/64 channels joined by two residual reduction blocks, BN + ReLU, global pooling, a linear classifier.
+// Convs have no bias; BN is affine. Only the classifier depends on the dataset (global pooling hides the
+// input size): 10 classes for CIFAR-10, 100 for CIFAR-100, 120 for ImageNet16-120.
 const STAGE_CHANNELS = [16, 32, 64];
 const CELLS_PER_STAGE = 5;
-const CLASSES = 10;
 const convBn = (cin: number, cout: number, k: number) => k * k * cin * cout + 2 * cout;
 const resBlock = (cin: number, cout: number) => convBn(cin, cout, 3) + convBn(cout, cout, 3) + cin * cout;
-const FIXED_PARAMS =
-  convBn(3, 16, 3) + resBlock(16, 32) + resBlock(32, 64) + 2 * 64 + 64 * CLASSES + CLASSES;
+const fixedParams = (classes: number) => convBn(3, 16, 3) + resBlock(16, 32) + resBlock(32, 64) + 2 * 64 + 64 * classes + classes;
 const OP_PARAMS: Record<string, (c: number) => number> = {
   none: () => 0,
   skip_connect: () => 0,
@@ -41,16 +40,33 @@ const OP_PARAMS: Record<string, (c: number) => number> = {
   nor_conv_3x3: (c) => convBn(c, c, 3),
 };
 
-/** Trainable parameters of the NAS-Bench-201 CIFAR-10 network built from cell `a` (73,306 to 1,531,546). */
-export function nb201ParamCount(a: Architecture): number {
-  const perCell = (c: number) => nb201Ops(a).reduce((s, op) => s + OP_PARAMS[op](c), 0);
-  return FIXED_PARAMS + STAGE_CHANNELS.reduce((s, c) => s + CELLS_PER_STAGE * perCell(c), 0);
+/** The NAS-Bench-201 datasets by the prefix of a table's metric columns, with their class counts. */
+export const NB201_DATASETS: readonly { prefix: string; classes: number }[] = [
+  { prefix: 'cifar100_', classes: 100 },
+  { prefix: 'imagenet16_120_', classes: 120 },
+  { prefix: 'cifar10_', classes: 10 },
+];
+
+/** Classes of the dataset a NAS-Bench-201 table describes (read off its column names; CIFAR-10 when none says). */
+export function nb201Classes(table?: BenchmarkTable): number {
+  const found = NB201_DATASETS.find((d) => table?.columns.some((c) => c.startsWith(d.prefix)));
+  return found?.classes ?? 10;
 }
 
-costModels.register('params', ({ space }) => {
+/**
+ * Trainable parameters of the NAS-Bench-201 network built from cell `a` for a dataset of `classes` classes
+ * (CIFAR-10: 73,306 to 1,531,546).
+ */
+export function nb201ParamCount(a: Architecture, classes = 10): number {
+  const perCell = (c: number) => nb201Ops(a).reduce((s, op) => s + OP_PARAMS[op](c), 0);
+  return fixedParams(classes) + STAGE_CHANNELS.reduce((s, c) => s + CELLS_PER_STAGE * perCell(c), 0);
+}
+
+costModels.register('params', ({ space, table }) => {
   if (space.name !== 'nb201') throw new KilnError(`cost 'params' is computed for the nb201 space only (space is '${space.name}'); use a table column`);
-  return { name: 'params', metric: 'params', cost: nb201ParamCount };
-}, 'trainable parameters of the NAS-Bench-201 CIFAR-10 network (nb201 only)');
+  const classes = nb201Classes(table);
+  return { name: 'params', metric: 'params', cost: (a) => nb201ParamCount(a, classes) };
+}, 'trainable parameters of the NAS-Bench-201 network for the table\'s dataset (CIFAR-10, CIFAR-100 or ImageNet16-120; nb201 only)');
 
 /**
  * A cost by name: one the caller supplies (`ctx.models`) first, then a column of the study's table, then a device-set metric such as
