@@ -7,7 +7,8 @@
  * Run: node dist/bench/nas-constrained.js [--seeds 30] [--controllers a,b] [--devices a,b]
  */
 import { dataPath } from '../src/core/index.js';
-import { meanCI, median } from '../src/math/index.js';
+import { meanCiText } from './format.js';
+import { median } from '../src/math/index.js';
 import { bestSoFar, getSpace, loadTable, memoryStorage, runStudy, trialsToReach, type StudyConfig } from '../src/nas/index.js';
 import { arg } from './args.js';
 
@@ -18,11 +19,6 @@ const DEVICES = arg('--devices', 'pixel3,raspi4,gold_6226,gtx1080ti_b1').split('
 const TABLE = dataPath('nb201', 'nb201-cifar10.csv');
 const OBJECTIVE = 'cifar10_test_acc';
 const DEMO_LIMIT = { metric: 'latency_ms_pixel3', max: 6 };
-
-const fmt = (xs: number[]) => {
-  const ci = meanCI(xs);
-  return `${ci.mean.toFixed(2)} ± ${ci.half.toFixed(2)}`;
-};
 
 async function main(): Promise<void> {
   const table = loadTable(TABLE, getSpace('nb201'));
@@ -55,7 +51,7 @@ async function main(): Promise<void> {
         if (n === null) missed++;
         reach.push(n ?? BUDGET);
       }
-      console.log(`| ${constraint} (best ${top}) | ${controller} | ${fmt(at100)} | ${fmt(at200)} | ${median(reach)} | ${missed}/${SEEDS} |`);
+      console.log(`| ${constraint} (best ${top}) | ${controller} | ${meanCiText(at100)} | ${meanCiText(at200)} | ${median(reach)} | ${missed}/${SEEDS} |`);
     }
   }
 }

@@ -8,6 +8,7 @@
  * Run: node dist/bench/nas-controllers.js [--seeds 30] [--reach-seeds 50]
  */
 import { dataPath } from '../src/core/index.js';
+import { meanCiText } from './format.js';
 import { mean, meanCI, median } from '../src/math/index.js';
 import { bestSoFar, getSpace, loadTable, memoryStorage, runStudy, trialsToReach, type StudyConfig, type Trial } from '../src/nas/index.js';
 
@@ -34,11 +35,6 @@ async function curve(controller: string, constraints: string[], seed: number, bu
   return { best: bestSoFar(run.trials), trials: run.trials, proposals: run.trials.length };
 }
 
-const fmt = (xs: number[]) => {
-  const ci = meanCI(xs);
-  return `${ci.mean.toFixed(2)} ± ${ci.half.toFixed(2)}`;
-};
-
 async function main(): Promise<void> {
   const table = loadTable(TABLE, getSpace('nb201'));
   const acc = table.column(OBJECTIVE);
@@ -62,7 +58,7 @@ async function main(): Promise<void> {
         at200.push(r.best[199]);
         proposals.push(r.proposals);
       }
-      console.log(`| ${controller} | ${setting.label} | ${fmt(at100)} | ${fmt(at200)} | ${mean(proposals).toFixed(0)} |`);
+      console.log(`| ${controller} | ${setting.label} | ${meanCiText(at100)} | ${meanCiText(at200)} | ${mean(proposals).toFixed(0)} |`);
     }
   }
 
