@@ -201,7 +201,7 @@ test('openStudy: hand-driven ask/tell stores each trial as it ends; learn: false
 
 test('bestSoFar, trialsToReach and paretoFront', () => {
   const t = (number: number, value: number | null, feasible = true, state: Trial['state'] = 'complete'): Trial => ({
-    number, arch: String(number), state, feasible, value, metrics: {}, error: null, startedAt: '', finishedAt: '',
+    number, arch: String(number), state, feasible, value, metrics: {}, error: null, startedAt: '', finishedAt: '', worker: null,
   });
   const trials = [t(0, 90), t(1, null, false), t(2, 92), t(3, 99, true, 'failed'), t(4, 91), t(5, 93)];
   assert.deepEqual(bestSoFar(trials), [90, 92, 92, 93]);
