@@ -290,13 +290,15 @@ export function openStudy(opts: OpenStudyOptions): Study {
     spec, storage, space, table, controller, evaluator, constraints, resumed, interrupted, worker,
     ask() {
       const r = study.reserve();
-      return r.pending!;
+      if (!r.pending) throw new KilnError(`controller '${controller.name}' has nothing left to propose`);
+      return r.pending;
     },
     reserve(budget) {
       const r = storage.reserveTrial(spec.name, {
         worker, graceMs, budget,
         propose(slot) {
           sync(slot);
+          if (controller.exhausted?.()) return undefined;
           const arch = space.toString(controller.ask());
           version = slot.version + 1;
           return { arch, state: controller.state() };

@@ -72,6 +72,7 @@ export function reserveIn(tx: StudyTx, req: ReserveRequest): Reservation {
     arch = requeued;
   } else {
     const proposal = req.propose(slotOf(tx));
+    if (proposal === undefined) return { trial: undefined, done: true, evaluated, running, expired };
     arch = proposal.arch;
     tx.writeState(JSON.stringify(proposal.state));
   }

@@ -94,11 +94,14 @@ export interface ReserveRequest extends ExpireOptions {
    * trial may still become evaluated, so N workers never overshoot. Absent: no limit.
    */
   budget?: number;
-  /** Proposes an architecture from the shared controller state; returns it and the state after asking. */
-  propose(slot: StateSlot): { arch: string; state: unknown };
+  /**
+   * Proposes an architecture from the shared controller state; returns it and the state after
+   * asking, or undefined when the controller has nothing left to propose (the reservation is then `done`).
+   */
+  propose(slot: StateSlot): { arch: string; state: unknown } | undefined;
 }
 
-/** No trial: `done` when the budget is reached, else running trials hold the rest of it (wait and ask again). */
+/** No trial: `done` when the budget is reached or the controller is exhausted, else running trials hold the rest of it (wait and ask again). */
 export type Reservation =
   | { trial: Trial; retry: boolean; evaluated: number; expired: number }
   | { trial: undefined; done: boolean; evaluated: number; running: number; expired: number };
