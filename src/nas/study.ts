@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { KilnError, fileSha256 } from '../core/index.js';
 import { createController, controllers, type Controller, type ControllerOptions } from './controllers/index.js';
 import {
@@ -401,6 +402,32 @@ export function openStudy(opts: OpenStudyOptions): Study {
     },
   };
   return study;
+}
+
+/** What `joinStudy` needs: where the study lives and who this worker is. */
+export interface JoinStudyOptions {
+  storage: Storage;
+  name: string;
+  worker?: string;
+  graceMs?: number;
+}
+
+/**
+ * Opens a study that another process created (`kiln search`, `kiln study create`) from its stored
+ * spec, as one more worker on it. Its table must be readable here with the content it had when the
+ * study began (the fingerprint is checked), so every worker evaluates the same thing.
+ */
+export function joinStudy(opts: JoinStudyOptions): Study {
+  const record = opts.storage.getStudy(opts.name);
+  if (!record) {
+    const known = opts.storage.listStudies().map((s) => s.spec.name);
+    throw new KilnError(`no study '${opts.name}' in ${opts.storage.uri} (studies: ${known.length ? known.join(', ') : 'none'}); create it with kiln search or kiln study create`);
+  }
+  const { tableSha256: _fingerprint, ...config } = record.spec;
+  if (config.table !== undefined && !fs.existsSync(config.table)) {
+    throw new KilnError(`study '${opts.name}' reads table ${config.table}, which is not here (run the worker where that path holds the same file)`);
+  }
+  return openStudy({ study: config, storage: opts.storage, worker: opts.worker, graceMs: opts.graceMs });
 }
 
 /**
