@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import { spawnSync } from 'node:child_process';
+import Database from 'better-sqlite3';
 import { memoryStorage, openStorage, sqliteStorage, TrialNotRunningError, workerId, type Storage, type StudySpec } from '../src/nas/index.js';
 import { spawnStorageWorker } from './storage-workers.js';
 import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
@@ -264,4 +265,33 @@ test('storage URIs', () => {
   assert.throws(() => openStorage('sqlite:'), /needs a path/);
   assert.throws(() => openStorage('sqlite:/no/such/dir/x.db'), /does not exist/);
   assert.throws(() => openStorage('memory:x'), /takes no path/);
+});
+
+test('a SQLite file written before studies had workers is upgraded on the first write, and read-only opens ask for that first', () => {
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-old-')), 'old.db');
+  // The layout Kiln wrote before trials had owners, heartbeats and a retry queue.
+  const old = new Database(file);
+  old.exec(`CREATE TABLE studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL);
+    CREATE TABLE trials (study TEXT NOT NULL REFERENCES studies(name), number INTEGER NOT NULL, arch TEXT NOT NULL,
+      state TEXT NOT NULL CHECK (state IN ('running', 'complete', 'failed')), feasible INTEGER NOT NULL DEFAULT 0, value REAL,
+      metrics TEXT NOT NULL DEFAULT '{}', error TEXT, controller_state TEXT, started_at TEXT NOT NULL, finished_at TEXT,
+      PRIMARY KEY (study, number));`);
+  old.prepare('INSERT INTO studies VALUES (?, ?, ?)').run('s', JSON.stringify(spec('s')), '2026-01-01T00:00:00.000Z');
+  const trial = old.prepare(`INSERT INTO trials (study, number, arch, state, feasible, value, controller_state, started_at) VALUES ('s', ?, ?, ?, ?, ?, ?, 'then')`);
+  trial.run(0, 'a', 'complete', 1, 90, '{"step":0}');
+  trial.run(1, 'b', 'complete', 1, 91, '{"step":1}');
+  trial.run(2, 'c', 'running', 0, null, null);
+  old.close();
+
+  assert.throws(() => openStorage(`sqlite:${file}`, { create: false }), /written by an older Kiln; open it once for writing/);
+  const storage = sqliteStorage(file);
+  assert.deepEqual(storage.trials('s').map((t) => [t.number, t.state, t.worker]), [[0, 'complete', null], [1, 'complete', null], [2, 'running', null]]);
+  assert.deepEqual(storage.controllerState('s'), { step: 1 }, 'the shared state starts as the latest trial\'s');
+  assert.deepEqual([storage.getStudy('s')!.budget, storage.getStudy('s')!.stateVersion], [null, 1]);
+  assert.equal(storage.expireTrials('s', { graceMs: 60_000 }), 1, 'the old run\'s running trial has no owner');
+  assert.equal(storage.reserveTrial('s', { worker: workerId(), graceMs: 60_000, propose: () => ({ arch: 'd', state: { step: 3 } }) }).trial!.number, 3);
+  storage.close();
+  const reader = openStorage(`sqlite:${file}`, { create: false });
+  assert.equal(reader.trials('s').length, 4);
+  reader.close();
 });
