@@ -105,7 +105,9 @@ ${controllers.names().map((c) => `  ${c}\n${optionsHelp(controllerOptions(c))}`)
 Each trial: the controller proposes an architecture; constrained costs are checked first
 (infeasible trials are recorded with their costs, never evaluated, not counted in --budget), then the evaluator
 gives its metrics. Controllers propose only architectures in the table; any other is recorded as not evaluable,
-also free. Ctrl-C stops after the current trial; re-running the same command resumes.
+also free. Ctrl-C stops after the current trial; re-running the same command resumes. The study can be shared:
+\`kiln worker --storage URI --study NAME\` processes (here or, with PostgreSQL, on other machines) join it, and
+together they stop at exactly --budget evaluated trials.
 
 Example:
   kiln search --space nb201 --table data/nb201/nb201-cifar10.csv --objective cifar10_test_acc \\
