@@ -23,21 +23,29 @@ const spec = (over: Partial<StudySpec> = {}): StudySpec => ({
   controllerOptions: {}, evaluator: 'table', seed: 0, ...over,
 });
 
-/** A study with one trial in every state: evaluated points (a known front), infeasible, not evaluable, failed, running. */
+/** Two workers (far away, so never judged gone) and a trial stored without one. */
+const W1 = 'host-a:11:0123abcd:0';
+const W2 = 'host-b:22:4567cdef:0';
+
+/**
+ * A study with one trial in every state: evaluated points (a known front), infeasible, not
+ * evaluable, failed, running; trials of two workers and one without a worker.
+ */
 function tinyStorage(file: string, over: Partial<StudySpec> = {}): void {
   const s = sqliteStorage(file);
   const name = s.createStudy(spec(over)).spec.name;
+  s.setBudget(name, 10);
   const objective = over.objective ?? 'acc';
-  const done = (arch: string, lat: number, acc: number) =>
-    s.finishTrial(name, s.createTrial(name, arch).number, { state: 'complete', feasible: true, value: acc, metrics: { lat, [objective]: acc, params: 1, area: lat * 2 } });
-  done('a', 2, 80); // front
-  done('b', 3, 79); // dominated by a
-  done('c', 4, 85); // front
-  done('d', 5.5, 90); // front
-  s.finishTrial(name, s.createTrial(name, 'e').number, { state: 'complete', feasible: false, value: null, metrics: { lat: 7 } });
+  const done = (arch: string, lat: number, acc: number, worker: string) =>
+    s.finishTrial(name, s.createTrial(name, arch, worker).number, { state: 'complete', feasible: true, value: acc, metrics: { lat, [objective]: acc, params: 1, area: lat * 2 } });
+  done('a', 2, 80, W1); // front
+  done('b', 3, 79, W1); // dominated by a
+  done('c', 4, 85, W2); // front
+  done('d', 5.5, 90, W2); // front
+  s.finishTrial(name, s.createTrial(name, 'e', W1).number, { state: 'complete', feasible: false, value: null, metrics: { lat: 7 } });
   s.finishTrial(name, s.createTrial(name, 'f').number, { state: 'complete', feasible: false, value: null, metrics: {}, error: 'not in the table' });
-  s.finishTrial(name, s.createTrial(name, 'g').number, { state: 'failed', feasible: false, value: null, metrics: {}, error: 'boom' });
-  s.createTrial(name, 'h');
+  s.finishTrial(name, s.createTrial(name, 'g', W2).number, { state: 'failed', feasible: false, value: null, metrics: {}, error: 'boom' });
+  s.createTrial(name, 'h', W2);
   s.close();
 }
 
@@ -55,14 +63,24 @@ test('dashboard API: counts per state, plots with front and constraint, escaping
     const page = await (await fetch(app.url)).text();
     assert.ok(page.includes('&lt;b&gt;&amp;.db') && !page.includes('<b>&.db'), 'the storage URI is escaped in the page');
 
-    const studies = (await (await fetch(`${app.url}/api/studies`)).json()) as { name: string; counts: Record<string, number>; best: { number: number } }[];
+    const studies = (await (await fetch(`${app.url}/api/studies`)).json()) as {
+      name: string; counts: Record<string, number>; best: { number: number }; budget: number; workerCount: number;
+    }[];
     assert.deepEqual(studies.map((s) => s.name), ['tiny']);
     assert.deepEqual(studies[0].counts, { evaluated: 4, infeasible: 1, notEvaluable: 1, failed: 1, running: 1, total: 8 });
+    assert.deepEqual([studies[0].budget, studies[0].workerCount], [10, 2]);
     assert.equal(studies[0].best.number, 3);
 
     const view = (await (await fetch(`${app.url}/api/study?name=tiny`)).json()) as {
-      cost: string; costMetrics: string[]; plotted: number[]; front: number[]; scatterSvg: string; curveSvg: string; trials: { status: string }[];
+      cost: string; costMetrics: string[]; plotted: number[]; front: number[]; scatterSvg: string; curveSvg: string; trials: { status: string; worker: string | null }[];
+      workers: { worker: string | null; counts: Record<string, number> }[];
     };
+    const byWorker = new Map(view.workers.map((w) => [w.worker, w.counts]));
+    assert.deepEqual(byWorker.get(W1), { evaluated: 2, infeasible: 1, notEvaluable: 0, failed: 0, running: 0, total: 3 });
+    assert.deepEqual(byWorker.get(W2), { evaluated: 2, infeasible: 0, notEvaluable: 0, failed: 1, running: 1, total: 4 });
+    assert.deepEqual(byWorker.get(null), { evaluated: 0, infeasible: 0, notEvaluable: 1, failed: 0, running: 0, total: 1 });
+    assert.equal(view.workers.length, 3);
+    assert.deepEqual(view.trials.map((t) => t.worker), [W1, W1, W2, W2, W1, null, W2, W2]);
     assert.equal(view.cost, 'lat', 'the constrained metric is the default cost');
     assert.deepEqual(view.costMetrics, ['lat', 'area', 'params'], 'constrained metrics first; the objective is no cost');
     assert.deepEqual(view.plotted, [0, 1, 2, 3]);
@@ -147,25 +165,15 @@ test('kiln dashboard: bad flags and storages are one-line exit-2 errors; a good 
 /** The page's counter for one state, as a number. */
 const counter = (id: string) => `Number(document.getElementById('${id}').textContent)`;
 
-test('end to end in Chromium: the page follows a running kiln search, then sorts, plots the front and the constraint', { skip: noChromium }, async () => {
+test('end to end in Chromium: the page follows two kiln workers filling a study, shows each one\'s progress, then sorts, plots the front and the constraint', { skip: noChromium }, async () => {
   const dir = tmpDir();
   const storage = `sqlite:${path.join(dir, 's.db')}`;
-  // The real CLI in a child process; its storage writes are paced so the run lasts seconds (see the preload).
-  const search = kiln(['search', '--space', 'nb201', '--table', 'data/nb201/nb201-cifar10.csv', '--objective', 'cifar10_test_acc',
-    '--constraint', 'latency_ms_pixel3<=6', '--budget', '300', '--storage', storage, '--study', 's1'],
-  { preload: SLOW_WRITES, env: { KILN_TEST_WRITE_MS: '2' } });
-  // The dashboard refuses a storage without a study, so it starts once the search has created one.
-  for (let created = false; !created;) {
-    assert.equal(search.child.exitCode, null, 'the search ended before it created its study');
-    try {
-      const s = openStorage(storage, { create: false });
-      created = s.listStudies().length > 0;
-      s.close();
-    } catch {
-      // Not there yet.
-    }
-    if (!created) await new Promise((r) => setTimeout(r, 50));
-  }
+  const created = await kiln(['study', 'create', '--space', 'nb201', '--table', 'data/nb201/nb201-cifar10.csv', '--objective', 'cifar10_test_acc',
+    '--constraint', 'latency_ms_pixel3<=6', '--budget', '300', '--storage', storage, '--study', 's1']).exit;
+  assert.equal(created.code, 0, created.stderr);
+  // The real CLI in child processes; their storage writes are paced so the run lasts seconds (see the preload).
+  const workers = [0, 1].map(() => kiln(['worker', '--storage', storage, '--study', 's1'], { preload: SLOW_WRITES, env: { KILN_TEST_WRITE_MS: '2' } }));
+  const running = () => workers.some((w) => w.child.exitCode === null);
   const app = await startDashboard({ storage, port: 0, pollMs: 300 });
   const browser = await launchChromium();
   try {
@@ -173,12 +181,15 @@ test('end to end in Chromium: the page follows a running kiln search, then sorts
     await page.goto(app.url);
     await page.waitForFunction(`document.getElementById('study-name').textContent === 's1'`);
     const first = Number(await page.textContent('#n-evaluated'));
-    await page.waitForFunction(`${counter('n-evaluated')} > ${first}`, undefined, { timeout: 20_000 });
-    assert.equal(search.child.exitCode, null, 'the count rose while the search was still running');
+    await page.waitForFunction(`${counter('n-evaluated')} > ${first}`, undefined, { timeout: 30_000 });
+    assert.ok(running(), 'the count rose while the workers were still running');
     assert.ok(first < 300, `first poll saw ${first} evaluations`);
+    assert.equal(await page.textContent('#of-budget'), ' of 300');
 
-    const result = await search.exit;
-    assert.equal(result.code, 0, result.stderr);
+    for (const w of workers) {
+      const result = await w.exit;
+      assert.equal(result.code, 0, result.stderr);
+    }
     const s = openStorage(storage, { create: false });
     const trials: Trial[] = s.trials('s1');
     s.close();
@@ -187,6 +198,15 @@ test('end to end in Chromium: the page follows a running kiln search, then sorts
     await page.waitForFunction(`${counter('n-evaluated')} === 300 && ${counter('n-total')} === ${trials.length}`);
     assert.equal(Number(await page.textContent('#n-infeasible')), trials.filter((t) => t.state === 'complete' && !t.feasible).length);
     assert.equal(await page.locator('#trials tbody tr').count(), trials.length);
+    // One row per worker, with that worker's counts.
+    const ids = [...new Set(trials.map((t) => t.worker!))];
+    assert.equal(await page.locator('#workers tbody tr').count(), ids.length);
+    for (const id of ids) {
+      const own = trials.filter((t) => t.worker === id);
+      const row = page.locator(`#workers tbody tr[data-worker="${id}"] td`);
+      assert.deepEqual((await row.allTextContents()).slice(0, 6), [id, String(own.filter((t) => t.state === 'complete' && t.feasible).length),
+        String(own.filter((t) => t.state === 'complete' && !t.feasible).length), '0', '0', '0']);
+    }
 
     // Scatter: a point per evaluated trial, the front computed here, and the constraint line right of every (feasible) point.
     assert.equal(await page.locator('#scatter circle.point').count(), 300);
@@ -224,7 +244,7 @@ test('end to end in Chromium: the page follows a running kiln search, then sorts
   } finally {
     await browser.close();
     await app.close();
-    search.child.kill();
+    for (const w of workers) w.child.kill();
   }
   fs.rmSync(dir, { recursive: true, force: true });
 });

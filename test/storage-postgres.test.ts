@@ -110,6 +110,29 @@ describe('PostgreSQL storage', { skip: noPostgres }, () => {
     assert.throws(() => openStorage(future), new RegExp(`holds Kiln schema version ${POSTGRES_SCHEMA_VERSION + 98}; this Kiln reads version ${POSTGRES_SCHEMA_VERSION}$`));
   });
 
+  test('a schema of version 1 (before workers) is upgraded in place by the first writer; a reader asks for that first', () => {
+    const uri = freshPostgresUri();
+    const q = `"${schemaOf(uri)}"`;
+    postgresSql(`CREATE SCHEMA ${q};
+      CREATE TABLE ${q}.kiln_meta (version INTEGER NOT NULL); INSERT INTO ${q}.kiln_meta VALUES (1);
+      CREATE TABLE ${q}.studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL, next_trial INTEGER NOT NULL DEFAULT 0);
+      CREATE TABLE ${q}.trials (study TEXT NOT NULL REFERENCES ${q}.studies(name), number INTEGER NOT NULL, arch TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('running', 'complete', 'failed')), feasible BOOLEAN NOT NULL DEFAULT FALSE,
+        value DOUBLE PRECISION, metrics TEXT NOT NULL DEFAULT '{}', error TEXT, controller_state TEXT, started_at TEXT NOT NULL,
+        finished_at TEXT, PRIMARY KEY (study, number));
+      INSERT INTO ${q}.studies VALUES ('s', '${JSON.stringify(spec('s'))}', 'then', 2);
+      INSERT INTO ${q}.trials (study, number, arch, state, feasible, value, controller_state, started_at) VALUES
+        ('s', 0, 'a', 'complete', TRUE, 1, '{"step":0}', 'then'), ('s', 1, 'b', 'complete', TRUE, 2, '{"step":1}', 'then');`);
+    assert.throws(() => openStorage(uri, { create: false }), /holds Kiln schema version 1; open it once for writing \(kiln search or kiln worker\) to upgrade it to 2$/);
+    const storage = openStorage(uri);
+    assert.deepEqual(postgresSql(`SELECT version FROM ${q}.kiln_meta`), [{ version: POSTGRES_SCHEMA_VERSION }]);
+    assert.deepEqual(storage.controllerState('s'), { step: 1 });
+    assert.deepEqual(storage.trials('s').map((t) => [t.number, t.worker]), [[0, null], [1, null]]);
+    assert.equal(storage.reserveTrial('s', { worker: 'w', graceMs: 1000, propose: () => ({ arch: 'c', state: {} }) }).trial!.number, 2);
+    storage.close();
+    openStorage(uri, { create: false }).close();
+  });
+
   test('processes sharing one study get unique trial numbers; the schema is created once; no process is kept alive', async () => {
     const uri = freshPostgresUri();
     const PROCESSES = 3;

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { createRng, dataPath, KilnError, projectRoot } from '../src/core/index.js';
 import {
   bestSoFar, bestTrial, controllers, createController, isNotEvaluable, loadTable, memoryStorage, nb201Space, openStudy, paretoFront,
-  runStudy, sqliteStorage, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type StudyConfig, type Trial,
+  runStudy, sqliteStorage, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type PendingTrial, type Study, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
 import { MAX_NOT_EVALUABLE_IN_A_ROW } from '../src/nas/study.js';
 
@@ -138,6 +138,44 @@ test('every controller searches a partial table: it proposes only rows, the budg
   }
 });
 
+test('every controller can be shared: workers interleaving asks and tells propose and learn what one process doing the same steps would', async () => {
+  const STEPS = 40;
+  for (const name of controllers.names()) {
+    // Coarse-to-fine's schedule is finite: long enough here to outlast the steps.
+    const options = name === 'coarse-to-fine' ? { coarse: 30, fine: 10 } : QUICK[name] ?? {};
+    const study = config({ name: 'shared', controller: name, controllerOptions: options, seed: 4 });
+    // One seeded schedule of asks and tells by three workers; the lone process performs every step itself.
+    const rng = createRng(9);
+    const open: number[][] = [[], [], []];
+    let asked = 0;
+    const schedule = Array.from({ length: STEPS }, () => {
+      const by = rng.int(3);
+      if (rng.next() < 0.55 || open[by].length === 0) {
+        open[by].push(asked);
+        return { by, ask: asked++ };
+      }
+      return { by, tell: open[by].shift()! };
+    });
+    const rest = open.flatMap((told, by) => told.map((tell) => ({ by, tell })));
+    const replay = async (studies: Study[]) => {
+      const pending: PendingTrial[] = [];
+      for (const step of [...schedule, ...rest]) {
+        const study = studies[step.by % studies.length];
+        if ('ask' in step) pending[step.ask!] = study.ask();
+        else await study.evaluate(pending[step.tell!]);
+      }
+      return studies[0].storage;
+    };
+    const alone = await replay([openStudy({ study, storage: memoryStorage() })]);
+    const storage = memoryStorage();
+    const together = await replay([0, 1, 2].map(() => openStudy({ study, storage })));
+    assert.deepEqual(together.trials('shared').map((t) => [t.number, t.arch, t.state, t.value]),
+      alone.trials('shared').map((t) => [t.number, t.arch, t.state, t.value]), `${name}: same proposals and results`);
+    assert.deepEqual(storage.controllerState('shared'), alone.controllerState('shared'), `${name}: same state at the end`);
+    assert.equal(new Set(together.trials('shared').map((t) => t.worker)).size, 3, `${name}: three workers took part`);
+  }
+});
+
 /** Uniform random search that knows nothing of the table: most proposals fall outside a partial one. */
 const unaware = (seed: number): Controller => createController('random', nb201Space, seed);
 
@@ -201,7 +239,7 @@ test('openStudy: hand-driven ask/tell stores each trial as it ends; learn: false
 
 test('bestSoFar, trialsToReach and paretoFront', () => {
   const t = (number: number, value: number | null, feasible = true, state: Trial['state'] = 'complete'): Trial => ({
-    number, arch: String(number), state, feasible, value, metrics: {}, error: null, startedAt: '', finishedAt: '',
+    number, arch: String(number), state, feasible, value, metrics: {}, error: null, startedAt: '', finishedAt: '', worker: null,
   });
   const trials = [t(0, 90), t(1, null, false), t(2, 92), t(3, 99, true, 'failed'), t(4, 91), t(5, 93)];
   assert.deepEqual(bestSoFar(trials), [90, 92, 92, 93]);

@@ -14,8 +14,8 @@ export {
 export * from './cost/index.js';
 export { loadTable, tableFromCsv, tableFromJson, type BenchmarkTable, type TableOptions } from './table.js';
 export {
-  openStudy, runStudy, normalizeStudy, bestTrial, isNotEvaluable,
-  type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial,
+  openStudy, joinStudy, runStudy, normalizeStudy, bestTrial, isNotEvaluable, DEFAULT_GRACE_MS, DEFAULT_HEARTBEAT_MS,
+  type Study, type StudyConfig, type OpenStudyOptions, type RunStudyOptions, type StudyRunOptions, type StudyRun, type PendingTrial, type JoinStudyOptions,
 } from './study.js';
 export { bestSoFar, trialsToReach, paretoFront } from './analysis.js';
 export { fitPredictor, gcnWidth, PREDICTOR_MODELS, PREDICTOR_DEFAULTS, type Predictor, type PredictorConfig, type PredictorModel } from './predictor/index.js';

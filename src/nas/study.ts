@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { KilnError, fileSha256 } from '../core/index.js';
 import { createController, controllers, type Controller, type ControllerOptions } from './controllers/index.js';
 import {
@@ -5,7 +6,7 @@ import {
 } from './cost/index.js';
 import { createEvaluator, type Evaluator, type TrialMetrics } from './evaluators.js';
 import { getSpace, type Architecture, type SearchSpace } from './space/index.js';
-import type { Direction, Storage, StudySpec, Trial } from './storage/index.js';
+import { TrialNotRunningError, workerId, type Direction, type StateSlot, type Storage, type StudySpec, type Trial } from './storage/index.js';
 import { loadTable, type BenchmarkTable } from './table.js';
 
 /** A run that proposes only infeasible architectures this long is stuck, not unlucky. */
@@ -13,6 +14,13 @@ export const MAX_INFEASIBLE_IN_A_ROW = 10_000;
 
 /** Controllers keep to what the study can evaluate, so this many misses in a row is a broken controller. */
 export const MAX_NOT_EVALUABLE_IN_A_ROW = 1000;
+
+/** How long a worker may go without a heartbeat before its running trial is failed and retried. */
+export const DEFAULT_GRACE_MS = 60_000;
+/** How often a running study refreshes its trials' heartbeat. */
+export const DEFAULT_HEARTBEAT_MS = 10_000;
+/** How long a worker waits before asking again while other workers' running trials hold the rest of the budget. */
+const WAIT_MS = 50;
 
 /**
  * A trial the study could not evaluate (its architecture is outside a partial table): stored
@@ -56,8 +64,13 @@ export interface OpenStudyOptions {
   /**
    * False when the caller restores the controller itself (a one-shot search restores it from
    * its supernet checkpoint, together with the weights); true by default: from the storage.
+   * Only a study whose controller lives in the storage can be shared by several workers.
    */
   restoreController?: boolean;
+  /** This worker's id (owner of the trials it reserves); default `workerId()`. */
+  worker?: string;
+  /** Another worker's running trial is failed and retried once its heartbeat is this old; default DEFAULT_GRACE_MS. */
+  graceMs?: number;
 }
 
 export interface RunStudyOptions extends OpenStudyOptions, StudyRunOptions {}
@@ -72,6 +85,8 @@ export interface StudyRunOptions {
   onTrial?: (trial: Trial, done: number) => void;
   /** Aborting stops the run after the current trial; the study can be resumed later. */
   signal?: AbortSignal;
+  /** How often the running trial's heartbeat is refreshed; default DEFAULT_HEARTBEAT_MS (keep it well under the grace). */
+  heartbeatMs?: number;
 }
 
 export interface StudyRun {
@@ -85,7 +100,7 @@ export interface StudyRun {
   stopped: boolean;
   /** True when the study already had trials when this run started. */
   resumed: boolean;
-  /** Trials left running by a killed process, now marked failed. */
+  /** Trials left running by a killed process (or a worker whose heartbeat expired), now marked failed. */
   interrupted: number;
 }
 
@@ -112,7 +127,17 @@ export interface Study {
   readonly resumed: boolean;
   /** Trials left running by a killed process, marked failed on opening. */
   readonly interrupted: number;
+  /** The owner of the trials this study object reserves. */
+  readonly worker: string;
+  /** Reserves a trial without a budget (see `reserve`). */
   ask(): PendingTrial;
+  /**
+   * Reserves the next trial if the budget allows (evaluated plus running trials below it), in one
+   * storage transaction: a re-queued architecture of a dead worker first, else the controller's
+   * proposal from the study's shared state. Otherwise says whether the budget is reached (`done`)
+   * or other workers' running trials hold the rest of it.
+   */
+  reserve(budget?: number): { pending: PendingTrial; evaluated: number; expired: number } | { pending: undefined; done: boolean; evaluated: number; expired: number };
   /**
    * Finishes a trial from its metrics (costs, plus the evaluator's when evaluated): feasible when
    * they meet the constraints, valued by the objective. `learn: false` stores it without telling
@@ -127,8 +152,13 @@ export interface Study {
   skip(t: PendingTrial, reason: string): Trial;
   /** Why the study cannot evaluate `a` (outside the table, or the evaluator's coverage); undefined when it can. */
   notEvaluable(a: Architecture): string | undefined;
-  /** One trial: ask, not-evaluable check, constrained costs (cheap), evaluation only when feasible, tell. */
+  /** One trial: ask, then `evaluate`. */
   trial(signal?: AbortSignal): Promise<Trial>;
+  /**
+   * Not-evaluable check, constrained costs (cheap), evaluation only when feasible, tell. A trial
+   * another worker failed meanwhile (this worker's heartbeat expired) comes back failed, untold.
+   */
+  evaluate(t: PendingTrial, signal?: AbortSignal): Promise<Trial>;
   /** Runs (or resumes) until `budget` trials are evaluated, the signal aborts, or the controller runs out. */
   run(opts: StudyRunOptions): Promise<StudyRun>;
   trials(): Trial[];
@@ -224,76 +254,142 @@ export function openStudy(opts: OpenStudyOptions): Study {
   } else {
     storage.createStudy(spec);
   }
-  const interrupted = storage.failRunning(spec.name, 'interrupted: the run stopped before this trial finished');
-  if (opts.restoreController !== false) {
-    const state = storage.controllerState(spec.name);
+  const worker = opts.worker ?? workerId();
+  const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
+  if (!(graceMs > 0)) throw new KilnError(`the heartbeat grace must be positive, got ${graceMs} ms`);
+  // Only trials whose owner is gone: another worker's running trial is left alone.
+  const interrupted = storage.expireTrials(spec.name, { graceMs });
+  // The controller follows the study's shared state: before asking and telling it catches up when
+  // another worker moved the state on (versions differ). A caller-restored controller is this run's own.
+  const shared = opts.restoreController !== false;
+  let version = -1;
+  const sync = (slot: StateSlot) => {
+    if (!shared || slot.version === version) return;
+    const state = slot.read();
     if (state !== undefined) controller.restore(state);
+    version = slot.version;
+  };
+  /** The state to store after a tell; the storage bumps the version when it writes it. */
+  const told = (learn: (() => void) | undefined) => (shared
+    ? {
+      updateState(slot: StateSlot) {
+        sync(slot);
+        learn?.();
+        version = slot.version + 1;
+        return controller.state();
+      },
+    }
+    : (learn?.(), { controllerState: controller.state() }));
+  if (shared) {
+    const version0 = stored?.stateVersion ?? 0;
+    sync({ version: version0, read: () => storage.controllerState(spec.name) });
   }
   const resumed = storage.trials(spec.name).length > 0;
   const sign = spec.direction === 'max' ? 1 : -1;
 
   const study: Study = {
-    spec, storage, space, table, controller, evaluator, constraints, resumed, interrupted,
+    spec, storage, space, table, controller, evaluator, constraints, resumed, interrupted, worker,
     ask() {
-      const arch = controller.ask();
-      return { number: storage.createTrial(spec.name, space.toString(arch)).number, arch };
+      const r = study.reserve();
+      if (!r.pending) throw new KilnError(`controller '${controller.name}' has nothing left to propose`);
+      return r.pending;
+    },
+    reserve(budget) {
+      const r = storage.reserveTrial(spec.name, {
+        worker, graceMs, budget,
+        propose(slot) {
+          sync(slot);
+          if (controller.exhausted?.()) return undefined;
+          const arch = space.toString(controller.ask());
+          version = slot.version + 1;
+          return { arch, state: controller.state() };
+        },
+      });
+      if (!r.trial) return { pending: undefined, done: r.done, evaluated: r.evaluated, expired: r.expired };
+      return { pending: { number: r.trial.number, arch: space.parse(r.trial.arch) }, evaluated: r.evaluated, expired: r.expired };
     },
     tell(t, metrics, { learn = true } = {}) {
       const feasible = constraints.feasible(metrics);
       const value = feasible ? metrics[spec.objective] ?? null : null;
-      if (learn) controller.tell(t.arch, { score: value === null ? -Infinity : sign * value, feasible, metrics });
-      return storage.finishTrial(spec.name, t.number, { state: 'complete', feasible, value, metrics, controllerState: controller.state() });
+      const result = { score: value === null ? -Infinity : sign * value, feasible, metrics };
+      return storage.finishTrial(spec.name, t.number, {
+        state: 'complete', feasible, value, metrics, ...told(learn ? () => controller.tell(t.arch, result) : undefined),
+      });
     },
     fail(t, error) {
       return storage.finishTrial(spec.name, t.number, { state: 'failed', feasible: false, value: null, metrics: {}, error });
     },
     skip(t, reason) {
-      controller.tell(t.arch, { score: -Infinity, feasible: false, metrics: {} });
       return storage.finishTrial(spec.name, t.number, {
-        state: 'complete', feasible: false, value: null, metrics: {}, error: `not evaluable: ${reason}`, controllerState: controller.state(),
+        state: 'complete', feasible: false, value: null, metrics: {}, error: `not evaluable: ${reason}`,
+        ...told(() => controller.tell(t.arch, { score: -Infinity, feasible: false, metrics: {} })),
       });
     },
     notEvaluable,
-    async trial(signal) {
-      const t = study.ask();
-      const why = notEvaluable(t.arch);
-      if (why !== undefined) return study.skip(t, why);
-      let metrics: TrialMetrics;
+    trial: (signal) => study.evaluate(study.ask(), signal),
+    async evaluate(t, signal) {
       try {
-        metrics = constraints.costs(t.arch);
-        if (constraints.feasible(metrics)) metrics = { ...metrics, ...(await evaluator.evaluate(t.arch, signal)) };
+        const why = notEvaluable(t.arch);
+        if (why !== undefined) return study.skip(t, why);
+        let metrics: TrialMetrics;
+        try {
+          metrics = constraints.costs(t.arch);
+          if (constraints.feasible(metrics)) metrics = { ...metrics, ...(await evaluator.evaluate(t.arch, signal)) };
+        } catch (e) {
+          study.fail(t, (e as Error).message);
+          throw e;
+        }
+        return study.tell(t, metrics);
       } catch (e) {
-        study.fail(t, (e as Error).message);
-        throw e;
+        if (!(e instanceof TrialNotRunningError)) throw e;
+        return storage.trials(spec.name)[t.number];
       }
-      return study.tell(t, metrics);
     },
-    async run({ budget, signal, onTrial }) {
+    async run({ budget, signal, onTrial, heartbeatMs = DEFAULT_HEARTBEAT_MS }) {
       checkBudget(budget);
+      if (!(heartbeatMs > 0)) throw new KilnError(`the heartbeat interval must be positive, got ${heartbeatMs} ms`);
+      if (stored?.budget !== budget) storage.setBudget(spec.name, budget);
       let done = study.evaluated();
+      let expired = 0;
       let infeasibleRun = 0;
       let notEvaluableRun = 0;
-      while (done < budget && !signal?.aborted && !controller.exhausted?.()) {
-        const finished = await study.trial();
-        if (finished.feasible) {
-          done++;
-          infeasibleRun = 0;
-          notEvaluableRun = 0;
-        } else if (isNotEvaluable(finished)) {
-          if (++notEvaluableRun >= MAX_NOT_EVALUABLE_IN_A_ROW) {
-            throw new KilnError(`${MAX_NOT_EVALUABLE_IN_A_ROW} proposals in a row of controller '${controller.name}' were ${finished.error}`);
+      const beat = setInterval(() => storage.heartbeat(spec.name, worker), heartbeatMs);
+      beat.unref();
+      try {
+        while (!signal?.aborted && !controller.exhausted?.()) {
+          const r = study.reserve(budget);
+          expired += r.expired;
+          done = r.evaluated;
+          if (!r.pending) {
+            if (r.done) break;
+            await new Promise((resolve) => setTimeout(resolve, WAIT_MS));
+            continue;
           }
-        } else if (++infeasibleRun >= MAX_INFEASIBLE_IN_A_ROW) {
-          throw new KilnError(`${MAX_INFEASIBLE_IN_A_ROW} infeasible proposals in a row under ${spec.constraints.join(', ')}; loosen the constraints`);
+          const finished = await study.evaluate(r.pending, signal);
+          if (finished.state === 'failed') continue; // lost to another worker after this one's heartbeat expired
+          if (finished.feasible) {
+            done++;
+            infeasibleRun = 0;
+            notEvaluableRun = 0;
+          } else if (isNotEvaluable(finished)) {
+            if (++notEvaluableRun >= MAX_NOT_EVALUABLE_IN_A_ROW) {
+              throw new KilnError(`${MAX_NOT_EVALUABLE_IN_A_ROW} proposals in a row of controller '${controller.name}' were ${finished.error}`);
+            }
+          } else if (++infeasibleRun >= MAX_INFEASIBLE_IN_A_ROW) {
+            throw new KilnError(`${MAX_INFEASIBLE_IN_A_ROW} infeasible proposals in a row under ${spec.constraints.join(', ')}; loosen the constraints`);
+          }
+          onTrial?.(finished, done);
+          // Table lookups resolve in microtasks; yielding lets signal handlers (Ctrl-C) and output run.
+          await new Promise((resolve) => setImmediate(resolve));
         }
-        onTrial?.(finished, done);
-        // Table lookups resolve in microtasks; yielding lets signal handlers (Ctrl-C) and output run.
-        await new Promise((resolve) => setImmediate(resolve));
+      } finally {
+        clearInterval(beat);
       }
       const trials = study.trials();
+      done = trials.filter(isEvaluated).length;
       return {
         spec, trials, best: bestTrial(trials, spec.direction), done,
-        stopped: done < budget && !controller.exhausted?.(), resumed, interrupted,
+        stopped: done < budget && !controller.exhausted?.(), resumed, interrupted: interrupted + expired,
       };
     },
     trials: () => storage.trials(spec.name),
@@ -306,6 +402,32 @@ export function openStudy(opts: OpenStudyOptions): Study {
     },
   };
   return study;
+}
+
+/** What `joinStudy` needs: where the study lives and who this worker is. */
+export interface JoinStudyOptions {
+  storage: Storage;
+  name: string;
+  worker?: string;
+  graceMs?: number;
+}
+
+/**
+ * Opens a study that another process created (`kiln search`, `kiln study create`) from its stored
+ * spec, as one more worker on it. Its table must be readable here with the content it had when the
+ * study began (the fingerprint is checked), so every worker evaluates the same thing.
+ */
+export function joinStudy(opts: JoinStudyOptions): Study {
+  const record = opts.storage.getStudy(opts.name);
+  if (!record) {
+    const known = opts.storage.listStudies().map((s) => s.spec.name);
+    throw new KilnError(`no study '${opts.name}' in ${opts.storage.uri} (studies: ${known.length ? known.join(', ') : 'none'}); create it with kiln search or kiln study create`);
+  }
+  const { tableSha256: _fingerprint, ...config } = record.spec;
+  if (config.table !== undefined && !fs.existsSync(config.table)) {
+    throw new KilnError(`study '${opts.name}' reads table ${config.table}, which is not here (run the worker where that path holds the same file)`);
+  }
+  return openStudy({ study: config, storage: opts.storage, worker: opts.worker, graceMs: opts.graceMs });
 }
 
 /**

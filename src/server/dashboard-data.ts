@@ -5,13 +5,21 @@ import { curvePlot, scatterPlot, type ScatterPoint } from './dashboard-plots.js'
 
 /**
  * What the dashboard shows of a study, computed from its record and trials as read at request
- * time. Trials carry no worker identity, so progress is counts per state.
+ * time: counts per state, in all and per worker (the process that reserved each trial).
  */
 
 /** A trial's place in progress: evaluated (complete, feasible), or why it has no objective. */
 export type TrialStatus = 'evaluated' | 'infeasible' | 'not evaluable' | 'failed' | 'running';
 
 export type StateCounts = Record<'evaluated' | 'infeasible' | 'notEvaluable' | 'failed' | 'running' | 'total', number>;
+
+/** One worker's share of a study: its trials' counts per state and when it last started or finished one. */
+export interface WorkerProgress {
+  /** The worker id (host:pid:boot:n), or null for trials stored without one. */
+  worker: string | null;
+  counts: StateCounts;
+  lastActivity: string | null;
+}
 
 export interface StudySummary {
   name: string;
@@ -22,6 +30,10 @@ export interface StudySummary {
   constraints: string[];
   createdAt: string;
   counts: StateCounts;
+  /** Evaluated trials the study aims for, null when no run set one. */
+  budget: number | null;
+  /** How many workers have reserved trials (trials without a worker not counted). */
+  workerCount: number;
   best: { number: number; value: number; arch: string } | null;
   /** When the last trial started or finished; null without trials. */
   updatedAt: string | null;
@@ -34,6 +46,7 @@ export interface TrialRow {
   value: number | null;
   metrics: Record<string, number>;
   error: string | null;
+  worker: string | null;
 }
 
 export interface StudyView extends StudySummary {
@@ -49,6 +62,8 @@ export interface StudyView extends StudySummary {
   unplotted: number;
   curveSvg: string;
   scatterSvg: string;
+  /** Per worker, the most recently active first. */
+  workers: WorkerProgress[];
   trials: TrialRow[];
 }
 
@@ -67,15 +82,24 @@ export function countStates(trials: readonly Trial[]): StateCounts {
   return c;
 }
 
+const lastActivity = (trials: readonly Trial[]) => trials.flatMap((t) => [t.startedAt, t.finishedAt ?? '']).filter(Boolean).sort().at(-1) ?? null;
+
+export function workerProgress(trials: readonly Trial[]): WorkerProgress[] {
+  const byWorker = new Map<string | null, Trial[]>();
+  for (const t of trials) byWorker.set(t.worker, [...(byWorker.get(t.worker) ?? []), t]);
+  return [...byWorker].map(([worker, own]) => ({ worker, counts: countStates(own), lastActivity: lastActivity(own) }))
+    .sort((a, b) => (b.lastActivity ?? '').localeCompare(a.lastActivity ?? '') || String(a.worker).localeCompare(String(b.worker)));
+}
+
 export function studySummary(record: StudyRecord, trials: readonly Trial[]): StudySummary {
   const s = record.spec;
   const best = bestTrial(trials, s.direction);
-  const times = trials.flatMap((t) => [t.startedAt, t.finishedAt ?? '']).filter(Boolean).sort();
   return {
     name: s.name, space: s.space, controller: s.controller, objective: s.objective, direction: s.direction, constraints: s.constraints,
-    createdAt: record.createdAt, counts: countStates(trials),
+    createdAt: record.createdAt, counts: countStates(trials), budget: record.budget,
+    workerCount: new Set(trials.map((t) => t.worker).filter((w) => w !== null)).size,
     best: best ? { number: best.number, value: best.value!, arch: best.arch } : null,
-    updatedAt: times.at(-1) ?? null,
+    updatedAt: lastActivity(trials),
   };
 }
 
@@ -120,6 +144,7 @@ export function studyView(record: StudyRecord, trials: readonly Trial[], cost?: 
       yLabel: spec.objective,
       guides: constraints.filter((c) => c.metric === chosen).map((c) => ({ value: c.bound, label: `${c.metric} ${c.op} ${c.bound}` })),
     }),
-    trials: trials.map((t) => ({ number: t.number, arch: t.arch, status: trialStatus(t), value: t.value, metrics: t.metrics, error: t.error })),
+    workers: workerProgress(trials),
+    trials: trials.map((t) => ({ number: t.number, arch: t.arch, status: trialStatus(t), value: t.value, metrics: t.metrics, error: t.error, worker: t.worker })),
   };
 }

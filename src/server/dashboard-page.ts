@@ -24,7 +24,7 @@ table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}
 th,td{padding:.3em .7em;text-align:left;white-space:nowrap;border-bottom:1px solid #eef0f3}
 th{background:#eef1f5;position:sticky;top:0;z-index:1}
 td.num,th.num{text-align:right}
-td.arch{font-family:ui-monospace,monospace;font-size:.92em}
+td.arch,td.worker{font-family:ui-monospace,monospace;font-size:.92em}td.worker{white-space:nowrap}#workers-title{margin:1em 0 .4em}
 td.status.infeasible,td.status.not-evaluable{color:#6b7280}td.status.failed{color:#b42318}td.status.running{color:#0b57d0}
 td.error{color:#8a4b00;max-width:28em;overflow:hidden;text-overflow:ellipsis}
 #study-list tbody tr{cursor:pointer}#study-list tbody tr:hover{background:#f3f7ff}
@@ -56,22 +56,25 @@ tr.hit{background:#fff3c4!important}
 <h2>Studies</h2>
 <div class="scroll" id="studies-box"><table id="study-list"><thead><tr>
 <th>Study</th><th>Space / controller</th><th>Objective</th><th class="num">Evaluated</th><th class="num">Infeasible</th>
-<th class="num">Failed</th><th class="num">Running</th><th class="num">Best</th><th>Last activity</th></tr></thead><tbody></tbody></table>
+<th class="num">Failed</th><th class="num">Running</th><th class="num">Workers</th><th class="num">Best</th><th>Last activity</th></tr></thead><tbody></tbody></table>
 <p class="empty" id="no-studies" hidden>No studies in this storage yet; they appear here once a search starts.</p></div>
 <section id="study" hidden>
 <h2 id="study-name"></h2>
 <div class="box">
 <p class="spec" id="study-spec"></p>
 <div class="counts">
-<div class="count evaluated"><b id="n-evaluated">0</b><span>evaluated</span></div>
+<div class="count evaluated"><b id="n-evaluated">0</b><span>evaluated<span id="of-budget"></span></span></div>
 <div class="count"><b id="n-infeasible">0</b><span>infeasible</span></div>
 <div class="count"><b id="n-notEvaluable">0</b><span>not evaluable</span></div>
 <div class="count failed"><b id="n-failed">0</b><span>failed</span></div>
 <div class="count running"><b id="n-running">0</b><span>running</span></div>
 <div class="count"><b id="n-total">0</b><span>trials in all</span></div>
 </div>
-<p class="note">Trials do not record which worker ran them yet, so progress is shown as counts per state.
-Infeasible trials broke a constraint on their costs and were never evaluated; they have no objective value.</p>
+<p class="note">Infeasible trials broke a constraint on their costs and were never evaluated; they have no objective value.
+A failed trial of a worker that stopped sending heartbeats is retried by another worker.</p>
+<h3 id="workers-title">Workers</h3>
+<div class="scroll"><table id="workers"><thead><tr><th>Worker</th><th class="num">Evaluated</th><th class="num">Infeasible</th>
+<th class="num">Not evaluable</th><th class="num">Failed</th><th class="num">Running</th><th>Last activity</th></tr></thead><tbody></tbody></table></div>
 </div>
 <div class="plots">
 <figure class="box"><div class="plot-head"><h3>Best so far</h3></div><div id="curve"></div>
@@ -116,7 +119,9 @@ function renderStudies(list) {
     tr.appendChild(document.createElement('td')).appendChild(a);
     cell(tr, s.space + ' / ' + s.controller);
     cell(tr, s.direction + ' ' + s.objective);
-    for (const k of ['evaluated', 'infeasible', 'failed', 'running']) cell(tr, String(s.counts[k]), 'num');
+    cell(tr, String(s.counts.evaluated) + (s.budget !== null ? ' / ' + s.budget : ''), 'num');
+    for (const k of ['infeasible', 'failed', 'running']) cell(tr, String(s.counts[k]), 'num');
+    cell(tr, String(s.workerCount), 'num');
     cell(tr, s.best ? fmt(s.best.value) + ' (trial ' + s.best.number + ')' : '\\u2013', 'num');
     cell(tr, time(s.updatedAt));
     tr.addEventListener('click', () => { location.hash = 'study=' + encodeURIComponent(s.name); });
@@ -130,6 +135,7 @@ function columns(v) {
     { key: 'status', label: 'state', get: (t) => t.status },
     { key: 'value', label: v.objective, num: true, get: (t) => t.value },
     ...v.costMetrics.map((m) => ({ key: 'metric:' + m, label: m, num: true, get: (t) => (typeof t.metrics[m] === 'number' ? t.metrics[m] : null) })),
+    { key: 'worker', label: 'worker', get: (t) => t.worker, cls: 'worker' },
     // The long architecture strings come after the numbers, so those show without scrolling.
     { key: 'arch', label: 'architecture', get: (t) => t.arch, cls: 'arch' },
     { key: 'error', label: 'note', get: (t) => t.error, cls: 'error' },
@@ -180,6 +186,20 @@ function renderTrials(v) {
   $('trials-title').textContent = 'Trials (' + v.trials.length + ')';
 }
 
+function renderWorkers(list) {
+  const body = document.createElement('tbody');
+  for (const w of list) {
+    const tr = body.insertRow();
+    tr.dataset.worker = w.worker === null ? '' : w.worker;
+    cell(tr, w.worker === null ? '(no worker recorded)' : w.worker, 'worker');
+    for (const k of ['evaluated', 'infeasible', 'notEvaluable', 'failed', 'running']) cell(tr, String(w.counts[k]), 'num');
+    cell(tr, time(w.lastActivity));
+  }
+  if (!list.length) cell(body.insertRow(), 'No trials yet.', 'empty').colSpan = 7;
+  $('workers').tBodies[0].replaceWith(body);
+  $('workers-title').textContent = 'Workers (' + list.filter((w) => w.worker !== null).length + ')';
+}
+
 function renderStudy(v) {
   view = v;
   $('study').hidden = false;
@@ -194,6 +214,8 @@ function renderStudy(v) {
     'last activity ' + time(v.updatedAt),
   ].join(' \\u00b7 ');
   for (const k of Object.keys(v.counts)) { const el = $('n-' + k); if (el) el.textContent = String(v.counts[k]); }
+  $('of-budget').textContent = v.budget !== null ? ' of ' + v.budget : '';
+  renderWorkers(v.workers);
   $('curve').innerHTML = v.curveSvg;
   $('scatter').innerHTML = v.scatterSvg;
   $('scatter-title').textContent = v.objective + ' vs cost';

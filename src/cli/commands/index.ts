@@ -14,8 +14,9 @@ import { register as storybench } from './storybench.js';
 import { register as study } from './study.js';
 import { register as train } from './train.js';
 import { register as video } from './video.js';
+import { register as worker } from './worker.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, doctor, search, study, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench, experimentTabnasToy, detect,
+  demo, doctor, search, study, worker, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench, experimentTabnasToy, detect,
 ];

@@ -2,10 +2,10 @@ import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
 import { collect, intFlag, interruptSignal, optionFlags, optionsHelp } from '../flags.js';
 import {
-  controllerOptions, controllers, getSpace, isNotEvaluable, loadTable, openStorage, openStudy, spaces, bestTrial, type BenchmarkTable, type ControllerOptions, type Direction, type StudyRun, type Trial,
+  controllerOptions, controllers, getSpace, isNotEvaluable, loadTable, openStorage, openStudy, spaces, bestTrial, type BenchmarkTable, type ControllerOptions, type StudyConfig, type StudyRun, type Trial,
 } from '../../nas/index.js';
 
-interface SearchFlags {
+export interface SearchFlags {
   space: string;
   table?: string;
   archColumn: string;
@@ -55,10 +55,9 @@ function tableNote(table: BenchmarkTable): void {
   if (table.listed > table.size) process.stderr.write(`kiln: table ${table.source}: ${table.listed} cells, ${table.size} distinct models\n`);
 }
 
-export function register(program: Command): void {
-  program
-    .command('search')
-    .description('architecture search on a benchmark table: ask/tell controller, constraints, resumable study')
+/** The flags that define a study (shared by `kiln search` and `kiln study create`). */
+export function addStudyOptions(command: Command): Command {
+  return command
     .addOption(new Option('--space <name>', `search space (${spaces.names().join(', ')})`).default('nb201'))
     .option('--table <file>', 'benchmark table CSV (an architecture column plus numeric metric columns) or JSON (.json: records, e.g. NAS-Bench-101 cells); it may cover part of the space')
     .option('--arch-column <name>', 'name of the table\'s architecture column', 'arch')
@@ -74,7 +73,30 @@ export function register(program: Command): void {
     .option('--budget <n>', 'stop when this many trials are evaluated (infeasible ones are recorded but free)', '200')
     .option('--seed <n>', 'random seed of the controller', '0')
     .option('--storage <uri>', 'where trials live: sqlite:FILE.db, postgresql://USER:PASSWORD@HOST:PORT/DB or memory', 'sqlite:kiln.db')
-    .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)')
+    .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)');
+}
+
+/** The study config and budget a command's study flags describe; bad values are KilnErrors. */
+export function studyFromFlags(flags: SearchFlags): { config: StudyConfig; budget: number } {
+  if (!flags.objective) throw new KilnError('--objective is required (a metric column of the table, e.g. cifar10_test_acc)');
+  if (flags.direction !== 'max' && flags.direction !== 'min') throw new KilnError(`--direction must be max or min, got '${flags.direction}'`);
+  const budget = intFlag(flags.budget, '--budget', 1);
+  const seed = intFlag(flags.seed, '--seed');
+  const options = optionFlags(flags.option, `controller '${flags.controller}'`, controllerOptions(flags.controller));
+  if (flags.population !== undefined) options.population = intFlag(flags.population, '--population', 1);
+  if (flags.sampleSize !== undefined) options.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
+  const config: StudyConfig = {
+    name: flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`, space: flags.space, objective: flags.objective,
+    direction: flags.direction, constraints: flags.constraint, controller: flags.controller, controllerOptions: options as ControllerOptions,
+    evaluator: flags.evaluator, table: flags.table, archColumn: flags.archColumn, seed,
+  };
+  return { config, budget };
+}
+
+export function register(program: Command): void {
+  addStudyOptions(program
+    .command('search')
+    .description('architecture search on a benchmark table: ask/tell controller, constraints, resumable study'))
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', () => `
 Controllers and their options:
@@ -83,34 +105,22 @@ ${controllers.names().map((c) => `  ${c}\n${optionsHelp(controllerOptions(c))}`)
 Each trial: the controller proposes an architecture; constrained costs are checked first
 (infeasible trials are recorded with their costs, never evaluated, not counted in --budget), then the evaluator
 gives its metrics. Controllers propose only architectures in the table; any other is recorded as not evaluable,
-also free. Ctrl-C stops after the current trial; re-running the same command resumes.
+also free. Ctrl-C stops after the current trial; re-running the same command resumes. The study can be shared:
+\`kiln worker --storage URI --study NAME\` processes (here or, with PostgreSQL, on other machines) join it, and
+together they stop at exactly --budget evaluated trials.
 
 Example:
   kiln search --space nb201 --table data/nb201/nb201-cifar10.csv --objective cifar10_test_acc \\
     --constraint 'latency_ms_pixel3<=6' --controller evolution --budget 200 --seed 1 --study s1`)
     .action(async (flags: SearchFlags) => {
-      if (!flags.objective) throw new KilnError('--objective is required (a metric column of the table, e.g. cifar10_test_acc)');
-      const objective = flags.objective;
-      if (flags.direction !== 'max' && flags.direction !== 'min') throw new KilnError(`--direction must be max or min, got '${flags.direction}'`);
-      const budget = intFlag(flags.budget, '--budget', 1);
-      const seed = intFlag(flags.seed, '--seed');
-      const options = optionFlags(flags.option, `controller '${flags.controller}'`, controllerOptions(flags.controller));
-      if (flags.population !== undefined) options.population = intFlag(flags.population, '--population', 1);
-      if (flags.sampleSize !== undefined) options.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
-      const name = flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`;
+      const { config, budget } = studyFromFlags(flags);
+      const { name } = config;
       const storage = openStorage(flags.storage);
       const stop = interruptSignal('stopping after the current trial');
       const progress = createProgress({ label: `search ${name}`, total: budget, quiet: flags.json });
       let best: number | undefined;
       try {
-        const study = openStudy({
-          study: {
-            name, space: flags.space, objective, direction: flags.direction as Direction,
-            constraints: flags.constraint, controller: flags.controller, controllerOptions: options as ControllerOptions,
-            evaluator: flags.evaluator, table: flags.table, archColumn: flags.archColumn, seed,
-          },
-          storage,
-        });
+        const study = openStudy({ study: config, storage });
         if (flags.table && !flags.json) tableNote(loadTable(flags.table, getSpace(flags.space), { archColumn: flags.archColumn }));
         const run = await study.run({
           budget,

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { Command } from 'commander';
 import { KilnError } from '../../core/index.js';
-import { bestTrial, isNotEvaluable, openStorage, type Storage, type StudyRecord, type Trial } from '../../nas/index.js';
+import { bestTrial, isNotEvaluable, openStorage, openStudy, type Storage, type StudyRecord, type Trial } from '../../nas/index.js';
+import { addStudyOptions, studyFromFlags, type SearchFlags } from './search.js';
 
 const STORAGE_HELP = 'where studies live: sqlite:FILE.db, postgresql://USER:PASSWORD@HOST:PORT/DB or memory';
 
@@ -61,7 +62,25 @@ function print(json: boolean | undefined, data: unknown, text: string): void {
 }
 
 export function register(program: Command): void {
-  const study = program.command('study').description('inspect and export stored search studies');
+  const study = program.command('study').description('create, inspect and export stored search studies');
+
+  addStudyOptions(study
+    .command('create')
+    .description('create a study (or check an existing one has these settings) and record its budget, for kiln worker to fill'))
+    .action((flags: SearchFlags) => {
+      const { config, budget } = studyFromFlags(flags);
+      const storage = openStorage(flags.storage);
+      try {
+        const opened = openStudy({ study: config, storage });
+        storage.setBudget(config.name, budget);
+        const evaluated = opened.evaluated();
+        process.stdout.write(`study ${config.name} ${opened.resumed ? 'exists' : 'created'} in ${storage.uri}: ${evaluated}/${budget} trials evaluated
+` +
+          `start workers with: kiln worker --storage ${flags.storage.startsWith('postgres') ? '<the same URI>' : flags.storage} --study ${config.name}\n`);
+      } finally {
+        storage.close();
+      }
+    });
 
   study
     .command('list')

@@ -14,6 +14,11 @@ interface PredictorState {
   /** Predicted-best architectures still to propose, best first. */
   queue: number[][];
   fits: number;
+  /**
+   * Keys of every architecture evaluated or ranked for proposal (including those asked and not yet
+   * told, which a study shared by workers has); absent in states saved before it was kept.
+   */
+  seen?: string[];
 }
 
 export const PREDICTOR_OPTIONS: readonly OptionSpec[] = [
@@ -118,7 +123,7 @@ export function predictorController(ctx: ControllerContext): Controller {
       seenSet().add(space.key(a));
       observed.push({ values: [...a.values], score: r.feasible ? r.score : -Infinity });
     },
-    state: (): PredictorState => structuredClone({ seed: baseSeed, rng: rng.state(), observed, queue, fits }),
+    state: (): PredictorState => structuredClone({ seed: baseSeed, rng: rng.state(), observed, queue, fits, seen: [...seenSet()] }),
     restore(s) {
       const st = s as Partial<PredictorState>;
       checkState('predictor', typeof st?.seed === 'number' && typeof st.rng === 'number' && Array.isArray(st.observed) && Array.isArray(st.queue) && typeof st.fits === 'number');
@@ -129,7 +134,7 @@ export function predictorController(ctx: ControllerContext): Controller {
       observed = st.observed.map((o) => ({ values: [...o.values], score: o.score ?? -Infinity }));
       queue = st.queue.map((v) => [...v]);
       fits = st.fits;
-      seen = undefined;
+      seen = st.seen ? new Set(st.seen) : undefined;
     },
   };
 }

@@ -5,7 +5,11 @@ import { sqliteStorage } from './sqlite.js';
 import { postgresStorage } from './postgres.js';
 import type { Storage } from './types.js';
 
-export type { Direction, Storage, StudyRecord, StudySpec, Trial, TrialOutcome, TrialState } from './types.js';
+export type {
+  Direction, ExpireOptions, Reservation, ReserveRequest, StateSlot, Storage, StudyRecord, StudySpec, Trial, TrialOutcome, TrialState,
+} from './types.js';
+export { TrialNotRunningError } from './types.js';
+export { workerId } from './lease.js';
 export { memoryStorage } from './memory.js';
 export { sqliteStorage } from './sqlite.js';
 export { postgresStorage, POSTGRES_SCHEMA_VERSION } from './postgres.js';

@@ -11,11 +11,12 @@ export interface TrialRow {
   error: string | null;
   started_at: string;
   finished_at: string | null;
+  worker: string | null;
 }
 
 export const toTrial = (r: TrialRow): Trial => ({
   number: r.number, arch: r.arch, state: r.state, feasible: r.feasible === true || r.feasible === 1, value: r.value,
-  metrics: JSON.parse(r.metrics), error: r.error, startedAt: r.started_at, finishedAt: r.finished_at,
+  metrics: JSON.parse(r.metrics), error: r.error, startedAt: r.started_at, finishedAt: r.finished_at, worker: r.worker,
 });
 
-export const TRIAL_COLUMNS = 'number, arch, state, feasible, value, metrics, error, started_at, finished_at';
+export const TRIAL_COLUMNS = 'number, arch, state, feasible, value, metrics, error, started_at, finished_at, worker';
