@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dataPath, KilnError } from '../src/core/index.js';
 import {
-  createConstraintSet, createEvaluator, evaluators, costModels, loadTable, nb201ParamCount, nb201Space,
+  columnKind, createConstraintSet, createEvaluator, evaluators, costModels, loadTable, nb201ParamCount, nb201Space,
   parseConstraints, resolveCostModel, tableFromCsv, formatConstraint,
 } from '../src/nas/index.js';
 
@@ -33,6 +33,18 @@ test('params counts the classifier of the dataset the table describes (NAS-Bench
   }
   // Without a table the network is CIFAR-10's.
   assert.equal(resolveCostModel('params', { space: nb201Space }).cost(fullest), 1531546);
+});
+
+test('table columns are costs (known before training) or outcomes; only costs are computed before evaluating', () => {
+  for (const c of ['latency_ms_pixel3', 'params', 'flops', 'mflops_cifar10', 'energy_mj', 'memory_mb']) assert.equal(columnKind(c), 'cost', c);
+  for (const c of ['cifar10_test_acc', 'val_loss', 'accuracy', 'latent_score']) assert.equal(columnKind(c), 'outcome', c);
+  const set = createConstraintSet(parseConstraints('latency_ms_pixel3<=6,cifar10_test_acc>=91'), { space: nb201Space, table: nb201() });
+  const a = arch(BEST);
+  assert.deepEqual(Object.keys(set.costs(a)), ['latency_ms_pixel3']);
+  assert.equal(set.feasibleCosts({ latency_ms_pixel3: 5 }), true, 'the accuracy limit is not checked before evaluating');
+  assert.equal(set.feasible({ latency_ms_pixel3: 5 }), false, 'an unevaluated trial does not meet an outcome limit');
+  assert.equal(set.feasible({ latency_ms_pixel3: 5, cifar10_test_acc: 91.2 }), true);
+  assert.equal(set.feasible({ latency_ms_pixel3: 5, cifar10_test_acc: 90 }), false);
 });
 
 test('constraints parse: operators, lists, whitespace', () => {

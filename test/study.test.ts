@@ -61,6 +61,32 @@ test('a constrained study evaluates only feasible architectures and counts evalu
   assert.equal(run.stopped, false);
 });
 
+test('a constraint on an outcome (accuracy) costs an evaluation; one on a cost stays free; controllers see only costs before paying', async () => {
+  const study = config({ constraints: ['latency_ms_pixel3<=6', 'cifar10_test_acc>=90.5'], controller: 'random', controllerOptions: {} });
+  const run = await runStudy({ study, budget: 30, storage: memoryStorage() });
+  const complete = run.trials.filter((t) => t.state === 'complete');
+  const evaluated = complete.filter((t) => t.value !== null);
+  assert.equal(run.done, 30);
+  assert.equal(evaluated.length, 30, 'the budget counts every evaluation, met outcome or not');
+  for (const t of complete) {
+    if (t.metrics.latency_ms_pixel3 > 6) {
+      assert.deepEqual(Object.keys(t.metrics), ['latency_ms_pixel3'], 'a broken cost limit is found before evaluating');
+      assert.equal(t.value, null);
+    } else {
+      assert.equal(t.value, t.metrics.cifar10_test_acc, 'evaluated: the objective is kept');
+      assert.equal(t.feasible, t.value! >= 90.5);
+    }
+  }
+  const paid = evaluated.filter((t) => !t.feasible);
+  assert.ok(paid.length > 0, 'random search paid for cells below the accuracy limit');
+  assert.equal(run.best!.value, Math.max(...evaluated.filter((t) => t.feasible).map((t) => t.value!)));
+  const curve = bestSoFar(run.trials);
+  assert.equal(curve.length, 30, 'every evaluation is a step of the best-so-far curve');
+  // The predictor ranks the table's rows with its model: an accuracy limit must not pre-filter them by the table's accuracy.
+  const predictor = await runStudy({ study: config({ constraints: ['cifar10_test_acc>=93'], controller: 'predictor', controllerOptions: { initial: 10, topK: 5 } }), budget: 15, storage: memoryStorage() });
+  assert.ok(predictor.trials.some((t) => t.value !== null && t.value < 93), 'its proposals include cells below the limit it has not paid to see');
+});
+
 test('resume after an interruption gives the same trials as an uninterrupted run', async () => {
   const straight = await runStudy({ study: config(), budget: 60, storage: memoryStorage() });
   const storage = memoryStorage();

@@ -1,16 +1,17 @@
-import type { Direction, Trial } from './storage/index.js';
+import { isEvaluated, type Direction, type Trial } from './storage/index.js';
 
 /**
- * Best feasible objective after each evaluated trial (complete and feasible), in trial
- * order: entry k is the best of the first k + 1 evaluations, the unit a study's budget counts.
- * Infeasible trials (never evaluated) and failed ones (rerun) take no step.
+ * Best feasible objective after each evaluated trial, in trial order: entry k is the best of the
+ * first k + 1 evaluations, the unit a study's budget counts. An evaluation whose outcome broke a
+ * constraint takes a step without improving the best; trials whose costs broke one (never
+ * evaluated) and failed ones (rerun) take no step.
  */
 export function bestSoFar(trials: readonly Trial[], direction: Direction = 'max'): number[] {
   const out: number[] = [];
   let best = direction === 'max' ? -Infinity : Infinity;
   for (const t of [...trials].sort((a, b) => a.number - b.number)) {
-    if (t.state !== 'complete' || !t.feasible || t.value === null) continue;
-    best = direction === 'max' ? Math.max(best, t.value) : Math.min(best, t.value);
+    if (!isEvaluated(t)) continue;
+    if (t.feasible && t.value !== null) best = direction === 'max' ? Math.max(best, t.value) : Math.min(best, t.value);
     out.push(best);
   }
   return out;

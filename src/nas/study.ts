@@ -6,7 +6,7 @@ import {
 } from './cost/index.js';
 import { createEvaluator, type Evaluator, type TrialMetrics } from './evaluators.js';
 import { getSpace, type Architecture, type SearchSpace } from './space/index.js';
-import { TrialNotRunningError, workerId, type Direction, type StateSlot, type Storage, type StudySpec, type Trial } from './storage/index.js';
+import { isEvaluated, TrialNotRunningError, workerId, type Direction, type StateSlot, type Storage, type StudySpec, type Trial } from './storage/index.js';
 import { loadTable, type BenchmarkTable } from './table.js';
 
 /** A run that proposes only infeasible architectures this long is stuck, not unlucky. */
@@ -209,7 +209,6 @@ function checkBudget(budget: number): void {
   if (!Number.isInteger(budget) || budget < 1) throw new KilnError(`budget must be a positive integer, got ${budget}`);
 }
 
-const isEvaluated = (t: Trial) => t.state === 'complete' && t.feasible;
 
 /**
  * Opens a study: builds its space, table, evaluator, constraints and controller from the spec
@@ -242,7 +241,8 @@ export function openStudy(opts: OpenStudyOptions): Study {
   const partial = table !== undefined || evaluator.covers !== undefined;
   const controller = opts.controller ?? createController(spec.controller, space, spec.seed, spec.controllerOptions, {
     cost: (metric) => resolveCostModel(metric, ctx),
-    feasible: (a) => evaluable(a) && constraints.feasible(constraints.costs(a)),
+    // Costs only: a controller never learns an outcome (accuracy) it did not pay an evaluation for.
+    feasible: (a) => evaluable(a) && constraints.feasibleCosts(constraints.costs(a)),
     candidates: table?.archs ?? evaluator.candidates,
     ...(partial ? { covered: evaluable } : {}),
   });
@@ -310,8 +310,9 @@ export function openStudy(opts: OpenStudyOptions): Study {
     },
     tell(t, metrics, { learn = true } = {}) {
       const feasible = constraints.feasible(metrics);
-      const value = feasible ? metrics[spec.objective] ?? null : null;
-      const result = { score: value === null ? -Infinity : sign * value, feasible, metrics };
+      // An evaluated trial keeps its objective even when an outcome broke a constraint: it was paid for.
+      const value = metrics[spec.objective] ?? null;
+      const result = { score: value === null || !feasible ? -Infinity : sign * value, feasible, metrics };
       return storage.finishTrial(spec.name, t.number, {
         state: 'complete', feasible, value, metrics, ...told(learn ? () => controller.tell(t.arch, result) : undefined),
       });
@@ -334,7 +335,7 @@ export function openStudy(opts: OpenStudyOptions): Study {
         let metrics: TrialMetrics;
         try {
           metrics = constraints.costs(t.arch);
-          if (constraints.feasible(metrics)) metrics = { ...metrics, ...(await evaluator.evaluate(t.arch, signal)) };
+          if (constraints.feasibleCosts(metrics)) metrics = { ...metrics, ...(await evaluator.evaluate(t.arch, signal)) };
         } catch (e) {
           study.fail(t, (e as Error).message);
           throw e;
@@ -367,7 +368,7 @@ export function openStudy(opts: OpenStudyOptions): Study {
           }
           const finished = await study.evaluate(r.pending, signal);
           if (finished.state === 'failed') continue; // lost to another worker after this one's heartbeat expired
-          if (finished.feasible) {
+          if (isEvaluated(finished)) {
             done++;
             infeasibleRun = 0;
             notEvaluableRun = 0;

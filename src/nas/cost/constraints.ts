@@ -40,13 +40,20 @@ export function parseConstraints(exprs: string | readonly string[]): Constraint[
   });
 }
 
-/** The costs a study checks before evaluating, and the feasibility rule over them. */
+/**
+ * A study's constraints: those on costs are checked before evaluating, for free; those on outcomes
+ * (accuracy-like table columns) only on an evaluation's metrics, so meeting them costs an evaluation.
+ */
 export interface ConstraintSet {
   readonly constraints: readonly Constraint[];
+  /** The model of every constrained metric, costs and outcomes. */
   readonly models: readonly CostModel[];
-  /** Every constrained cost of `a`, keyed by cost name. */
+  /** Every constrained cost of `a` (outcomes excluded), keyed by cost name. */
   costs(a: Architecture): TrialMetrics;
-  feasible(costs: TrialMetrics): boolean;
+  /** Whether `costs` meet the constraints on costs: what may be checked before evaluating. */
+  feasibleCosts(costs: TrialMetrics): boolean;
+  /** Whether `metrics` meet every constraint (a missing metric does not). */
+  feasible(metrics: TrialMetrics): boolean;
 }
 
 /**
@@ -55,11 +62,16 @@ export interface ConstraintSet {
  */
 export function createConstraintSet(constraints: readonly Constraint[], ctx: CostContext): ConstraintSet {
   const models = [...new Set(constraints.map((c) => c.metric))].map((name) => resolveCostModel(name, ctx));
+  const costModels = models.filter((m) => m.kind !== 'outcome');
+  const onCosts = constraints.filter((c) => costModels.some((m) => m.name === c.metric));
+  const meets = (list: readonly Constraint[], metrics: TrialMetrics) =>
+    list.every((c) => metrics[c.metric] !== undefined && satisfies(c, metrics[c.metric]));
   const set: ConstraintSet = {
     constraints,
     models,
-    costs: (a) => Object.fromEntries(models.map((m) => [m.name, m.cost(a)])),
-    feasible: (costs) => constraints.every((c) => satisfies(c, costs[c.metric])),
+    costs: (a) => Object.fromEntries(costModels.map((m) => [m.name, m.cost(a)])),
+    feasibleCosts: (costs) => meets(onCosts, costs),
+    feasible: (metrics) => meets(constraints, metrics),
   };
   for (const m of models) {
     const on = constraints.filter((c) => c.metric === m.name);
@@ -71,7 +83,8 @@ export function createConstraintSet(constraints: readonly Constraint[], ctx: Cos
   }
   if (ctx.table && constraints.length) {
     const table = ctx.table;
-    const anyRow = table.archs.some((a) => set.feasible(set.costs(a)));
+    const row = (a: Architecture) => Object.fromEntries(models.map((m) => [m.name, m.cost(a)]));
+    const anyRow = table.archs.some((a) => set.feasible(row(a)));
     if (!anyRow) {
       throw new KilnError(`no architecture in ${table.source} satisfies ${constraints.map(formatConstraint).join(', ')}`);
     }

@@ -3,8 +3,8 @@
  * over several devices, hard constraints over them, and latency predictors fitted on real
  * runtimes (../latency: per-op lookup tables and the linear cost model a search calls every step).
  */
-export type { CostModel, CostContext, CostModelFactory } from './types.js';
-export { costModels, resolveCostModel, tableColumnCost, nb201ParamCount, nb201Classes, NB201_DATASETS } from './models.js';
+export type { CostModel, CostContext, CostModelFactory, MetricKind } from './types.js';
+export { costModels, resolveCostModel, tableColumnCost, columnKind, nb201ParamCount, nb201Classes, NB201_DATASETS } from './models.js';
 export {
   parseConstraints, formatConstraint, satisfies, createConstraintSet, type ComparisonOp, type Constraint, type ConstraintSet,
 } from './constraints.js';

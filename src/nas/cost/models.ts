@@ -2,10 +2,21 @@ import { createRegistry, KilnError } from '../../core/index.js';
 import { nb201Ops, type Architecture } from '../space/index.js';
 import type { BenchmarkTable } from '../table.js';
 import { deviceSetCost, isDeviceSetMetric } from './devices.js';
-import type { CostContext, CostModel, CostModelFactory } from './types.js';
+import type { CostContext, CostModel, CostModelFactory, MetricKind } from './types.js';
 
 /** Costs computed from the architecture itself; table columns need no registration. */
 export const costModels = createRegistry<CostModelFactory>('cost model');
+
+/**
+ * Table columns whose values are known before training: latency, energy, memory, model size, parameter and
+ * operation counts, by the first word of their name. Every other column (accuracy, loss) is an outcome.
+ */
+const COST_COLUMN = /^(latency|energy|memory|size|model_size|params|param_count|flops|mflops|gflops|macs|mmacs)(_|$)/i;
+
+/** Whether a table column is a cost (known before training) or an outcome (known only after). */
+export function columnKind(column: string): MetricKind {
+  return COST_COLUMN.test(column) ? 'cost' : 'outcome';
+}
 
 /** A table column as a cost; `latency_ms_<device>` columns name their device. */
 export function tableColumnCost(table: BenchmarkTable, column: string): CostModel {
@@ -15,6 +26,7 @@ export function tableColumnCost(table: BenchmarkTable, column: string): CostMode
     name: column,
     metric: m ? m[1] : column,
     ...(m ? { device: m[2] } : {}),
+    kind: columnKind(column),
     cost(a) {
       const row = table.rowOf(a);
       if (row < 0) throw new KilnError(`architecture is not in table ${table.source}, so its '${column}' is unknown`);

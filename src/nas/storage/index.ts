@@ -8,7 +8,7 @@ import type { Storage } from './types.js';
 export type {
   Direction, ExpireOptions, Reservation, ReserveRequest, StateSlot, Storage, StudyRecord, StudySpec, Trial, TrialOutcome, TrialState,
 } from './types.js';
-export { TrialNotRunningError } from './types.js';
+export { TrialNotRunningError, isEvaluated } from './types.js';
 export { workerId } from './lease.js';
 export { memoryStorage } from './memory.js';
 export { sqliteStorage } from './sqlite.js';

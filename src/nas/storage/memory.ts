@@ -1,5 +1,5 @@
 import { KilnError } from '../../core/index.js';
-import type { Storage, StudyRecord, StudySpec, Trial } from './types.js';
+import { isEvaluated, type Storage, type StudyRecord, type StudySpec, type Trial } from './types.js';
 import { expireIn, finishIn, reserveIn, type StudyTx } from './lease.js';
 
 interface MemoryTrial extends Trial {
@@ -34,7 +34,7 @@ export function memoryStorage(): Storage {
       for (const n of numbers) Object.assign(s.trials[n], { state: 'failed', error: reason, finishedAt: now(), requeued: requeue });
     },
     counts: () => ({
-      evaluated: s.trials.filter((t) => t.state === 'complete' && t.feasible).length,
+      evaluated: s.trials.filter(isEvaluated).length,
       running: s.trials.filter((t) => t.state === 'running').length,
     }),
     takeRequeued() {

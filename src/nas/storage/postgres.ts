@@ -220,7 +220,7 @@ export function postgresStorage(uri: string, opts: { create?: boolean } = {}): S
         [reason, now(), requeue, study, numbers]);
     },
     counts() {
-      const r = db.query<{ evaluated: string; running: string }>(`SELECT COUNT(*) FILTER (WHERE state = 'complete' AND feasible) AS evaluated,
+      const r = db.query<{ evaluated: string; running: string }>(`SELECT COUNT(*) FILTER (WHERE state = 'complete' AND (feasible OR value IS NOT NULL)) AS evaluated,
         COUNT(*) FILTER (WHERE state = 'running') AS running FROM trials WHERE study = $1`, [study]).rows[0];
       return { evaluated: Number(r.evaluated), running: Number(r.running) };
     },

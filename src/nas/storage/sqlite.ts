@@ -102,7 +102,7 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     trials: db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trials WHERE study = ? ORDER BY number`),
     running: db.prepare(`SELECT number, worker, heartbeat FROM trials WHERE study = ? AND state = 'running' ORDER BY number`),
     fail: db.prepare(`UPDATE trials SET state = 'failed', error = ?, finished_at = ?, requeued = ? WHERE study = ? AND number = ? AND state = 'running'`),
-    counts: db.prepare(`SELECT COUNT(*) FILTER (WHERE state = 'complete' AND feasible = 1) AS evaluated,
+    counts: db.prepare(`SELECT COUNT(*) FILTER (WHERE state = 'complete' AND (feasible = 1 OR value IS NOT NULL)) AS evaluated,
       COUNT(*) FILTER (WHERE state = 'running') AS running FROM trials WHERE study = ?`),
     requeued: db.prepare(`SELECT number, arch FROM trials WHERE study = ? AND requeued = 1 ORDER BY number LIMIT 1`),
     unqueue: db.prepare(`UPDATE trials SET requeued = 0 WHERE study = ? AND number = ?`),

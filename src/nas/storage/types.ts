@@ -34,8 +34,9 @@ export interface StudyRecord {
 /**
  * running: asked, not finished (a killed process leaves these; they are failed once their owner's
  * heartbeat expires, see `expireTrials`).
- * complete: finished; `feasible` says whether its costs met the constraints (infeasible
- * trials hold only costs and no objective). failed: evaluation threw, the run died, or the
+ * complete: finished; `feasible` says whether it met the constraints. A trial whose costs broke one
+ * was never evaluated (it holds only costs and no objective); one that broke a constraint on an
+ * outcome (accuracy) was evaluated and keeps its objective. failed: evaluation threw, the run died, or the
  * work behind the trial was rolled back (see `discardAfter`).
  */
 export type TrialState = 'running' | 'complete' | 'failed';
@@ -46,7 +47,7 @@ export interface Trial {
   arch: string;
   state: TrialState;
   feasible: boolean;
-  /** The objective, for complete feasible trials; null otherwise. */
+  /** The objective of an evaluated trial (also one whose outcome broke a constraint); null otherwise. */
   value: number | null;
   /** Costs, plus the evaluator's metrics when evaluated. */
   metrics: TrialMetrics;
@@ -56,6 +57,9 @@ export interface Trial {
   /** The worker that reserved the trial (`workerId()`), null for trials made without one. */
   worker: string | null;
 }
+
+/** Evaluated trials count against the budget: complete, and feasible or holding an objective. */
+export const isEvaluated = (t: Pick<Trial, 'state' | 'feasible' | 'value'>): boolean => t.state === 'complete' && (t.feasible || t.value !== null);
 
 export interface TrialOutcome {
   state: 'complete' | 'failed';
