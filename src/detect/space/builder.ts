@@ -11,8 +11,9 @@ import { mobileDetPlan, scaled, type DetBlockPlan, type MobileDetPlan, type Mobi
 
 type T = tf.SymbolicTensor;
 
-const relu6 = (x: T) => tf.layers.reLU({ maxValue: 6 }).apply(x) as T;
-const bn = (x: T) => tf.layers.batchNormalization({ epsilon: 1e-3, momentum: 0.99 }).apply(x) as T;
+export const relu6 = (x: T) => tf.layers.reLU({ maxValue: 6 }).apply(x) as T;
+/** Moving-average momentum 0.9, not Keras's 0.99: Kiln's trainings are hundreds of steps, and the inference statistics must settle within them. */
+export const bn = (x: T) => tf.layers.batchNormalization({ epsilon: 1e-3, momentum: 0.9 }).apply(x) as T;
 
 function conv(x: T, filters: number, kernel: number, strides: number): T {
   return tf.layers.conv2d({
@@ -21,7 +22,7 @@ function conv(x: T, filters: number, kernel: number, strides: number): T {
   }).apply(x) as T;
 }
 
-function depthwise(x: T, kernel: number, strides: number): T {
+export function depthwise(x: T, kernel: number, strides: number): T {
   return tf.layers.depthwiseConv2d({
     kernelSize: kernel, strides, padding: 'same', useBias: false,
     depthwiseInitializer: tf.initializers.heNormal({ seed: nextSeed() }),
