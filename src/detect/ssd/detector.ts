@@ -132,8 +132,8 @@ export async function loadDetector(modelPath: string): Promise<Detector> {
     rebuilt.model.dispose();
     throw new KilnError(`${file}: its weights do not fit the architecture its config names`);
   }
+  rebuilt.model.setWeights(weights); // copies: getWeights gives the loaded model's own tensors
   model.dispose();
-  rebuilt.model.setWeights(weights);
   return rebuilt;
 }
 
