@@ -9,3 +9,4 @@ export {
   type Detector, type DetectorConfig, type BuildDetectorOptions, type ImageInput,
 } from './detector.js';
 export { trainDetector, type TrainDetectorOptions, type TrainDetectorResult } from './train.js';
+export { exportDetector, detectOnnx } from './onnx.js';
