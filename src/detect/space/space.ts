@@ -180,36 +180,75 @@ export function mobileDetPlan(space: MobileDetSpace, a: Architecture): MobileDet
   return { stem: space.layout.stem, blocks, featureChannels };
 }
 
+/** Params (BN: gamma and beta) and multiply-adds of one block on a `side` x `side` input. */
+export function blockCosts(b: DetBlockPlan, side: number): { params: number; macs: number } {
+  const out = Math.ceil(side / b.stride);
+  let params = 0;
+  let macs = 0;
+  const conv = (k: number, cin: number, cout: number, at: number) => {
+    params += k * k * cin * cout + 2 * cout;
+    macs += at * at * k * k * cin * cout;
+  };
+  const k = b.op.kernel;
+  if (b.op.type === 'ibn') {
+    const h = scaled(b.inC, b.op.expansion);
+    conv(1, b.inC, h, side);
+    params += k * k * h + 2 * h;
+    macs += out * out * k * k * h;
+    conv(1, h, b.outC, out);
+  } else if (b.op.type === 'fused') {
+    const h = scaled(b.inC, b.op.expansion);
+    conv(k, b.inC, h, out);
+    conv(1, h, b.outC, out);
+  } else {
+    const ci = scaled(b.inC, b.op.inRatio);
+    const co = scaled(b.outC, b.op.outRatio);
+    conv(1, b.inC, ci, side);
+    conv(k, ci, co, out);
+    conv(1, co, b.outC, out);
+  }
+  return { params, macs };
+}
+
 /** Params and multiply-adds (millions) of the backbone of a plan on `side` x `side` x `inC` images (BN: gamma and beta). */
 export function mobileDetCosts(plan: MobileDetPlan, side: number, inC = 3): { params: number; mmacs: number } {
   let s = Math.ceil(side / 2);
   let params = 9 * inC * plan.stem + 2 * plan.stem;
   let macs = s * s * 9 * inC * plan.stem;
-  const conv = (k: number, cin: number, cout: number, at: number) => {
-    params += k * k * cin * cout + 2 * cout;
-    macs += at * at * k * k * cin * cout;
-  };
   for (const b of plan.blocks) {
-    const out = Math.ceil(s / b.stride);
-    const k = b.op.kernel;
-    if (b.op.type === 'ibn') {
-      const h = scaled(b.inC, b.op.expansion);
-      conv(1, b.inC, h, s);
-      params += k * k * h + 2 * h;
-      macs += out * out * k * k * h;
-      conv(1, h, b.outC, out);
-    } else if (b.op.type === 'fused') {
-      const h = scaled(b.inC, b.op.expansion);
-      conv(k, b.inC, h, out);
-      conv(1, h, b.outC, out);
-    } else {
-      const ci = scaled(b.inC, b.op.inRatio);
-      const co = scaled(b.outC, b.op.outRatio);
-      conv(1, b.inC, ci, s);
-      conv(k, ci, co, out);
-      conv(1, co, b.outC, out);
-    }
-    s = out;
+    const c = blockCosts(b, s);
+    params += c.params;
+    macs += c.macs;
+    s = Math.ceil(s / b.stride);
   }
   return { params, mmacs: macs / 1e6 };
+}
+
+const OP_TYPES = ['ibn', 'fused', 'tucker'] as const;
+
+/**
+ * Per-op features of a plan for a linear latency model (TuNAS's cost model): for every block slot
+ * of the layout and each op type, [present, multiply-adds (millions)], so a skipped block or an
+ * absent op type contributes zeros; then the multiply-adds of the heads' 1x1 predictors and
+ * depthwise convolutions per feature map (`perAnchor` outputs per anchor, `anchors` per cell).
+ */
+export function mobileDetFeatures(plan: MobileDetPlan, layout: DetLayout, side: number, anchors: number, perAnchor: number): number[] {
+  const slots = layout.stages.reduce((n, st) => n + st.depth, 0);
+  const f = new Array<number>(slots * OP_TYPES.length * 2 + layout.featureStages.length).fill(0);
+  const firstSlot = layout.stages.map((_, s) => layout.stages.slice(0, s).reduce((n, st) => n + st.depth, 0));
+  let at = Math.ceil(side / 2);
+  const sides: number[] = [];
+  for (const [i, b] of plan.blocks.entries()) {
+    const o = ((firstSlot[b.stage] + b.index) * OP_TYPES.length + OP_TYPES.indexOf(b.op.type)) * 2;
+    f[o] = 1;
+    f[o + 1] = blockCosts(b, at).macs / 1e6;
+    at = Math.ceil(at / b.stride);
+    const lastOfStage = i + 1 === plan.blocks.length || plan.blocks[i + 1].stage !== b.stage;
+    if (lastOfStage && layout.featureStages.includes(b.stage)) sides.push(at);
+  }
+  plan.featureChannels.forEach((c, l) => {
+    // Two predictors (box: 4 per anchor, classes: perAnchor - 4), each a 3x3 depthwise then a 1x1 conv.
+    f[slots * OP_TYPES.length * 2 + l] = (sides[l] * sides[l] * (2 * 9 * c + c * anchors * perAnchor)) / 1e6;
+  });
+  return f;
 }

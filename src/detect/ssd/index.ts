@@ -8,5 +8,9 @@ export {
   buildDetector, saveDetector, loadDetector, detect, postprocess, inputBatch, checkImages, checkNms,
   type Detector, type DetectorConfig, type BuildDetectorOptions, type ImageInput,
 } from './detector.js';
-export { trainDetector, type TrainDetectorOptions, type TrainDetectorResult } from './train.js';
+export {
+  trainDetector, detectionBatches, disposeBatch, frameOf, type TrainDetectorOptions, type TrainDetectorResult, type DetectorFrame, type DetectionBatch,
+} from './train.js';
 export { exportDetector, detectOnnx } from './onnx.js';
+export { detSupernet, type DetSupernet, type DetSupernetOptions } from './supernet.js';
+export { mobileDetSearch, detectorLatencyModel, type DetSearchOptions, type DetSearchResult, type DetectorLatencyOptions } from './search.js';

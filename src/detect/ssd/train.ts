@@ -1,10 +1,10 @@
-import { check, createRng, KilnError } from '../../core/index.js';
+import { check, createRng, KilnError, type Rng } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
 import { createOptimizer, createSchedule, hasCheckpoint, loadCheckpoint, saveCheckpoint, trainSteps, type TrainState } from '../../train/index.js';
-import type { DetectionImage } from '../types.js';
+import type { Category, DetectionImage } from '../types.js';
 import { normalizedCorners } from './boxes.js';
 import { checkImages, inputBatch, type Detector } from './detector.js';
-import { DEFAULT_FOCAL, ssdLoss, type FocalOptions } from './loss.js';
+import { DEFAULT_FOCAL, ssdLoss, type FocalOptions, type SsdTargets } from './loss.js';
 import { anchorTargets, type AnchorTargets } from './match.js';
 
 /**
@@ -53,11 +53,18 @@ interface ImageTargets {
   mirrored: AnchorTargets;
 }
 
+/** What training batches are made for: the anchors, categories and input size of a detector (or a supernet of them). */
+export interface DetectorFrame {
+  anchors: Float32Array;
+  categories: readonly Category[];
+  inputShape: readonly number[];
+}
+
 /** Checks every image and box before training starts; returns the class index of each category id. */
-function checkTrainingImages(d: Detector, images: readonly DetectionImage[]): Map<number, number> {
+function checkTrainingImages(f: DetectorFrame, images: readonly DetectionImage[]): Map<number, number> {
   check(images.length > 0, 'no training images');
   checkImages(images);
-  const index = new Map(d.config.categories.map((c, i) => [c.id, i]));
+  const index = new Map(f.categories.map((c, i) => [c.id, i]));
   for (const im of images) {
     check(im.boxes.length === im.categoryIds.length, `image ${im.id} has ${im.boxes.length} boxes but ${im.categoryIds.length} category ids`);
     im.boxes.forEach(([x, y, w, h], j) => {
@@ -68,35 +75,70 @@ function checkTrainingImages(d: Detector, images: readonly DetectionImage[]): Ma
   return index;
 }
 
-function targetsOf(d: Detector, im: DetectionImage, classOf: Map<number, number>, threshold: number): ImageTargets {
+function targetsOf(anchors: Float32Array, im: DetectionImage, classOf: Map<number, number>, threshold: number): ImageTargets {
   const labels = im.categoryIds.map((id) => classOf.get(id)!);
   const gt = normalizedCorners(im.boxes, im.width, im.height);
   const mirror = new Float32Array(gt.length);
   for (let i = 0; i < gt.length; i += 4) mirror.set([1 - gt[i + 2], gt[i + 1], 1 - gt[i], gt[i + 3]], i);
-  return { plain: anchorTargets(d.anchors, gt, labels, threshold), mirrored: anchorTargets(d.anchors, mirror, labels, threshold) };
+  return { plain: anchorTargets(anchors, gt, labels, threshold), mirrored: anchorTargets(anchors, mirror, labels, threshold) };
 }
 
-interface Batch {
+/** A training batch: images and the anchor targets of the loss. */
+export interface DetectionBatch extends SsdTargets {
   x: tf.Tensor4D;
-  boxes: tf.Tensor3D;
-  classes: tf.Tensor3D;
-  positive: tf.Tensor2D;
 }
+
+export function disposeBatch(b: DetectionBatch): void {
+  tf.dispose([b.x, b.boxes, b.classes, b.positive]);
+}
+
+/**
+ * Checks `images` against the frame and returns a batch maker: `size` images drawn with
+ * replacement by `rng`, each mirrored with probability 1/2 when `flip`. Anchor targets are
+ * computed once per image and mirror.
+ */
+export function detectionBatches(f: DetectorFrame, images: readonly DetectionImage[], o: { threshold: number; flip: boolean }): (rng: Rng, size: number) => DetectionBatch {
+  check(o.threshold > 0 && o.threshold <= 1, `match threshold must be in (0, 1] (got ${o.threshold})`);
+  const classOf = checkTrainingImages(f, images);
+  const targets = images.map((im) => targetsOf(f.anchors, im, classOf, o.threshold));
+  const n = f.anchors.length / 4;
+  const classes = f.categories.length;
+  return (rng, size) => {
+    const pick = Array.from({ length: size }, () => rng.int(images.length));
+    const flip = pick.map(() => o.flip && rng.next() < 0.5);
+    const boxes = new Float32Array(size * n * 4);
+    const onehot = new Float32Array(size * n * classes);
+    const positive = new Float32Array(size * n);
+    pick.forEach((i, b) => {
+      const t = flip[b] ? targets[i].mirrored : targets[i].plain;
+      boxes.set(t.boxes, b * n * 4);
+      for (let a = 0; a < n; a++) {
+        if (t.classes[a] < 0) continue;
+        positive[b * n + a] = 1;
+        onehot[(b * n + a) * classes + t.classes[a]] = 1;
+      }
+    });
+    return {
+      x: inputBatch(pick.map((i) => images[i]), f.inputShape, flip),
+      boxes: tf.tensor3d(boxes, [size, n, 4]),
+      classes: tf.tensor3d(onehot, [size, n, classes]),
+      positive: tf.tensor2d(positive, [size, n]),
+    };
+  };
+}
+
+/** The frame of a built detector. */
+export const frameOf = (d: Detector): DetectorFrame => ({ anchors: d.anchors, categories: d.config.categories, inputShape: d.config.inputShape });
 
 export async function trainDetector(d: Detector, images: readonly DetectionImage[], o: TrainDetectorOptions): Promise<TrainDetectorResult> {
   check(Number.isInteger(o.steps) && o.steps > 0, `steps must be a positive integer (got ${o.steps})`);
   check(Number.isInteger(o.batchSize) && o.batchSize > 0, `batch size must be a positive integer (got ${o.batchSize})`);
   check(o.checkpointEvery === undefined || (Number.isInteger(o.checkpointEvery) && o.checkpointEvery > 0), `checkpoint interval must be a positive integer (got ${o.checkpointEvery})`);
-  const threshold = o.matchThreshold ?? 0.5;
-  check(threshold > 0 && threshold <= 1, `match threshold must be in (0, 1] (got ${threshold})`);
-  const classOf = checkTrainingImages(d, images);
+  const batchOf = detectionBatches(frameOf(d), images, { threshold: o.matchThreshold ?? 0.5, flip: o.flip !== false });
   const optimizerName = o.optimizer ?? 'adam';
   const optimizer = createOptimizer(optimizerName, { lr: o.lr });
   const schedule = createSchedule(o.schedule ?? 'warmup-cosine', { lr: o.lr, totalSteps: o.steps, warmupSteps: o.warmupSteps ?? Math.min(100, Math.ceil(o.steps / 10)), minLr: 0 });
   const t0 = performance.now();
-  const targets = images.map((im) => targetsOf(d, im, classOf, threshold));
-  const n = d.anchors.length / 4;
-  const classes = d.config.categories.length;
   const config: TrainState['config'] = { optimizer: optimizerName, batchSize: o.batchSize, trainSize: images.length, seed: o.seed, settings: { steps: o.steps } };
 
   let from = 0;
@@ -114,40 +156,16 @@ export async function trainDetector(d: Detector, images: readonly DetectionImage
     epoch: 0, batch: step, step, partial: { lossSum: 0, correct: 0, seen: 0 }, history: [], best: null, sinceBest: 0, stoppedEarly: false, config,
   });
 
-  const makeBatch = (step: number): Batch => {
-    const rng = createRng(o.seed * 1_000_003 + step);
-    const pick = Array.from({ length: o.batchSize }, () => rng.int(images.length));
-    const flip = pick.map(() => o.flip !== false && rng.next() < 0.5);
-    const boxes = new Float32Array(o.batchSize * n * 4);
-    const onehot = new Float32Array(o.batchSize * n * classes);
-    const positive = new Float32Array(o.batchSize * n);
-    pick.forEach((i, b) => {
-      const t = flip[b] ? targets[i].mirrored : targets[i].plain;
-      boxes.set(t.boxes, b * n * 4);
-      for (let a = 0; a < n; a++) {
-        if (t.classes[a] < 0) continue;
-        positive[b * n + a] = 1;
-        onehot[(b * n + a) * classes + t.classes[a]] = 1;
-      }
-    });
-    return {
-      x: inputBatch(pick.map((i) => images[i]), d.config.inputShape, flip),
-      boxes: tf.tensor3d(boxes, [o.batchSize, n, 4]),
-      classes: tf.tensor3d(onehot, [o.batchSize, n, classes]),
-      positive: tf.tensor2d(positive, [o.batchSize, n]),
-    };
-  };
-
   const losses: number[] = [];
-  const result = await trainSteps<Batch>({
+  const result = await trainSteps<DetectionBatch>({
     optimizer, from, to: o.steps, schedule, clipNorm: o.clipNorm ?? 10, signal: o.signal,
     variables: d.model.trainableWeights.map((w) => w.read() as tf.Variable),
-    batch: makeBatch,
+    batch: (step) => batchOf(createRng(o.seed * 1_000_003 + step), o.batchSize),
     loss: (b) => {
       const raw = d.model.apply(b.x, { training: true }) as tf.Tensor3D;
       return ssdLoss(raw, b, o.focal ?? DEFAULT_FOCAL).total;
     },
-    release: (b) => tf.dispose([b.x, b.boxes, b.classes, b.positive]),
+    release: disposeBatch,
     onStep: (e) => {
       losses.push(e.loss);
       o.onStep?.({ step: e.step + 1, steps: o.steps, loss: e.loss, lr: e.lr });

@@ -1,0 +1,102 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createRng } from '../src/core/index.js';
+import { initBackend, setSeed, tf } from '../src/backend/index.js';
+import type { CostModel } from '../src/nas/index.js';
+import { latencyDevice } from '../src/nas/latency/index.js';
+import { mobileDetCosts, mobileDetFeatures, mobileDetPlan, mobileDetSpace, TINY_LAYOUT } from '../src/detect/space/index.js';
+import { buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, mobileDetSearch, ssdLoss } from '../src/detect/ssd/index.js';
+import type { DetectionImage } from '../src/detect/types.js';
+
+before(async () => {
+  await initBackend();
+});
+
+const categories = [{ id: 7, name: 'square' }];
+
+/** `n` black 32x32 images with one white square of side 8-14 each, boxed exactly. */
+function squares(n: number, seed: number, side = 32): DetectionImage[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const s = 8 + rng.int(7);
+    const x = rng.int(side - s + 1);
+    const y = rng.int(side - s + 1);
+    const pixels = new Float32Array(side * side * 3);
+    for (let r = y; r < y + s; r++) for (let c = x; c < x + s; c++) pixels.fill(1, (r * side + c) * 3, (r * side + c) * 3 + 3);
+    return { id: i + 1, width: side, height: side, pixels, boxes: [[x, y, s, s]], categoryIds: [7] };
+  });
+}
+
+test('every child of the detection supernet has the standalone detector\'s rows and anchors, and trains', () => {
+  setSeed(4);
+  for (const variant of ['full', 'ibn'] as const) {
+    const space = mobileDetSpace(variant, TINY_LAYOUT);
+    const net = detSupernet({ space, inputShape: [32, 32, 3], categories });
+    const rng = createRng(11);
+    const x = tf.randomUniform([2, 32, 32, 3], 0, 1, 'float32', 1) as tf.Tensor4D;
+    for (let i = 0; i < 6; i++) {
+      const a = space.sample(rng);
+      const d = buildDetector({ space, arch: a, inputShape: [32, 32, 3], categories });
+      const rows = net.forward(x, a);
+      assert.deepEqual(rows.shape, [2, ...(d.model.outputs[0].shape.slice(1) as number[])]);
+      assert.deepEqual(net.anchors, d.anchors);
+      assert.ok((rows.dataSync() as Float32Array).every(Number.isFinite));
+      tf.dispose(rows);
+      d.model.dispose();
+    }
+    // A few steps on one batch through one child lower its loss: gradients reach the shared weights.
+    const a = space.sample(rng);
+    const batch = detectionBatches(net, squares(8, 1), { threshold: 0.5, flip: false })(createRng(1), 8);
+    const opt = tf.train.adam(0.01);
+    const lossOf = () => ssdLoss(net.forward(batch.x, a), batch).total;
+    const before = tf.tidy(() => lossOf().dataSync()[0]);
+    for (let s = 0; s < 10; s++) opt.minimize(lossOf, true, net.variables)?.dispose();
+    const after = tf.tidy(() => lossOf().dataSync()[0]);
+    assert.ok(after < before * 0.8, `${variant}: loss ${before} -> ${after}`);
+    disposeBatch(batch);
+    opt.dispose();
+    x.dispose();
+    net.dispose();
+  }
+});
+
+test('per-op latency features: a skipped block adds nothing, a wider child costs more', () => {
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const f = (s: string) => mobileDetFeatures(mobileDetPlan(space, space.parse(s)), TINY_LAYOUT, 32, 4, 5);
+  const withBlock = f('f1-ibn_k3_e4-f1-fused_k3_e4-tucker_k3_i0.25_o0.25-f1-ibn_k3_e4');
+  const skipped = f('f1-ibn_k3_e4-f1-fused_k3_e4-skip-f1-ibn_k3_e4');
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  assert.equal(withBlock.length, skipped.length);
+  assert.equal(withBlock.filter((v, i) => v !== skipped[i]).length, 2); // the Tucker slot's presence and MACs
+  const wide = f('f1.25-ibn_k5_e8-f1.25-fused_k5_e8-skip-f1.25-ibn_k5_e8');
+  assert.ok(sum(wide) > sum(skipped));
+});
+
+test('the search rewards the latency target: a strong abs penalty drives the pick below the median child', async () => {
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const macs: CostModel = { name: 'mmacs', metric: 'mmacs', cost: (a) => mobileDetCosts(mobileDetPlan(space, a), 32).mmacs };
+  const all = Array.from({ length: 400 }, (_, i) => macs.cost(space.sample(createRng(i)))).sort((a, b) => a - b);
+  setSeed(3);
+  const net = detSupernet({ space, inputShape: [32, 32, 3], categories });
+  const r = await mobileDetSearch({
+    supernet: net, train: squares(32, 2), val: squares(16, 3), latency: macs, target: all[0] * 1.2, beta: -5, controllerLr: 0.3,
+    steps: 40, batchSize: 4, lr: 0.01, warmup: 0.25, seed: 2,
+  });
+  assert.equal(r.qualities.filter(Number.isNaN).length, 10);
+  assert.ok(r.qualities.slice(10).every((q) => q > 0 && q <= 1));
+  assert.equal(r.pickLatency, macs.cost(r.pick));
+  assert.ok(r.pickLatency < all[200], `pick ${space.toString(r.pick)} costs ${r.pickLatency}, median child ${all[200]}`);
+  assert.ok(r.probs.some((row) => Math.max(...row) > 1 / row.length + 0.05));
+  net.dispose();
+});
+
+test('the detector latency model is fitted to per-op lookup tables measured on a runtime', async () => {
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const device = latencyDevice('tfjs', 1);
+  const m = await detectorLatencyModel(space, device, { inputShape: [32, 32, 3], categories, samples: 4, seed: 1, warmup: 1, repeats: 2 });
+  assert.equal(m.cost.name, 'latency_ms_tfjs_b1');
+  assert.ok(Object.keys(m.table).length > 10);
+  assert.ok(m.range.min > 0 && m.range.max >= m.range.min);
+  const a = space.sample(createRng(5));
+  assert.ok(Number.isFinite(m.cost.cost(a)));
+});
