@@ -3,14 +3,16 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { PNG } from 'pngjs';
 import { createRng, KilnError } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { mobileDetSpace, TINY_LAYOUT } from '../src/detect/space/index.js';
 import {
-  anchorTargets, buildDetector, decodeBoxes, detect, encodeBox, generateAnchors, iou, loadDetector, matchAnchors, normalizedCorners,
+  anchorTargets, buildDetector, decodeBoxes, detect, detectionsPng, encodeBox, generateAnchors, iou, loadDetector, matchAnchors, normalizedCorners,
   perClassNms, saveDetector, ssdLoss, toCorners, trainDetector, type Detector,
 } from '../src/detect/ssd/index.js';
 import type { DetectionImage } from '../src/detect/types.js';
+import { colorOf } from '../src/report/index.js';
 
 before(async () => {
   await initBackend();
@@ -155,4 +157,27 @@ test('bad training input is a KilnError before any step', async () => {
   await assert.rejects(trainDetector(d, [], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /no training images/);
   await assert.rejects(detect(d, [im], { iouThreshold: 2 }), /IoU threshold/);
   d.model.dispose();
+});
+
+test('the detections PNG shows the image scaled up, each box in its category\'s colour with its label, and the truth in white', () => {
+  // Mid-grey, with one red pixel at (30, 30).
+  const pixels = new Float32Array(32 * 32 * 3).fill(0.5);
+  pixels.set([1, 0, 0], (30 * 32 + 30) * 3);
+  const im = { id: 1, width: 32, height: 32, pixels };
+  const categories = [{ id: 7, name: 'square' }, { id: 9, name: 'other' }];
+  const png = PNG.sync.read(detectionsPng(im, [
+    { imageId: 1, categoryId: 9, box: [4, 12, 10, 8], score: 0.5 },
+    { imageId: 1, categoryId: 7, box: [2, 2, 20, 20], score: 0.9 },
+  ], categories, { zoom: 4, truth: [[1, 1, 30, 30]] }));
+  assert.deepEqual([png.width, png.height], [128, 128]);
+  const at = (x: number, y: number) => Array.from(png.data.subarray((y * 128 + x) * 4, (y * 128 + x) * 4 + 3));
+  const hex = (c: string) => [1, 3, 5].map((i) => parseInt(c.slice(i, i + 2), 16));
+  assert.deepEqual(at(8, 50), hex(colorOf(0))); // left edge of the 'square' box (x = 2 * 4)
+  assert.deepEqual(at(16, 70), hex(colorOf(1))); // left edge of the 'other' box
+  assert.deepEqual(at(4, 60), [255, 255, 255]); // the ground-truth outline
+  assert.deepEqual(at(30 * 4 + 1, 30 * 4 + 2), [255, 0, 0]);
+  assert.deepEqual(at(100, 110), [128, 128, 128]);
+  // The 'square' box touches the top, so its label strip is inside it (from y = 8 + 2): its colour, with white text in it.
+  const strip = Array.from({ length: 50 }, (_, x) => at(10 + x, 15));
+  assert.ok(strip.some((c) => c.join() === hex(colorOf(0)).join()) && strip.some((c) => c.join() === '255,255,255'));
 });

@@ -1,4 +1,11 @@
-/** The MobileDets search space: IBN, fused IBN and Tucker blocks, plans, costs, backbone builder and reference architectures. */
+/**
+ * The MobileDets search space: IBN, fused IBN and Tucker blocks, plans, costs, latency features,
+ * the backbone builder and the hand-designed reference architectures. Importing this module
+ * registers the full and IBN-only spaces (default layout) in the nas spaces registry.
+ */
+import { spaces } from '../../nas/index.js';
+import { mobileDetSpace } from './space.js';
+
 export {
   mobileDetSpace, mobileDetPlan, mobileDetCosts, mobileDetFeatures, blockCosts, blockOps, opLabel, parseOp, checkLayout, stageChannels, scaled,
   MOBILEDET_LAYOUT, TINY_LAYOUT, DET_LAYOUTS, KERNELS, EXPANSIONS, TUCKER_RATIOS, FILTER_MULTIPLIERS, SKIP, SPACE_NAMES,
@@ -6,3 +13,7 @@ export {
 } from './space.js';
 export { buildBackbone, backboneFeatures, applyBlock } from './builder.js';
 export { referenceArchitecture, REFERENCE_ARCHITECTURES, type ReferenceName } from './reference.js';
+
+for (const space of [mobileDetSpace('full'), mobileDetSpace('ibn')]) {
+  if (!spaces.has(space.name)) spaces.register(space.name, space, space.description);
+}

@@ -14,3 +14,4 @@ export {
 export { exportDetector, detectOnnx } from './onnx.js';
 export { detSupernet, type DetSupernet, type DetSupernetOptions } from './supernet.js';
 export { mobileDetSearch, detectorLatencyModel, type DetSearchOptions, type DetSearchResult, type DetectorLatencyOptions } from './search.js';
+export { detectionsPng, type DetectionsPngOptions } from './draw.js';

@@ -1,0 +1,118 @@
+/**
+ * SSDLite over the MobileDet space at 64x64 (default layout, 4 categories) on the chosen backend:
+ * A: per model (the MobileNetV2/V3-like references and random children of the full space):
+ *    backbone params and MMACs, ms per standalone training step (batch 16, after 3 warm-up steps),
+ *    and latency of one image on tfjs (the active backend) and onnxruntime-node.
+ * B: ms per supernet step (batch 16, a random child each step) and per controller
+ *    validation forward (64 images), for the full and the IBN-only space.
+ * Run: KILN_THREADS=1 node dist/bench/detect-ssd.js [--steps 8] [--random 2] [--backend native|wasm]
+ */
+import { createRng } from '../src/core/index.js';
+import { backendInfo, initBackend, setSeed, tf } from '../src/backend/index.js';
+import type { Architecture } from '../src/nas/index.js';
+import { measureLatency } from '../src/nas/latency/index.js';
+import { onnxRuntimeAvailable } from '../src/nn/index.js';
+import { createOptimizer } from '../src/train/index.js';
+import { mobileDetCosts, mobileDetPlan, mobileDetSpace, referenceArchitecture, REFERENCE_ARCHITECTURES } from '../src/detect/space/index.js';
+import { buildDetector, detectionBatches, detSupernet, disposeBatch, ssdLoss } from '../src/detect/ssd/index.js';
+import type { DetectionImage } from '../src/detect/types.js';
+import { arg } from './args.js';
+
+const STEPS = Number(arg('--steps', '8'));
+const RANDOM = Number(arg('--random', '2'));
+const BATCH = 16;
+const SIDE = 64;
+const categories = [1, 2, 3, 4].map((id) => ({ id, name: `c${id}` }));
+
+/**
+ * Times are minima over the repeats: on a shared, loaded machine other processes only ever add
+ * time, so the minimum estimates the uncontended figure better than the median.
+ */
+/** Random boxes on noise: step time does not depend on what the images show. */
+function images(n: number): DetectionImage[] {
+  const rng = createRng(1);
+  return Array.from({ length: n }, (_, i) => {
+    const boxes = Array.from({ length: 3 }, () => {
+      const s = 6 + rng.int(20);
+      return [rng.int(SIDE - s), rng.int(SIDE - s), s, s] as [number, number, number, number];
+    });
+    return { id: i + 1, width: SIDE, height: SIDE, pixels: Float32Array.from({ length: SIDE * SIDE * 3 }, () => rng.next()), boxes, categoryIds: boxes.map(() => 1 + rng.int(4)) };
+  });
+}
+
+function timed(steps: number, run: (i: number) => void): number {
+  const ms: number[] = [];
+  for (let i = 0; i < steps + 3; i++) {
+    const t0 = performance.now();
+    run(i);
+    if (i >= 3) ms.push(performance.now() - t0);
+  }
+  return Math.min(...ms);
+}
+
+async function main(): Promise<void> {
+  await initBackend(arg('--backend', '') || undefined);
+  const info = backendInfo();
+  console.log(`backend ${info.active}${info.active === 'native' && info.native.available ? `, ${info.native.threads} threads` : ''}`);
+  const data = images(64);
+  const ort = await onnxRuntimeAvailable();
+  const full = mobileDetSpace('full');
+  const rng = createRng(7);
+  const models: [string, Architecture][] = [
+    ...REFERENCE_ARCHITECTURES.map((r) => [r, referenceArchitecture(full, r)] as [string, Architecture]),
+    ...Array.from({ length: RANDOM }, (_, i) => [`random ${i + 1}`, full.sample(rng)] as [string, Architecture]),
+  ];
+  console.log('| model | architecture | params | MMACs | train ms/step | tfjs_b1 ms | ort_b1 ms |');
+  console.log('|---|---|---|---|---|---|---|');
+  for (const [name, a] of models) {
+    setSeed(1);
+    const d = buildDetector({ space: full, arch: a, inputShape: [SIDE, SIDE, 3], categories });
+    const batches = detectionBatches({ anchors: d.anchors, categories, inputShape: [SIDE, SIDE, 3] }, data, { threshold: 0.5, flip: true });
+    const opt = createOptimizer('adam', { lr: 1e-3 });
+    const vars = d.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const step = timed(STEPS, (i) => {
+      const b = batches(createRng(i), BATCH);
+      const loss = opt.minimize(() => ssdLoss(d.model.apply(b.x, { training: true }) as tf.Tensor3D, b).total, true, vars)!;
+      loss.dataSync();
+      loss.dispose();
+      disposeBatch(b);
+    });
+    opt.dispose();
+    const tfjs = await measureLatency(d.model, 'tfjs', { batch: 1, warmup: 3, repeats: 20, statistic: 'min' });
+    const onnx = ort ? (await measureLatency(d.model, 'ort', { batch: 1, warmup: 3, repeats: 20, statistic: 'min' })).toFixed(2) : 'n/a';
+    const plan = mobileDetPlan(full, a);
+    const c = mobileDetCosts(plan, SIDE);
+    console.log(`| ${name} | \`${full.toString(a)}\` | ${d.model.countParams()} | ${c.mmacs.toFixed(2)} | ${step.toFixed(1)} | ${tfjs.toFixed(2)} | ${onnx} |`);
+    d.model.dispose();
+  }
+  console.log('\n| supernet | ms/step (batch 16) | validation forward ms (64 images) |');
+  console.log('|---|---|---|');
+  for (const variant of ['full', 'ibn'] as const) {
+    setSeed(1);
+    const space = mobileDetSpace(variant);
+    const net = detSupernet({ space, inputShape: [SIDE, SIDE, 3], categories });
+    const batches = detectionBatches(net, data, { threshold: 0.5, flip: true });
+    const opt = createOptimizer('adam', { lr: 1e-3 });
+    const r = createRng(3);
+    const step = timed(STEPS, (i) => {
+      const b = batches(createRng(i), BATCH);
+      const a = space.sample(r);
+      const loss = opt.minimize(() => ssdLoss(net.forward(b.x, a), b).total, true, net.variables)!;
+      loss.dataSync();
+      loss.dispose();
+      disposeBatch(b);
+    });
+    const val = timed(STEPS, (i) => {
+      const b = batches(createRng(100 + i), 4 * BATCH);
+      const l = tf.tidy(() => ssdLoss(net.forward(b.x, space.sample(r)), b).total);
+      l.dataSync();
+      l.dispose();
+      disposeBatch(b);
+    });
+    opt.dispose();
+    net.dispose();
+    console.log(`| ${space.name} | ${step.toFixed(1)} | ${val.toFixed(1)} |`);
+  }
+}
+
+await main();
