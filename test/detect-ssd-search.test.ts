@@ -5,7 +5,9 @@ import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { CostModel } from '../src/nas/index.js';
 import { latencyDevice } from '../src/nas/latency/index.js';
 import { mobileDetCosts, mobileDetFeatures, mobileDetPlan, mobileDetSpace, TINY_LAYOUT } from '../src/detect/space/index.js';
-import { buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, mobileDetSearch, ssdLoss } from '../src/detect/ssd/index.js';
+import {
+  buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, mobileDetSearch, runMobileDet, ssdLoss,
+} from '../src/detect/ssd/index.js';
 import type { DetectionImage } from '../src/detect/types.js';
 
 before(async () => {
@@ -99,4 +101,25 @@ test('the detector latency model is fitted to per-op lookup tables measured on a
   assert.ok(m.range.min > 0 && m.range.max >= m.range.min);
   const a = space.sample(createRng(5));
   assert.ok(Number.isFinite(m.cost.cost(a)));
+});
+
+test('the MobileDets pipeline: latency model, search under the target, standalone training of the pick, measured latency, test detections', async () => {
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const splits = { train: squares(24, 4), val: squares(8, 5), test: squares(6, 6) };
+  const stages: string[] = [];
+  const note = (what: string) => () => { if (stages.at(-1) !== what) stages.push(what); };
+  const run = await runMobileDet({
+    space, splits, categories, inputShape: [32, 32, 3], device: latencyDevice('tfjs', 1), target: 1, latencySamples: 3, seed: 1,
+    search: { steps: 8, batchSize: 4, lr: 0.01, warmup: 0.5, beta: -0.1, controllerLr: 0.1 },
+    train: { steps: 10, batchSize: 4, lr: 0.01 },
+    onLatency: note('latency'), onSearchStep: note('search'), onTrainStep: note('train'),
+  });
+  assert.deepEqual(stages, ['latency', 'search', 'train']);
+  assert.ok(space.isValid(run.search.pick));
+  assert.equal(run.detector.config.arch, space.toString(run.search.pick));
+  assert.equal(run.predictedLatency, run.latency.cost.cost(run.search.pick));
+  assert.equal(run.training.steps, 10);
+  assert.ok(run.measuredLatency > 0);
+  assert.ok(run.detections.length > 0 && run.detections.every((d) => splits.test.some((im) => im.id === d.imageId) && d.categoryId === 7));
+  run.detector.model.dispose();
 });

@@ -13,6 +13,7 @@ import {
 } from '../src/detect/ssd/index.js';
 import type { DetectionImage } from '../src/detect/types.js';
 import { colorOf } from '../src/report/index.js';
+import { cnn, saveModel } from '../src/nn/index.js';
 
 before(async () => {
   await initBackend();
@@ -156,6 +157,14 @@ test('bad training input is a KilnError before any step', async () => {
   await assert.rejects(trainDetector(d, [{ ...im, pixels: new Float32Array(10) }], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /has 10 values/);
   await assert.rejects(trainDetector(d, [], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /no training images/);
   await assert.rejects(detect(d, [im], { iouThreshold: 2 }), /IoU threshold/);
+  // A tfjs model that is not a detector, and a missing folder, are one-line errors too.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ssd-bad-'));
+  const plain = cnn({ inputShape: [8, 8, 3], outputs: 2, filters: [2] });
+  await saveModel(plain, dir);
+  await assert.rejects(loadDetector(dir), (e: unknown) => e instanceof KilnError && /is not a Kiln detector/.test(e.message));
+  await assert.rejects(loadDetector(path.join(dir, 'missing')), KilnError);
+  plain.dispose();
+  fs.rmSync(dir, { recursive: true });
   d.model.dispose();
 });
 

@@ -15,3 +15,6 @@ export { exportDetector, detectOnnx } from './onnx.js';
 export { detSupernet, type DetSupernet, type DetSupernetOptions } from './supernet.js';
 export { mobileDetSearch, detectorLatencyModel, type DetSearchOptions, type DetSearchResult, type DetectorLatencyOptions } from './search.js';
 export { detectionsPng, type DetectionsPngOptions } from './draw.js';
+export {
+  runMobileDet, trainStandaloneDetector, type MobileDetRunOptions, type MobileDetRun, type StandaloneDetectorOptions, type StandaloneDetector,
+} from './pipeline.js';
