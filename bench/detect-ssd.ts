@@ -78,8 +78,8 @@ async function main(): Promise<void> {
       disposeBatch(b);
     });
     opt.dispose();
-    const tfjs = await measureLatency(d.model, 'tfjs', { batch: 1, warmup: 3, repeats: 20, statistic: 'min' });
-    const onnx = ort ? (await measureLatency(d.model, 'ort', { batch: 1, warmup: 3, repeats: 20, statistic: 'min' })).toFixed(2) : 'n/a';
+    const tfjs = await measureLatency(d.model, 'tfjs', { batch: 1, warmup: 5, repeats: 60, statistic: 'min' });
+    const onnx = ort ? (await measureLatency(d.model, 'ort', { batch: 1, warmup: 5, repeats: 60, statistic: 'min' })).toFixed(2) : 'n/a';
     const plan = mobileDetPlan(full, a);
     const c = mobileDetCosts(plan, SIDE);
     console.log(`| ${name} | \`${full.toString(a)}\` | ${d.model.countParams()} | ${c.mmacs.toFixed(2)} | ${step.toFixed(1)} | ${tfjs.toFixed(2)} | ${onnx} |`);

@@ -62,6 +62,20 @@ test('every child of the detection supernet has the standalone detector\'s rows 
   }
 });
 
+test('a supernet over non-square images has the standalone detector\'s anchors and rows', () => {
+  setSeed(5);
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const net = detSupernet({ space, inputShape: [32, 48, 3], categories });
+  const a = space.sample(createRng(2));
+  const d = buildDetector({ space, arch: a, inputShape: [32, 48, 3], categories });
+  assert.deepEqual(net.anchors, d.anchors);
+  const rows = net.forward(tf.zeros([1, 32, 48, 3]) as tf.Tensor4D, a);
+  assert.deepEqual(rows.shape.slice(1), d.model.outputs[0].shape.slice(1));
+  tf.dispose(rows);
+  d.model.dispose();
+  net.dispose();
+});
+
 test('per-op latency features: a skipped block adds nothing, a wider child costs more', () => {
   const space = mobileDetSpace('full', TINY_LAYOUT);
   const f = (s: string) => mobileDetFeatures(mobileDetPlan(space, space.parse(s)), TINY_LAYOUT, 32, 4, 5);

@@ -96,7 +96,7 @@ function assemble(config: DetectorConfig): Detector {
   const model = tf.model({ inputs: input, outputs: output, name: `ssdlite_${space.name}` });
   model.setUserDefinedMetadata({ kilnDetector: config });
   const anchors = generateAnchors(features.map(featureSize), config.anchors);
-  check(anchors.length / 4 === output.shape[1], 'internal: anchor count differs from the heads\' rows');
+  if (anchors.length / 4 !== output.shape[1]) throw new Error(`${anchors.length / 4} anchors for ${output.shape[1]} output rows`);
   return { model, config, anchors };
 }
 

@@ -1,4 +1,3 @@
-import { check } from '../../core/index.js';
 import { nextSeed, tf } from '../../backend/index.js';
 import { batchNormWithBatchStatistics } from '../../backend/fused.js';
 import { uniquePrefix, type Architecture } from '../../nas/index.js';
@@ -39,20 +38,19 @@ const PRIOR = 0.01;
 const MAX_EXPANSION = 8;
 const MAX_RATIO = 0.75;
 
-/** Side of the feature maps after the stem and each stage: 'same' convolutions round up. */
-function featureSizes(space: MobileDetSpace, side: number): number[] {
-  let s = Math.ceil(side / 2);
-  const sizes: number[] = [];
+/** [rows, columns] of the feature maps after the stem and each stage: 'same' convolutions round up. */
+function featureSizes(space: MobileDetSpace, [height, width]: readonly number[]): [number, number][] {
+  let [h, w] = [Math.ceil(height / 2), Math.ceil(width / 2)];
+  const sizes: [number, number][] = [];
   space.layout.stages.forEach((st, i) => {
-    s = Math.ceil(s / st.stride);
-    if (space.layout.featureStages.includes(i)) sizes.push(s);
+    [h, w] = [Math.ceil(h / st.stride), Math.ceil(w / st.stride)];
+    if (space.layout.featureStages.includes(i)) sizes.push([h, w]);
   });
   return sizes;
 }
 
 export function detSupernet(o: DetSupernetOptions): DetSupernet {
   const { space, inputShape } = o;
-  check(inputShape[0] === inputShape[1], `the detection supernet takes square images (got ${inputShape[0]}x${inputShape[1]})`);
   const anchorOptions = o.anchors ?? DEFAULT_ANCHORS;
   const perCell = anchorsPerCell(anchorOptions);
   const classes = o.categories.length;
@@ -164,11 +162,10 @@ export function detSupernet(o: DetSupernetOptions): DetSupernet {
     return tf.concat(rows, 1) as tf.Tensor3D;
   });
 
-  const sizes = featureSizes(space, inputShape[0]);
   const variables = [...vars.values()];
   return {
     space, variables, categories: o.categories, inputShape,
-    anchors: generateAnchors(sizes.map((s) => [s, s] as [number, number]), anchorOptions),
+    anchors: generateAnchors(featureSizes(space, inputShape), anchorOptions),
     forward,
     dispose: () => tf.dispose(variables),
   };
