@@ -1,5 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { CostModel } from '../src/nas/index.js';
@@ -129,11 +132,45 @@ test('the MobileDets pipeline: latency model, search under the target, standalon
     onLatency: note('latency'), onSearchStep: note('search'), onTrainStep: note('train'),
   });
   assert.deepEqual(stages, ['latency', 'search', 'train']);
+  assert.equal(run.stopped, false);
+  const s = run.standalone!;
   assert.ok(space.isValid(run.search.pick));
-  assert.equal(run.detector.config.arch, space.toString(run.search.pick));
+  assert.equal(s.detector.config.arch, space.toString(run.search.pick));
   assert.equal(run.predictedLatency, run.latency.cost.cost(run.search.pick));
-  assert.equal(run.training.steps, 10);
-  assert.ok(run.measuredLatency > 0);
-  assert.ok(run.detections.length > 0 && run.detections.every((d) => splits.test.some((im) => im.id === d.imageId) && d.categoryId === 7));
-  run.detector.model.dispose();
+  assert.equal(s.training.steps, 10);
+  assert.ok(s.measuredLatency > 0);
+  assert.ok(s.detections.length > 0 && s.detections.every((d) => splits.test.some((im) => im.id === d.imageId) && d.categoryId === 7));
+  s.detector.model.dispose();
+});
+
+test('a search stopped at its checkpoint and resumed ends with the policy and weights of an uninterrupted search', async () => {
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const macs: CostModel = { name: 'mmacs', metric: 'mmacs', cost: (a) => mobileDetCosts(mobileDetPlan(space, a), 32).mmacs };
+  const train = squares(16, 7);
+  const val = squares(8, 8);
+  const settings = { train, val, latency: macs, target: 0.5, beta: -0.5, controllerLr: 0.2, steps: 10, batchSize: 2, lr: 0.01, warmup: 0.2, seed: 4 };
+  const fresh = () => {
+    setSeed(6);
+    return detSupernet({ space, inputShape: [32, 32, 3], categories });
+  };
+  const straightNet = fresh();
+  const straight = await mobileDetSearch({ supernet: straightNet, ...settings });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-detsearch-'));
+  const stop = new AbortController();
+  const cutNet = fresh();
+  const cut = await mobileDetSearch({ supernet: cutNet, ...settings, checkpointDir: dir, signal: stop.signal, onStep: (e) => e.step === 6 && stop.abort() });
+  assert.deepEqual([cut.steps, cut.aborted], [6, true]);
+  setSeed(99); // other initial weights: the checkpoint must replace them
+  const resumedNet = detSupernet({ space, inputShape: [32, 32, 3], categories });
+  let at = -1;
+  const resumed = await mobileDetSearch({ supernet: resumedNet, ...settings, checkpointDir: dir, onResume: (s) => (at = s) });
+  assert.equal(at, 6);
+  assert.equal(resumed.losses.length, 10);
+  assert.ok(resumed.losses.every((l, i) => Math.abs(l - straight.losses[i]) < 1e-3), `${resumed.losses} vs ${straight.losses}`);
+  assert.deepEqual(resumed.qualities.map(Number.isNaN), straight.qualities.map(Number.isNaN));
+  assert.ok(resumed.probs.flat().every((p, i) => Math.abs(p - straight.probs.flat()[i]) < 1e-4));
+  assert.deepEqual(space.toString(resumed.pick), space.toString(straight.pick));
+  straightNet.variables.forEach((v, i) => assert.ok(tf.tidy(() => tf.max(tf.abs(tf.sub(v, resumedNet.variables[i]))).dataSync()[0]) < 1e-3, v.name));
+  for (const n of [straightNet, cutNet, resumedNet]) n.dispose();
+  fs.rmSync(dir, { recursive: true });
 });

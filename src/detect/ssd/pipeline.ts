@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { check } from '../../core/index.js';
 import { setSeed } from '../../backend/index.js';
 import type { Architecture } from '../../nas/index.js';
@@ -13,7 +14,8 @@ import { trainDetector, type TrainDetectorResult } from './train.js';
 /**
  * The MobileDets pipeline at Kiln's scale: a latency model of the space on one device, a TuNAS
  * search under a latency target, standalone training of the pick from scratch, its measured
- * latency on the device, and its detections on the test split (scored by COCO evaluation).
+ * latency on the device, and its detections on the test split (scored by COCO evaluation). An
+ * aborted signal stops at the next step; with `checkpointDir` the same call resumes.
  * `trainStandaloneDetector` alone serves the hand-designed baselines.
  */
 export interface StandaloneDetectorOptions {
@@ -36,9 +38,9 @@ export interface StandaloneDetectorOptions {
 export interface StandaloneDetector {
   detector: Detector;
   training: TrainDetectorResult;
-  /** Latency of the trained model on the device (ms, minimum over repeats). */
+  /** Latency of the trained model on the device (ms, minimum over repeats); NaN when the signal stopped the training. */
   measuredLatency: number;
-  /** Detections on the test split (score threshold 0.01, 100 per image, the COCO protocol's budget). */
+  /** Detections on the test split (score threshold 0.01, 100 per image, the COCO protocol's budget); none when stopped. */
   detections: Detection[];
 }
 
@@ -49,12 +51,15 @@ export async function trainStandaloneDetector(o: StandaloneDetectorOptions): Pro
   const training = await trainDetector(detector, o.splits.train, {
     steps: o.steps, batchSize: o.batchSize, lr: o.lr, seed: o.seed, checkpointDir: o.checkpointDir, onStep: o.onStep, signal: o.signal,
   });
+  if (training.aborted) return { detector, training, measuredLatency: NaN, detections: [] };
   const measuredLatency = await measureLatency(detector.model, o.device.runtime, { batch: o.device.batch, warmup: 3, repeats: 20, statistic: 'min' });
   const detections = await detect(detector, o.splits.test, { scoreThreshold: 0.01, maxDetections: 100 });
   return { detector, training, measuredLatency, detections };
 }
 
-export interface MobileDetRunOptions extends Omit<StandaloneDetectorOptions, 'arch' | 'steps' | 'batchSize' | 'lr' | 'onStep'> {
+export interface MobileDetRunOptions extends Omit<StandaloneDetectorOptions, 'arch' | 'steps' | 'batchSize' | 'lr' | 'onStep' | 'checkpointDir'> {
+  /** Checkpoints of the search (DIR/search) and of the pick's training (DIR/train); existing ones are resumed. */
+  checkpointDir?: string;
   /** Latency target T0 on the device (ms). */
   target: number;
   latencySamples: number;
@@ -67,11 +72,15 @@ export interface MobileDetRunOptions extends Omit<StandaloneDetectorOptions, 'ar
   onTrainStep?: (e: { step: number; steps: number; loss: number }) => void;
 }
 
-export interface MobileDetRun extends StandaloneDetector {
+export interface MobileDetRun {
   latency: LatencyCostModel;
   search: DetSearchResult;
   /** The latency model's prediction for the pick (ms). */
   predictedLatency: number;
+  /** True when the signal stopped the search or the training; the same call resumes from the checkpoints. */
+  stopped: boolean;
+  /** The pick trained standalone, measured and run on the test split; absent when stopped. */
+  standalone?: StandaloneDetector;
 }
 
 export async function runMobileDet(o: MobileDetRunOptions): Promise<MobileDetRun> {
@@ -86,13 +95,20 @@ export async function runMobileDet(o: MobileDetRunOptions): Promise<MobileDetRun
   try {
     search = await mobileDetSearch({
       supernet: net, train: o.splits.train, val: o.splits.val, latency: latency.cost, target: o.target, seed: o.seed, signal: o.signal, ...o.search,
+      checkpointDir: o.checkpointDir && path.join(o.checkpointDir, 'search'),
       onStep: o.onSearchStep,
     });
   } finally {
     net.dispose();
   }
-  const trained = await trainStandaloneDetector({
-    ...o, arch: search.pick, ...o.train, onStep: o.onTrainStep,
+  const run = { latency, search, predictedLatency: search.pickLatency };
+  if (search.aborted) return { ...run, stopped: true };
+  const standalone = await trainStandaloneDetector({
+    ...o, arch: search.pick, ...o.train, onStep: o.onTrainStep, checkpointDir: o.checkpointDir && path.join(o.checkpointDir, 'train'),
   });
-  return { ...trained, latency, search, predictedLatency: search.pickLatency };
+  if (standalone.training.aborted) {
+    standalone.detector.model.dispose();
+    return { ...run, stopped: true };
+  }
+  return { ...run, stopped: false, standalone };
 }

@@ -1,6 +1,8 @@
 import { check, createRng, KilnError } from '../../core/index.js';
 import { tf } from '../../backend/index.js';
-import { createController, policyProbs, type Architecture, type Controller, type CostModel } from '../../nas/index.js';
+import {
+  createController, loadOneShotCheckpoint, policyProbs, saveOneShotCheckpoint, type Architecture, type Controller, type CostModel,
+} from '../../nas/index.js';
 import { fitLatencyModel, type LatencyCostModel, type LatencyDevice, type LookupTable } from '../../nas/latency/index.js';
 import { createOptimizer, createSchedule, trainSteps } from '../../train/index.js';
 import { mobileDetFeatures, mobileDetPlan, type MobileDetSpace } from '../space/space.js';
@@ -40,8 +42,23 @@ export interface DetSearchOptions {
   /** Fraction of the steps with RL off while the shared weights warm up (TuNAS: 0.25). */
   warmup: number;
   seed: number;
+  /** Folder of the search's checkpoint (supernet, optimizer, controller, random streams); an existing one is resumed. */
+  checkpointDir?: string;
+  /** Steps between checkpoints (default: only at the end, or when aborted). */
+  checkpointEvery?: number;
   onStep?: (e: { step: number; steps: number; loss: number; quality?: number; arch: Architecture }) => void;
+  onResume?: (step: number) => void;
   signal?: AbortSignal;
+}
+
+interface SearchState {
+  step: number;
+  controller: unknown;
+  trainRng: number;
+  valRng: number;
+  losses: number[];
+  /** null where JSON stored a warm-up step's NaN. */
+  qualities: (number | null)[];
 }
 
 export interface DetSearchResult {
@@ -76,11 +93,30 @@ export async function mobileDetSearch(o: DetSearchOptions): Promise<DetSearchRes
   const valRng = createRng(o.seed + 2);
   const warmupSteps = Math.round(o.warmup * o.steps);
   const valSize = o.valBatchSize ?? 4 * o.batchSize;
-  const losses: number[] = [];
-  const qualities: number[] = [];
+  let losses: number[] = [];
+  let qualities: number[] = [];
+  let from = 0;
+  if (o.checkpointDir) {
+    const stored = await loadOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer) as SearchState | undefined;
+    if (stored) {
+      if (stored.step > o.steps) throw new KilnError(`checkpoint ${o.checkpointDir} is at step ${stored.step}, past this run's ${o.steps} steps`);
+      controller.restore(stored.controller);
+      trainRng.restore(stored.trainRng);
+      valRng.restore(stored.valRng);
+      ({ step: from, losses } = stored);
+      qualities = stored.qualities.map((q) => q ?? NaN);
+      o.onResume?.(from);
+    }
+  }
+  const save = async (step: number) => {
+    if (!o.checkpointDir) return;
+    const state: SearchState = { step, controller: controller.state(), trainRng: trainRng.state(), valRng: valRng.state(), losses, qualities };
+    await saveOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer, state);
+  };
   const t0 = performance.now();
   const result = await trainSteps<DetectionBatch & { arch: Architecture }>({
-    optimizer, to: o.steps, schedule, variables: net.variables, clipNorm: 10, signal: o.signal,
+    optimizer, from, to: o.steps, schedule, variables: net.variables, clipNorm: 10, signal: o.signal,
+    // The controller proposes before the training batch is drawn: the order of the random draws.
     batch: () => ({ arch: controller.ask(), ...trainBatch(trainRng, o.batchSize) }),
     loss: (b) => ssdLoss(net.forward(b.x, b.arch), b).total,
     release: disposeBatch,
@@ -98,7 +134,10 @@ export async function mobileDetSearch(o: DetSearchOptions): Promise<DetSearchRes
       qualities.push(quality ?? NaN);
       o.onStep?.({ step: step + 1, steps: o.steps, loss, quality, arch });
     },
+    checkpoint: { every: o.checkpointEvery ?? Infinity, save },
   });
+  // An abort stops between checkpoints: save where it stopped.
+  if (result.aborted && result.step > from) await save(result.step);
   optimizer.dispose();
   const pick = controller.pick?.();
   if (!pick) throw new KilnError('the controller has no pick');

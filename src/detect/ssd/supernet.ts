@@ -23,6 +23,8 @@ export interface DetSupernetOptions {
 
 export interface DetSupernet {
   space: MobileDetSpace;
+  /** Prefix of every variable name (unique in the process; checkpoints store names relative to it). */
+  readonly prefix: string;
   readonly variables: tf.Variable[];
   /** Anchors of every child (their feature maps have the same sizes), in output-row order. */
   anchors: Float32Array;
@@ -164,7 +166,7 @@ export function detSupernet(o: DetSupernetOptions): DetSupernet {
 
   const variables = [...vars.values()];
   return {
-    space, variables, categories: o.categories, inputShape,
+    space, prefix, variables, categories: o.categories, inputShape,
     anchors: generateAnchors(featureSizes(space, inputShape), anchorOptions),
     forward,
     dispose: () => tf.dispose(variables),
