@@ -4,7 +4,7 @@ import { convertLayer, handledClasses, type LayerHandlers, type Padding, type Pa
 import { encodeModel, type OnnxGraph, type OnnxInitializer, type OnnxNode } from './graph.js';
 
 /**
- * tfjs LayersModel -> ONNX. The exported graph takes the same NHWC (or flat) input as the tfjs
+ * tfjs LayersModel -> ONNX. The exported graph takes the same NHWC (or other-rank) input as the tfjs
  * model and gives the same output; inside, rank-4 tensors are NCHW (ONNX's Conv layout), with one
  * Transpose after the input and one before any Flatten so flattening order matches tfjs.
  * Supported layers are the ones Kiln's builders, supernet children and SSDLite detectors use; anything else is a
@@ -86,7 +86,7 @@ function globalPool(op: string, layer: tf.layers.Layer, x: Value, e: Emitter): V
 const EXPORTERS: Exporters = {
   input: (_spec, _layer, _inputs, e) => e.input,
   dense({ kernel, bias, activation: act }, layer, [x], e) {
-    if (x.nchw) throw new KilnError(`ONNX export: Dense layer '${layer.name}' on a 4-D tensor (add Flatten first)`);
+    if (x.nchw || (layer.input as tf.SymbolicTensor).rank !== 2) throw new KilnError(`ONNX export: Dense layer '${layer.name}' on a tensor of rank above 2 (add Flatten first)`);
     const [cin, units] = kernel.shape;
     const out = e.fresh(layer.name);
     const w = e.constant(`${layer.name}/kernel`, [cin, units], data(kernel));
@@ -215,8 +215,6 @@ export function toOnnxGraph(model: tf.LayersModel, name = model.name): OnnxGraph
     const t = fresh('nchw');
     nodes.push({ op: 'Transpose', inputs: [ONNX_INPUT], outputs: [t], ints: { perm: [0, 3, 1, 2] } });
     input = { name: t, nchw: true };
-  } else if (inShape.length !== 1) {
-    throw new KilnError(`ONNX export supports flat or [height, width, channels] inputs, not [${inShape}]`);
   }
   const e: Emitter = {
     input,
