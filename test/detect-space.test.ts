@@ -94,4 +94,10 @@ test('the MobileNetV2/V3-like references are IBN-only, in both spaces, and diffe
   assert.notEqual(full.toString(referenceArchitecture(full, 'mobilenetv2')), full.toString(referenceArchitecture(full, 'mobilenetv3')));
   assert.match(full.toString(referenceArchitecture(full, 'mobilenetv3')), /ibn_k5_e8$/);
   assert.throws(() => referenceArchitecture(full, 'resnet'), /unknown reference/);
+  // Narrower copies, for matching a searched model's latency: every stage at the multiplier, fewer MACs.
+  const narrow = referenceArchitecture(full, 'mobilenetv2', 0.5);
+  assert.ok(full.toString(narrow).split('-').filter((p) => p.startsWith('f')).every((p) => p === 'f0.5'));
+  const macs = (a: ReturnType<typeof referenceArchitecture>) => mobileDetCosts(mobileDetPlan(full, a), 64).mmacs;
+  assert.ok(macs(narrow) < macs(referenceArchitecture(full, 'mobilenetv2')));
+  assert.throws(() => referenceArchitecture(full, 'mobilenetv2', 0.6), /not in the space/);
 });

@@ -1,11 +1,11 @@
 import { KilnError } from '../../core/index.js';
 import type { Architecture } from '../../nas/index.js';
-import { opLabel, type BlockOp, type MobileDetSpace } from './space.js';
+import { FILTER_MULTIPLIERS, opLabel, type BlockOp, type MobileDetSpace } from './space.js';
 
 /**
  * Hand-designed baselines the searched models are compared with, written in the IBN-only
  * vocabulary so they are members of both the IBN-only and the full space (every block present,
- * filter multiplier 1):
+ * filter multiplier 1 unless another is asked for, e.g. to match a searched model's latency):
  *
  * - `mobilenetv2`: every block an IBN with a 3x3 depthwise kernel (MobileNetV2 uses 3x3 throughout,
  *   Sandler et al. 2018) and expansion 4 (V2's 6 is not in the space; 4 is the cheaper neighbour);
@@ -20,12 +20,15 @@ function referenceOp(name: ReferenceName, stage: number, stages: number): BlockO
   return { type: 'ibn', kernel: stage >= Math.floor(stages / 2) ? 5 : 3, expansion: stage === stages - 1 ? 8 : 4 };
 }
 
-/** The reference architecture `name` in `space` (either variant: both hold every IBN op). */
-export function referenceArchitecture(space: MobileDetSpace, name: string): Architecture {
+/** The reference architecture `name` in `space` (either variant: both hold every IBN op), at filter multiplier `multiplier` in every stage. */
+export function referenceArchitecture(space: MobileDetSpace, name: string, multiplier = 1): Architecture {
   if (!(REFERENCE_ARCHITECTURES as readonly string[]).includes(name)) {
     throw new KilnError(`unknown reference architecture '${name}' (known: ${REFERENCE_ARCHITECTURES.join(', ')})`);
   }
+  if (!(FILTER_MULTIPLIERS as readonly number[]).includes(multiplier)) {
+    throw new KilnError(`filter multiplier ${multiplier} is not in the space (choices: ${FILTER_MULTIPLIERS.join(', ')})`);
+  }
   const stages = space.layout.stages;
-  const parts = stages.flatMap((st, s) => ['f1', ...Array.from({ length: st.depth }, () => opLabel(referenceOp(name as ReferenceName, s, stages.length)))]);
+  const parts = stages.flatMap((st, s) => [`f${multiplier}`, ...Array.from({ length: st.depth }, () => opLabel(referenceOp(name as ReferenceName, s, stages.length)))]);
   return space.parse(parts.join('-'));
 }
