@@ -5,21 +5,29 @@
  *    and latency of one image on tfjs (the active backend) and onnxruntime-node.
  * B: ms per supernet step (batch 16, a random child each step) and per controller
  *    validation forward (64 images), for the full and the IBN-only space.
- * Run: KILN_THREADS=1 node dist/bench/detect-ssd.js [--steps 8] [--random 2] [--backend native|wasm]
+ * C: the latency cost model of the full space on each of --devices (default tfjs:1,ort:1): per-op
+ *    lookup tables and the linear model fitted (--fit-to lookup|measured) on --samples children, against whole-model
+ *    measurements of --held-out other random children (mean and worst absolute percentage error).
+ * Run: KILN_THREADS=1 node dist/bench/detect-ssd.js [--steps 8] [--random 2] [--samples 12] [--held-out 8]
+ *      [--devices tfjs:1,ort:1] [--fit-to lookup|measured] [--parts A,B,C] [--backend native|wasm]
  */
 import { createRng } from '../src/core/index.js';
 import { backendInfo, initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { Architecture } from '../src/nas/index.js';
-import { measureLatency } from '../src/nas/latency/index.js';
+import { measureLatency, parseDevices, predictionError } from '../src/nas/latency/index.js';
 import { onnxRuntimeAvailable } from '../src/nn/index.js';
 import { createOptimizer } from '../src/train/index.js';
 import { mobileDetCosts, mobileDetPlan, mobileDetSpace, referenceArchitecture, REFERENCE_ARCHITECTURES } from '../src/detect/space/index.js';
-import { buildDetector, detectionBatches, detSupernet, disposeBatch, ssdLoss } from '../src/detect/ssd/index.js';
+import { buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, ssdLoss } from '../src/detect/ssd/index.js';
 import type { DetectionImage } from '../src/detect/types.js';
 import { arg } from './args.js';
 
 const STEPS = Number(arg('--steps', '8'));
 const RANDOM = Number(arg('--random', '2'));
+const SAMPLES = Number(arg('--samples', '12'));
+const HELD_OUT = Number(arg('--held-out', '8'));
+const PARTS = arg('--parts', 'A,B,C').split(',');
+const FIT_TO = arg('--fit-to', 'lookup') === 'measured' ? 'measured' : 'lookup';
 const BATCH = 16;
 const SIDE = 64;
 const categories = [1, 2, 3, 4].map((id) => ({ id, name: `c${id}` }));
@@ -56,6 +64,12 @@ async function main(): Promise<void> {
   console.log(`backend ${info.active}${info.active === 'native' && info.native.available ? `, ${info.native.threads} threads` : ''}`);
   const data = images(64);
   const ort = await onnxRuntimeAvailable();
+  if (PARTS.includes('A')) await partA(data, ort);
+  if (PARTS.includes('B')) partB(data);
+  if (PARTS.includes('C')) await partC(ort);
+}
+
+async function partA(data: DetectionImage[], ort: boolean): Promise<void> {
   const full = mobileDetSpace('full');
   const rng = createRng(7);
   const models: [string, Architecture][] = [
@@ -85,6 +99,9 @@ async function main(): Promise<void> {
     console.log(`| ${name} | \`${full.toString(a)}\` | ${d.model.countParams()} | ${c.mmacs.toFixed(2)} | ${step.toFixed(1)} | ${tfjs.toFixed(2)} | ${onnx} |`);
     d.model.dispose();
   }
+}
+
+function partB(data: DetectionImage[]): void {
   console.log('\n| supernet | ms/step (batch 16) | validation forward ms (64 images) |');
   console.log('|---|---|---|');
   for (const variant of ['full', 'ibn'] as const) {
@@ -112,6 +129,31 @@ async function main(): Promise<void> {
     opt.dispose();
     net.dispose();
     console.log(`| ${space.name} | ${step.toFixed(1)} | ${val.toFixed(1)} |`);
+  }
+}
+
+async function partC(ort: boolean): Promise<void> {
+  const space = mobileDetSpace('full');
+  console.log('\n| device | fitted on | table entries | fit MAPE | held-out MAPE | held-out worst | measured range ms | seconds |');
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const device of parseDevices(arg('--devices', 'tfjs:1,ort:1'))) {
+    if (device.runtime === 'ort' && !ort) continue;
+    const t0 = performance.now();
+    const m = await detectorLatencyModel(space, device, { inputShape: [SIDE, SIDE, 3], categories, samples: SAMPLES, seed: 1, statistic: 'min', fitTo: FIT_TO });
+    const rng = createRng(99);
+    const predicted: number[] = [];
+    const measured: number[] = [];
+    for (let i = 0; i < HELD_OUT; i++) {
+      const a = space.sample(rng);
+      const d = buildDetector({ space, arch: a, inputShape: [SIDE, SIDE, 3], categories });
+      predicted.push(m.cost.cost(a));
+      measured.push(await measureLatency(d.model, device.runtime, { batch: device.batch, warmup: 5, repeats: 30, statistic: 'min' }));
+      d.model.dispose();
+    }
+    const e = predictionError(predicted, measured);
+    const pct = (v: number) => `${(100 * v).toFixed(1)}%`;
+    console.log(`| ${device.name} | ${SAMPLES} children, ${FIT_TO} | ${Object.keys(m.table).length} | ${pct(m.fitError.mape)} | ${pct(e.mape)} | ${pct(e.maxApe)} | ` +
+      `${Math.min(...measured).toFixed(2)}-${Math.max(...measured).toFixed(2)} | ${((performance.now() - t0) / 1000).toFixed(0)} |`);
   }
 }
 

@@ -90,7 +90,8 @@ test('per-op latency features: a skipped block adds nothing, a wider child costs
   const skipped = f('f1-ibn_k3_e4-f1-fused_k3_e4-skip-f1-ibn_k3_e4');
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   assert.equal(withBlock.length, skipped.length);
-  assert.equal(withBlock.filter((v, i) => v !== skipped[i]).length, 2); // the Tucker slot's presence and MACs
+  assert.equal(withBlock.filter((v, i) => v !== skipped[i]).length, 2); // the Tucker count and MACs
+  assert.deepEqual(skipped.slice(0, 3), [2, 1, 0]); // IBN, fused, Tucker blocks
   const wide = f('f1.25-ibn_k5_e8-f1.25-fused_k5_e8-skip-f1.25-ibn_k5_e8');
   assert.ok(sum(wide) > sum(skipped));
 });

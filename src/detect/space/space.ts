@@ -227,28 +227,25 @@ export function mobileDetCosts(plan: MobileDetPlan, side: number, inC = 3): { pa
 const OP_TYPES = ['ibn', 'fused', 'tucker'] as const;
 
 /**
- * Per-op features of a plan for a linear latency model (TuNAS's cost model): for every block slot
- * of the layout and each op type, [present, multiply-adds (millions)], so a skipped block or an
- * absent op type contributes zeros; then the multiply-adds of the heads' 1x1 predictors and
- * depthwise convolutions per feature map (`perAnchor` outputs per anchor, `anchors` per cell).
+ * Per-op features of a plan for a linear latency model (TuNAS's cost model, fitted in nas/latency):
+ * for each op type (IBN, fused, Tucker) the number of blocks and their multiply-adds (millions), then
+ * the multiply-adds of the SSDLite heads (`anchors` per cell, `perAnchor` outputs per anchor). Per
+ * type rather than per block slot: with the few dozen children a device can be measured on, a
+ * feature per slot and op (dozens of weights) fits the measured children and misses the others.
  */
 export function mobileDetFeatures(plan: MobileDetPlan, layout: DetLayout, side: number, anchors: number, perAnchor: number): number[] {
-  const slots = layout.stages.reduce((n, st) => n + st.depth, 0);
-  const f = new Array<number>(slots * OP_TYPES.length * 2 + layout.featureStages.length).fill(0);
-  const firstSlot = layout.stages.map((_, s) => layout.stages.slice(0, s).reduce((n, st) => n + st.depth, 0));
+  const f = new Array<number>(OP_TYPES.length * 2 + 1).fill(0);
   let at = Math.ceil(side / 2);
   const sides: number[] = [];
   for (const [i, b] of plan.blocks.entries()) {
-    const o = ((firstSlot[b.stage] + b.index) * OP_TYPES.length + OP_TYPES.indexOf(b.op.type)) * 2;
-    f[o] = 1;
-    f[o + 1] = blockCosts(b, at).macs / 1e6;
+    const t = OP_TYPES.indexOf(b.op.type);
+    f[t] += 1;
+    f[OP_TYPES.length + t] += blockCosts(b, at).macs / 1e6;
     at = Math.ceil(at / b.stride);
     const lastOfStage = i + 1 === plan.blocks.length || plan.blocks[i + 1].stage !== b.stage;
     if (lastOfStage && layout.featureStages.includes(b.stage)) sides.push(at);
   }
-  plan.featureChannels.forEach((c, l) => {
-    // Two predictors (box: 4 per anchor, classes: perAnchor - 4), each a 3x3 depthwise then a 1x1 conv.
-    f[slots * OP_TYPES.length * 2 + l] = (sides[l] * sides[l] * (2 * 9 * c + c * anchors * perAnchor)) / 1e6;
-  });
+  // Each map has two predictors (box: 4 per anchor, classes: perAnchor - 4), each a 3x3 depthwise then a 1x1 conv.
+  plan.featureChannels.forEach((c, l) => (f[OP_TYPES.length * 2] += (sides[l] * sides[l] * (2 * 9 * c + c * anchors * perAnchor)) / 1e6));
   return f;
 }

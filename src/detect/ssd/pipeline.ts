@@ -63,6 +63,11 @@ export interface MobileDetRunOptions extends Omit<StandaloneDetectorOptions, 'ar
   /** Latency target T0 on the device (ms). */
   target: number;
   latencySamples: number;
+  /**
+   * Fit the linear latency model to whole-model measurements (default) or to per-op lookup sums:
+   * measured children predict held-out ones better on both runtimes (BENCHMARKS.md, MobileDets).
+   */
+  latencyFitTo?: 'measured' | 'lookup';
   /** Per-op latencies measured before (extended in place, so a caller can save it). */
   latencyTable?: LookupTable;
   search: { steps: number; batchSize: number; lr: number; warmup: number; beta: number; controllerLr: number };
@@ -87,7 +92,7 @@ export async function runMobileDet(o: MobileDetRunOptions): Promise<MobileDetRun
   check(o.splits.val.length > 0 && o.splits.test.length > 0, 'the MobileDets pipeline needs validation and test images');
   const latency = await detectorLatencyModel(o.space, o.device, {
     inputShape: o.inputShape, categories: o.categories, anchors: o.anchors, samples: o.latencySamples, seed: o.seed, table: o.latencyTable,
-    statistic: 'min', onProgress: o.onLatency,
+    statistic: 'min', fitTo: o.latencyFitTo ?? 'measured', onProgress: o.onLatency,
   });
   setSeed(o.seed);
   const net = detSupernet({ space: o.space, inputShape: o.inputShape, categories: o.categories, anchors: o.anchors });
