@@ -8,17 +8,23 @@
  * C: the latency cost model of the full space on each of --devices (default tfjs:1,ort:1): per-op
  *    lookup tables and the linear model fitted (--fit-to lookup|measured) on --samples children, against whole-model
  *    measurements of --held-out other random children (mean and worst absolute percentage error).
+ * D: TuNAS searches (--search-steps, batch 8, warm-up 25%, beta --beta) of the IBN-only and the full
+ *    space on ort_b1 at each of --targets ms (latency model fitted to --samples measured children),
+ *    on 64x64 images of 1-3 squares: the pick's predicted and measured latency against the target.
  * Run: KILN_THREADS=1 node dist/bench/detect-ssd.js [--steps 8] [--random 2] [--samples 12] [--held-out 8]
- *      [--devices tfjs:1,ort:1] [--fit-to lookup|measured] [--parts A,B,C] [--backend native|wasm]
+ *      [--devices tfjs:1,ort:1] [--fit-to lookup|measured] [--search-steps 120] [--targets 0.25,0.4] [--beta -0.5]
+ *      [--parts A,B,C,D] [--backend native|wasm]
  */
 import { createRng } from '../src/core/index.js';
 import { backendInfo, initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { Architecture } from '../src/nas/index.js';
-import { measureLatency, parseDevices, predictionError } from '../src/nas/latency/index.js';
+import { latencyDevice, measureLatency, parseDevices, predictionError } from '../src/nas/latency/index.js';
 import { onnxRuntimeAvailable } from '../src/nn/index.js';
 import { createOptimizer } from '../src/train/index.js';
 import { mobileDetCosts, mobileDetPlan, mobileDetSpace, referenceArchitecture, REFERENCE_ARCHITECTURES } from '../src/detect/space/index.js';
-import { buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, ssdLoss } from '../src/detect/ssd/index.js';
+import {
+  buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, mobileDetSearch, ssdLoss,
+} from '../src/detect/ssd/index.js';
 import type { DetectionImage } from '../src/detect/types.js';
 import { arg } from './args.js';
 
@@ -27,6 +33,9 @@ const RANDOM = Number(arg('--random', '2'));
 const SAMPLES = Number(arg('--samples', '12'));
 const HELD_OUT = Number(arg('--held-out', '8'));
 const PARTS = arg('--parts', 'A,B,C').split(',');
+const SEARCH_STEPS = Number(arg('--search-steps', '120'));
+const TARGETS = arg('--targets', '0.25,0.4').split(',').map(Number);
+const BETA = Number(arg('--beta', '-0.5'));
 const FIT_TO = arg('--fit-to', 'lookup') === 'measured' ? 'measured' : 'lookup';
 const BATCH = 16;
 const SIDE = 64;
@@ -67,6 +76,7 @@ async function main(): Promise<void> {
   if (PARTS.includes('A')) await partA(data, ort);
   if (PARTS.includes('B')) partB(data);
   if (PARTS.includes('C')) await partC(ort);
+  if (PARTS.includes('D') && ort) await partD();
 }
 
 async function partA(data: DetectionImage[], ort: boolean): Promise<void> {
@@ -158,3 +168,46 @@ async function partC(ort: boolean): Promise<void> {
 }
 
 await main();
+
+/** 64x64 scenes of 1-3 squares of 4 colours (the category), on dark noise. */
+function squareScenes(n: number, seed: number): DetectionImage[] {
+  const rng = createRng(seed);
+  const colours = [[0.9, 0.1, 0.1], [0.1, 0.9, 0.1], [0.1, 0.1, 0.9], [0.9, 0.9, 0.1]];
+  return Array.from({ length: n }, (_, i) => {
+    const pixels = Float32Array.from({ length: SIDE * SIDE * 3 }, () => rng.next() * 0.15);
+    const boxes: [number, number, number, number][] = [];
+    const categoryIds: number[] = [];
+    for (let k = 1 + rng.int(3); k > 0; k--) {
+      const s = 8 + rng.int(20);
+      const [x, y, c] = [rng.int(SIDE - s), rng.int(SIDE - s), rng.int(4)];
+      for (let r = y; r < y + s; r++) for (let q = x; q < x + s; q++) pixels.set(colours[c], (r * SIDE + q) * 3);
+      boxes.push([x, y, s, s]);
+      categoryIds.push(c + 1);
+    }
+    return { id: i + 1, width: SIDE, height: SIDE, pixels, boxes, categoryIds };
+  });
+}
+
+async function partD(): Promise<void> {
+  const device = latencyDevice('ort', 1);
+  const train = squareScenes(256, 1);
+  const val = squareScenes(64, 2);
+  console.log('\n| space | target ms | pick | predicted ms | measured ms | search s |');
+  console.log('|---|---|---|---|---|---|');
+  for (const variant of ['ibn', 'full'] as const) {
+    const space = mobileDetSpace(variant);
+    const m = await detectorLatencyModel(space, device, { inputShape: [SIDE, SIDE, 3], categories, samples: SAMPLES, seed: 1, statistic: 'min', fitTo: 'measured' });
+    for (const target of TARGETS) {
+      setSeed(1);
+      const net = detSupernet({ space, inputShape: [SIDE, SIDE, 3], categories });
+      const r = await mobileDetSearch({
+        supernet: net, train, val, latency: m.cost, target, beta: BETA, controllerLr: 0.05, steps: SEARCH_STEPS, batchSize: 8, lr: 0.01, warmup: 0.25, seed: 1,
+      });
+      net.dispose();
+      const d = buildDetector({ space, arch: r.pick, inputShape: [SIDE, SIDE, 3], categories });
+      const measured = await measureLatency(d.model, 'ort', { batch: 1, warmup: 5, repeats: 30, statistic: 'min' });
+      d.model.dispose();
+      console.log(`| ${space.name} | ${target} | \`${space.toString(r.pick)}\` | ${r.pickLatency.toFixed(3)} | ${measured.toFixed(3)} | ${r.seconds.toFixed(0)} |`);
+    }
+  }
+}

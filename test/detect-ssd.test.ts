@@ -8,7 +8,7 @@ import { createRng, KilnError } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { mobileDetSpace, TINY_LAYOUT } from '../src/detect/space/index.js';
 import {
-  anchorTargets, buildDetector, decodeBoxes, detect, detectionsPng, encodeBox, generateAnchors, iou, loadDetector, matchAnchors, normalizedCorners,
+  anchorTargets, buildDetector, decodeBoxes, detect, detectionsPng, encodeBox, generateAnchors, cornerIou, loadDetector, matchAnchors, normalizedCorners,
   perClassNms, saveDetector, ssdLoss, toCorners, trainDetector, type Detector,
 } from '../src/detect/ssd/index.js';
 import type { DetectionImage } from '../src/detect/types.js';
@@ -71,8 +71,8 @@ test('matching: IoU >= 0.5 is positive, and a box no anchor reaches still claims
   const anchors = Float32Array.of(0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 0.5, 0.5, 0.5, 0.5, 0.2, 0.2);
   const gt = Float32Array.of(0, 0, 0.5, 0.4, 0.45, 0.45, 0.65, 0.65);
   const corners = toCorners(anchors);
-  assert.ok(Math.abs(iou(corners, 0, gt, 0) - 0.8) < 1e-6);
-  assert.ok(Math.abs(iou(corners, 2, gt, 1) - 0.0225 / 0.0575) < 1e-6); // 0.39: below the threshold
+  assert.ok(Math.abs(cornerIou(corners, 0, gt, 0) - 0.8) < 1e-6);
+  assert.ok(Math.abs(cornerIou(corners, 2, gt, 1) - 0.0225 / 0.0575) < 1e-6); // 0.39: below the threshold
   assert.deepEqual(Array.from(matchAnchors(corners, gt, 0.5)), [0, -1, 1]);
   assert.deepEqual(Array.from(matchAnchors(corners, new Float32Array(0), 0.5)), [-1, -1, -1]);
   const t = anchorTargets(anchors, gt, [3, 5], 0.5);
@@ -100,7 +100,7 @@ test('a tiny SSDLite learns to find one square (top box IoU > 0.5) and its loss 
   const dets = await detect(d, held, { maxDetections: 1 });
   const hits = held.filter((im) => {
     const top = dets.find((q) => q.imageId === im.id);
-    return top && top.categoryId === 7 && iou(normalizedCorners([top.box], 32, 32), 0, normalizedCorners(im.boxes, 32, 32), 0) > 0.5;
+    return top && top.categoryId === 7 && cornerIou(normalizedCorners([top.box], 32, 32), 0, normalizedCorners(im.boxes, 32, 32), 0) > 0.5;
   }).length;
   assert.ok(hits >= 18, `${hits} of 20 held-out squares found`);
 

@@ -9,7 +9,7 @@ import type { BoxXywh } from '../types.js';
 /** The SSD / TF Object Detection API box coder scale factors for (x, y, w, h): offsets x10, log-sizes x5. */
 export const BOX_SCALES: readonly [number, number, number, number] = [10, 10, 5, 5];
 
-export function iou(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): number {
+export function cornerIou(a: ArrayLike<number>, ai: number, b: ArrayLike<number>, bi: number): number {
   const [ax1, ay1, ax2, ay2] = [a[ai * 4], a[ai * 4 + 1], a[ai * 4 + 2], a[ai * 4 + 3]];
   const [bx1, by1, bx2, by2] = [b[bi * 4], b[bi * 4 + 1], b[bi * 4 + 2], b[bi * 4 + 3]];
   const iw = Math.min(ax2, bx2) - Math.max(ax1, bx1);

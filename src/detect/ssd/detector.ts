@@ -140,7 +140,7 @@ export async function loadDetector(modelPath: string): Promise<Detector> {
 /** What prediction needs of an image. */
 export type ImageInput = Pick<DetectionImage, 'id' | 'width' | 'height' | 'pixels'>;
 
-export function checkImages(images: readonly ImageInput[]): void {
+export function checkImageInputs(images: readonly ImageInput[]): void {
   for (const im of images) {
     check(Number.isInteger(im.width) && Number.isInteger(im.height) && im.width > 0 && im.height > 0, `image ${im.id} has a malformed size ${im.width}x${im.height}`);
     check(im.pixels.length === im.width * im.height * 3, `image ${im.id} has ${im.pixels.length} values, not ${im.width}x${im.height}x3`);
@@ -157,7 +157,7 @@ export function inputBatch(images: readonly ImageInput[], [h, w, c]: readonly nu
 }
 
 /** Detections of each image from the model's raw output rows (`raw` holds the whole batch). */
-export function postprocess(d: Detector, raw: Float32Array, images: readonly ImageInput[], nms: NmsOptions = DEFAULT_NMS): Detection[] {
+export function decodeDetections(d: Detector, raw: Float32Array, images: readonly ImageInput[], nms: NmsOptions = DEFAULT_NMS): Detection[] {
   const classes = d.config.categories.length;
   const per = 4 + classes;
   const n = d.anchors.length / 4;
@@ -184,7 +184,7 @@ export function checkNms(o: NmsOptions): void {
 export async function detect(d: Detector, images: readonly ImageInput[], nms: Partial<NmsOptions> = {}, batchSize = 32): Promise<Detection[]> {
   const o = { ...DEFAULT_NMS, ...nms };
   checkNms(o);
-  checkImages(images);
+  checkImageInputs(images);
   const out: Detection[] = [];
   for (let s = 0; s < images.length; s += batchSize) {
     const part = images.slice(s, s + batchSize);
@@ -192,7 +192,7 @@ export async function detect(d: Detector, images: readonly ImageInput[], nms: Pa
     const y = d.model.predict(x) as tf.Tensor;
     const raw = (await y.data()) as Float32Array;
     tf.dispose([x, y]);
-    out.push(...postprocess(d, raw, part, o));
+    out.push(...decodeDetections(d, raw, part, o));
   }
   return out;
 }

@@ -1,11 +1,11 @@
 /** SSDLite: anchors, matching, box coding, loss, per-class NMS, the detector model, its training and prediction. */
 export { generateAnchors, anchorsPerCell, checkAnchorOptions, DEFAULT_ANCHORS, type AnchorOptions } from './anchors.js';
-export { iou, toCorners, encodeBox, decodeBoxes, normalizedCorners, pixelBox, BOX_SCALES } from './boxes.js';
+export { cornerIou, toCorners, encodeBox, decodeBoxes, normalizedCorners, pixelBox, BOX_SCALES } from './boxes.js';
 export { matchAnchors, anchorTargets, type AnchorTargets } from './match.js';
-export { nms, perClassNms, DEFAULT_NMS, type NmsOptions, type Kept } from './nms.js';
+export { greedyNms, perClassNms, DEFAULT_NMS, type NmsOptions, type KeptBox } from './nms.js';
 export { ssdLoss, DEFAULT_FOCAL, type FocalOptions, type SsdTargets } from './loss.js';
 export {
-  buildDetector, saveDetector, loadDetector, detect, postprocess, inputBatch, checkImages, checkNms,
+  buildDetector, saveDetector, loadDetector, detect, decodeDetections, inputBatch, checkImageInputs, checkNms,
   type Detector, type DetectorConfig, type BuildDetectorOptions, type ImageInput,
 } from './detector.js';
 export {

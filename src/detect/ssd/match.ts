@@ -1,4 +1,4 @@
-import { encodeBox, iou, toCorners } from './boxes.js';
+import { encodeBox, cornerIou, toCorners } from './boxes.js';
 
 /**
  * SSD's matching: an anchor is positive for the ground-truth box it overlaps most when that IoU
@@ -14,7 +14,7 @@ export function matchAnchors(anchorCorners: Float32Array, gt: Float32Array, thre
   for (let a = 0; a < n; a++) {
     let top = 0;
     for (let j = 0; j < g; j++) {
-      const v = iou(anchorCorners, a, gt, j);
+      const v = cornerIou(anchorCorners, a, gt, j);
       if (v > top) {
         top = v;
         if (v >= threshold) match[a] = j;
@@ -25,7 +25,7 @@ export function matchAnchors(anchorCorners: Float32Array, gt: Float32Array, thre
     let arg = -1;
     let top = 0;
     for (let a = 0; a < n; a++) {
-      const v = iou(anchorCorners, a, gt, j);
+      const v = cornerIou(anchorCorners, a, gt, j);
       if (v > top) {
         top = v;
         arg = a;

@@ -3,7 +3,7 @@ import { tf } from '../../backend/index.js';
 import { createOptimizer, createSchedule, hasCheckpoint, loadCheckpoint, saveCheckpoint, trainSteps, type TrainState } from '../../train/index.js';
 import type { Category, DetectionImage } from '../types.js';
 import { normalizedCorners } from './boxes.js';
-import { checkImages, inputBatch, type Detector } from './detector.js';
+import { checkImageInputs, inputBatch, type Detector } from './detector.js';
 import { DEFAULT_FOCAL, ssdLoss, type FocalOptions, type SsdTargets } from './loss.js';
 import { anchorTargets, type AnchorTargets } from './match.js';
 
@@ -63,7 +63,7 @@ export interface DetectorFrame {
 /** Checks every image and box before training starts; returns the class index of each category id. */
 function checkTrainingImages(f: DetectorFrame, images: readonly DetectionImage[]): Map<number, number> {
   check(images.length > 0, 'no training images');
-  checkImages(images);
+  checkImageInputs(images);
   const index = new Map(f.categories.map((c, i) => [c.id, i]));
   for (const im of images) {
     check(im.boxes.length === im.categoryIds.length, `image ${im.id} has ${im.boxes.length} boxes but ${im.categoryIds.length} category ids`);
