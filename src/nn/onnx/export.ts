@@ -4,10 +4,10 @@ import { convertLayer, handledClasses, type LayerHandlers, type Padding, type Pa
 import { encodeModel, type OnnxGraph, type OnnxInitializer, type OnnxNode } from './graph.js';
 
 /**
- * tfjs LayersModel -> ONNX. The exported graph takes the same NHWC (or flat) input as the tfjs
+ * tfjs LayersModel -> ONNX. The exported graph takes the same NHWC (or other-rank) input as the tfjs
  * model and gives the same output; inside, rank-4 tensors are NCHW (ONNX's Conv layout), with one
  * Transpose after the input and one before any Flatten so flattening order matches tfjs.
- * Supported layers are the ones Kiln's builders and supernet children use; anything else is a
+ * Supported layers are the ones Kiln's builders, supernet children and SSDLite detectors use; anything else is a
  * KilnError naming the layer, never a silently wrong graph.
  */
 
@@ -21,7 +21,7 @@ interface Emitter {
   initializers: OnnxInitializer[];
   /** Fresh tensor name. */
   fresh(hint: string): string;
-  constant(name: string, dims: number[], values: Float32Array): string;
+  constant(name: string, dims: number[], values: Float32Array | BigInt64Array): string;
 }
 
 /** Tensors in the graph: ONNX name and whether it is a rank-4 NCHW tensor. */
@@ -86,7 +86,7 @@ function globalPool(op: string, layer: tf.layers.Layer, x: Value, e: Emitter): V
 const EXPORTERS: Exporters = {
   input: (_spec, _layer, _inputs, e) => e.input,
   dense({ kernel, bias, activation: act }, layer, [x], e) {
-    if (x.nchw) throw new KilnError(`ONNX export: Dense layer '${layer.name}' on a 4-D tensor (add Flatten first)`);
+    if (x.nchw || (layer.input as tf.SymbolicTensor).rank !== 2) throw new KilnError(`ONNX export: Dense layer '${layer.name}' on a tensor of rank above 2 (add Flatten first)`);
     const [cin, units] = kernel.shape;
     const out = e.fresh(layer.name);
     const w = e.constant(`${layer.name}/kernel`, [cin, units], data(kernel));
@@ -157,21 +157,42 @@ const EXPORTERS: Exporters = {
     return { name: out, nchw: true };
   },
   flatten(_spec, layer, [x], e) {
-    let src = x.name;
-    if (x.nchw) {
-      src = e.fresh(`${layer.name}/nhwc`);
-      e.nodes.push({ op: 'Transpose', inputs: [x.name], outputs: [src], ints: { perm: [0, 2, 3, 1] } });
-    }
+    const src = x.nchw ? toNhwc(x.name, layer, e) : x.name;
     const out = e.fresh(layer.name);
     e.nodes.push({ op: 'Flatten', inputs: [src], outputs: [out], int: { axis: 1 } });
     return { name: out, nchw: false };
   },
   dropout: (_spec, _layer, [x]) => x,
-  // Not exported (no Kiln builder or supernet child uses them): stated here so the table test sees it.
-  reshape: null,
+  reshape({ targetShape }, layer, [x], e) {
+    // tfjs reshapes NHWC in row-major order: go back to NHWC first, and to NCHW after a reshape to an image.
+    const src = x.nchw ? toNhwc(x.name, layer, e) : x.name;
+    const shape = e.constant(`${layer.name}/shape`, [targetShape.length + 1], BigInt64Array.from([0, ...targetShape], BigInt)); // 0: keep the batch
+    const out = e.fresh(layer.name);
+    e.nodes.push({ op: 'Reshape', inputs: [src, shape], outputs: [out] });
+    if (targetShape.length !== 3) return { name: out, nchw: false };
+    const nchw = e.fresh(`${layer.name}/nchw`);
+    e.nodes.push({ op: 'Transpose', inputs: [out], outputs: [nchw], ints: { perm: [0, 3, 1, 2] } });
+    return { name: nchw, nchw: true };
+  },
+  concat({ axis }, layer, inputs, e) {
+    const nchw = inputs[0].nchw;
+    if (inputs.some((v) => v.nchw !== nchw)) throw new KilnError(`ONNX export: Concatenate '${layer.name}' joins image and flat tensors`);
+    const rank = (layer.input as tf.SymbolicTensor[])[0].rank;
+    const a = axis < 0 ? axis + rank : axis;
+    const out = e.fresh(layer.name);
+    // A tfjs NHWC axis (batch, row, column, channel) is NCHW axis 0, 2, 3, 1.
+    e.nodes.push({ op: 'Concat', inputs: inputs.map((v) => v.name), outputs: [out], int: { axis: nchw ? [0, 2, 3, 1][a] : a } });
+    return { name: out, nchw };
+  },
+  // Not exported (no Kiln builder or supernet child uses it): stated here so the table test sees it.
   zeropad: null,
-  concat: null,
 };
+
+function toNhwc(name: string, layer: tf.layers.Layer, e: Emitter): string {
+  const out = e.fresh(`${layer.name}/nhwc`);
+  e.nodes.push({ op: 'Transpose', inputs: [name], outputs: [out], ints: { perm: [0, 2, 3, 1] } });
+  return out;
+}
 
 /** Layer class names the exporter handles. */
 export const ONNX_EXPORTABLE_LAYERS: readonly string[] = handledClasses(EXPORTERS);
@@ -194,8 +215,6 @@ export function toOnnxGraph(model: tf.LayersModel, name = model.name): OnnxGraph
     const t = fresh('nchw');
     nodes.push({ op: 'Transpose', inputs: [ONNX_INPUT], outputs: [t], ints: { perm: [0, 3, 1, 2] } });
     input = { name: t, nchw: true };
-  } else if (inShape.length !== 1) {
-    throw new KilnError(`ONNX export supports flat or [height, width, channels] inputs, not [${inShape}]`);
   }
   const e: Emitter = {
     input,

@@ -2,11 +2,13 @@ import { ProtoWriter } from './protobuf.js';
 
 /**
  * ONNX graphs as plain data, and their ModelProto encoding: standard operators, float tensors,
- * float initializers, and int / ints / float / string attributes. Both the tfjs exporter and
+ * float and int64 initializers (int64 for shape inputs such as Reshape's), and int / ints / float /
+ * string attributes. Both the tfjs exporter and
  * StoryBench's hand-built fixture models write through `encodeModel`.
  */
 
 const FLOAT = 1;
+const INT64 = 7;
 const ATTR_FLOAT = 1;
 const ATTR_INT = 2;
 const ATTR_STRING = 3;
@@ -27,7 +29,7 @@ export interface OnnxNode {
 export interface OnnxInitializer {
   name: string;
   dims: number[];
-  values: Float32Array;
+  values: Float32Array | BigInt64Array;
 }
 
 export interface OnnxGraph {
@@ -72,7 +74,7 @@ export function encodeModel(g: OnnxGraph, opset = 13): Uint8Array {
   for (const init of g.initializers) {
     const t = new ProtoWriter();
     init.dims.forEach((d) => t.int(1, d));
-    t.int(2, FLOAT).string(8, init.name);
+    t.int(2, init.values instanceof BigInt64Array ? INT64 : FLOAT).string(8, init.name);
     t.bytes(9, new Uint8Array(init.values.buffer, init.values.byteOffset, init.values.byteLength));
     graph.message(5, t);
   }
