@@ -1,6 +1,7 @@
 /**
  * detect: object detection data (generated `shapes-det` and `digits-det` scenes with exact boxes, COCO JSON files),
- * box pictures, and COCO-protocol evaluation bit-identical to pycocotools' COCOeval.
+ * box pictures, COCO-protocol evaluation bit-identical to pycocotools' COCOeval, the SSDLite detector and the
+ * MobileDet search space (IBN, fused IBN and Tucker blocks) with its TuNAS-style latency-aware search.
  *
  * @module kiln/detect
  */
@@ -22,3 +23,5 @@ export { boxGridPng, datasetPreviewPng, type BoxPanel, type LabelledBox, type Bo
 export {
   evaluateCoco, COCO_STAT_NAMES, IOU_THRESHOLDS, RECALL_THRESHOLDS, MAX_DETECTIONS, AREA_RANGES, type CocoEvaluation,
 } from './eval/coco-eval.js';
+export * from './space/index.js';
+export * from './ssd/index.js';
