@@ -307,13 +307,12 @@ export function postgresStorage(uri: string, opts: { create?: boolean } = {}): S
       const r = db.query<{ s: string | null }>(`SELECT controller_state AS s FROM studies WHERE name = $1`, [study]).rows[0];
       return r?.s ? JSON.parse(r.s) : undefined;
     },
-    discardAfter: (study, number, reason) => locked(study, (tx) => {
+    discardAfter: (study, number, reason) => locked(study, () => {
       const n = db.query(`UPDATE trials SET state = 'failed', error = $1, controller_state = NULL, finished_at = $2
         WHERE study = $3 AND number > $4 AND state != 'failed'`, [reason, now(), study, number]).rowCount;
       const kept = db.query<{ s: string }>(`SELECT controller_state AS s FROM trials WHERE study = $1 AND controller_state IS NOT NULL
         ORDER BY number DESC LIMIT 1`, [study]).rows[0];
       db.query(`UPDATE studies SET controller_state = $1, state_version = state_version + 1 WHERE name = $2`, [kept?.s ?? null, study]);
-      void tx;
       return n;
     }),
     close: () => db.close(),
