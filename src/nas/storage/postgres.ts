@@ -216,7 +216,9 @@ export function postgresStorage(uri: string, opts: { create?: boolean } = {}): S
   const SERVER_MS = `(extract(epoch from clock_timestamp()) * 1000)::float8`;
   const txOf = (study: string): StudyTx => ({
     now: () => db.query<{ ms: number }>(`SELECT ${SERVER_MS} AS ms`).rows[0].ms,
-    running: () => db.query<RunningRow>(`SELECT number, worker, heartbeat FROM trials WHERE study = $1 AND state = 'running' ORDER BY number`, [study]).rows,
+    running: () => db.query<RunningRow>(`SELECT number, arch, worker, heartbeat FROM trials WHERE study = $1 AND state = 'running' ORDER BY number`, [study]).rows,
+    failedWith: (arch, reason) => Number(db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM trials WHERE study = $1 AND state = 'failed' AND arch = $2 AND error = $3`,
+      [study, arch, reason]).rows[0].n),
     fail(numbers, reason, requeue) {
       db.query(`UPDATE trials SET state = 'failed', error = $1, finished_at = $2, requeued = $3 WHERE study = $4 AND number = ANY($5::int[]) AND state = 'running'`,
         [reason, now(), requeue, study, numbers]);

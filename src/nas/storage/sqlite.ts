@@ -101,7 +101,8 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     finishTrial: db.prepare(`UPDATE trials SET state = ?, feasible = ?, value = ?, metrics = ?, error = ?,
       controller_state = ?, finished_at = ? WHERE study = ? AND number = ? AND state = 'running'`),
     trials: db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trials WHERE study = ? ORDER BY number`),
-    running: db.prepare(`SELECT number, worker, heartbeat FROM trials WHERE study = ? AND state = 'running' ORDER BY number`),
+    running: db.prepare(`SELECT number, arch, worker, heartbeat FROM trials WHERE study = ? AND state = 'running' ORDER BY number`),
+    failedWith: db.prepare(`SELECT COUNT(*) AS n FROM trials WHERE study = ? AND state = 'failed' AND arch = ? AND error = ?`),
     fail: db.prepare(`UPDATE trials SET state = 'failed', error = ?, finished_at = ?, requeued = ? WHERE study = ? AND number = ? AND state = 'running'`),
     // Two index ranges, not a scan of every trial: this runs once per reservation.
     counts: db.prepare(`SELECT (SELECT COUNT(*) FROM trials WHERE study = ? AND state = 'complete' AND feasible = 1) AS evaluated,
@@ -129,6 +130,7 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     fail(numbers, reason, requeue) {
       for (const n of numbers) q.fail.run(reason, now(), requeue ? 1 : 0, study, n);
     },
+    failedWith: (arch, reason) => (q.failedWith.get(study, arch, reason) as { n: number }).n,
     counts: () => q.counts.get(study, study) as { evaluated: number; running: number },
     takeRequeued() {
       const r = q.requeued.get(study) as { number: number; arch: string } | undefined;
