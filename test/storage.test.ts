@@ -6,7 +6,7 @@ import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import { spawnSync } from 'node:child_process';
 import Database from 'better-sqlite3';
-import { memoryStorage, openStorage, sqliteStorage, TrialNotRunningError, workerId, type Storage, type StudySpec } from '../src/nas/index.js';
+import { MAX_RETRIES, memoryStorage, openStorage, sqliteStorage, TrialNotRunningError, workerId, type Storage, type StudySpec } from '../src/nas/index.js';
 import { spawnStorageWorker } from './storage-workers.js';
 import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
 
@@ -123,6 +123,23 @@ function storageConformance(backend: string, open: () => { storage: Storage; reo
         'the expired owner\'s late result is refused');
       assert.equal(reserve(far(4), 250).trial!.arch, `by-${far(4)}`, 'retried once, then the queue is empty');
       assert.equal(storage.trials('t')[0].state, 'running', 'other studies are left alone');
+      storage.close();
+    });
+
+    test('an architecture whose worker is lost every time is tried at most MAX_RETRIES times', async () => {
+      const { storage } = open();
+      storage.createStudy(spec('s'));
+      let proposed = 0;
+      const reserve = () => storage.reserveTrial('s', { worker: 'far-host:1:0123abcd:0', graceMs: 5, propose: () => ({ arch: `p${proposed++}`, state: {} }) });
+      const archs: string[] = [];
+      for (let i = 0; i < MAX_RETRIES + 1; i++) {
+        archs.push(reserve().trial!.arch);
+        await new Promise((r) => setTimeout(r, 30)); // the owner stays silent past the grace
+      }
+      assert.deepEqual(archs, [...Array(MAX_RETRIES).fill('p0'), 'p1'], 'p0 tried MAX_RETRIES times, then the controller is asked again');
+      const lost = storage.trials('s').filter((t) => t.arch === 'p0');
+      assert.ok(lost.every((t) => t.state === 'failed'));
+      assert.match(lost.at(-1)!.error!, new RegExp(`not retried again: ${MAX_RETRIES} workers were lost`));
       storage.close();
     });
 

@@ -21,8 +21,10 @@ const kiln = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { e
 const create = (storage: string, budget: number) => kiln(['study', 'create', '--table', TABLE, '--objective', 'cifar10_test_acc',
   '--constraint', 'latency_ms_pixel3<=6', '--budget', String(budget), '--seed', '3', '--storage', storage, '--study', 'w1']);
 
-function startWorker(storage: string, extra: string[] = []) {
-  const child = spawn(process.execPath, [CLI, 'worker', '--storage', storage, '--study', 'w1', '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+const startWorker = (storage: string) => start(['worker', '--storage', storage, '--study', 'w1', '--json']);
+
+function start(args: string[]) {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -66,6 +68,19 @@ for (const [backend, storageUri, skip] of backends) {
       assert.deepEqual(trials.map((t) => t.number), trials.map((_, i) => i));
       assert.equal(reports.reduce((n, r) => n + r.finished, 0), trials.length, 'each trial finished by one worker');
       assert.deepEqual(new Set(trials.map((t) => t.worker)), new Set(reports.filter((r) => r.finished > 0).map((r) => r.worker)));
+    });
+
+    test('two kiln search processes started at once on a new study (the issue\'s case) both exit 0, with exactly the budget', async () => {
+      const storage = storageUri();
+      const search = ['search', '--table', TABLE, '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6',
+        '--budget', '80', '--seed', '3', '--storage', storage, '--study', 'w1', '--json'];
+      const runs = await Promise.all([0, 1].map(() => start(search).done));
+      for (const r of runs) assert.equal(r.code, 0, r.stderr);
+      assert.deepEqual(runs.map((r) => JSON.parse(r.stdout).done), [80, 80]);
+      const trials = trialsOf(storage);
+      assert.equal(evaluated(trials), 80);
+      assert.deepEqual(trials.filter((t) => t.state !== 'complete'), []);
+      assert.deepEqual(trials.map((t) => t.number), trials.map((_, i) => i));
     });
 
     test('a SIGKILLed worker loses only its running trial, which the next worker retries; the budget stays exact', async () => {

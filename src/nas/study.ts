@@ -247,12 +247,19 @@ export function openStudy(opts: OpenStudyOptions): Study {
     ...(partial ? { covered: evaluable } : {}),
   });
 
-  const stored = storage.getStudy(spec.name);
+  let stored = storage.getStudy(spec.name);
+  if (!stored) {
+    try {
+      storage.createStudy(spec);
+    } catch (e) {
+      // Another process created it in between: join it like any existing study.
+      stored = storage.getStudy(spec.name);
+      if (!stored) throw e;
+    }
+  }
   if (stored) {
     const diff = specDiff(stored.spec, spec);
     if (diff.length) throw new KilnError(`study '${spec.name}' exists with other settings (${diff.join('; ')}); use another study name (kiln search --study) or storage (kiln oneshot --out)`);
-  } else {
-    storage.createStudy(spec);
   }
   const worker = opts.worker ?? workerId();
   const graceMs = opts.graceMs ?? DEFAULT_GRACE_MS;
@@ -269,17 +276,21 @@ export function openStudy(opts: OpenStudyOptions): Study {
     if (state !== undefined) controller.restore(state);
     version = slot.version;
   };
-  /** The state to store after a tell; the storage bumps the version when it writes it. */
-  const told = (learn: (() => void) | undefined) => (shared
-    ? {
-      updateState(slot: StateSlot) {
-        sync(slot);
-        learn?.();
-        version = slot.version + 1;
-        return controller.state();
-      },
+  /** What finishing a trial stores after a tell: a shared controller catches up first; the storage bumps the version when it writes. */
+  const told = (learn?: () => void) => {
+    if (shared) {
+      return {
+        updateState(slot: StateSlot) {
+          sync(slot);
+          learn?.();
+          version = slot.version + 1;
+          return controller.state();
+        },
+      };
     }
-    : (learn?.(), { controllerState: controller.state() }));
+    learn?.();
+    return { controllerState: controller.state() };
+  };
   if (shared) {
     const version0 = stored?.stateVersion ?? 0;
     sync({ version: version0, read: () => storage.controllerState(spec.name) });

@@ -12,6 +12,7 @@ import { TrialNotRunningError } from './types.js';
 /** A running trial as expiry sees it. */
 export interface RunningRow {
   number: number;
+  arch: string;
   worker: string | null;
   /** Milliseconds on the storage clock; null for trials made without an owner. */
   heartbeat: number | null;
@@ -24,6 +25,8 @@ export interface StudyTx {
   running(): RunningRow[];
   /** Marks these running trials failed with `reason`; `requeue` puts their architectures in the retry queue. */
   fail(numbers: readonly number[], reason: string, requeue: boolean): void;
+  /** Failed trials of `arch` whose error is `reason`. */
+  failedWith(arch: string, reason: string): number;
   counts(): { evaluated: number; running: number };
   /** The architecture of the oldest re-queued trial, taken off the queue; undefined when the queue is empty. */
   takeRequeued(): string | undefined;
@@ -37,7 +40,14 @@ export interface StudyTx {
   writeState(state: string): void;
 }
 
-const DEFAULT_REASON = 'its worker stopped (no heartbeat within the grace period); its architecture is re-queued';
+/** The error of a trial whose owner was gone; also what counts an architecture's lost attempts. */
+export const LOST_REASON = 'its worker stopped (no heartbeat within the grace period); its architecture is re-queued';
+
+/**
+ * An architecture whose worker was lost this many times is not retried again: it most likely kills
+ * the workers that evaluate it (out of memory, a crash in native code), and would take each one down.
+ */
+export const MAX_RETRIES = 3;
 
 const slotOf = (tx: StudyTx): StateSlot => ({
   version: tx.stateVersion(),
@@ -52,11 +62,14 @@ export function expireIn(tx: StudyTx, opts: ExpireOptions): number {
   const rows = tx.running();
   if (rows.length === 0) return 0;
   const now = tx.now();
-  const reason = opts.reason ?? DEFAULT_REASON;
   const orphans = rows.filter((r) => r.worker === null).map((r) => r.number);
-  const gone = rows.filter((r) => r.worker !== null && (ownerGoneHere(r.worker) || (r.heartbeat ?? -Infinity) < now - opts.graceMs)).map((r) => r.number);
   if (orphans.length) tx.fail(orphans, 'interrupted: the run stopped before this trial finished', false);
-  if (gone.length) tx.fail(gone, reason, true);
+  const gone = rows.filter((r) => r.worker !== null && (ownerGoneHere(r.worker) || (r.heartbeat ?? -Infinity) < now - opts.graceMs));
+  for (const r of gone) {
+    const lost = tx.failedWith(r.arch, LOST_REASON);
+    if (lost + 1 < MAX_RETRIES) tx.fail([r.number], LOST_REASON, true);
+    else tx.fail([r.number], `its worker stopped; not retried again: ${MAX_RETRIES} workers were lost on this architecture`, false);
+  }
   return orphans.length + gone.length;
 }
 

@@ -29,7 +29,8 @@ export function memoryStorage(): Storage {
   const now = () => new Date().toISOString();
   const txOf = (s: StudyData): StudyTx => ({
     now: () => Date.now(),
-    running: () => s.trials.filter((t) => t.state === 'running').map((t) => ({ number: t.number, worker: t.worker, heartbeat: t.heartbeat })),
+    running: () => s.trials.filter((t) => t.state === 'running').map((t) => ({ number: t.number, arch: t.arch, worker: t.worker, heartbeat: t.heartbeat })),
+    failedWith: (arch, reason) => s.trials.filter((t) => t.state === 'failed' && t.arch === arch && t.error === reason).length,
     fail(numbers, reason, requeue) {
       for (const n of numbers) Object.assign(s.trials[n], { state: 'failed', error: reason, finishedAt: now(), requeued: requeue });
     },

@@ -42,6 +42,7 @@ const SCHEMA = [
     PRIMARY KEY (study, number)
   )`,
   `CREATE INDEX trials_by_state ON trials (study, state, feasible)`,
+  `CREATE INDEX trials_requeued ON trials (study, number) WHERE requeued`,
   `INSERT INTO kiln_meta (version) VALUES (${POSTGRES_SCHEMA_VERSION})`,
 ];
 
@@ -52,6 +53,7 @@ const MIGRATIONS: Record<number, string[]> = {
     `ALTER TABLE studies ADD COLUMN budget INTEGER, ADD COLUMN controller_state TEXT, ADD COLUMN state_version INTEGER NOT NULL DEFAULT 0`,
     `ALTER TABLE trials ADD COLUMN worker TEXT, ADD COLUMN heartbeat DOUBLE PRECISION, ADD COLUMN requeued BOOLEAN NOT NULL DEFAULT FALSE`,
     `CREATE INDEX trials_by_state ON trials (study, state, feasible)`,
+    `CREATE INDEX trials_requeued ON trials (study, number) WHERE requeued`,
     `UPDATE studies SET controller_state = (SELECT t.controller_state FROM trials t WHERE t.study = studies.name
       AND t.controller_state IS NOT NULL ORDER BY t.number DESC LIMIT 1)`,
     `UPDATE studies SET state_version = 1 WHERE controller_state IS NOT NULL`,
@@ -214,14 +216,18 @@ export function postgresStorage(uri: string, opts: { create?: boolean } = {}): S
   const SERVER_MS = `(extract(epoch from clock_timestamp()) * 1000)::float8`;
   const txOf = (study: string): StudyTx => ({
     now: () => db.query<{ ms: number }>(`SELECT ${SERVER_MS} AS ms`).rows[0].ms,
-    running: () => db.query<RunningRow>(`SELECT number, worker, heartbeat FROM trials WHERE study = $1 AND state = 'running' ORDER BY number`, [study]).rows,
+    running: () => db.query<RunningRow>(`SELECT number, arch, worker, heartbeat FROM trials WHERE study = $1 AND state = 'running' ORDER BY number`, [study]).rows,
+    failedWith: (arch, reason) => Number(db.query<{ n: string }>(`SELECT COUNT(*) AS n FROM trials WHERE study = $1 AND state = 'failed' AND arch = $2 AND error = $3`,
+      [study, arch, reason]).rows[0].n),
     fail(numbers, reason, requeue) {
       db.query(`UPDATE trials SET state = 'failed', error = $1, finished_at = $2, requeued = $3 WHERE study = $4 AND number = ANY($5::int[]) AND state = 'running'`,
         [reason, now(), requeue, study, numbers]);
     },
     counts() {
-      const r = db.query<{ evaluated: string; running: string }>(`SELECT COUNT(*) FILTER (WHERE state = 'complete' AND (feasible OR value IS NOT NULL)) AS evaluated,
-        COUNT(*) FILTER (WHERE state = 'running') AS running FROM trials WHERE study = $1`, [study]).rows[0];
+      // Two index ranges, not a scan of every trial: this runs once per reservation.
+      const r = db.query<{ evaluated: string; running: string }>(`SELECT
+        (SELECT COUNT(*) FROM trials WHERE study = $1 AND state = 'complete' AND (feasible OR value IS NOT NULL)) AS evaluated,
+        (SELECT COUNT(*) FROM trials WHERE study = $1 AND state = 'running') AS running`, [study]).rows[0];
       return { evaluated: Number(r.evaluated), running: Number(r.running) };
     },
     takeRequeued() {
@@ -303,13 +309,12 @@ export function postgresStorage(uri: string, opts: { create?: boolean } = {}): S
       const r = db.query<{ s: string | null }>(`SELECT controller_state AS s FROM studies WHERE name = $1`, [study]).rows[0];
       return r?.s ? JSON.parse(r.s) : undefined;
     },
-    discardAfter: (study, number, reason) => locked(study, (tx) => {
+    discardAfter: (study, number, reason) => locked(study, () => {
       const n = db.query(`UPDATE trials SET state = 'failed', error = $1, controller_state = NULL, finished_at = $2
         WHERE study = $3 AND number > $4 AND state != 'failed'`, [reason, now(), study, number]).rowCount;
       const kept = db.query<{ s: string }>(`SELECT controller_state AS s FROM trials WHERE study = $1 AND controller_state IS NOT NULL
         ORDER BY number DESC LIMIT 1`, [study]).rows[0];
       db.query(`UPDATE studies SET controller_state = $1, state_version = state_version + 1 WHERE name = $2`, [kept?.s ?? null, study]);
-      void tx;
       return n;
     }),
     close: () => db.close(),

@@ -32,7 +32,8 @@ CREATE TABLE IF NOT EXISTS trials (
   requeued INTEGER NOT NULL DEFAULT 0,
   PRIMARY KEY (study, number)
 );
-CREATE INDEX IF NOT EXISTS trials_by_state ON trials (study, state, feasible);`;
+CREATE INDEX IF NOT EXISTS trials_by_state ON trials (study, state, feasible);
+CREATE INDEX IF NOT EXISTS trials_requeued ON trials (study, number) WHERE requeued = 1;`;
 
 /**
  * Files written before studies were shared by workers lack the columns for owners, heartbeats,
@@ -100,10 +101,12 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     finishTrial: db.prepare(`UPDATE trials SET state = ?, feasible = ?, value = ?, metrics = ?, error = ?,
       controller_state = ?, finished_at = ? WHERE study = ? AND number = ? AND state = 'running'`),
     trials: db.prepare(`SELECT ${TRIAL_COLUMNS} FROM trials WHERE study = ? ORDER BY number`),
-    running: db.prepare(`SELECT number, worker, heartbeat FROM trials WHERE study = ? AND state = 'running' ORDER BY number`),
+    running: db.prepare(`SELECT number, arch, worker, heartbeat FROM trials WHERE study = ? AND state = 'running' ORDER BY number`),
+    failedWith: db.prepare(`SELECT COUNT(*) AS n FROM trials WHERE study = ? AND state = 'failed' AND arch = ? AND error = ?`),
     fail: db.prepare(`UPDATE trials SET state = 'failed', error = ?, finished_at = ?, requeued = ? WHERE study = ? AND number = ? AND state = 'running'`),
-    counts: db.prepare(`SELECT COUNT(*) FILTER (WHERE state = 'complete' AND (feasible = 1 OR value IS NOT NULL)) AS evaluated,
-      COUNT(*) FILTER (WHERE state = 'running') AS running FROM trials WHERE study = ?`),
+    // Two index ranges, not a scan of every trial: this runs once per reservation.
+    counts: db.prepare(`SELECT (SELECT COUNT(*) FROM trials WHERE study = ? AND state = 'complete' AND (feasible = 1 OR value IS NOT NULL)) AS evaluated,
+      (SELECT COUNT(*) FROM trials WHERE study = ? AND state = 'running') AS running`),
     requeued: db.prepare(`SELECT number, arch FROM trials WHERE study = ? AND requeued = 1 ORDER BY number LIMIT 1`),
     unqueue: db.prepare(`UPDATE trials SET requeued = 0 WHERE study = ? AND number = ?`),
     heartbeat: db.prepare(`UPDATE trials SET heartbeat = ? WHERE study = ? AND worker = ? AND state = 'running'`),
@@ -127,7 +130,8 @@ export function sqliteStorage(file: string, opts: { readonly?: boolean } = {}): 
     fail(numbers, reason, requeue) {
       for (const n of numbers) q.fail.run(reason, now(), requeue ? 1 : 0, study, n);
     },
-    counts: () => q.counts.get(study) as { evaluated: number; running: number },
+    failedWith: (arch, reason) => (q.failedWith.get(study, arch, reason) as { n: number }).n,
+    counts: () => q.counts.get(study, study) as { evaluated: number; running: number },
     takeRequeued() {
       const r = q.requeued.get(study) as { number: number; arch: string } | undefined;
       if (!r) return undefined;

@@ -83,11 +83,13 @@ export interface StateSlot {
   read(): unknown;
 }
 
-/** How long a running trial's owner may stay silent, and what it is told when it did. */
+/** How long a running trial's owner may stay silent. */
 export interface ExpireOptions {
-  /** A running trial whose last heartbeat is older than this is failed and its architecture re-queued. */
+  /**
+   * A running trial whose last heartbeat is older than this is failed and its architecture re-queued
+   * (up to MAX_RETRIES times per architecture).
+   */
   graceMs: number;
-  reason?: string;
 }
 
 export interface ReserveRequest extends ExpireOptions {
