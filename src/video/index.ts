@@ -14,4 +14,5 @@ export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';
 export { trainJudge, judge, judgeTrainingClips, saveJudge, loadJudge, judgeInput, type JudgeOutput } from './judge.js';
 export { evaluateStories, scoresMarkdown, scoresIntro, scoresTable, reconstruct, SYSTEMS, type EvalResult, type SystemScores } from './evaluate.js';
+export { trackActor, measureSegment, backgroundColour, MIN_AREA, MIN_TRAVEL, SIZE_RATIO, type SegmentMeasures, type TrackFrame } from './measures.js';
 export { videoEvalReport, writeVideoEvalReport } from './report.js';
