@@ -19,7 +19,7 @@ const JUDGE_FRAMES = 8;
 const CROP = 16;
 const PER_FRAME = 12 + COLOUR_NAMES.length;
 const SHAPE_STATS = 6;
-export const JUDGE_INPUT = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS + CROP * CROP;
+export const JUDGE_INPUT = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS + 2 * CROP * CROP;
 
 /** Fill of the bounding box and farthest pixel over sqrt(area): a square, a circle and a triangle differ in both. */
 function shapeStats(f: TrackFrame): number[] {
@@ -31,7 +31,8 @@ function shapeStats(f: TrackFrame): number[] {
  * so a second, still object does not blur what the actor is. Per frame (8 picked by linspace):
  * visible, area, centroid travel since the first visible frame, box size and fill, reach, core
  * colour, contrast and the palette colour; then the shape numbers of the first, largest and last
- * visible frames and the actor's mask cropped around its centroid in the largest frame.
+ * visible frames, and the actor's coverage cropped around its centroid in the largest and the first
+ * visible frame (soft edges tell a small circle from a small square).
  */
 export function judgeInput(clip: Frames): Float32Array {
   const out = new Float32Array(JUDGE_INPUT);
@@ -51,12 +52,14 @@ export function judgeInput(clip: Frames): Float32Array {
   const largest = seen.reduce((b, f) => (f.area > b.area ? f : b));
   out.set([...shapeStats(seen[0]), ...shapeStats(largest), ...shapeStats(seen[seen.length - 1])], JUDGE_FRAMES * PER_FRAME);
   const { w: W, h: H } = clip;
-  const x0 = Math.round(largest.cx) - CROP / 2, y0 = Math.round(largest.cy) - CROP / 2;
-  const base = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS;
-  for (let y = 0; y < CROP; y++) for (let x = 0; x < CROP; x++) {
-    const yy = y0 + y, xx = x0 + x;
-    out[base + y * CROP + x] = yy >= 0 && yy < H && xx >= 0 && xx < W ? largest.mask[yy * W + xx] : 0;
-  }
+  [largest, seen[0]].forEach((f, k) => {
+    const x0 = Math.round(f.cx) - CROP / 2, y0 = Math.round(f.cy) - CROP / 2;
+    const base = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS + k * CROP * CROP;
+    for (let y = 0; y < CROP; y++) for (let x = 0; x < CROP; x++) {
+      const yy = y0 + y, xx = x0 + x;
+      out[base + y * CROP + x] = yy >= 0 && yy < H && xx >= 0 && xx < W ? f.cover[yy * W + xx] : 0;
+    }
+  });
   return out;
 }
 

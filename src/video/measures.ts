@@ -35,8 +35,8 @@ export interface TrackFrame {
   colour: string;
   /** The farthest object pixel's L1 distance from the background (0..765). */
   contrast: number;
-  /** Object mask, row-major H x W (1 = acting object). */
-  mask: Uint8Array;
+  /** How much of each pixel the acting object covers (its palette blend, 0 off the object), row-major H x W. */
+  cover: Float32Array;
   /** All foreground pixels of the frame, acting object or not. */
   foreground: number;
 }
@@ -136,11 +136,17 @@ export function trackActor(clip: Frames): TrackFrame[] {
     const acting = new Set<number>();
     for (let p = 0; p < H * W; p++) if (label[p] && (!anyChange || changed[p])) acting.add(label[p]);
     const mask = Uint8Array.from(label, (l) => (l && acting.has(l) ? 1 : 0));
-    return describe(px, dist, name, blend, mask, W, fg.reduce((a, b) => a + b, 0));
+    return describe(px, { dist, name, blend }, mask, anyChange ? changed : mask, W, fg.reduce((a, b) => a + b, 0));
   });
 }
 
-function describe(px: Uint8Array, dist: Float32Array, name: Uint8Array, blend: Float32Array, mask: Uint8Array, W: number, foreground: number): TrackFrame {
+/**
+ * The numbers of one frame's acting object (`mask`). Its colour is voted by the pixels that change
+ * during the clip when it has any: a still object it overlaps (and so merges with) changes only
+ * where it is covered, so it does not outvote the actor.
+ */
+function describe(px: Uint8Array, read: { dist: Float32Array; name: Uint8Array; blend: Float32Array }, mask: Uint8Array, changed: Uint8Array, W: number, foreground: number): TrackFrame {
+  const { dist, name, blend } = read;
   let area = 0, sx = 0, sy = 0, contrast = 0;
   let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
   for (let p = 0; p < mask.length; p++) {
@@ -150,14 +156,15 @@ function describe(px: Uint8Array, dist: Float32Array, name: Uint8Array, blend: F
     x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
     contrast = Math.max(contrast, dist[p]);
   }
-  if (area === 0) return { area, cx: NaN, cy: NaN, w: 0, h: 0, radius: 0, rgb: [0, 0, 0], colour: '', contrast: 0, mask, foreground };
+  if (area === 0) return { area, cx: NaN, cy: NaN, w: 0, h: 0, radius: 0, rgb: [0, 0, 0], colour: '', contrast: 0, cover: new Float32Array(mask.length), foreground };
   const cx = sx / area, cy = sy / area;
   const rgb: [number, number, number] = [0, 0, 0];
   let core = 0, radius = 0;
   const votes = new Float32Array(PALETTE.length);
+  const voters = mask.some((m, p) => m && changed[p]) ? changed : mask;
   for (let p = 0; p < mask.length; p++) {
     if (!mask[p]) continue;
-    votes[name[p]] += blend[p];
+    if (voters[p]) votes[name[p]] += blend[p];
     const x = p % W, y = (p - x) / W;
     radius = Math.max(radius, Math.hypot(x - cx, y - cy));
     if (dist[p] < 0.7 * contrast) continue;
@@ -165,7 +172,8 @@ function describe(px: Uint8Array, dist: Float32Array, name: Uint8Array, blend: F
     for (let c = 0; c < 3; c++) rgb[c] += px[p * 3 + c];
   }
   const colour = COLOUR_NAMES[votes.indexOf(Math.max(...votes))];
-  return { area, cx, cy, w: x1 - x0 + 1, h: y1 - y0 + 1, radius, rgb: [rgb[0] / core, rgb[1] / core, rgb[2] / core], colour, contrast, mask, foreground };
+  const cover = Float32Array.from(mask, (m, p) => (m ? blend[p] : 0));
+  return { area, cx, cy, w: x1 - x0 + 1, h: y1 - y0 + 1, radius, rgb: [rgb[0] / core, rgb[1] / core, rgb[2] / core], colour, contrast, cover, foreground };
 }
 
 /**

@@ -145,7 +145,7 @@ export function register(program: Command): void {
     .description('train the evaluation classifier (action, shape, colour) on freshly generated world data and score it on fresh held-out stories')
     .option('--checkpoint <dir>', 'where to save the judge (tfjs LayersModel)', defaultModelDir('judge'))
     .option('--clips <n>', 'training segment clips', int('--clips', 100), 8000)
-    .option('--test-clips <n>', 'held-out segment clips scored after training (stories from --test-seed)', int('--test-clips', 1), 3000)
+    .option('--test-clips <n>', 'held-out segment clips scored after training (stories from --test-seed)', int('--test-clips', 1), 2000)
     .option('--epochs <n>', 'training epochs', int('--epochs'), 60)
     .option('--seed <n>', 'random seed (keep it apart from the dataset seed)', int('--seed', 0), 1234)
     .option('--test-seed <n>', 'seed of the held-out stories (must differ from --seed)', int('--test-seed', 0), 4321)
