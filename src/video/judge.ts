@@ -17,20 +17,23 @@ import { MIN_AREA, trackActor, type TrackFrame } from './measures.js';
 /** Frames a segment clip is resampled to, the side of the object-centred mask crop, and per-frame numbers. */
 const JUDGE_FRAMES = 8;
 const CROP = 16;
-const PER_FRAME = 12 + COLOUR_NAMES.length;
-const SHAPE_STATS = 6;
+const PER_FRAME = 14 + COLOUR_NAMES.length;
+const SHAPE_STATS = 9;
 export const JUDGE_INPUT = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS + 2 * CROP * CROP;
 
-/** Fill of the bounding box and farthest pixel over sqrt(area): a square, a circle and a triangle differ in both. */
+/**
+ * The soft outline numbers (fill, reach, spread), reach and spread shifted and scaled so that a circle
+ * reads about 0 and a triangle about 1: the gaps between shapes are small in the raw numbers.
+ */
 function shapeStats(f: TrackFrame): number[] {
-  return f.area > 0 ? [f.area / (f.w * f.h), f.radius / Math.sqrt(f.area)] : [0, 0];
+  return f.area > 0 ? [f.outline[0], (f.outline[1] - 0.56) * 4, (f.outline[2] - 0.159) * 30] : [0, 0, 0];
 }
 
 /**
  * Clip -> fixed-size features built on the judge-free track of the acting object (see measures.ts),
  * so a second, still object does not blur what the actor is. Per frame (8 picked by linspace):
- * visible, area, centroid travel since the first visible frame, box size and fill, reach, core
- * colour, contrast and the palette colour; then the shape numbers of the first, largest and last
+ * visible, area, centroid travel since the first visible frame, box size, reach, the soft outline
+ * numbers, core colour, contrast and the palette colour; then the outline numbers of the first, largest and last
  * visible frames, and the actor's coverage cropped around its centroid in the largest and the first
  * visible frame (soft edges tell a small circle from a small square).
  */
@@ -44,9 +47,9 @@ export function judgeInput(clip: Frames): Float32Array {
     const on = f.area >= MIN_AREA;
     const o = i * PER_FRAME;
     if (!on) continue;
-    out.set([1, f.area / 64, (f.cx - ref.cx) / 8, (f.cy - ref.cy) / 8, f.w / 8, f.h / 8, f.radius / 8, ...shapeStats(f).slice(0, 1),
+    out.set([1, f.area / 64, (f.cx - ref.cx) / 8, (f.cy - ref.cy) / 8, f.w / 8, f.h / 8, f.radius / 8, ...shapeStats(f),
       f.rgb[0] / 255, f.rgb[1] / 255, f.rgb[2] / 255, f.contrast / 765], o);
-    out[o + 12 + COLOUR_NAMES.indexOf(f.colour)] = 1;
+    out[o + 14 + COLOUR_NAMES.indexOf(f.colour)] = 1;
   }
   if (!seen.length) return out;
   const largest = seen.reduce((b, f) => (f.area > b.area ? f : b));
@@ -125,11 +128,11 @@ export async function trainJudge(clips: LabelledClip[], epochs: number, onEpoch?
   const full = buildJudge();
   // Train on the classification heads only; the features output is read at inference.
   const model = tf.model({ inputs: full.inputs, outputs: full.outputs.slice(0, 3) });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: ['categoricalCrossentropy', 'categoricalCrossentropy', 'categoricalCrossentropy'] });
+  model.compile({ optimizer: tf.train.adam(3e-3), loss: ['categoricalCrossentropy', 'categoricalCrossentropy', 'categoricalCrossentropy'] });
   const x = inputs(clips.map((c) => c.clip));
   const y = labels(clips);
   await model.fit(x, y, {
-    epochs, batchSize: 64, shuffle: true, verbose: 0,
+    epochs, batchSize: 256, shuffle: true, verbose: 0,
     callbacks: { onEpochEnd: async (e, logs) => onEpoch?.(e + 1, logs?.loss ?? NaN) },
   });
   tf.dispose([x, ...y]);

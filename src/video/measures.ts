@@ -29,6 +29,13 @@ export interface TrackFrame {
   h: number;
   /** Largest centroid distance of an object pixel, in pixels. */
   radius: number;
+  /**
+   * Outline numbers from the soft coverage (anti-aliased edges count by how much they are covered):
+   * fill of the soft bounding box, reach of the half-covered pixels over sqrt(area), and spread
+   * (second moment over area squared). Square, circle and triangle differ in each: fill 1, 0.79,
+   * about 0.5; reach 0.71, 0.56, about 0.8; spread 0.167, 0.159, about 0.19.
+   */
+  outline: [number, number, number];
   /** Mean RGB of the object's core (pixels at least 70% as far from the background as the farthest). */
   rgb: [number, number, number];
   /** Palette colour covering most of the object (pixels weighted by their blend), '' when no object. */
@@ -156,7 +163,7 @@ function describe(px: Uint8Array, read: { dist: Float32Array; name: Uint8Array; 
     x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y);
     contrast = Math.max(contrast, dist[p]);
   }
-  if (area === 0) return { area, cx: NaN, cy: NaN, w: 0, h: 0, radius: 0, rgb: [0, 0, 0], colour: '', contrast: 0, cover: new Float32Array(mask.length), foreground };
+  if (area === 0) return { area, cx: NaN, cy: NaN, w: 0, h: 0, radius: 0, outline: [0, 0, 0], rgb: [0, 0, 0], colour: '', contrast: 0, cover: new Float32Array(mask.length), foreground };
   const cx = sx / area, cy = sy / area;
   const rgb: [number, number, number] = [0, 0, 0];
   let core = 0, radius = 0;
@@ -173,7 +180,34 @@ function describe(px: Uint8Array, read: { dist: Float32Array; name: Uint8Array; 
   }
   const colour = COLOUR_NAMES[votes.indexOf(Math.max(...votes))];
   const cover = Float32Array.from(mask, (m, p) => (m ? blend[p] : 0));
-  return { area, cx, cy, w: x1 - x0 + 1, h: y1 - y0 + 1, radius, rgb: [rgb[0] / core, rgb[1] / core, rgb[2] / core], colour, contrast, cover, foreground };
+  return { area, cx, cy, w: x1 - x0 + 1, h: y1 - y0 + 1, radius, outline: outline(cover, W), rgb: [rgb[0] / core, rgb[1] / core, rgb[2] / core], colour, contrast, cover, foreground };
+}
+
+function outline(cover: Float32Array, W: number): [number, number, number] {
+  const H = cover.length / W;
+  let area = 0, sx = 0, sy = 0;
+  const cols = new Float32Array(W), rows = new Float32Array(H);
+  for (let p = 0; p < cover.length; p++) {
+    const c = cover[p];
+    if (!c) continue;
+    const x = p % W, y = (p - x) / W;
+    area += c; sx += c * x; sy += c * y;
+    cols[x] = Math.max(cols[x], c);
+    rows[y] = Math.max(rows[y], c);
+  }
+  if (area < 1) return [0, 0, 0];
+  const cx = sx / area, cy = sy / area;
+  let reach = 0, second = 0;
+  for (let p = 0; p < cover.length; p++) {
+    const c = cover[p];
+    if (!c) continue;
+    const x = p % W, y = (p - x) / W;
+    const r2 = (x - cx) ** 2 + (y - cy) ** 2;
+    second += c * r2;
+    if (c >= 0.5) reach = Math.max(reach, Math.sqrt(r2));
+  }
+  const box = cols.reduce((a, b) => a + b, 0) * rows.reduce((a, b) => a + b, 0);
+  return [area / box, reach / Math.sqrt(area), second / (area * area)];
 }
 
 /**
