@@ -88,3 +88,20 @@ test('with a second, still object the track follows the one that acts', () => {
   const frozen = concatFrames([sliceFrames(clip, 0, 1), repeatFrame(clip, 0, FRAMES - 1)]);
   assert.equal(measureSegment(frozen, segment).motion, false);
 });
+
+test('the soft outline numbers tell square, circle and triangle apart at every size and angle', () => {
+  for (const size of [2.5, 3.5, 5, 8]) {
+    for (const angle of [0, 0.4, Math.PI / 4]) {
+      const read = (shape: Shape) => {
+        const { clip } = clipOf('move-down', [{ ...object(shape, 'red', 15.3, 9.7, size), angle }]);
+        return trackActor(clip)[0].outline;
+      };
+      const [square, circle, triangle] = [read('square'), read('circle'), read('triangle')];
+      const what = `size ${size}, angle ${angle.toFixed(2)}`;
+      // Reach (farthest half-covered pixel over sqrt(area)): a circle has the least.
+      assert.ok(circle[1] < 0.6 && square[1] > 0.6 && triangle[1] > 0.6, `${what}: reach ${circle[1]} ${square[1]} ${triangle[1]}`);
+      // Spread (second moment over area squared): a triangle has the most, a circle the least.
+      assert.ok(circle[2] < square[2] && square[2] < 0.175 && triangle[2] > 0.18, `${what}: spread ${circle[2]} ${square[2]} ${triangle[2]}`);
+    }
+  }
+});
