@@ -141,8 +141,16 @@ export function trackActor(clip: Frames): TrackFrame[] {
     const fg = Uint8Array.from(dist, (d) => (d > FOREGROUND ? 1 : 0));
     const label = components(fg, name, W, H);
     const acting = new Set<number>();
-    for (let p = 0; p < H * W; p++) if (label[p] && (!anyChange || changed[p])) acting.add(label[p]);
-    const mask = Uint8Array.from(label, (l) => (l && acting.has(l) ? 1 : 0));
+    const votes = new Float32Array(PALETTE.length);
+    for (let p = 0; p < H * W; p++) {
+      if (!label[p] || (anyChange && !changed[p])) continue;
+      acting.add(label[p]);
+      votes[name[p]] += blend[p];
+    }
+    // A still object the actor overlaps changes where it is covered; when its colour differs, the
+    // changing pixels' majority colour leaves it out.
+    const colour = votes.indexOf(Math.max(...votes));
+    const mask = Uint8Array.from(label, (l, p) => (l && acting.has(l) && name[p] === colour ? 1 : 0));
     return describe(px, { dist, name, blend }, mask, anyChange ? changed : mask, W, fg.reduce((a, b) => a + b, 0));
   });
 }
