@@ -252,7 +252,9 @@ const FORMAT: Record<Figure, { label: string; scale: number; digits: number }> =
 function withInterval(figure: Figure, value: number, low: number, high: number): string {
   const { scale, digits } = FORMAT[figure];
   if (Number.isNaN(value)) return '-';
-  return `${(value * scale).toFixed(digits)} [${(low * scale).toFixed(digits)}, ${(high * scale).toFixed(digits)}]`;
+  // Rounding leaves the truth's distance to itself a hair below zero; print it as 0, not -0.0.
+  const f = (x: number) => (Math.abs(x * scale) < 0.5 * 10 ** -digits ? 0 : x * scale).toFixed(digits);
+  return `${f(value)} [${f(low)}, ${f(high)}]`;
 }
 
 /** A titled table of formatted cells. */
