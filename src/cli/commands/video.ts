@@ -168,7 +168,7 @@ export function register(program: Command): void {
 
   withSamplingOptions(video
     .command('eval')
-    .description('evaluate on the held-out split: judge accuracies, Frechet distance, PSNR, vs ground truth, the tokenizer reconstruction and a repeat-last-frame baseline')
+    .description('evaluate on the held-out split: judge accuracies, judge-free measures (object visible, motion, size, colour), Frechet distance and PSNR with 95% intervals, for the ground truth, the tokenizer reconstruction, the generator and a repeat-last-frame baseline, and which differences are significant')
     .requiredOption('--data <dir>', 'story dataset folder (its test split is used)')
     .requiredOption('--out <dir>', 'report folder (report.md, report.html, metrics.json, GIF gallery)')
     .option('--limit <n>', 'held-out stories to evaluate', int('--limit'), 24)
