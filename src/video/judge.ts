@@ -14,7 +14,7 @@ import { COND_FRAMES } from './dataset.js';
 import { wilson } from '../math/index.js';
 import { MIN_AREA, trackActor, type TrackFrame } from './measures.js';
 
-/** Frames a segment clip is resampled to, the side of the object-centred mask crop, and per-frame numbers. */
+/** Frames a segment clip is resampled to, the side of the object-centred coverage crops, and numbers per frame. */
 const JUDGE_FRAMES = 8;
 const CROP = 16;
 const PER_FRAME = 14 + COLOUR_NAMES.length;
@@ -33,9 +33,9 @@ function shapeStats(f: TrackFrame): number[] {
  * Clip -> fixed-size features built on the judge-free track of the acting object (see measures.ts),
  * so a second, still object does not blur what the actor is. Per frame (8 picked by linspace):
  * visible, area, centroid travel since the first visible frame, box size, reach, the soft outline
- * numbers, core colour, contrast and the palette colour; then the outline numbers of the first, largest and last
- * visible frames, and the actor's coverage cropped around its centroid in the largest and the first
- * visible frame (soft edges tell a small circle from a small square).
+ * numbers, core colour, contrast and the palette colour; then the outline numbers of the first,
+ * largest and last visible frames, and the actor's coverage cropped around its centroid in the
+ * largest and the first visible frame.
  */
 export function judgeInput(clip: Frames): Float32Array {
   const out = new Float32Array(JUDGE_INPUT);
