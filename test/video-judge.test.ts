@@ -1,10 +1,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { projectRoot } from '../src/core/index.js';
-import { initBackend, setSeed } from '../src/backend/index.js';
-import { judgeAccuracy, judgeInput, judgeTrainingClips, promptFor, renderStory, trainJudge, type ObjectState, type Story } from '../src/video/index.js';
+import { KilnError, projectRoot } from '../src/core/index.js';
+import { initBackend, setSeed, tf } from '../src/backend/index.js';
+import { judgeAccuracy, judgeInput, judgeTrainingClips, loadJudge, promptFor, renderStory, saveJudge, trainJudge, type ObjectState, type Story } from '../src/video/index.js';
+import { JUDGE_INPUT } from '../src/video/judge.js';
 
 function moveRight(objects: ObjectState[]): Story {
   const o = objects[0];
@@ -49,4 +52,15 @@ test('kiln video train-judge refuses held-out stories drawn with the training se
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /^kiln: --test-seed must differ from --seed/);
+});
+
+test('a judge trained on other features is refused when it loads, in one line, before any evaluation work', async () => {
+  await initBackend();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-judge-'));
+  const input = tf.input({ shape: [JUDGE_INPUT + 5] });
+  await saveJudge(dir, tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor }));
+  await assert.rejects(loadJudge(dir), (e: Error) => e instanceof KilnError && new RegExp(`reads ${JUDGE_INPUT + 5} features per clip, this Kiln makes ${JUDGE_INPUT}`).test(e.message));
+  fs.rmSync(dir, { recursive: true, force: true });
+  const shipped = await loadJudge(path.join(projectRoot(), 'models', 'video', 'judge'));
+  assert.equal(shipped.inputs[0].shape[1], JUDGE_INPUT, 'the shipped judge matches the features');
 });

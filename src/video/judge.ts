@@ -181,8 +181,12 @@ export async function loadJudge(dir: string): Promise<tf.LayersModel> {
   if (!fs.existsSync(file)) throw new KilnError(`no judge checkpoint at ${dir} (run 'kiln video eval' with --train-judge)`);
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   const buf = fs.readFileSync(path.join(dir, 'weights.bin'));
-  return tf.loadLayersModel(tf.io.fromMemory({
+  const model = await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights,
     weightData: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),
   }));
+  // A judge trained on other features would fail only after a whole evaluation's generation.
+  const inputs = model.inputs[0].shape[1];
+  if (inputs !== JUDGE_INPUT) throw new KilnError(`the judge at ${dir} reads ${inputs} features per clip, this Kiln makes ${JUDGE_INPUT} (retrain it with 'kiln video train-judge')`);
+  return model;
 }
