@@ -33,14 +33,19 @@ test('the excusable report has the headline table, a histogram and image grid pe
   assert.equal(fs.readFileSync(files.md, 'utf8').split('\n')[0], '# When adversarial examples are excusable: Kiln reproduction');
 });
 
-test('the video evaluation report has the scores table, what each row means and one GIF per gallery story', () => {
+test('the video evaluation report has the scores and measures with intervals, the significant differences, what each row means and one GIF per gallery story', () => {
   const r = videoEvalFixture();
   const { doc, figures } = videoEvalReport(r, 2);
-  const table = doc.blocks.find((b) => b.kind === 'table');
-  assert.ok(table && table.kind === 'table');
-  assert.deepEqual(table.rows.map((row) => row[0]), ['ground truth', 'reconstruction', 'generated', 'baseline']);
-  assert.deepEqual(table.rows[2], ['generated', '50.0', '60.0', '55.0', '5.00', '25.00']);
-  assert.equal(table.rows[0][5], '-', 'no PSNR of the truth against itself');
+  const tables = doc.blocks.filter((b) => b.kind === 'table');
+  assert.equal(tables.length, 3, 'judge scores, judge-free measures, differences');
+  const [judged, measures, diffs] = tables.map((t) => (t.kind === 'table' ? t : assert.fail()));
+  assert.deepEqual(judged.rows.map((row) => row[0]), ['ground truth', 'reconstruction', 'generated', 'baseline']);
+  assert.deepEqual(judged.rows[2], ['generated', '50.0 [45.0, 55.0]', '60.0 [54.0, 66.0]', '55.0 [49.5, 60.5]', '5.0 [4.5, 5.5]', '25.00 [22.50, 27.50]']);
+  assert.equal(judged.rows[0][5], '-', 'no PSNR of the truth against itself');
+  assert.deepEqual(measures.rows[3].slice(0, 3), ['baseline', '93.0 [83.7, 102.3]', '30.0 [27.0, 33.0]']);
+  assert.equal(diffs.rows.length, 10, 'one row per figure');
+  assert.equal(diffs.rows[0][1], '10.0 [3.0, 20.0] significant');
+  assert.equal(diffs.rows[1][1], '10.0 [-2.0, 20.0]', 'an interval across 0 is not significant');
   assert.equal(Object.keys(figures).length, 2, '--gallery 2 shows two stories');
   const dir = tmp();
   const files = writeVideoEvalReport(dir, r, 2);

@@ -5,7 +5,7 @@
 import { createRng } from '../src/core/index.js';
 import { tf } from '../src/backend/index.js';
 import { DEFAULT_CONFIG, IMAGE_SIZE, LATENT_DIM, render, sampleLatents, type ExcusableResult } from '../src/robust/index.js';
-import { DEFAULT_SAMPLING, SYSTEMS, renderStory, sampleStory, type EvalResult } from '../src/video/index.js';
+import { COMPARED, DEFAULT_SAMPLING, FIGURES, SYSTEMS, renderStory, sampleStory, type EvalResult } from '../src/video/index.js';
 import type { HumanSection, ScoreFile } from '../src/storybench/index.js';
 
 export function excusableFixture(): ExcusableResult {
@@ -38,11 +38,16 @@ export function videoEvalFixture(): EvalResult {
     const v = renderStory(story);
     return { id: story.id, texts: story.segments.map((s) => s.prompt), videos: Object.fromEntries(SYSTEMS.map((s) => [s, v])) as EvalResult['samples'][number]['videos'] };
   });
-  const scores = (a: number) => ({ actionAccuracy: a, shapeAccuracy: a + 0.1, colourAccuracy: a + 0.05, frechet: 10 * (1 - a), psnr: 20 + 10 * a });
+  const est = (value: number, n = 61) => ({ value, low: value * 0.9, high: value * 1.1, n });
+  const scores = (a: number) => ({
+    action: est(a), shape: est(a + 0.1), colour: est(a + 0.05), visible: est(0.9 + a / 10, 800), motion: est(a), travel: est(10 * a), size: est(a),
+    paletteColour: est(a), frechet: est(10 * (1 - a)), psnr: est(20 + 10 * a, 24),
+  });
+  const comparisons = COMPARED.flatMap(([system, against]) => FIGURES.map((figure, i) => ({ figure, system, against, difference: 0.1, low: i % 2 ? -0.02 : 0.03, high: 0.2, significant: i % 2 === 0 })));
   return {
     stories: 24, segments: 61, reconstructionPsnr: 27.3, secondsPerFrame: 0.08, sampling: { ...DEFAULT_SAMPLING, seed: 1 },
-    systems: { 'ground truth': scores(0.9), reconstruction: scores(0.8), generated: scores(0.5), baseline: scores(0.3) },
-    samples,
+    systems: { 'ground truth': { ...scores(0.9), psnr: est(NaN) }, reconstruction: scores(0.8), generated: scores(0.5), baseline: scores(0.3) },
+    comparisons, samples,
   };
 }
 

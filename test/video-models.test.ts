@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
-import { CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown } from '../src/video/index.js';
+import { CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES } from '../src/video/index.js';
 import { encodeGif } from '../src/media/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
 import { buildJudge } from '../src/video/judge.js';
@@ -197,18 +197,30 @@ test('held-out evaluation scores every system on every segment, with the ground 
   assert.equal(r.stories, 2);
   assert.equal(r.segments, 4);
   assert.deepEqual(Object.keys(r.systems).sort(), [...SYSTEMS].sort());
+  const scored = stories.reduce((n, { video }) => n + video.t - COND_FRAMES, 0);
   for (const sys of SYSTEMS) {
     const s = r.systems[sys];
-    for (const a of [s.actionAccuracy, s.shapeAccuracy, s.colourAccuracy]) assert.ok(a >= 0 && a <= 1);
+    for (const figure of FIGURES) {
+      const e = s[figure];
+      // No PSNR of the truth against itself; a measure no segment calls for (say, no move here) has no value.
+      if ((figure === 'psnr' && sys === 'ground truth') || (figure !== 'frechet' && e.n === 0)) assert.ok(Number.isNaN(e.value), `${sys} ${figure}`);
+      else assert.ok(e.low <= e.high && Number.isFinite(e.value), `${sys} ${figure}: ${JSON.stringify(e)}`);
+    }
+    for (const a of [s.action, s.shape, s.colour]) assert.ok(a.value >= 0 && a.value <= 1 && a.low <= a.value && a.value <= a.high && a.n === 4);
+    assert.equal(s.visible.n, scored, 'object visible counts every scored frame');
     // Rounding can leave a distance of zero a hair below it, as in the reference code.
-    assert.ok(Number.isFinite(s.frechet) && s.frechet > -1e-5, `${sys} frechet ${s.frechet}`);
+    assert.ok(s.frechet.value > -1e-5, `${sys} frechet ${s.frechet.value}`);
     assert.equal(r.samples[0].videos[sys].t, stories[0].video.t, sys);
   }
-  assert.ok(Math.abs(r.systems['ground truth'].frechet) < 1e-5);
-  assert.ok(Number.isNaN(r.systems['ground truth'].psnr));
+  assert.ok(Math.abs(r.systems['ground truth'].frechet.value) < 1e-5);
+  assert.ok(Number.isNaN(r.systems['ground truth'].psnr.value));
+  // The truth shows an object in nearly every frame (an appear or disappear segment hides it for a few).
+  assert.ok(r.systems['ground truth'].visible.value >= 0.9, `${r.systems['ground truth'].visible.value}`);
+  assert.equal(r.comparisons.length, 2 * FIGURES.length);
+  for (const c of r.comparisons) assert.equal(c.significant, c.low > 0 || c.high < 0, JSON.stringify(c));
   // An untrained tokenizer cannot reconstruct: its PSNR is finite and low.
   assert.ok(Number.isFinite(r.reconstructionPsnr) && r.reconstructionPsnr < 30);
-  assert.ok(Number.isFinite(r.systems.reconstruction.psnr));
+  assert.ok(Number.isFinite(r.systems.reconstruction.psnr.value));
   // The report names the decoding settings its generated row used.
   assert.match(scoresMarkdown(r), /Sampling: 2 decoding steps, temperature 1, guidance 1\.5, choice temperature 4\.5, seed 1\./);
 });

@@ -41,3 +41,11 @@ export function wilson(k: number, n: number, z = 1.959964): { rate: number; low:
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
   return { rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
 }
+
+/** The q-quantile (0..1) of ascending `sorted`, interpolating linearly between neighbours. */
+export function percentile(sorted: readonly number[], q: number): number {
+  if (!sorted.length) return NaN;
+  const pos = (sorted.length - 1) * q;
+  const lo = Math.floor(pos);
+  return sorted[lo] + (sorted[Math.min(sorted.length - 1, lo + 1)] - sorted[lo]) * (pos - lo);
+}

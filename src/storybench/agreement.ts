@@ -1,5 +1,5 @@
 import { createRng } from '../core/index.js';
-import { mean, spearman } from '../math/index.js';
+import { mean, percentile, spearman } from '../math/index.js';
 import type { Judgement } from './ratings.js';
 import type { ScoreFile } from './score.js';
 
@@ -22,13 +22,6 @@ export interface Agreement {
   spearman: number | null;
   spearmanLow: number | null;
   spearmanHigh: number | null;
-}
-
-function percentile(sorted: number[], q: number): number {
-  if (!sorted.length) return NaN;
-  const pos = (sorted.length - 1) * q;
-  const lo = Math.floor(pos);
-  return sorted[lo] + (sorted[Math.min(sorted.length - 1, lo + 1)] - sorted[lo]) * (pos - lo);
 }
 
 export function metricAgreement(scores: ScoreFile, judgements: readonly Judgement[], boots = 1000, seed = 7): Agreement[] {

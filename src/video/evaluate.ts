@@ -9,7 +9,9 @@
 import { tf } from '../backend/index.js';
 import type { CViViT } from './cvivit.js';
 import { COND_FRAMES, type LoadedStory } from './dataset.js';
-import { frechetFromFeatures } from '../math/index.js';
+import { createRng } from '../core/index.js';
+import { frechetFromFeatures, percentile, wilson } from '../math/index.js';
+import { measureSegment, type SegmentMeasures } from './measures.js';
 import { judge } from './judge.js';
 import { generateStory, type StoryOptions } from './story.js';
 import type { LoadedGenerator } from './train-generator.js';
@@ -25,15 +27,56 @@ import { concatFrames, framesFromValues, psnr, repeatFrame, sliceFrames, type Fr
 export type System = 'ground truth' | 'reconstruction' | 'generated' | 'baseline';
 export const SYSTEMS: System[] = ['ground truth', 'reconstruction', 'generated', 'baseline'];
 
-export interface SystemScores {
-  actionAccuracy: number;
-  shapeAccuracy: number;
-  colourAccuracy: number;
-  /** Frechet distance of judge features to the ground-truth segments. */
-  frechet: number;
-  /** Mean PSNR of the scored frames against the ground truth. */
-  psnr: number;
+/** A figure and its 95% interval; n counts what it averages over (segments, frames or stories). */
+export interface Estimate {
+  value: number;
+  low: number;
+  high: number;
+  n: number;
 }
+
+/** The figures of one system, each with its 95% interval. */
+export interface SystemScores {
+  /** Judge accuracies over segments. */
+  action: Estimate;
+  shape: Estimate;
+  colour: Estimate;
+  /** Judge-free: scored frames that show an object. */
+  visible: Estimate;
+  /** Judge-free: move and jump segments going the named way. */
+  motion: Estimate;
+  /** Judge-free: mean centroid travel along the named direction on move segments (px). */
+  travel: Estimate;
+  /** Judge-free: grow and shrink segments changing size the named way. */
+  size: Estimate;
+  /** Judge-free: segments whose object has the named palette colour. */
+  paletteColour: Estimate;
+  /** Frechet distance of judge features to the ground-truth segments. */
+  frechet: Estimate;
+  /** Mean PSNR of the scored frames against the ground truth (NaN for the ground truth itself). */
+  psnr: Estimate;
+}
+
+export type Figure = keyof SystemScores;
+export const FIGURES: Figure[] = ['action', 'shape', 'colour', 'visible', 'motion', 'travel', 'size', 'paletteColour', 'frechet', 'psnr'];
+
+/** A paired difference between two systems on one figure, over the same bootstrap resamples of stories. */
+export interface Comparison {
+  figure: Figure;
+  system: System;
+  against: System;
+  difference: number;
+  low: number;
+  high: number;
+  /** The 95% interval of the difference excludes 0. */
+  significant: boolean;
+}
+
+/** The comparisons `kiln video eval` reports: the generated row against each baseline. */
+export const COMPARED: [System, System][] = [['generated', 'baseline'], ['generated', 'reconstruction']];
+
+/** Bootstrap resamples of the held-out stories behind every interval that is not a Wilson interval. */
+export const BOOTSTRAPS = 1000;
 
 /**
  * Decoding settings of the generated row; every story is continued from its ground-truth frames.
@@ -51,6 +94,7 @@ export interface EvalResult {
   /** The decoding settings the generated row was sampled with. */
   sampling: EvalSampling;
   systems: Record<System, SystemScores>;
+  comparisons: Comparison[];
   /** Per story: the three videos (scored frames only) for the gallery. */
   samples: { id: string; texts: string[]; videos: Record<System, Frames> }[];
 }
@@ -66,6 +110,7 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
   const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Frames[]])) as Record<System, Frames[]>;
   const psnrs = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as number[]])) as Record<System, number[]>;
   const truth: LoadedStory['story']['segments'] = [];
+  const storyOf: number[] = [];
   const recon: number[] = [];
   const samples: EvalResult['samples'] = [];
   let genSeconds = 0;
@@ -90,25 +135,96 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
       const from = k === 0 ? COND_FRAMES : s;
       for (const sys of SYSTEMS) clips[sys].push(sliceFrames(full[sys], from, e));
       truth.push(story.segments[k]);
+      storyOf.push(n);
     });
     samples.push({ id: story.id, texts: story.segments.map((s) => s.prompt), videos: full });
     onStory?.(n + 1);
   });
   const judged = Object.fromEntries(SYSTEMS.map((sys) => [sys, judge(judgeModel, clips[sys])])) as Record<System, ReturnType<typeof judge>>;
-  const acc = (sys: System, key: 'action' | 'shape' | 'colour') => judged[sys].filter((j, i) => j[key] === truth[i][key]).length / truth.length;
+  const measured = Object.fromEntries(SYSTEMS.map((sys) => [sys, clips[sys].map((c, i) => measureSegment(c, truth[i]))])) as Record<System, SegmentMeasures[]>;
+  const units = (sys: System): Record<Figure, Unit[]> => {
+    const seg = (value: (i: number) => number | null, weight = (_i: number) => 1): Unit[] =>
+      truth.flatMap((_, i) => (value(i) === null ? [] : [{ story: storyOf[i], value: value(i)!, weight: weight(i) }]));
+    const hit = (ok: boolean | null) => (ok === null ? null : ok ? 1 : 0);
+    const m = measured[sys];
+    return {
+      action: seg((i) => hit(judged[sys][i].action === truth[i].action)),
+      shape: seg((i) => hit(judged[sys][i].shape === truth[i].shape)),
+      colour: seg((i) => hit(judged[sys][i].colour === truth[i].colour)),
+      visible: seg((i) => m[i].visibleFrames / m[i].frames, (i) => m[i].frames),
+      motion: seg((i) => hit(m[i].motion)),
+      travel: seg((i) => m[i].travel),
+      size: seg((i) => hit(m[i].size)),
+      paletteColour: seg((i) => hit(m[i].colour)),
+      frechet: [],
+      // Ground truth against itself has no finite PSNR (NaN, null in JSON).
+      psnr: sys === 'ground truth' ? [] : psnrs[sys].map((value, story) => ({ story, value, weight: 1 })),
+    };
+  };
+  const perSystem = Object.fromEntries(SYSTEMS.map((sys) => [sys, units(sys)])) as Record<System, Record<Figure, Unit[]>>;
   const reference = judged['ground truth'].map((j) => j.features);
-  const systems = Object.fromEntries(SYSTEMS.map((sys) => [sys, {
-    actionAccuracy: acc(sys, 'action'),
-    shapeAccuracy: acc(sys, 'shape'),
-    colourAccuracy: acc(sys, 'colour'),
-    frechet: frechetFromFeatures(reference, judged[sys].map((j) => j.features)).distance,
-    // Ground truth against itself has no finite PSNR (NaN, null in JSON).
-    psnr: sys === 'ground truth' ? NaN : psnrs[sys].reduce((a, b) => a + b, 0) / psnrs[sys].length,
-  }])) as Record<System, SystemScores>;
+  const frechet = (sys: System, counts: Float64Array) => {
+    const pick = (rows: number[][]) => rows.flatMap((row, i) => Array<number[]>(counts[storyOf[i]]).fill(row));
+    return frechetFromFeatures(pick(reference), pick(judged[sys].map((j) => j.features))).distance;
+  };
+  const value = (sys: System, figure: Figure, counts: Float64Array) => (figure === 'frechet' ? frechet(sys, counts) : weightedMean(perSystem[sys][figure], counts));
+  const resamples = bootstrapCounts(stories.length, BOOTSTRAPS, 7);
+  const all = new Float64Array(stories.length).fill(1);
+  // Every figure of every system on every resample, computed once: the differences pair them up.
+  const boots = Object.fromEntries(SYSTEMS.map((sys) => [sys, Object.fromEntries(FIGURES.map((f) => [f, resamples.map((c) => value(sys, f, c))]))])) as Record<System, Record<Figure, number[]>>;
+  const systems = Object.fromEntries(SYSTEMS.map((sys) => [sys, Object.fromEntries(FIGURES.map((figure) => {
+    const us = perSystem[sys][figure];
+    const n = figure === 'frechet' ? truth.length : us.reduce((a, u) => a + u.weight, 0);
+    if (RATES.has(figure)) {
+      const w = wilson(us.reduce((a, u) => a + u.value * u.weight, 0), n);
+      return [figure, { value: w.rate, low: w.low, high: w.high, n }];
+    }
+    const v = figure === 'psnr' && sys === 'ground truth' ? NaN : value(sys, figure, all);
+    const sorted = Number.isNaN(v) ? [] : boots[sys][figure].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
+    return [figure, { value: v, low: percentile(sorted, 0.025), high: percentile(sorted, 0.975), n }];
+  }))])) as unknown as Record<System, SystemScores>;
+  const comparisons = COMPARED.flatMap(([system, against]) => FIGURES.map((figure): Comparison => {
+    const diffs = boots[system][figure].map((x, b) => x - boots[against][figure][b]).filter((d) => !Number.isNaN(d)).sort((a, b) => a - b);
+    const low = percentile(diffs, 0.025), high = percentile(diffs, 0.975);
+    return { figure, system, against, difference: systems[system][figure].value - systems[against][figure].value, low, high, significant: low > 0 || high < 0 };
+  }));
   return {
     stories: stories.length, segments: truth.length, reconstructionPsnr: recon.reduce((a, b) => a + b, 0) / recon.length,
-    secondsPerFrame: genSeconds / Math.max(1, genFrames), sampling, systems, samples,
+    secondsPerFrame: genSeconds / Math.max(1, genFrames), sampling, systems, comparisons, samples,
   };
+}
+
+/** Figures that are shares of segments or frames: Wilson intervals; the others get bootstrap intervals. */
+const RATES = new Set<Figure>(['action', 'shape', 'colour', 'visible', 'motion', 'size', 'paletteColour']);
+
+/** One thing a figure averages: a segment (or a story, for PSNR), its value and weight. */
+interface Unit {
+  story: number;
+  value: number;
+  weight: number;
+}
+
+/** Weighted mean of `units` with each story counted `counts[story]` times (NaN when none is drawn). */
+function weightedMean(units: Unit[], counts: Float64Array): number {
+  let num = 0, den = 0;
+  for (const u of units) {
+    num += counts[u.story] * u.weight * u.value;
+    den += counts[u.story] * u.weight;
+  }
+  return den > 0 ? num / den : NaN;
+}
+
+/**
+ * How often each of `n` stories is drawn in each of `count` resamples with replacement (seeded).
+ * Resampling whole stories keeps the segments of one story together, as they are not independent.
+ */
+function bootstrapCounts(n: number, count: number, seed: number): Float64Array[] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => {
+    const c = new Float64Array(n);
+    for (let i = 0; i < n; i++) c[rng.int(n)]++;
+    return c;
+  });
 }
 
 /** The two lines that introduce the scores: what was evaluated and how the generated row was sampled. */
@@ -119,26 +235,77 @@ export function scoresIntro(r: EvalResult): string[] {
   ];
 }
 
-/** The scores as table columns and formatted rows, one row per system. */
-export function scoresTable(r: EvalResult): { columns: string[]; rows: string[][] } {
-  const pct = (x: number) => (100 * x).toFixed(1);
-  return {
-    columns: ['system', 'action acc %', 'shape acc %', 'colour acc %', 'Frechet (judge features)', 'PSNR vs truth dB'],
-    rows: SYSTEMS.map((sys) => {
-      const s = r.systems[sys];
-      return [sys, pct(s.actionAccuracy), pct(s.shapeAccuracy), pct(s.colourAccuracy), s.frechet.toFixed(2), sys === 'ground truth' ? '-' : s.psnr.toFixed(2)];
-    }),
-  };
+/** Column heading and format of each figure. */
+const FORMAT: Record<Figure, { label: string; scale: number; digits: number }> = {
+  action: { label: 'action %', scale: 100, digits: 1 },
+  shape: { label: 'shape %', scale: 100, digits: 1 },
+  colour: { label: 'colour %', scale: 100, digits: 1 },
+  frechet: { label: 'Frechet (judge features)', scale: 1, digits: 1 },
+  psnr: { label: 'PSNR vs truth dB', scale: 1, digits: 2 },
+  visible: { label: 'object visible % of frames', scale: 100, digits: 1 },
+  motion: { label: 'moves the named way % (move, jump)', scale: 100, digits: 1 },
+  travel: { label: 'travel along the named direction px (move)', scale: 1, digits: 2 },
+  size: { label: 'size changes the named way % (grow, shrink)', scale: 100, digits: 1 },
+  paletteColour: { label: 'named colour % (pixels)', scale: 100, digits: 1 },
+};
+
+function withInterval(figure: Figure, value: number, low: number, high: number): string {
+  const { scale, digits } = FORMAT[figure];
+  if (Number.isNaN(value)) return '-';
+  // Rounding leaves the truth's distance to itself a hair below zero; print it as 0, not -0.0.
+  const f = (x: number) => (Math.abs(x * scale) < 0.5 * 10 ** -digits ? 0 : x * scale).toFixed(digits);
+  return `${f(value)} [${f(low)}, ${f(high)}]`;
 }
 
-/** Markdown table of the scores. */
+/** A titled table of formatted cells. */
+export interface ScoresTable {
+  title: string;
+  columns: string[];
+  rows: string[][];
+}
+
+/**
+ * The scores as three tables: the judge's figures and the judge-free measures per system (each
+ * with its 95% interval), and the paired differences of the generated row against each baseline.
+ */
+export function scoresTables(r: EvalResult): ScoresTable[] {
+  const perSystem = (title: string, figures: Figure[]): ScoresTable => ({
+    title, columns: ['system', ...figures.map((f) => FORMAT[f].label)],
+    rows: SYSTEMS.map((sys) => [sys, ...figures.map((f) => withInterval(f, r.systems[sys][f].value, r.systems[sys][f].low, r.systems[sys][f].high))]),
+  });
+  const diff = (figure: Figure, [system, against]: [System, System]) => {
+    const c = r.comparisons.find((x) => x.figure === figure && x.system === system && x.against === against)!;
+    return `${withInterval(figure, c.difference, c.low, c.high)}${c.significant ? ' significant' : ''}`;
+  };
+  return [
+    perSystem('Judge (learned classifier) and distances, 95% intervals', ['action', 'shape', 'colour', 'frechet', 'psnr']),
+    perSystem('Judge-free measures read from the pixels, 95% intervals', ['visible', 'motion', 'travel', 'size', 'paletteColour']),
+    {
+      title: 'Differences, 95% intervals (paired bootstrap over stories); "significant" when the interval excludes 0',
+      columns: ['figure', ...COMPARED.map(([a, b]) => `${a} - ${b}`)],
+      rows: FIGURES.map((f) => [FORMAT[f].label, ...COMPARED.map((pair) => diff(f, pair))]),
+    },
+  ];
+}
+
+/** How the intervals were computed, for the report. */
+export function intervalsNote(r: EvalResult): string {
+  return `Intervals: Wilson 95% for shares (over the ${r.segments} segments, or over frames for "object visible"); percentile bootstrap over the ${r.stories} stories (${BOOTSTRAPS} resamples, seeded) for travel, Frechet distance, PSNR and every difference, so the segments of one story stay together.`;
+}
+
+/** Markdown tables of the scores. */
 export function scoresMarkdown(r: EvalResult): string {
-  const { columns, rows } = scoresTable(r);
   return [
     ...scoresIntro(r),
+    ...scoresTables(r).flatMap(({ title, columns, rows }) => [
+      '',
+      `${title}:`,
+      '',
+      `| ${columns.join(' | ')} |`,
+      `|${columns.map(() => '---').join('|')}|`,
+      ...rows.map((row) => `| ${row.join(' | ')} |`),
+    ]),
     '',
-    `| ${columns.join(' | ')} |`,
-    `|${columns.map(() => '---').join('|')}|`,
-    ...rows.map((row) => `| ${row.join(' | ')} |`),
+    intervalsNote(r),
   ].join('\n');
 }

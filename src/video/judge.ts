@@ -9,58 +9,60 @@ import path from 'node:path';
 import { createRng, KilnError } from '../core/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
 import { ACTIONS, COLOUR_NAMES, renderStory, sampleStory, segmentRanges, SHAPES, type Segment } from './world.js';
-import { sliceFrames, toUint8, type Frames } from '../media/index.js';
+import { sliceFrames, type Frames } from '../media/index.js';
+import { COND_FRAMES } from './dataset.js';
+import { wilson } from '../math/index.js';
+import { MIN_AREA, trackActor, type TrackFrame } from './measures.js';
 
-/** Frames a segment clip is resampled to, and the side of the object-centred crop. */
+/** Frames a segment clip is resampled to, the side of the object-centred coverage crops, and numbers per frame. */
 const JUDGE_FRAMES = 8;
 const CROP = 16;
-const STATS = 9;
-export const JUDGE_INPUT = JUDGE_FRAMES * (CROP * CROP + STATS);
+const PER_FRAME = 14 + COLOUR_NAMES.length;
+const SHAPE_STATS = 9;
+export const JUDGE_INPUT = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS + 2 * CROP * CROP;
 
 /**
- * Clip -> fixed-size, translation-invariant features. Per frame (8 picked by linspace): the
- * foreground (pixels far from the most common colour) gives area, centroid, spread and mean
- * colour, and a foreground mask cropped around the centroid gives the object's outline.
+ * The soft outline numbers (fill, reach, spread), reach and spread shifted and scaled so that a circle
+ * reads about 0 and a triangle about 1: the gaps between shapes are small in the raw numbers.
+ */
+function shapeStats(f: TrackFrame): number[] {
+  return f.area > 0 ? [f.outline[0], (f.outline[1] - 0.56) * 4, (f.outline[2] - 0.159) * 30] : [0, 0, 0];
+}
+
+/**
+ * Clip -> fixed-size features built on the judge-free track of the acting object (see measures.ts),
+ * so a second, still object does not blur what the actor is. Per frame (8 picked by linspace):
+ * visible, area, centroid travel since the first visible frame, box size, reach, the soft outline
+ * numbers, core colour, contrast and the palette colour; then the outline numbers of the first,
+ * largest and last visible frames, and the actor's coverage cropped around its centroid in the
+ * largest and the first visible frame.
  */
 export function judgeInput(clip: Frames): Float32Array {
   const out = new Float32Array(JUDGE_INPUT);
-  const v = toUint8(clip);
-  const { w: W, h: H } = v;
+  const track = trackActor(clip);
+  const seen = track.filter((f) => f.area >= MIN_AREA);
+  const ref = seen[0];
   for (let i = 0; i < JUDGE_FRAMES; i++) {
-    const t = v.t === 1 ? 0 : Math.round((i * (v.t - 1)) / (JUDGE_FRAMES - 1));
-    const px = v.data.subarray(t * H * W * 3, (t + 1) * H * W * 3);
-    const counts = new Map<number, number>();
-    for (let p = 0; p < H * W; p++) {
-      const key = ((px[p * 3] >> 4) << 8) | ((px[p * 3 + 1] >> 4) << 4) | (px[p * 3 + 2] >> 4);
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-    }
-    let bgKey = 0;
-    let best = -1;
-    for (const [k, n] of counts) if (n > best) [bgKey, best] = [k, n];
-    const bg = [((bgKey >> 8) & 15) * 16 + 8, ((bgKey >> 4) & 15) * 16 + 8, (bgKey & 15) * 16 + 8];
-    const mask = new Float32Array(H * W);
-    let area = 0, sx = 0, sy = 0, sxx = 0, syy = 0;
-    const rgb = [0, 0, 0];
-    for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
-      const p = y * W + x;
-      const d = Math.abs(px[p * 3] - bg[0]) + Math.abs(px[p * 3 + 1] - bg[1]) + Math.abs(px[p * 3 + 2] - bg[2]);
-      const m = Math.min(1, Math.max(0, (d - 30) / 60));
-      mask[p] = m;
-      area += m; sx += m * x; sy += m * y; sxx += m * x * x; syy += m * y * y;
-      for (let c = 0; c < 3; c++) rgb[c] += m * px[p * 3 + c];
-    }
-    const o = i * (CROP * CROP + STATS);
-    const a = Math.max(area, 1e-6);
-    const cx = sx / a, cy = sy / a;
-    const stats = [area / (H * W) * 8, cx / W, cy / H, Math.sqrt(Math.max(0, sxx / a - cx * cx)) / 8, Math.sqrt(Math.max(0, syy / a - cy * cy)) / 8,
-      rgb[0] / a / 255, rgb[1] / a / 255, rgb[2] / a / 255, area > 0.5 ? 1 : 0];
-    out.set(stats, o);
-    const x0 = Math.round(cx) - CROP / 2, y0 = Math.round(cy) - CROP / 2;
+    const f = track[track.length === 1 ? 0 : Math.round((i * (track.length - 1)) / (JUDGE_FRAMES - 1))];
+    const on = f.area >= MIN_AREA;
+    const o = i * PER_FRAME;
+    if (!on) continue;
+    out.set([1, f.area / 64, (f.cx - ref.cx) / 8, (f.cy - ref.cy) / 8, f.w / 8, f.h / 8, f.radius / 8, ...shapeStats(f),
+      f.rgb[0] / 255, f.rgb[1] / 255, f.rgb[2] / 255, f.contrast / 765], o);
+    out[o + 14 + COLOUR_NAMES.indexOf(f.colour)] = 1;
+  }
+  if (!seen.length) return out;
+  const largest = seen.reduce((b, f) => (f.area > b.area ? f : b));
+  out.set([...shapeStats(seen[0]), ...shapeStats(largest), ...shapeStats(seen[seen.length - 1])], JUDGE_FRAMES * PER_FRAME);
+  const { w: W, h: H } = clip;
+  [largest, seen[0]].forEach((f, k) => {
+    const x0 = Math.round(f.cx) - CROP / 2, y0 = Math.round(f.cy) - CROP / 2;
+    const base = JUDGE_FRAMES * PER_FRAME + SHAPE_STATS + k * CROP * CROP;
     for (let y = 0; y < CROP; y++) for (let x = 0; x < CROP; x++) {
       const yy = y0 + y, xx = x0 + x;
-      out[o + STATS + y * CROP + x] = yy >= 0 && yy < H && xx >= 0 && xx < W ? mask[yy * W + xx] : 0;
+      out[base + y * CROP + x] = yy >= 0 && yy < H && xx >= 0 && xx < W ? f.cover[yy * W + xx] : 0;
     }
-  }
+  });
   return out;
 }
 
@@ -81,22 +83,28 @@ export interface LabelledClip {
   segment: Pick<Segment, 'action' | 'shape' | 'colour'>;
 }
 
-/** Segment clips of freshly generated stories (train and held-out pairs alike). */
+/**
+ * Segment clips of freshly generated stories (train and held-out pairs alike). The first segment
+ * comes twice: whole, and without its first COND_FRAMES frames as `kiln video eval` scores it.
+ */
 export function judgeTrainingClips(count: number, seed: number): LabelledClip[] {
   const rng = createRng(seed);
   const out: LabelledClip[] = [];
   for (let i = 0; out.length < count; i++) {
     const story = sampleStory(rng, `judge_${i}`, { split: i % 3 === 0 ? 'test' : 'train' });
     const video = renderStory(story);
-    segmentRanges(story).forEach(([s, e], k) => out.push({ clip: sliceFrames(video, s, e), segment: story.segments[k] }));
+    segmentRanges(story).forEach(([s, e], k) => {
+      out.push({ clip: sliceFrames(video, s, e), segment: story.segments[k] });
+      if (k === 0) out.push({ clip: sliceFrames(video, COND_FRAMES, e), segment: story.segments[k] });
+    });
   }
   return out.slice(0, count);
 }
 
 export function buildJudge(): tf.LayersModel {
   const input = tf.input({ shape: [JUDGE_INPUT] });
-  const h = tf.layers.dense({ units: 128, activation: 'relu', name: 'hidden' }).apply(tf.layers.dropout({ rate: 0.1 }).apply(input)) as tf.SymbolicTensor;
-  const feat = tf.layers.dense({ units: 64, activation: 'relu', name: 'features' }).apply(h) as tf.SymbolicTensor;
+  const h = tf.layers.dense({ units: 128, activation: 'relu', name: 'hidden' }).apply(input) as tf.SymbolicTensor;
+  const feat = tf.layers.dense({ units: 64, activation: 'relu', name: 'features' }).apply(tf.layers.dropout({ rate: 0.1 }).apply(h)) as tf.SymbolicTensor;
   const heads = [['action', ACTIONS.length], ['shape', SHAPES.length], ['colour', COLOUR_NAMES.length]] as const;
   const outputs = heads.map(([name, n]) => tf.layers.dense({ units: n, activation: 'softmax', name }).apply(feat) as tf.SymbolicTensor);
   return tf.model({ inputs: input, outputs: [...outputs, feat] });
@@ -120,11 +128,11 @@ export async function trainJudge(clips: LabelledClip[], epochs: number, onEpoch?
   const full = buildJudge();
   // Train on the classification heads only; the features output is read at inference.
   const model = tf.model({ inputs: full.inputs, outputs: full.outputs.slice(0, 3) });
-  model.compile({ optimizer: tf.train.adam(1e-3), loss: ['categoricalCrossentropy', 'categoricalCrossentropy', 'categoricalCrossentropy'] });
+  model.compile({ optimizer: tf.train.adam(3e-3), loss: ['categoricalCrossentropy', 'categoricalCrossentropy', 'categoricalCrossentropy'] });
   const x = inputs(clips.map((c) => c.clip));
   const y = labels(clips);
   await model.fit(x, y, {
-    epochs, batchSize: 64, shuffle: true, verbose: 0,
+    epochs, batchSize: 256, shuffle: true, verbose: 0,
     callbacks: { onEpochEnd: async (e, logs) => onEpoch?.(e + 1, logs?.loss ?? NaN) },
   });
   tf.dispose([x, ...y]);
@@ -144,6 +152,18 @@ export function judge(model: tf.LayersModel, clips: Frames[]): JudgeOutput[] {
   return clips.map((_, i) => ({ action: ACTIONS[argmax(a[i])], shape: SHAPES[argmax(s[i])], colour: COLOUR_NAMES[argmax(c[i])], features: f[i] }));
 }
 
+/** Heads the judge names, in JudgeOutput's field names. */
+export const JUDGE_HEADS = ['action', 'shape', 'colour'] as const;
+
+/** Accuracy of each head on labelled clips, as a 95% Wilson interval over clips. */
+export function judgeAccuracy(model: tf.LayersModel, clips: LabelledClip[]): Record<(typeof JUDGE_HEADS)[number], ReturnType<typeof wilson> & { correct: number; n: number }> {
+  const read = judge(model, clips.map((c) => c.clip));
+  return Object.fromEntries(JUDGE_HEADS.map((head) => {
+    const correct = read.filter((r, i) => r[head] === clips[i].segment[head]).length;
+    return [head, { ...wilson(correct, clips.length), correct, n: clips.length }];
+  })) as ReturnType<typeof judgeAccuracy>;
+}
+
 export async function saveJudge(dir: string, model: tf.LayersModel): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
   await model.save(tf.io.withSaveHandler(async (art) => {
@@ -161,8 +181,12 @@ export async function loadJudge(dir: string): Promise<tf.LayersModel> {
   if (!fs.existsSync(file)) throw new KilnError(`no judge checkpoint at ${dir} (run 'kiln video eval' with --train-judge)`);
   const json = JSON.parse(fs.readFileSync(file, 'utf8'));
   const buf = fs.readFileSync(path.join(dir, 'weights.bin'));
-  return tf.loadLayersModel(tf.io.fromMemory({
+  const model = await tf.loadLayersModel(tf.io.fromMemory({
     modelTopology: json.modelTopology, weightSpecs: json.weightsManifest[0].weights,
     weightData: buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength),
   }));
+  // A judge trained on other features would fail only after a whole evaluation's generation.
+  const inputs = model.inputs[0].shape[1];
+  if (inputs !== JUDGE_INPUT) throw new KilnError(`the judge at ${dir} reads ${inputs} features per clip, this Kiln makes ${JUDGE_INPUT} (retrain it with 'kiln video train-judge')`);
+  return model;
 }

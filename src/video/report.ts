@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { encodeGif, sideBySide } from '../media/index.js';
 import { writeFigure, writeReport, type Block, type ReportDoc } from '../report/index.js';
-import { scoresIntro, scoresTable, type EvalResult } from './evaluate.js';
+import { intervalsNote, scoresIntro, scoresTables, type EvalResult } from './evaluate.js';
 
 /**
  * The report of `kiln video eval`: the scores per system, what each row means, and a gallery of
@@ -12,8 +12,10 @@ export function videoEvalReport(r: EvalResult, gallery: number): { doc: ReportDo
   const figures: Record<string, Uint8Array> = {};
   const blocks: Block[] = [
     ...scoresIntro(r).map((text): Block => ({ kind: 'text', text })),
-    { kind: 'table', ...scoresTable(r) },
-    { kind: 'text', text: 'Judge: a classifier trained separately on generated-world data (`kiln video train-judge`); "ground truth" rows are its accuracy on the real segments (its ceiling).' },
+    ...scoresTables(r).map(({ title, columns, rows }): Block => ({ kind: 'table', columns, rows, caption: title })),
+    { kind: 'text', text: intervalsNote(r) },
+    { kind: 'text', text: 'Judge: a classifier trained separately on generated-world data (`kiln video train-judge`); the "ground truth" row is its accuracy on the real segments (its ceiling).' },
+    { kind: 'text', text: 'Judge-free measures: fixed rules on the pixels, no learned model. The acting object is the foreground that changes during the segment; "moves the named way" asks its centroid to travel at least 1.5 px along the prompt\'s direction and twice as far along it as across (a jump: to come down at least 1.5 px from its highest point); "size" asks the area to change by a factor of 1.2 the named way; "named colour" names the palette colour whose blend with the background explains the object\'s pixels (for "turns X", in the last frame). The ground-truth row shows how often the rules themselves hold.' },
     { kind: 'text', text: '"reconstruction": the ground truth encoded and decoded by the tokenizer, the ceiling of any generator on its tokens.' },
     { kind: 'text', text: 'Baseline: repeat the last conditioning frame. GIFs: ground truth | reconstruction | generated | baseline (the first 4 frames are the conditioning).' },
   ];

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
-import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeTrainingClips, loadJudge, saveJudge, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, JUDGE_HEADS, loadJudge, saveJudge, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
 import { writeVideoFile } from '../../media/index.js';
 
 const int = intParser;
@@ -142,25 +142,33 @@ export function register(program: Command): void {
 
   video
     .command('train-judge')
-    .description('train the evaluation classifier (action, shape, colour) on freshly generated world data')
+    .description('train the evaluation classifier (action, shape, colour) on freshly generated world data and score it on fresh held-out stories')
     .option('--checkpoint <dir>', 'where to save the judge (tfjs LayersModel)', defaultModelDir('judge'))
-    .option('--clips <n>', 'training segment clips', int('--clips', 100), 4000)
-    .option('--epochs <n>', 'training epochs', int('--epochs'), 40)
+    .option('--clips <n>', 'training segment clips', int('--clips', 100), 8000)
+    .option('--test-clips <n>', 'held-out segment clips scored after training (stories from --test-seed)', int('--test-clips', 1), 2000)
+    .option('--epochs <n>', 'training epochs', int('--epochs'), 60)
     .option('--seed <n>', 'random seed (keep it apart from the dataset seed)', int('--seed', 0), 1234)
+    .option('--test-seed <n>', 'seed of the held-out stories (must differ from --seed)', int('--test-seed', 0), 4321)
     .addOption(backendOption())
-    .action(async (opts: { checkpoint: string; clips: number; epochs: number; seed: number; backend?: string }) => {
+    .action(async (opts: { checkpoint: string; clips: number; testClips: number; epochs: number; seed: number; testSeed: number; backend?: string }) => {
+      check(opts.testSeed !== opts.seed, '--test-seed must differ from --seed (the held-out stories would be the training stories)');
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const progress = createProgress({ label: 'train-judge', total: opts.epochs });
       const model = await trainJudge(judgeTrainingClips(opts.clips, opts.seed), opts.epochs, (e, loss) => progress.update(e, `loss ${loss.toFixed(3)}`));
       progress.done();
       await saveJudge(opts.checkpoint, model);
+      const acc = judgeAccuracy(model, judgeTrainingClips(opts.testClips, opts.testSeed));
+      for (const head of JUDGE_HEADS) {
+        const a = acc[head];
+        console.log(`held-out ${head}: ${(100 * a.rate).toFixed(1)}% [${(100 * a.low).toFixed(1)}, ${(100 * a.high).toFixed(1)}] (${a.correct}/${a.n})`);
+      }
       console.log(`judge saved to ${opts.checkpoint}`);
     });
 
   withSamplingOptions(video
     .command('eval')
-    .description('evaluate on the held-out split: judge accuracies, Frechet distance, PSNR, vs ground truth, the tokenizer reconstruction and a repeat-last-frame baseline')
+    .description('evaluate on the held-out split: judge accuracies, judge-free measures (object visible, motion, size, colour), Frechet distance and PSNR with 95% intervals, for the ground truth, the tokenizer reconstruction, the generator and a repeat-last-frame baseline, and which differences are significant')
     .requiredOption('--data <dir>', 'story dataset folder (its test split is used)')
     .requiredOption('--out <dir>', 'report folder (report.md, report.html, metrics.json, GIF gallery)')
     .option('--limit <n>', 'held-out stories to evaluate', int('--limit'), 24)
