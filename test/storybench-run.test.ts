@@ -4,10 +4,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { KilnError, projectRoot } from '../src/core/index.js';
-import { RatingStore, generators, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator } from '../src/storybench/index.js';
-import { TASKS } from '../src/data/index.js';
-import { loadNpz } from '../src/media/index.js';
+import { KilnError, dataPath, projectRoot } from '../src/core/index.js';
+import { RatingStore, generators, renderAtTask, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator } from '../src/storybench/index.js';
+import { TASKS, loadTaskFile } from '../src/data/index.js';
+import { loadNpy, loadNpz, makeFrames, numeric, saveNpy, sliceFrames } from '../src/media/index.js';
 import { register } from '../src/cli/commands/storybench.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
 import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/runtime.js';
@@ -43,8 +43,9 @@ test('run writes the reference npz layout for every task, with ground truth besi
     }
   }
   const arrays = loadNpz(path.join(out, 'repeat-last', 'story_cont', ds.name, 'raw', 'item00000.npz'));
-  // story_cont: [10 - 4, 10] frames generated after 4 conditioning frames, 2 samples side by side.
-  assert.deepEqual(arrays.get('video')!.shape, [16, 96, 320, 3]);
+  // story_cont: [10 - 4, 10] frames generated after 4 conditioning frames, 2 samples side by side, at the
+  // dataset's own 24x40 resolution.
+  assert.deepEqual(arrays.get('video')!.shape, [16, 24, 80, 3]);
   assert.deepEqual(Array.from(arrays.get('frames')!.data as Float64Array), [6, 10]);
   assert.equal((arrays.get('texts')!.data as string[]).length, 2);
   const gt = loadNpz(path.join(out, 'ground_truth', 'story_cont', ds.name, 'raw', 'item00000.npz'));
@@ -62,8 +63,10 @@ test('run writes the reference npz layout for every task, with ground truth besi
     const r = row('repeat-last', task).scores;
     assert.ok(Math.abs(o.sim.mean - 100) < 1e-6, `${task} oracle sim ${o.sim.mean}`);
     assert.ok(Math.abs(o.fid.mean) < 1e-6 && Math.abs(o.fvd.mean) < 1e-6, `${task} oracle fid ${o.fid.mean} fvd ${o.fvd.mean}`);
-    assert.ok(r.fid.mean > o.fid.mean + 1e-3 && r.sim.mean < 100, `${task}: repeat-last must score worse than the oracle`);
-    assert.ok(o.vtm.mean > r.vtm.mean, `${task}: the coloured ground truth matches colour prompts better than gray/still frames`);
+    // The tiny fixture extractor pools colour, so a still square is close to a moving one; it still ranks them.
+    assert.ok(r.fid.mean > o.fid.mean + 1e-5 && r.sim.mean < 100, `${task}: repeat-last must score worse than the oracle (fid ${r.fid.mean}, sim ${r.sim.mean})`);
+    // color-words sees colour only: a still frame of the right square ties with the truth; gray loses.
+    if (task === 'story_gen') assert.ok(o.vtm.mean > r.vtm.mean, 'the coloured ground truth matches colour prompts better than gray frames');
     assert.equal(o.fid.perSample.length, 2);
   }
   fs.rmSync(data, { recursive: true, force: true });
@@ -101,6 +104,40 @@ test('kiln storybench run + score produce Markdown and HTML leaderboards', async
   assert.match(withHumans, /\| fid \| 3 \| 100\.0% \[100\.0%, 100\.0%\] \| 2 \| n\/a \(needs 3\+ systems\) \|/);
   fs.rmSync(data, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('every system is rendered at the task resolution the same way', async () => {
+  // Kiln-style folder: the dataset's own frame size for every system, the oracle equal to the ground truth.
+  const data = tmp();
+  const out = tmp();
+  makeSyntheticStories(data, 2, 1, { h: 32, w: 32 });
+  const ds = resolveDataset(data);
+  for (const model of ['repeat-last', 'oracle']) await runBenchmark({ task: 'story_cont', dataset: ds, model, samples: 1, out });
+  const video = (model: string, d = ds.name) => loadNpz(path.join(out, model, 'story_cont', d, 'raw', 'item00000.npz')).get('video')!;
+  assert.deepEqual(video('repeat-last').shape, [16, 32, 32, 3]);
+  assert.deepEqual(video('oracle').shape, [16, 32, 32, 3]);
+  assert.deepEqual(video('oracle').data, video('ground_truth').data);
+  // repeat-last holds the last conditioning frame uncropped: equal to source frame 3.
+  const src = loadNpy(path.join(data, 'videos', 'story0.npy')).data as Uint8Array;
+  assert.deepEqual((video('repeat-last').data as Uint8Array).subarray(0, 32 * 32 * 3), src.subarray(3 * 32 * 32 * 3, 4 * 32 * 32 * 3));
+
+  // Official split, 120x240 sources: conditioning and every output at 96x160, the same centre crop for all.
+  const videos = tmp();
+  const [item] = loadTaskFile(dataPath('storybench', 'uvo-valid', 'story_cont.json'));
+  const total = item.exact_frames_per_prompt.reduce((a, b) => a + b, 0) + 4;
+  const source = makeFrames(total, 120, 240);
+  for (let i = 0; i < source.data.length; i += 3) source.data[i] = ((i / 3) % 240) < 40 ? 255 : 0; // red band on the left edge
+  saveNpy(path.join(videos, path.basename(item.npz_video!)), numeric('u1', [total, 120, 240, 3], source.data as Uint8Array));
+  const official = resolveDataset('uvo-valid', videos);
+  for (const model of ['repeat-last', 'oracle']) await runBenchmark({ task: 'story_cont', dataset: official, model, samples: 1, out, limit: 1 });
+  const rl = video('repeat-last', 'uvo-valid');
+  const or = video('oracle', 'uvo-valid');
+  assert.deepEqual(rl.shape.slice(1), [96, 160, 3]);
+  assert.deepEqual(or.shape.slice(1), [96, 160, 3]);
+  const firstFrame = (a: typeof rl) => (a.data as Uint8Array).subarray(0, 96 * 160 * 3);
+  assert.deepEqual(firstFrame(rl), firstFrame(or), 'a still scene renders identically for both systems');
+  assert.deepEqual(firstFrame(or), renderAtTask(sliceFrames(source, 4, 5), { height: 96, width: 160 }).data);
+  for (const d of [data, out, videos]) fs.rmSync(d, { recursive: true, force: true });
 });
 
 test('official datasets say clearly that --videos is needed', async () => {

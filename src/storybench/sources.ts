@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, dataPath } from '../core/index.js';
-import { readVideoFile, type Frames } from '../media/index.js';
+import { VIDEO_EXTENSIONS, hasFfmpeg, needsFfmpeg, readVideoFile, type Frames } from '../media/index.js';
 import { TASKS, loadTaskFile, type TaskItem, type TaskName } from '../data/index.js';
 
 /**
@@ -19,6 +19,9 @@ export interface StoryDataset {
   /** Folders that npz_video paths are resolved against, in order; empty when videos are missing. */
   videoRoots: string[];
 }
+
+/** StoryBench's frame rate: source videos are sampled at 8 fps. */
+export const STORYBENCH_FPS = 8;
 
 export const OFFICIAL_DATASETS = ['didemo-valid', 'oops-valid', 'uvo-valid'] as const;
 
@@ -71,12 +74,23 @@ export function loadTasks(ds: StoryDataset, task: TaskName): TaskItem[] {
 }
 
 
-/** Candidate files for an item's npz_video under a root: the path as written, then by base name. */
+/**
+ * Candidate files for an item's npz_video under a root, first as written (relative path, then base
+ * name), then as the official downloads name them: the reference's frame arrays are
+ * `<original name>.npy` (DiDeMo's `<id>.mp4.npy`, UVO's and Oops' `<id>.npy`), so the original video
+ * is the name without `.npy`, or `<id>` with a video extension.
+ */
 function candidates(root: string, npzVideo: string): string[] {
-  const base = path.basename(npzVideo);
-  const stem = base.replace(/\.npy$/, '');
-  const names = [npzVideo, base, `${stem}.npz`, stem].filter((v, i, a) => a.indexOf(v) === i);
-  return names.map((n) => (path.isAbsolute(n) ? n : path.join(root, n)));
+  const stems = [npzVideo, path.basename(npzVideo)].map((n) => n.replace(/\.npy$/i, ''));
+  const names = [npzVideo, path.basename(npzVideo)];
+  for (const stem of stems) names.push(`${stem}.npz`, stem, ...VIDEO_EXTENSIONS.map((ext) => `${stem}${ext}`));
+  return names.filter((v, i, a) => a.indexOf(v) === i).map((n) => (path.isAbsolute(n) ? n : path.join(root, n)));
+}
+
+function checkFfmpeg(file: string): void {
+  if (!hasFfmpeg()) {
+    throw new KilnError(`${file} is a video file and decoding it needs ffmpeg on PATH (apt-get install ffmpeg); or give --videos a folder of .npy frame arrays`);
+  }
 }
 
 /** Reads source videos, keeping the last few (action_exe items of one story share a video). */
@@ -84,21 +98,44 @@ export class VideoSource {
   private cache = new Map<string, Frames>();
   constructor(private ds: StoryDataset, private keep = 2) {}
 
-  read(item: TaskItem, index: number): Frames {
+  /** The file holding an item's source video; a missing one is an error naming --videos. */
+  locate(item: TaskItem, index: number): string {
     if (!item.npz_video) throw new KilnError(`${this.ds.name}: item ${index} has no npz_video; ground truth needs the source video`);
+    const example = path.basename(item.npz_video).replace(/\.npy$/i, '');
     if (!this.ds.videoRoots.length) {
       throw new KilnError(
-        `dataset ${this.ds.name} needs its source videos, which Kiln cannot ship: pass --videos DIR holding the frame ` +
-          `arrays named as in npz_video (e.g. ${path.basename(item.npz_video)}; .npy, .npz or a video file for ffmpeg)`,
+        `dataset ${this.ds.name} needs its source videos, which Kiln cannot ship: pass --videos DIR holding them named as in ` +
+          `npz_video (e.g. ${example}.npy, or the original ${/\.\w{3,4}$/.test(example) ? example : `${example}.mp4`} for ffmpeg)`,
       );
     }
     const file = this.ds.videoRoots
       .flatMap((root) => candidates(root, item.npz_video!))
       .find((f) => fs.existsSync(f) && fs.statSync(f).isFile());
-    if (!file) throw new KilnError(`${this.ds.name}: item ${index}: source video ${item.npz_video} not found under ${this.ds.videoRoots.join(' or ')}`);
+    if (!file) {
+      throw new KilnError(
+        `${this.ds.name}: item ${index}: source video ${example} (.npy, .npz, ${VIDEO_EXTENSIONS.join(', ')}) not found under ` +
+          `${this.ds.videoRoots.join(' or ')}; point --videos at the folder holding it`,
+      );
+    }
+    return file;
+  }
+
+  /**
+   * Checks before any generation that every item's source video exists and, when some are video
+   * files, that ffmpeg is there to decode them.
+   */
+  checkAll(items: readonly TaskItem[]): void {
+    const files = items.flatMap((it, i) => (it.npz_video ? [this.locate(it, i)] : []));
+    const video = files.find(needsFfmpeg);
+    if (video) checkFfmpeg(video);
+  }
+
+  async read(item: TaskItem, index: number): Promise<Frames> {
+    const file = this.locate(item, index);
     let frames = this.cache.get(file);
     if (!frames) {
-      frames = readVideoFile(file);
+      if (needsFfmpeg(file)) checkFfmpeg(file);
+      frames = await readVideoFile(file, STORYBENCH_FPS);
       this.cache.set(file, frames);
       if (this.cache.size > this.keep) this.cache.delete(this.cache.keys().next().value!);
     }
