@@ -148,6 +148,11 @@ test('official datasets say clearly that --videos is needed', async () => {
   );
   const msg = await cli(['storybench', 'tasks', '--dataset', 'uvo-valid']);
   assert.match(msg, /uvo-valid story_gen: 1645 items/);
+  // A folder without task files is an error, not silence; a stories folder points at its splits.
+  await assert.rejects(cli(['storybench', 'tasks', '--dataset', out]), /holds no StoryBench task files \(action_exe.json, story_cont.json, story_gen.json\)$/);
+  fs.mkdirSync(path.join(out, 'test'));
+  fs.writeFileSync(path.join(out, 'test', 'story_gen.json'), '[]');
+  await assert.rejects(cli(['storybench', 'tasks', '--dataset', out]), /; its splits are .*test$/);
   fs.rmSync(out, { recursive: true, force: true });
 });
 

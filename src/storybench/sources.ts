@@ -37,6 +37,11 @@ export function resolveDataset(spec: string, videos?: string): StoryDataset {
   if (fs.existsSync(spec) && fs.statSync(spec).isDirectory()) {
     // Kiln's story datasets keep splits in subfolders (DIR/test/<task>.json) and videos in DIR/videos.
     const dir = path.resolve(spec);
+    if (!TASKS.some((task) => fs.existsSync(path.join(dir, `${task}.json`)))) {
+      const splits = fs.readdirSync(dir).filter((d) => TASKS.some((task) => fs.existsSync(path.join(dir, d, `${task}.json`))));
+      const hint = splits.length ? `; its splits are ${splits.map((d) => path.join(spec, d)).join(', ')}` : '';
+      throw new KilnError(`${spec} holds no StoryBench task files (${TASKS.map((t) => `${t}.json`).join(', ')})${hint}`);
+    }
     const parent = path.dirname(dir);
     const split = fs.existsSync(path.join(parent, 'meta.json'));
     const name = split ? `${path.basename(parent)}-${path.basename(dir)}` : path.basename(dir);
