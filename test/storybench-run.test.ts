@@ -5,11 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { KilnError, dataPath, projectRoot } from '../src/core/index.js';
-import { RatingStore, generators, renderAtTask, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator } from '../src/storybench/index.js';
+import { RatingStore, generators, readManifest, renderAtTask, readScores, resolveDataset, runBenchmark, scoreRuns, type StoryGenerator } from '../src/storybench/index.js';
 import { TASKS, loadTaskFile } from '../src/data/index.js';
 import { loadNpy, loadNpz, makeFrames, numeric, saveNpy, sliceFrames } from '../src/media/index.js';
 import { register } from '../src/cli/commands/storybench.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
+import { writeStoryDataset } from '../src/video/index.js';
 import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/runtime.js';
 
 // onnxruntime-node is optional (its install script needs the network): without it these tests say so and skip.
@@ -163,7 +164,37 @@ test('a custom generator plugs in through the adapter and is checked', async () 
   const wrong: StoryGenerator = { name: 'wrong', generate: async (item) => item.exact_frames_per_prompt.map(() => ({ data: new Uint8Array(3), t: 1, h: 1, w: 1, c: 3 })) };
   await assert.rejects(runBenchmark({ task: 'story_gen', dataset: resolveDataset(data), model: 'wrong', samples: 1, out, generator: wrong }),
     /generator wrong: item 0: prompt 0 needs 10 frames, got 1/);
-  assert.deepEqual(generators.names().sort(), ['oracle', 'repeat-last']);
+  assert.deepEqual(generators.names().sort(), ['oracle', 'phenaki', 'repeat-last']);
   fs.rmSync(data, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('phenaki, Kiln\'s own generator, is a StoryBench generator with its sampling options', async () => {
+  const stories = tmp();
+  const out = tmp();
+  writeStoryDataset({ out: stories, count: 3, seed: 2, testFraction: 0.34 });
+  const msg = await cli(['storybench', 'run', '--task', 'story_cont', '--dataset', path.join(stories, 'test'), '--model', 'phenaki',
+    '--option', 'steps=2', '--option', 'temperature=0.5', '--samples', '1', '--limit', '1', '--out', out]);
+  assert.match(msg, /wrote 1 items x 1 samples/);
+  const ds = resolveDataset(path.join(stories, 'test'));
+  const run = (model: string) => loadNpz(path.join(out, model, 'story_cont', ds.name, 'raw', 'item00000.npz')).get('video')!;
+  const gt = run('ground_truth');
+  assert.deepEqual(run('phenaki').shape, gt.shape); // 32x32, the world's own size
+  assert.equal(gt.shape[1], 32);
+  assert.equal(readManifest(path.join(out, 'phenaki', 'story_cont', ds.name)).model, 'phenaki');
+  // Its frames move: not a still image like the static baseline.
+  const v = run('phenaki').data as Uint8Array;
+  const n = 32 * 32 * 3;
+  let diff = 0;
+  for (let i = 0; i < n; i++) diff += Math.abs(v[i] - v[(gt.shape[0] - 1) * n + i]);
+  assert.ok(diff / n > 1, `first and last generated frames differ (${diff / n})`);
+  // Options are checked, and prompts outside its vocabulary fail before any generation.
+  await assert.rejects(cli(['storybench', 'run', '--task', 'story_cont', '--dataset', path.join(stories, 'test'), '--model', 'phenaki', '--option', 'guidance=-1', '--out', out]),
+    /option 'guidance' of generator 'phenaki' must be <number in \[0, 50\]>/);
+  const videos = tmp();
+  const [item] = loadTaskFile(dataPath('storybench', 'uvo-valid', 'story_cont.json'));
+  saveNpy(path.join(videos, path.basename(item.npz_video!)), numeric('u1', [300, 24, 40, 3], new Uint8Array(300 * 24 * 40 * 3)));
+  await assert.rejects(runBenchmark({ task: 'story_cont', dataset: resolveDataset('uvo-valid', videos), model: 'phenaki', samples: 1, out, limit: 1 }),
+    /generator phenaki: item 0: unknown word '[^']+' in prompt; the model knows only the words of Kiln's story world/);
+  for (const d of [stories, out, videos]) fs.rmSync(d, { recursive: true, force: true });
 });

@@ -4,7 +4,7 @@
  * @module kiln/storybench
  */
 export { type StoryDataset, type TaskSummary, OFFICIAL_DATASETS, STORYBENCH_FPS, resolveDataset, loadTasks, summarizeTasks, VideoSource } from './sources.js';
-export { type StoryGenerator, type GenerationContext, type GeneratorOptions, generators, splitByPrompt } from './generators.js';
+export { type StoryGenerator, type GenerationContext, type GeneratorOptions, type GeneratorEntry, generators, createGenerator, splitByPrompt } from './generators.js';
 export { runBenchmark, prepareItem, taskResolution, renderAtTask, CONDITIONING_SIZE, type FrameSize, type RunOptions } from './run.js';
 export { GROUND_TRUTH, type RunManifest, type ResultItem, writeResult, readResult, resultSamples, findRuns, readManifest, systemDir, itemName, type SystemRun } from './results.js';
 export { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtractors, i3dFrameIndices, i3dFrames, linspaceInt, resolveFrameExtractor, resolveVideoExtractor } from './features.js';

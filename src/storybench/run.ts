@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError, check, createRng } from '../core/index.js';
+import { KilnError, check, createRng, type OptionValue } from '../core/index.js';
 import { type Frames, concatFrames, resizeFrames, sliceFrames } from '../media/index.js';
-import { type StoryGenerator, generators } from './generators.js';
+import { type StoryGenerator, createGenerator } from './generators.js';
 import { GROUND_TRUTH, type RunManifest, itemName, systemDir, writeManifest, writeResult } from './results.js';
 import { type StoryDataset, VideoSource, loadTasks } from './sources.js';
 import { type TaskItem, type TaskName, taskLayout } from '../data/index.js';
@@ -45,7 +45,9 @@ export interface RunOptions {
   limit?: number;
   /** Called after each item with the items done and the total. */
   onProgress?: (done: number, total: number) => void;
-  /** A generator object instead of a registered name (the video capability plugs in here). */
+  /** Options of the registered generator (e.g. phenaki's sampling settings), over its defaults. */
+  generatorOptions?: Record<string, OptionValue>;
+  /** A generator object instead of a registered name (any other model plugs in here). */
   generator?: StoryGenerator;
 }
 
@@ -89,7 +91,8 @@ export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; ite
   const source = new VideoSource(opts.dataset);
   source.checkAll(items);
   const size = taskResolution(opts.dataset, await source.read(items[0], 0));
-  const generator = opts.generator ?? (await generators.get(opts.model)(size));
+  const generator = opts.generator ?? (await createGenerator(opts.model, size, opts.generatorOptions));
+  generator.check?.(items);
   const dir = systemDir(opts.out, opts.model, opts.task, opts.dataset.name);
   const gtDir = systemDir(opts.out, GROUND_TRUTH, opts.task, opts.dataset.name);
   const manifest: Omit<RunManifest, 'model' | 'samples'> = {

@@ -3,7 +3,8 @@
  */
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { collect, hostParser, intParser, listFlag, optionFlags, optionsHelp, portParser } from '../flags.js';
+import { backendOption, collect, hostParser, intParser, listFlag, optionFlags, optionsHelp, portParser } from '../flags.js';
+import { initBackend } from '../../backend/index.js';
 import { checkOutputFile, type OptionSpec } from '../../core/index.js';
 import { progressBars } from '../run.js';
 import {
@@ -23,6 +24,8 @@ function metricOptions(names: readonly string[]): OptionSpec[] {
   for (const n of names) for (const o of metrics.get(n).options) specs.set(o.name, o);
   return [...specs.values()];
 }
+
+const generatorsHelp = () => generators.names().map((n) => `  ${n}: ${generators.describe(n)}\n${optionsHelp(generators.get(n).options)}`).join('\n');
 
 const metricsHelp = () => metrics.names().map((n) => `  ${n}: ${metrics.describe(n)}\n${optionsHelp(metrics.get(n).options)}`).join('\n');
 
@@ -45,16 +48,21 @@ export function register(program: Command): void {
     .description('generate every item of one task with a model and write results in the reference npz layout')
     .addOption(taskOption())
     .requiredOption('--dataset <name|dir>', datasetHelp)
-    .requiredOption('--model <name>', `generator (${generators.names().join(', ')})`)
+    .requiredOption('--model <name>', `generator (${generators.names().join(', ')}; see below)`)
     .requiredOption('--out <dir>', 'results folder (OUT/<model>/<task>/<dataset>/raw/*.npz, ground truth beside)')
     .option('--samples <n>', 'videos generated per item (the reference uses 4)', int('--samples'), 4)
     .option('--videos <dir>', 'folder holding the source videos (.npy/.npz frame arrays or video files for ffmpeg)')
     .option('--limit <n>', 'only the first n items', int('--limit'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
-    .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number }) => {
-      generators.get(opts.model);
+    .option('--option <key=value>', 'generator option, repeatable (see the list below)', collect, [] as string[])
+    .addOption(backendOption())
+    .addHelpText('after', () => `\nGenerators and their options:\n${generatorsHelp()}`)
+    .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number; option: string[]; backend?: string }) => {
+      const generatorOptions = optionFlags(opts.option, `generator '${opts.model}'`, generators.get(opts.model).options);
+      const dataset = resolveDataset(opts.dataset, opts.videos);
+      await initBackend(opts.backend);
       const bars = progressBars(`storybench ${opts.model} ${opts.task}`);
-      const r = await runBenchmark({ task: opts.task, dataset: resolveDataset(opts.dataset, opts.videos), model: opts.model,
+      const r = await runBenchmark({ task: opts.task, dataset, model: opts.model, generatorOptions,
         samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed, onProgress: (done, total) => bars.update(done, total) });
       bars.done();
       console.log(`wrote ${r.items} items x ${opts.samples} samples to ${r.dir}`);
