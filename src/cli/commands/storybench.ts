@@ -3,7 +3,7 @@
  */
 import fs from 'node:fs';
 import { Command, Option } from 'commander';
-import { backendOption, collect, hostParser, intParser, listFlag, optionFlags, optionsHelp, portParser } from '../flags.js';
+import { backendOption, collect, hostParser, intParser, listFlag, num, optionFlags, optionsHelp, portParser } from '../flags.js';
 import { initBackend } from '../../backend/index.js';
 import { checkOutputFile, type OptionSpec } from '../../core/index.js';
 import { progressBars } from '../run.js';
@@ -97,10 +97,12 @@ export function register(program: Command): void {
     .option('--db <file>', 'SQLite file for the judgements', 'ratings.db')
     .option('--port <n>', 'TCP port, 0-65535 (0: any free port)', portParser(), 8080)
     .option('--host <addr>', 'address to bind (127.0.0.1 keeps the app local)', hostParser(), '127.0.0.1')
-    .action(async (opts: { results: string[]; db: string; port: number; host: string }) => {
+    .option('--min-seconds <s>', 'seconds each item stays on screen before it can be judged', (v: string) => num(v, '--min-seconds', { min: 0, max: 600 }), 5)
+    .action(async (opts: { results: string[]; db: string; port: number; host: string; minSeconds: number }) => {
       checkOutputFile(opts.db, '--db');
-      const app = await startRatingApp({ db: opts.db, results: opts.results, host: opts.host, port: opts.port });
+      const app = await startRatingApp({ db: opts.db, results: opts.results, host: opts.host, port: opts.port, minSeconds: opts.minSeconds });
       console.log(`rating app on ${app.url} (judgements in ${opts.db}); Ctrl-C to stop`);
+      console.log(`results (keep this from raters): ${app.url}/api/winrates?token=${app.adminToken} and ${app.url}/api/export.csv?token=${app.adminToken}`);
       process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
     });
 
