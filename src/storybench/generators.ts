@@ -1,8 +1,8 @@
-import path from 'node:path';
-import { KilnError, createRegistry, projectRoot, withDefaults, type OptionSpec, type OptionValue, type Rng } from '../core/index.js';
+import { KilnError, createRegistry, withDefaults, type OptionSpec, type OptionValue, type Rng } from '../core/index.js';
 import { type Frames, makeFrames, repeatFrame, resizeFrames, sliceFrames } from '../media/index.js';
 import type { TaskItem } from '../data/index.js';
 import { DEFAULT_SAMPLING, generateStory, loadGenerator, loadTokenizer } from '../video/index.js';
+import { shippedModel } from './kiln-world.js';
 
 /**
  * The one adapter every video-story model implements: given a task item (prompts, frames per
@@ -94,8 +94,6 @@ generators.register(
   'the ground-truth frames (metric sanity check)',
 );
 
-const shippedVideoModel = (name: string) => path.join(projectRoot(), 'models', 'video', name);
-
 const PHENAKI_OPTIONS: readonly OptionSpec[] = [
   { name: 'steps', type: 'integer', min: 1, max: 64, default: DEFAULT_SAMPLING.steps, description: 'parallel decoding iterations per window' },
   { name: 'temperature', type: 'number', min: 0, max: 10, default: DEFAULT_SAMPLING.temperature, description: 'token sampling temperature' },
@@ -116,8 +114,8 @@ generators.register(
   {
     options: PHENAKI_OPTIONS,
     async create({ options }) {
-      const tok = await loadTokenizer(String(options.tokenizer ?? shippedVideoModel('tokenizer')));
-      const gen = await loadGenerator(String(options.generator ?? shippedVideoModel('generator')));
+      const tok = await loadTokenizer(String(options.tokenizer ?? shippedModel('video', 'tokenizer')));
+      const gen = await loadGenerator(String(options.generator ?? shippedModel('video', 'generator')));
       const size = tok.cfg.size;
       const sampling = {
         steps: Number(options.steps), temperature: Number(options.temperature),

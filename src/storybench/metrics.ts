@@ -60,13 +60,13 @@ export interface MetricEnvOptions {
 }
 
 export const FRAME_FEATURES_OPTION: OptionSpec = {
-  name: 'frameFeatures', type: 'string', default: 'grid-color', description: 'per-frame features: a registered frame extractor or an ONNX file',
+  name: 'frameFeatures', type: 'string', default: 'kiln-judge', description: 'per-frame features: a registered frame extractor or an ONNX file',
 };
 export const VIDEO_FEATURES_OPTION: OptionSpec = {
-  name: 'videoFeatures', type: 'string', default: 'grid-motion', description: 'per-clip features: a registered video extractor or an ONNX file',
+  name: 'videoFeatures', type: 'string', default: 'kiln-judge', description: 'per-clip features: a registered video extractor or an ONNX file',
 };
 export const DUAL_ENCODER_OPTION: OptionSpec = {
-  name: 'dualEncoder', type: 'string', default: 'color-words', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
+  name: 'dualEncoder', type: 'string', default: 'kiln-dual', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
 };
 const defaultOf = (spec: OptionSpec) => String(spec.default);
 
@@ -202,6 +202,17 @@ metrics.register(
   'mean per-frame cosine similarity of frame features to the ground truth, x100',
 );
 
+/** One embedding per segment: the encoder's own, or the mean of its unit frame embeddings (the reference's VTM). */
+async function segmentEmbeddings(encoder: DualEncoder, segments: Frames[]): Promise<Float64Array[]> {
+  if (encoder.embedSegments) return (await encoder.embedSegments(segments)).map(normalized);
+  return Promise.all(segments.map(async (seg) => {
+    const embs = (await encoder.embedFrames(seg)).map(normalized);
+    const m = new Float64Array(embs[0].length);
+    for (const e of embs) e.forEach((v, i) => (m[i] += v / embs.length));
+    return m;
+  }));
+}
+
 metrics.register(
   'vtm',
   {
@@ -219,14 +230,8 @@ metrics.register(
           const texts = (await encoder.embedTexts(item.texts)).map(normalized);
           const itemScores: number[] = [];
           for (const [s, clip] of item.samples.entries()) {
-            const embs = (await encoder.embedFrames(clip)).map(normalized);
-            let total = 0;
-            splitByPrompt(clip, item.frames).forEach((seg, k) => {
-              const start = item.frames.slice(0, k).reduce((a, b) => a + b, 0);
-              const m = new Float64Array(texts[k].length);
-              for (let t = 0; t < seg.t; t++) embs[start + t].forEach((v, i) => (m[i] += v / seg.t));
-              total += m.reduce((a, v, i) => a + v * texts[k][i], 0);
-            });
+            const parts = splitByPrompt(clip, item.frames);
+            const total = (await segmentEmbeddings(encoder, parts)).reduce((a, m, k) => a + m.reduce((x, v, i) => x + v * texts[k][i], 0), 0);
             sums[s] = (sums[s] ?? 0) + total;
             itemScores.push((100 * total) / item.frames.length);
           }
@@ -237,5 +242,5 @@ metrics.register(
       };
     },
   },
-  'video-text matching: mean frame embedding per segment . prompt embedding, x100',
+  'video-text matching: segment embedding (or mean frame embedding) . prompt embedding, x100',
 );

@@ -2,14 +2,15 @@
  * StoryBench commands: `kiln storybench tasks|run|score|rate|ratings`.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
 import { backendOption, collect, hostParser, intParser, listFlag, num, optionFlags, optionsHelp, portParser } from '../flags.js';
 import { initBackend } from '../../backend/index.js';
-import { checkOutputFile, type OptionSpec } from '../../core/index.js';
+import { checkOutputFile, createProgress, type OptionSpec } from '../../core/index.js';
 import { progressBars } from '../run.js';
 import {
   OFFICIAL_DATASETS, dualEncoders, frameExtractors, generators, humanSection, judgementsCsv, metrics, readJudgements, resolveDataset,
-  runBenchmark, scoreRuns, summarizeTasks, videoExtractors, winRates, writeLeaderboard, writeScores,
+  runBenchmark, saveKilnDual, scoreRuns, shippedModel, summarizeTasks, trainKilnDual, videoExtractors, winRates, writeLeaderboard, writeScores,
 } from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
@@ -72,9 +73,9 @@ export function register(program: Command): void {
     .description('score every model under DIR against the ground truth; writes scores.json, leaderboard.md and leaderboard.html')
     .argument('<dir>', 'results folder from kiln storybench run')
     .option('--metrics <list>', `comma-separated metrics (${metrics.names().join(', ')})`, list, metrics.names())
-    .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'grid-color')
-    .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'grid-motion')
-    .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'color-words')
+    .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'kiln-judge')
+    .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'kiln-judge')
+    .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'kiln-dual')
     .option('--option <key=value>', 'metric option, repeatable, over the feature flags above (see the list below)', collect, [] as string[])
     .option('--ratings <db>', 'SQLite ratings from kiln storybench rate: adds win rates and metric-human agreement')
     .addHelpText('after', () => `\nMetrics and their options:\n${metricsHelp()}`)
@@ -89,6 +90,24 @@ export function register(program: Command): void {
       const human = opts.ratings ? humanSection(scores, readJudgements(opts.ratings)) : undefined;
       const files = writeLeaderboard(dir, scores, human);
       console.log(`leaderboard: ${files.markdown} and ${files.html}`);
+    });
+
+  sb.command('train-dual')
+    .description("train the kiln-dual video-text encoder (VTM on Kiln's story world) on freshly generated stories")
+    .option('--out <dir>', 'where to save it', shippedModel('storybench', 'dual'))
+    .option('--clips <n>', 'segment clips drawn from generated stories', int('--clips', 16), 6000)
+    .option('--steps <n>', 'training steps (batches of 128)', int('--steps'), 1500)
+    .option('--seed <n>', 'random seed (its own, apart from the datasets it will score)', int('--seed', 0), 11)
+    .addOption(backendOption())
+    .action(async (opts: { out: string; clips: number; steps: number; seed: number; backend?: string }) => {
+      fs.mkdirSync(opts.out, { recursive: true });
+      checkOutputFile(path.join(opts.out, 'vocabulary.json'), '--out');
+      await initBackend(opts.backend);
+      const progress = createProgress({ label: 'train-dual', total: opts.steps });
+      const r = await trainKilnDual({ clips: opts.clips, steps: opts.steps, seed: opts.seed, onStep: (step, loss) => progress.update(step, `loss ${loss.toFixed(3)}`) });
+      progress.done();
+      await saveKilnDual(opts.out, r);
+      console.log(`kiln-dual saved to ${opts.out}: contrastive loss ${r.loss.toFixed(3)}`);
     });
 
   sb.command('rate')
