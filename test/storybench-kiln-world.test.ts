@@ -5,10 +5,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import { repeatFrame, sliceFrames } from '../src/media/index.js';
-import { distinctDigits, judgeFrameExtractor, judgeVideoExtractor, readScores, resolveDataset, resolveDualEncoder, runBenchmark, scoreRuns } from '../src/storybench/index.js';
+import { distinctDigits, judgeFrameExtractor, judgeVideoExtractor, resolveDataset, resolveDualEncoder, runBenchmark, scoreRuns, writeLeaderboard, type ScoreFile } from '../src/storybench/index.js';
 import { renderStory, sampleStory, segmentRanges, writeStoryDataset } from '../src/video/index.js';
 import { cosine } from '../src/storybench/index.js';
 
+const writeLeaderboardFiles = (dir: string, scores: ScoreFile) => writeLeaderboard(dir, scores).markdown;
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sb-kiln-'));
 
 /** Segment clips of fresh stories (a seed none of the shipped models trained on) with their prompts. */
@@ -53,6 +54,30 @@ test('kiln-judge features: one 64-d row per frame (fid) and per clip (fvd), diff
   const vb = await judgeVideoExtractor.embedVideo(b.clip);
   assert.equal(va.length, 64);
   assert.ok(va.some((v, i) => Math.abs(v - vb[i]) > 1e-3));
+});
+
+test('on generated stories the built-in metrics order the oracle before the static baseline (FVD, VTM) and print them apart', async () => {
+  const stories = tmp();
+  const out = tmp();
+  writeStoryDataset({ out: stories, count: 12, seed: 4, testFraction: 0.25 });
+  const ds = resolveDataset(path.join(stories, 'test'));
+  for (const task of ['story_cont', 'story_gen', 'action_exe'] as const) {
+    for (const model of ['oracle', 'repeat-last']) await runBenchmark({ task, dataset: ds, model, samples: 1, out });
+  }
+  const scores = await scoreRuns(out, ['fvd', 'vtm']);
+  assert.deepEqual(scores.extractors, { frameFeatures: 'kiln-judge', videoFeatures: 'kiln-judge', dualEncoder: 'kiln-dual' }, 'the defaults');
+  for (const task of ['story_cont', 'story_gen', 'action_exe']) {
+    const row = (model: string) => scores.rows.find((r) => r.model === model && r.task === task)!.scores;
+    assert.ok(Math.abs(row('oracle').fvd.mean) < 1e-3, `${task}: oracle fvd ${row('oracle').fvd.mean}`);
+    assert.ok(row('repeat-last').fvd.mean > 1, `${task}: a static video is far from the truth (fvd ${row('repeat-last').fvd.mean})`);
+    assert.ok(row('oracle').vtm.mean > row('repeat-last').vtm.mean + 5, `${task}: vtm oracle ${row('oracle').vtm.mean} vs static ${row('repeat-last').vtm.mean}`);
+  }
+  const md = fs.readFileSync(writeLeaderboardFiles(out, scores), 'utf8');
+  for (const table of md.split('## ').slice(1)) {
+    const fvd = [...table.matchAll(/^\| (oracle|repeat-last) \| \d+ \| 1 \| ([^ ]+) ±/gm)].map((m) => m[2]);
+    assert.equal(new Set(fvd).size, fvd.length, `distinct printed values: ${fvd.join(' vs ')}`);
+  }
+  for (const d of [stories, out]) fs.rmSync(d, { recursive: true, force: true });
 });
 
 test('leaderboard figures get the decimals that keep different values apart', () => {

@@ -57,13 +57,13 @@ test('run writes the reference npz layout for every task, with ground truth besi
   const gen = loadNpz(path.join(out, 'repeat-last', 'story_gen', ds.name, 'raw', 'item00000.npz'));
   assert.ok((gen.get('video')!.data as Uint8Array).every((v) => v === 128));
 
-  const scores = await scoreRuns(out, ['fid', 'fvd', 'sim', 'vtm'], { frameFeatures: fixture('tiny-frame-features.onnx') });
+  const scores = await scoreRuns(out, ['fid', 'fvd', 'sim', 'vtm'], { frameFeatures: fixture('tiny-frame-features.onnx'), videoFeatures: 'grid-motion', dualEncoder: 'color-words' });
   const row = (model: string, task: string) => scores.rows.find((r) => r.model === model && r.task === task)!;
   for (const task of TASKS) {
     const o = row('oracle', task).scores;
     const r = row('repeat-last', task).scores;
     assert.ok(Math.abs(o.sim.mean - 100) < 1e-6, `${task} oracle sim ${o.sim.mean}`);
-    assert.ok(Math.abs(o.fid.mean) < 1e-6 && Math.abs(o.fvd.mean) < 1e-6, `${task} oracle fid ${o.fid.mean} fvd ${o.fvd.mean}`);
+    assert.ok(Math.abs(o.fid.mean) < 1e-3 && Math.abs(o.fvd.mean) < 1e-3, `${task} oracle fid ${o.fid.mean} fvd ${o.fvd.mean}`);
     // The tiny fixture extractor pools colour, so a still square is close to a moving one; it still ranks them.
     assert.ok(r.fid.mean > o.fid.mean + 1e-5 && r.sim.mean < 100, `${task}: repeat-last must score worse than the oracle (fid ${r.fid.mean}, sim ${r.sim.mean})`);
     // color-words sees colour only: a still frame of the right square ties with the truth; gray loses.

@@ -14,8 +14,9 @@ import { type DualEncoder, dualEncoders } from './dual.js';
  * network has never seen it):
  *
  * - 'kiln-judge' (FID and FVD): the 64-d penultimate features of the video judge shipped in
- *   models/video/judge, a classifier of each clip's action, shape and colour. FVD embeds the whole
- *   clip; FID embeds each frame as a one-frame clip (position, size, colour and outline, no motion).
+ *   models/video/judge, a classifier of a segment clip's action, shape and colour. FVD embeds each
+ *   prompt's segment; FID embeds each frame as a one-frame clip (position, size, colour and outline,
+ *   no motion).
  * - 'kiln-dual' (VTM): a text-video dual encoder trained contrastively (CLIP's symmetric InfoNCE)
  *   on segment clips of generated stories and their prompts, shipped in models/storybench/dual. The
  *   video side reads the judge's input statistics of a segment (object trajectory, size, colour and
@@ -45,6 +46,8 @@ export const judgeFrameExtractor: FrameExtractor = {
 
 export const judgeVideoExtractor: VideoExtractor = {
   name: 'kiln-judge',
+  // The judge reads one segment (one action) at a time, as it was trained.
+  perSegment: true,
   async embedVideo(f) {
     return (await judgeFeatures([f]))[0];
   },

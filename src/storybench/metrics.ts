@@ -87,9 +87,15 @@ export class MetricEnv {
     }
     return hit;
   }
-  async videoFeatures(f: Frames): Promise<Float64Array> {
+  /**
+   * Clip features of an item: one row for the whole clip, resampled as the reference does for I3D;
+   * or, for an extractor trained on single-action clips, one row per prompt's segment as it is.
+   */
+  async videoFeatures(f: Frames, framesPerPrompt: readonly number[]): Promise<Float64Array[]> {
     this.video ??= resolveVideoExtractor(this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION));
-    return (await this.video).embedVideo(i3dFrames(f));
+    const extractor = await this.video;
+    if (extractor.perSegment) return Promise.all(splitByPrompt(f, framesPerPrompt).map((seg) => extractor.embedVideo(seg)));
+    return [await extractor.embedVideo(i3dFrames(f))];
   }
   dualEncoder(): Promise<DualEncoder> {
     this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION));
@@ -138,7 +144,7 @@ function normalized(v: ArrayLike<number>): Float64Array {
 }
 
 /** Frechet distance per sample between ground-truth and generated features (one vector per frame or per clip). */
-function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv, f: Frames) => Promise<Float64Array[]>): Metric {
+function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv, f: Frames, framesPerPrompt: readonly number[]) => Promise<Float64Array[]>): Metric {
   return {
     name,
     better: 'lower',
@@ -149,8 +155,8 @@ function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv,
       const preds: Float64Array[][] = [];
       return {
         async add(item) {
-          truth.push(...(await embed(env, requireGroundTruth(item, name))));
-          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip)));
+          truth.push(...(await embed(env, requireGroundTruth(item, name), item.frames)));
+          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip, item.frames)));
         },
         finish: () => summarizeScores(preds.map((p) => frechetFromFeatures(truth, p).distance)),
       };
@@ -167,8 +173,8 @@ metrics.register(
 );
 metrics.register(
   'fvd',
-  frechetMetric('fvd', VIDEO_FEATURES_OPTION, async (env, f) => [await env.videoFeatures(f)]),
-  'Frechet distance between per-clip features, clips repeated/linspace-subsampled to multiples of 9 frames (FVD-style)',
+  frechetMetric('fvd', VIDEO_FEATURES_OPTION, (env, f, frames) => env.videoFeatures(f, frames)),
+  'Frechet distance between per-clip features (FVD-style): whole clips repeated/linspace-subsampled to multiples of 9 frames, or each segment for a per-segment extractor (kiln-judge)',
 );
 
 metrics.register(
