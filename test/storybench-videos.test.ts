@@ -6,8 +6,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dataPath } from '../src/core/index.js';
 import { type Frames, decodeWithFfmpeg, hasFfmpeg, loadNpy, loadNpz, makeFrames, readVideoFile } from '../src/media/index.js';
-import { VideoSource, resolveDataset, runBenchmark } from '../src/storybench/index.js';
-import { loadTaskFile } from '../src/data/index.js';
+import { VideoSource, framesNeeded, resolveDataset, runBenchmark } from '../src/storybench/index.js';
+import { TASKS, loadTaskFile, taskLayout } from '../src/data/index.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
 
 // Source videos in their original containers decode through ffmpeg; without it these tests say why they skip.
@@ -80,10 +80,15 @@ test('official download layouts: <id>.mp4 beside or for <id>.npy and <name>.mp4.
   const [didemo] = loadTaskFile(dataPath('storybench', 'didemo-valid', 'story_cont.json'));
   const uvoId = path.basename(uvo.npz_video!, '.npy'); // --7qK_w-g3Y
   const didemoName = path.basename(didemo.npz_video!, '.npy'); // <flickr id>.mp4
-  encode(path.join(dir, `${uvoId}.mp4`), ramp(6, 24, 40));
+  // A long original is decoded only as far as the item reads (conditioning and ground truth).
+  const need = framesNeeded(uvo);
+  encode(path.join(dir, `${uvoId}.mp4`), ramp(need + 12, 24, 40));
   encode(path.join(dir, didemoName), ramp(7, 24, 40));
-  assert.equal((await new VideoSource(resolveDataset('uvo-valid', dir)).read(uvo, 0)).t, 6);
-  assert.equal((await new VideoSource(resolveDataset('didemo-valid', dir)).read(didemo, 0)).t, 7);
+  const frames = await new VideoSource(resolveDataset('uvo-valid', dir)).read(uvo, 0);
+  assert.equal(frames.t, need);
+  const layout = taskLayout(uvo, frames.t);
+  assert.equal(layout.groundTruth[1] - layout.groundTruth[0], layout.totalFrames);
+  assert.equal((await new VideoSource(resolveDataset('didemo-valid', dir)).read(didemo, 0)).t, 7, 'a short file gives what it has');
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
@@ -103,6 +108,17 @@ test('a run on .mp4 source videos keeps the frames and the task resolution', { s
   assert.deepEqual(gt.shape, [16, 24, 40, 3]);
   fs.rmSync(data, { recursive: true, force: true });
   fs.rmSync(out, { recursive: true, force: true });
+});
+
+test('framesNeeded covers every official item\'s conditioning and ground truth', () => {
+  for (const split of ['didemo-valid', 'oops-valid', 'uvo-valid']) {
+    for (const task of TASKS) {
+      for (const [i, item] of loadTaskFile(dataPath('storybench', split, `${task}.json`)).entries()) {
+        const layout = taskLayout(item, framesNeeded(item), i); // throws if the window does not fit
+        assert.ok(Math.max(layout.groundTruth[1], layout.conditioning?.[1] ?? 0) === framesNeeded(item), `${split} ${task} ${i}`);
+      }
+    }
+  }
 });
 
 test('without ffmpeg, video sources fail before any work with one line naming --videos', () => {

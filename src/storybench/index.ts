@@ -3,7 +3,7 @@
  *
  * @module kiln/storybench
  */
-export { type StoryDataset, type TaskSummary, OFFICIAL_DATASETS, STORYBENCH_FPS, resolveDataset, loadTasks, summarizeTasks, VideoSource } from './sources.js';
+export { type StoryDataset, type TaskSummary, OFFICIAL_DATASETS, STORYBENCH_FPS, resolveDataset, loadTasks, summarizeTasks, VideoSource, framesNeeded } from './sources.js';
 export { type StoryGenerator, type GenerationContext, type GeneratorOptions, type GeneratorEntry, generators, createGenerator, splitByPrompt } from './generators.js';
 export { runBenchmark, prepareItem, taskResolution, renderAtTask, CONDITIONING_SIZE, type FrameSize, type RunOptions } from './run.js';
 export { GROUND_TRUTH, type RunManifest, type ResultItem, writeResult, readResult, resultSamples, findRuns, readManifest, systemDir, itemName, type SystemRun } from './results.js';

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError, dataPath } from '../core/index.js';
-import { VIDEO_EXTENSIONS, hasFfmpeg, needsFfmpeg, readVideoFile, type Frames } from '../media/index.js';
+import { VIDEO_EXTENSIONS, decodeWithFfmpeg, hasFfmpeg, needsFfmpeg, readVideoFile, type Frames } from '../media/index.js';
 import { TASKS, loadTaskFile, type TaskItem, type TaskName } from '../data/index.js';
 
 /**
@@ -92,6 +92,14 @@ function candidates(root: string, npzVideo: string): string[] {
   return names.filter((v, i, a) => a.indexOf(v) === i).map((n) => (path.isAbsolute(n) ? n : path.join(root, n)));
 }
 
+/** The source frames an item reads: its conditioning and its ground-truth window (see taskLayout). */
+export function framesNeeded(item: TaskItem): number {
+  const total = item.exact_frames_per_prompt.reduce((a, b) => a + b, 0);
+  const start = item.npz_gt_video_start_frame ?? 0;
+  const truthEnd = item.npz_gt_video_end_frame ?? start + Math.max(0, (item.skip_frames_after_generation ?? 0) - start) + total;
+  return Math.max(item.npz_video_end_frame ?? 0, truthEnd);
+}
+
 function checkFfmpeg(file: string): void {
   if (!hasFfmpeg()) {
     throw new KilnError(`${file} is a video file and decoding it needs ffmpeg on PATH (apt-get install ffmpeg); or give --videos a folder of .npy frame arrays`);
@@ -101,6 +109,8 @@ function checkFfmpeg(file: string): void {
 /** Reads source videos, keeping the last few (action_exe items of one story share a video). */
 export class VideoSource {
   private cache = new Map<string, Frames>();
+  /** Frames asked of ffmpeg per file: a clip this long may continue in the file. */
+  private decodedUpTo = new Map<string, number>();
   constructor(private ds: StoryDataset, private keep = 2) {}
 
   /** The file holding an item's source video; a missing one is an error naming --videos. */
@@ -137,10 +147,17 @@ export class VideoSource {
 
   async read(item: TaskItem, index: number): Promise<Frames> {
     const file = this.locate(item, index);
+    const need = framesNeeded(item);
     let frames = this.cache.get(file);
-    if (!frames) {
-      if (needsFfmpeg(file)) checkFfmpeg(file);
-      frames = await readVideoFile(file, STORYBENCH_FPS);
+    // A long original video is decoded only as far as the item needs (a later item may need more).
+    if (!frames || (frames.t < need && frames.t === this.decodedUpTo.get(file))) {
+      if (needsFfmpeg(file)) {
+        checkFfmpeg(file);
+        frames = await decodeWithFfmpeg(file, STORYBENCH_FPS, need);
+        this.decodedUpTo.set(file, need);
+      } else {
+        frames = await readVideoFile(file);
+      }
       this.cache.set(file, frames);
       if (this.cache.size > this.keep) this.cache.delete(this.cache.keys().next().value!);
     }
