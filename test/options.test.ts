@@ -126,5 +126,5 @@ test('kiln storybench score: --option is checked against the chosen metrics; --h
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /^kiln: --option: metrics vtm has no option 'frameFeatures' \(options: dualEncoder=<string>\)\n$/);
   const help = spawnSync(process.execPath, [CLI, 'storybench', 'score', '--help'], { encoding: 'utf8' });
-  assert.match(help.stdout, /fid: [^\n]+\n\s+--option frameFeatures=<string> [^\n]+\(default grid-color\)/);
+  assert.match(help.stdout, /fid: [^\n]+\n\s+--option frameFeatures=<string> [^\n]+\(default kiln-judge\)/);
 });

@@ -136,7 +136,7 @@ test('every registered metric: the oracle is best; sim = 100 and fid ~ 0 on the 
 });
 
 test('vtm with the built-in colour encoder prefers the video matching its prompt', async () => {
-  const env = new MetricEnv();
+  const env = new MetricEnv({ dualEncoder: 'color-words' });
   const solid = (rgb: number[]) => {
     const f = makeFrames(4, 6, 6);
     f.data.forEach((_, i) => (f.data[i] = rgb[i % 3]));

@@ -117,19 +117,20 @@ test('conditioning is a 96x160 centre crop; ground truth keeps the source resolu
   assert.deepEqual([p.groundTruth.t, p.groundTruth.h, p.groundTruth.w], [cont.exact_frames_per_prompt.reduce((a, b) => a + b), 120, 240]);
 });
 
-test('official datasets need --videos and say so; source videos resolve by npz_video or base name', () => {
+test('official datasets need --videos and say so; source videos resolve by npz_video or base name', async () => {
   const ds = resolveDataset('didemo-valid');
   const [item] = loadTaskFile(dataPath('storybench', 'didemo-valid', 'story_cont.json'));
-  assert.throws(() => new VideoSource(ds).read(item, 0), /needs its source videos.*--videos DIR/);
+  await assert.rejects(new VideoSource(ds).read(item, 0), /needs its source videos.*--videos DIR/);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-videos-'));
   const base = path.basename(item.npz_video!);
   fs.writeFileSync(path.join(dir, base.replace(/\.npy$/, '.npz')), serializeNpz({ video: numeric('u1', [3, 2, 2, 3], new Uint8Array(36).fill(9)) }));
-  const frames = new VideoSource(resolveDataset('didemo-valid', dir)).read(item, 0);
+  const frames = await new VideoSource(resolveDataset('didemo-valid', dir)).read(item, 0);
   assert.deepEqual([frames.t, frames.h, frames.w], [3, 2, 2]);
   fs.writeFileSync(path.join(dir, 'clip.mp4'), 'not a video');
   const mp4 = { ...item, npz_video: 'clip.mp4' };
   // Without ffmpeg the message says what to install; with it, ffprobe rejects the bogus file.
-  assert.throws(() => new VideoSource(resolveDataset('didemo-valid', dir)).read(mp4, 0), /needs ffmpeg|ffprobe could not read|ffmpeg failed/);
+  await assert.rejects(new VideoSource(resolveDataset('didemo-valid', dir)).read(mp4, 0), /needs ffmpeg|not a readable video/);
+  assert.throws(() => new VideoSource(resolveDataset('didemo-valid', dir)).locate({ ...item, npz_video: 'gone.npy' }, 3), /item 3: source video gone .*--videos/);
   assert.throws(() => resolveDataset('nope-valid'), /unknown dataset 'nope-valid'/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

@@ -9,4 +9,5 @@ export {
 } from './npy.js';
 export { readZip, writeZip } from './zip.js';
 export { encodeGif, type GifOptions } from './gif.js';
-export { hasFfmpeg, decodeWithFfmpeg, readVideoFile, writeMp4, writeVideoFile } from './video-files.js';
+export { filmstripPng } from './filmstrip.js';
+export { hasFfmpeg, decodeWithFfmpeg, readVideoFile, needsFfmpeg, VIDEO_EXTENSIONS, writeMp4, writeVideoFile } from './video-files.js';

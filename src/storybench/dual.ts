@@ -17,6 +17,8 @@ import { loadOnnx, onnxFrameExtractor, runOnnx } from './features.js';
 export interface DualEncoder {
   name: string;
   embedFrames(f: Frames): Promise<Float64Array[]>;
+  /** A video-text model embeds each segment whole (motion included); without it VTM averages frame embeddings. */
+  embedSegments?(segments: Frames[]): Promise<Float64Array[]>;
   embedTexts(texts: string[]): Promise<Float64Array[]>;
 }
 
@@ -69,7 +71,7 @@ const colorWords: DualEncoder = {
   },
 };
 
-export const dualEncoders = createRegistry<() => DualEncoder>('dual encoder');
+export const dualEncoders = createRegistry<() => DualEncoder | Promise<DualEncoder>>('dual encoder');
 dualEncoders.register('color-words', () => colorWords, 'pixel share of 12 named colours vs colour words in the prompt; no model');
 
 async function onnxDualEncoder(imageFile: string, textFile: string): Promise<DualEncoder> {
@@ -94,5 +96,5 @@ export async function resolveDualEncoder(spec: string): Promise<DualEncoder> {
     if (rest.length || !img || !txt) throw new KilnError(`dual encoder '${spec}': expected IMAGE.onnx,TEXT.onnx`);
     return onnxDualEncoder(img, txt);
   }
-  return dualEncoders.get(spec)();
+  return await dualEncoders.get(spec)();
 }

@@ -21,6 +21,8 @@ export interface FrameExtractor {
 
 export interface VideoExtractor {
   name: string;
+  /** Trained on single-action clips: FVD embeds each prompt's segment as it is, not the whole resampled clip. */
+  perSegment?: boolean;
   embedVideo(f: Frames): Promise<Float64Array>;
 }
 

@@ -60,13 +60,13 @@ export interface MetricEnvOptions {
 }
 
 export const FRAME_FEATURES_OPTION: OptionSpec = {
-  name: 'frameFeatures', type: 'string', default: 'grid-color', description: 'per-frame features: a registered frame extractor or an ONNX file',
+  name: 'frameFeatures', type: 'string', default: 'kiln-judge', description: 'per-frame features: a registered frame extractor or an ONNX file',
 };
 export const VIDEO_FEATURES_OPTION: OptionSpec = {
-  name: 'videoFeatures', type: 'string', default: 'grid-motion', description: 'per-clip features: a registered video extractor or an ONNX file',
+  name: 'videoFeatures', type: 'string', default: 'kiln-judge', description: 'per-clip features: a registered video extractor or an ONNX file',
 };
 export const DUAL_ENCODER_OPTION: OptionSpec = {
-  name: 'dualEncoder', type: 'string', default: 'color-words', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
+  name: 'dualEncoder', type: 'string', default: 'kiln-dual', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
 };
 const defaultOf = (spec: OptionSpec) => String(spec.default);
 
@@ -87,9 +87,15 @@ export class MetricEnv {
     }
     return hit;
   }
-  async videoFeatures(f: Frames): Promise<Float64Array> {
+  /**
+   * Clip features of an item: one row for the whole clip, resampled as the reference does for I3D;
+   * or, for an extractor trained on single-action clips, one row per prompt's segment as it is.
+   */
+  async videoFeatures(f: Frames, framesPerPrompt: readonly number[]): Promise<Float64Array[]> {
     this.video ??= resolveVideoExtractor(this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION));
-    return (await this.video).embedVideo(i3dFrames(f));
+    const extractor = await this.video;
+    if (extractor.perSegment) return Promise.all(splitByPrompt(f, framesPerPrompt).map((seg) => extractor.embedVideo(seg)));
+    return [await extractor.embedVideo(i3dFrames(f))];
   }
   dualEncoder(): Promise<DualEncoder> {
     this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION));
@@ -138,7 +144,7 @@ function normalized(v: ArrayLike<number>): Float64Array {
 }
 
 /** Frechet distance per sample between ground-truth and generated features (one vector per frame or per clip). */
-function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv, f: Frames) => Promise<Float64Array[]>): Metric {
+function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv, f: Frames, framesPerPrompt: readonly number[]) => Promise<Float64Array[]>): Metric {
   return {
     name,
     better: 'lower',
@@ -149,8 +155,8 @@ function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv,
       const preds: Float64Array[][] = [];
       return {
         async add(item) {
-          truth.push(...(await embed(env, requireGroundTruth(item, name))));
-          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip)));
+          truth.push(...(await embed(env, requireGroundTruth(item, name), item.frames)));
+          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip, item.frames)));
         },
         finish: () => summarizeScores(preds.map((p) => frechetFromFeatures(truth, p).distance)),
       };
@@ -167,8 +173,8 @@ metrics.register(
 );
 metrics.register(
   'fvd',
-  frechetMetric('fvd', VIDEO_FEATURES_OPTION, async (env, f) => [await env.videoFeatures(f)]),
-  'Frechet distance between per-clip features, clips repeated/linspace-subsampled to multiples of 9 frames (FVD-style)',
+  frechetMetric('fvd', VIDEO_FEATURES_OPTION, (env, f, frames) => env.videoFeatures(f, frames)),
+  'Frechet distance between per-clip features (FVD-style): whole clips repeated/linspace-subsampled to multiples of 9 frames, or each segment for a per-segment extractor (kiln-judge)',
 );
 
 metrics.register(
@@ -202,6 +208,17 @@ metrics.register(
   'mean per-frame cosine similarity of frame features to the ground truth, x100',
 );
 
+/** One embedding per segment: the encoder's own, or the mean of its unit frame embeddings (the reference's VTM). */
+async function segmentEmbeddings(encoder: DualEncoder, segments: Frames[]): Promise<Float64Array[]> {
+  if (encoder.embedSegments) return (await encoder.embedSegments(segments)).map(normalized);
+  return Promise.all(segments.map(async (seg) => {
+    const embs = (await encoder.embedFrames(seg)).map(normalized);
+    const m = new Float64Array(embs[0].length);
+    for (const e of embs) e.forEach((v, i) => (m[i] += v / embs.length));
+    return m;
+  }));
+}
+
 metrics.register(
   'vtm',
   {
@@ -219,14 +236,8 @@ metrics.register(
           const texts = (await encoder.embedTexts(item.texts)).map(normalized);
           const itemScores: number[] = [];
           for (const [s, clip] of item.samples.entries()) {
-            const embs = (await encoder.embedFrames(clip)).map(normalized);
-            let total = 0;
-            splitByPrompt(clip, item.frames).forEach((seg, k) => {
-              const start = item.frames.slice(0, k).reduce((a, b) => a + b, 0);
-              const m = new Float64Array(texts[k].length);
-              for (let t = 0; t < seg.t; t++) embs[start + t].forEach((v, i) => (m[i] += v / seg.t));
-              total += m.reduce((a, v, i) => a + v * texts[k][i], 0);
-            });
+            const parts = splitByPrompt(clip, item.frames);
+            const total = (await segmentEmbeddings(encoder, parts)).reduce((a, m, k) => a + m.reduce((x, v, i) => x + v * texts[k][i], 0), 0);
             sums[s] = (sums[s] ?? 0) + total;
             itemScores.push((100 * total) / item.frames.length);
           }
@@ -237,5 +248,5 @@ metrics.register(
       };
     },
   },
-  'video-text matching: mean frame embedding per segment . prompt embedding, x100',
+  'video-text matching: segment embedding (or mean frame embedding) . prompt embedding, x100',
 );

@@ -32,6 +32,18 @@ const fmt = (v: number | null | undefined, digits = 2): string => {
   const s = v.toFixed(digits);
   return /^-0\.?0*$/.test(s) ? s.slice(1) : s; // no "-0.00" from rounding noise
 };
+/**
+ * Decimals (2 to 10) that print every different value of a column differently, so two systems never
+ * show the same figure unless they scored the same (a near-static baseline's FVD of 0.004 is not 0.00).
+ */
+export function distinctDigits(values: readonly (number | undefined)[]): number {
+  const finite = [...new Set(values.filter((v): v is number => v !== undefined && Number.isFinite(v)))];
+  for (let d = 2; d < 10; d++) {
+    if (new Set(finite.map((v) => fmt(v, d))).size === finite.length) return d;
+  }
+  return 10;
+}
+
 const pct = (v: number): string => (Number.isNaN(v) ? 'n/a' : `${(100 * v).toFixed(1)}%`);
 
 function tables(scores: ScoreFile, human?: HumanSection): Table[] {
@@ -49,7 +61,8 @@ function tables(scores: ScoreFile, human?: HumanSection): Table[] {
       rows: sorted.map((r) => [r.model, String(r.items), String(r.samples), ...scores.metrics.map((m) => {
         const s = r.scores[m.name];
         if (!s) return 'n/a';
-        return s.note ? `n/a (${s.note})` : `${fmt(s.mean)} ± ${fmt(s.std)}`;
+        const digits = distinctDigits(rows.map((x) => x.scores[m.name]?.mean));
+        return s.note ? `n/a (${s.note})` : `${fmt(s.mean, digits)} ± ${fmt(s.std, digits)}`;
       })]),
     });
   }

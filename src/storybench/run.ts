@@ -1,14 +1,38 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { KilnError, check, createRng } from '../core/index.js';
+import { KilnError, check, createRng, type OptionValue } from '../core/index.js';
 import { type Frames, concatFrames, resizeFrames, sliceFrames } from '../media/index.js';
-import { type StoryGenerator, generators } from './generators.js';
+import { type StoryGenerator, createGenerator } from './generators.js';
 import { GROUND_TRUTH, type RunManifest, itemName, systemDir, writeManifest, writeResult } from './results.js';
 import { type StoryDataset, VideoSource, loadTasks } from './sources.js';
 import { type TaskItem, type TaskName, taskLayout } from '../data/index.js';
 
 /** StoryBench conditions models on 96x160 (HxW) centre crops; evaluation keeps the source size. */
 export const CONDITIONING_SIZE = { height: 96, width: 160 };
+
+/** A frame size, height by width. */
+export interface FrameSize {
+  height: number;
+  width: number;
+}
+
+/**
+ * The resolution a task is generated at: the official splits' 96x160 (the reference's conditioning
+ * crops), and for any other dataset its own frame size (Kiln's stories are 32x32), so nothing is
+ * cropped or stretched to a shape the world never had.
+ */
+export function taskResolution(ds: StoryDataset, firstSource: Frames): FrameSize {
+  return ds.official ? CONDITIONING_SIZE : { height: firstSource.h, width: firstSource.w };
+}
+
+/**
+ * Every system's output, the oracle's included, goes through this one rendering: a centre crop to
+ * the task's aspect ratio and a bilinear resize to its size (identity when the sizes already match),
+ * so no system is framed differently from another.
+ */
+export function renderAtTask(clip: Frames, size: FrameSize): Frames {
+  return resizeFrames(clip, size.height, size.width, true);
+}
 
 export interface RunOptions {
   task: TaskName;
@@ -21,7 +45,9 @@ export interface RunOptions {
   limit?: number;
   /** Called after each item with the items done and the total. */
   onProgress?: (done: number, total: number) => void;
-  /** A generator object instead of a registered name (the video capability plugs in here). */
+  /** Options of the registered generator (e.g. phenaki's sampling settings), over its defaults. */
+  generatorOptions?: Record<string, OptionValue>;
+  /** A generator object instead of a registered name (any other model plugs in here). */
   generator?: StoryGenerator;
 }
 
@@ -38,22 +64,20 @@ export interface PreparedItem {
 }
 
 /** Builds an item's conditioning and ground-truth clips from its source video. */
-export function prepareItem(item: TaskItem, index: number, source: Frames): PreparedItem {
+export function prepareItem(item: TaskItem, index: number, source: Frames, size: FrameSize = CONDITIONING_SIZE): PreparedItem {
   const layout = taskLayout(item, source.t, index);
-  const conditioning = layout.conditioning
-    ? resizeFrames(sliceFrames(source, ...layout.conditioning), CONDITIONING_SIZE.height, CONDITIONING_SIZE.width, true)
-    : null;
+  const conditioning = layout.conditioning ? renderAtTask(sliceFrames(source, ...layout.conditioning), size) : null;
   return { item, index, conditioning, groundTruth: sliceFrames(source, ...layout.groundTruth) };
 }
 
-function checkOutput(parts: Frames[], item: TaskItem, index: number, model: string): Frames {
+function checkOutput(parts: Frames[], item: TaskItem, index: number, model: string, size: FrameSize): Frames {
   const want = item.exact_frames_per_prompt;
   if (parts.length !== want.length) throw new KilnError(`generator ${model}: item ${index}: returned ${parts.length} clips for ${want.length} prompts`);
   parts.forEach((p, i) => {
     if (p.t !== want[i]) throw new KilnError(`generator ${model}: item ${index}: prompt ${i} needs ${want[i]} frames, got ${p.t}`);
     if (p.c !== 3) throw new KilnError(`generator ${model}: item ${index}: frames must be RGB (c = 3), got c = ${p.c}`);
   });
-  return concatFrames(parts);
+  return renderAtTask(concatFrames(parts), size);
 }
 
 /** Runs one generator over one task of one dataset and writes results plus ground truth. */
@@ -62,11 +86,13 @@ export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; ite
   check(/^[\w.-]+$/.test(opts.model), `model name '${opts.model}' may only use letters, digits, '.', '_' and '-'`);
   check(opts.model !== GROUND_TRUTH, `'${GROUND_TRUTH}' is reserved for the reference videos`);
   const seed = opts.seed ?? 0;
-  const generator =
-    opts.generator ?? (await generators.get(opts.model)({ height: CONDITIONING_SIZE.height, width: CONDITIONING_SIZE.width }));
   const all = loadTasks(opts.dataset, opts.task);
   const items = all.slice(0, opts.limit ?? all.length);
   const source = new VideoSource(opts.dataset);
+  source.checkAll(items);
+  const size = taskResolution(opts.dataset, await source.read(items[0], 0));
+  const generator = opts.generator ?? (await createGenerator(opts.model, size, opts.generatorOptions));
+  generator.check?.(items);
   const dir = systemDir(opts.out, opts.model, opts.task, opts.dataset.name);
   const gtDir = systemDir(opts.out, GROUND_TRUTH, opts.task, opts.dataset.name);
   const manifest: Omit<RunManifest, 'model' | 'samples'> = {
@@ -76,7 +102,7 @@ export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; ite
     items: items.map((it, index) => ({ name: itemName(index), index, comment: it.comment })),
   };
   for (const [index, item] of items.entries()) {
-    const prepared = prepareItem(item, index, source.read(item, index));
+    const prepared = prepareItem(item, index, await source.read(item, index), size);
     const name = itemName(index);
     const samples: Frames[] = [];
     for (let s = 0; s < opts.samples; s++) {
@@ -84,11 +110,11 @@ export async function runBenchmark(opts: RunOptions): Promise<{ dir: string; ite
       const parts = await generator.generate(item, prepared.conditioning, {
         sample: s,
         rng,
-        height: CONDITIONING_SIZE.height,
-        width: CONDITIONING_SIZE.width,
+        height: size.height,
+        width: size.width,
         groundTruth: prepared.groundTruth,
       });
-      samples.push(checkOutput(parts, item, index, opts.model));
+      samples.push(checkOutput(parts, item, index, opts.model, size));
     }
     writeResult(dir, name, samples, item.exact_frames_per_prompt, item.texts);
     if (!fs.existsSync(path.join(gtDir, 'raw', `${name}.npz`))) {

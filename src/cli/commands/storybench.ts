@@ -2,13 +2,15 @@
  * StoryBench commands: `kiln storybench tasks|run|score|rate|ratings`.
  */
 import fs from 'node:fs';
+import path from 'node:path';
 import { Command, Option } from 'commander';
-import { collect, hostParser, intParser, listFlag, optionFlags, optionsHelp, portParser } from '../flags.js';
-import { checkOutputFile, type OptionSpec } from '../../core/index.js';
+import { backendOption, collect, hostParser, intParser, listFlag, num, optionFlags, optionsHelp, portParser } from '../flags.js';
+import { initBackend } from '../../backend/index.js';
+import { checkOutputFile, createProgress, type OptionSpec } from '../../core/index.js';
 import { progressBars } from '../run.js';
 import {
   OFFICIAL_DATASETS, dualEncoders, frameExtractors, generators, humanSection, judgementsCsv, metrics, readJudgements, resolveDataset,
-  runBenchmark, scoreRuns, summarizeTasks, videoExtractors, winRates, writeLeaderboard, writeScores,
+  runBenchmark, saveKilnDual, scoreRuns, shippedModel, summarizeTasks, trainKilnDual, videoExtractors, winRates, writeLeaderboard, writeScores,
 } from '../../storybench/index.js';
 import { TASKS, type TaskName } from '../../data/index.js';
 import { startRatingApp } from '../../server/index.js';
@@ -23,6 +25,8 @@ function metricOptions(names: readonly string[]): OptionSpec[] {
   for (const n of names) for (const o of metrics.get(n).options) specs.set(o.name, o);
   return [...specs.values()];
 }
+
+const generatorsHelp = () => generators.names().map((n) => `  ${n}: ${generators.describe(n)}\n${optionsHelp(generators.get(n).options)}`).join('\n');
 
 const metricsHelp = () => metrics.names().map((n) => `  ${n}: ${metrics.describe(n)}\n${optionsHelp(metrics.get(n).options)}`).join('\n');
 
@@ -45,16 +49,21 @@ export function register(program: Command): void {
     .description('generate every item of one task with a model and write results in the reference npz layout')
     .addOption(taskOption())
     .requiredOption('--dataset <name|dir>', datasetHelp)
-    .requiredOption('--model <name>', `generator (${generators.names().join(', ')})`)
+    .requiredOption('--model <name>', `generator (${generators.names().join(', ')}; see below)`)
     .requiredOption('--out <dir>', 'results folder (OUT/<model>/<task>/<dataset>/raw/*.npz, ground truth beside)')
     .option('--samples <n>', 'videos generated per item (the reference uses 4)', int('--samples'), 4)
     .option('--videos <dir>', 'folder holding the source videos (.npy/.npz frame arrays or video files for ffmpeg)')
     .option('--limit <n>', 'only the first n items', int('--limit'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 0)
-    .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number }) => {
-      generators.get(opts.model);
+    .option('--option <key=value>', 'generator option, repeatable (see the list below)', collect, [] as string[])
+    .addOption(backendOption())
+    .addHelpText('after', () => `\nGenerators and their options:\n${generatorsHelp()}`)
+    .action(async (opts: { task: TaskName; dataset: string; model: string; out: string; samples: number; videos?: string; limit?: number; seed: number; option: string[]; backend?: string }) => {
+      const generatorOptions = optionFlags(opts.option, `generator '${opts.model}'`, generators.get(opts.model).options);
+      const dataset = resolveDataset(opts.dataset, opts.videos);
+      await initBackend(opts.backend);
       const bars = progressBars(`storybench ${opts.model} ${opts.task}`);
-      const r = await runBenchmark({ task: opts.task, dataset: resolveDataset(opts.dataset, opts.videos), model: opts.model,
+      const r = await runBenchmark({ task: opts.task, dataset, model: opts.model, generatorOptions,
         samples: opts.samples, out: opts.out, limit: opts.limit, seed: opts.seed, onProgress: (done, total) => bars.update(done, total) });
       bars.done();
       console.log(`wrote ${r.items} items x ${opts.samples} samples to ${r.dir}`);
@@ -64,9 +73,9 @@ export function register(program: Command): void {
     .description('score every model under DIR against the ground truth; writes scores.json, leaderboard.md and leaderboard.html')
     .argument('<dir>', 'results folder from kiln storybench run')
     .option('--metrics <list>', `comma-separated metrics (${metrics.names().join(', ')})`, list, metrics.names())
-    .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'grid-color')
-    .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'grid-motion')
-    .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'color-words')
+    .option('--frame-features <name|file.onnx>', `frame features for fid/sim (${frameExtractors.names().join(', ')} or an ONNX path)`, 'kiln-judge')
+    .option('--video-features <name|file.onnx>', `clip features for fvd (${videoExtractors.names().join(', ')} or an ONNX path)`, 'kiln-judge')
+    .option('--dual-encoder <name|image.onnx,text.onnx>', `video-text encoder for vtm (${dualEncoders.names().join(', ')} or an ONNX pair)`, 'kiln-dual')
     .option('--option <key=value>', 'metric option, repeatable, over the feature flags above (see the list below)', collect, [] as string[])
     .option('--ratings <db>', 'SQLite ratings from kiln storybench rate: adds win rates and metric-human agreement')
     .addHelpText('after', () => `\nMetrics and their options:\n${metricsHelp()}`)
@@ -83,16 +92,36 @@ export function register(program: Command): void {
       console.log(`leaderboard: ${files.markdown} and ${files.html}`);
     });
 
+  sb.command('train-dual')
+    .description("train the kiln-dual video-text encoder (VTM on Kiln's story world) on freshly generated stories")
+    .option('--out <dir>', 'where to save it', shippedModel('storybench', 'dual'))
+    .option('--clips <n>', 'segment clips drawn from generated stories', int('--clips', 16), 6000)
+    .option('--steps <n>', 'training steps (batches of 128)', int('--steps'), 1500)
+    .option('--seed <n>', 'random seed (its own, apart from the datasets it will score)', int('--seed', 0), 11)
+    .addOption(backendOption())
+    .action(async (opts: { out: string; clips: number; steps: number; seed: number; backend?: string }) => {
+      fs.mkdirSync(opts.out, { recursive: true });
+      checkOutputFile(path.join(opts.out, 'vocabulary.json'), '--out');
+      await initBackend(opts.backend);
+      const progress = createProgress({ label: 'train-dual', total: opts.steps });
+      const r = await trainKilnDual({ clips: opts.clips, steps: opts.steps, seed: opts.seed, onStep: (step, loss) => progress.update(step, `loss ${loss.toFixed(3)}`) });
+      progress.done();
+      await saveKilnDual(opts.out, r);
+      console.log(`kiln-dual saved to ${opts.out}: contrastive loss ${r.loss.toFixed(3)}`);
+    });
+
   sb.command('rate')
     .description('serve the side-by-side human rating app (judgements stored in SQLite)')
     .requiredOption('--results <dirs>', 'comma-separated results folders (two or more systems on the same task and dataset)', list)
     .option('--db <file>', 'SQLite file for the judgements', 'ratings.db')
     .option('--port <n>', 'TCP port, 0-65535 (0: any free port)', portParser(), 8080)
     .option('--host <addr>', 'address to bind (127.0.0.1 keeps the app local)', hostParser(), '127.0.0.1')
-    .action(async (opts: { results: string[]; db: string; port: number; host: string }) => {
+    .option('--min-seconds <s>', 'seconds each item stays on screen before it can be judged', (v: string) => num(v, '--min-seconds', { min: 0, max: 600 }), 5)
+    .action(async (opts: { results: string[]; db: string; port: number; host: string; minSeconds: number }) => {
       checkOutputFile(opts.db, '--db');
-      const app = await startRatingApp({ db: opts.db, results: opts.results, host: opts.host, port: opts.port });
+      const app = await startRatingApp({ db: opts.db, results: opts.results, host: opts.host, port: opts.port, minSeconds: opts.minSeconds });
       console.log(`rating app on ${app.url} (judgements in ${opts.db}); Ctrl-C to stop`);
+      console.log(`results (keep this from raters): ${app.url}/api/winrates?token=${app.adminToken} and ${app.url}/api/export.csv?token=${app.adminToken}`);
       process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
     });
 
