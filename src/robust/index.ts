@@ -20,6 +20,8 @@ export {
 } from './evaluate.js';
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
+export { fab, type FabOptions } from './fab.js';
+export { projectOntoHyperplane, type ProjectionNorm } from './fab-projections.js';
 export { autoAttack, AUTOATTACK_SEQUENCES, type AutoAttackResult, type AutoAttackStage } from './autoattack.js';
 export { pgdTraining, tradesTraining, ADVERSARIAL_TRAINING, type AdversarialTrainingOptions } from './adversarial-training.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';

@@ -4,6 +4,7 @@ import { onManifoldPgd } from './on-manifold.js';
 import { fgsm, pgdL2, pgdLinf } from './pgd.js';
 import { apgdCe, apgdCeL2, apgdDlr, apgdDlrL2, apgdT, apgdTL2 } from './apgd.js';
 import { square } from './square.js';
+import { fabL2, fabLinf, fabT, fabTL2 } from './fab.js';
 import { autoAttackL2, autoAttackLinf } from './autoattack.js';
 
 attacks.register('fgsm', fgsm, 'fast gradient sign method, one Linf step');
@@ -18,6 +19,10 @@ attacks.register('apgd-ce-l2', apgdCeL2, 'APGD with the cross-entropy loss, L2')
 attacks.register('apgd-dlr-l2', apgdDlrL2, 'APGD with the DLR loss, L2');
 attacks.register('apgd-t-l2', apgdTL2, 'targeted APGD with the DLR loss, L2');
 attacks.register('square', square, 'Square attack, Linf: score-based, no gradients (AutoAttack: 5,000 queries)');
+attacks.register('fab', fabLinf, 'FAB, minimal-norm boundary attack, Linf; counts examples whose minimal perturbation is <= eps');
+attacks.register('fab-t', fabT, 'targeted FAB over the top 9 other classes, Linf (AutoAttack)');
+attacks.register('fab-l2', fabL2, 'FAB, minimal-norm boundary attack, L2');
+attacks.register('fab-t-l2', fabTL2, 'targeted FAB over the top 9 other classes, L2');
 attacks.register('autoattack', autoAttackLinf, 'AutoAttack, Linf: APGD-CE, APGD-T, Square in sequence on the points still robust (no FAB-T yet)');
 attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: APGD-CE, APGD-T in sequence on the points still robust (no FAB-T yet)');
 
