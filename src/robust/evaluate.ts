@@ -4,7 +4,7 @@ import { tf } from '../backend/index.js';
 import { KilnError } from '../core/index.js';
 import { loadDataset, sample } from '../data/index.js';
 import { loadModel, logitsModel } from '../nn/index.js';
-import { type AttackOptions, type Classifier, attacks } from './attacks.js';
+import { type AttackOptions, type Classifier, type ThreatNorm, attacks, perturbationNorms } from './attacks.js';
 import { imageGridPng } from './figures.js';
 import './registry.js';
 
@@ -52,8 +52,7 @@ export function evaluateAttack(model: Classifier, x: Float32Array, y: Int32Array
     const { x: adv, z, warnings: said } = attack.run(model, xb, yb, { ...opts, seed: (opts.seed ?? 0) + start });
     for (const w of said ?? []) warnings.set(w.split(':')[0], w);
     const [cleanOk, advOk, norm] = tf.tidy(() => {
-      const delta = adv.sub(xb);
-      const norms = attack.norm === 'linf' ? delta.abs().max([1, 2, 3]) : delta.square().sum([1, 2, 3]).sqrt();
+      const norms = perturbationNorms(adv.sub(xb) as tf.Tensor4D, attack.norm);
       return [model(xb).argMax(1).equal(yb), model(adv).argMax(1).equal(yb), norms.max()];
     });
     const c = cleanOk.dataSync();
@@ -93,7 +92,7 @@ export interface SavedModelAttack {
 
 export interface SavedModelAttackResult {
   summary: {
-    model: string; dataset: string; attack: string; norm: 'linf' | 'l2'; eps: number; n: number;
+    model: string; dataset: string; attack: string; norm: ThreatNorm; eps: number; n: number;
     cleanAccuracy: number; robustAccuracy: number; maxPerturbation: number; imagesPerSecond: number; warnings: string[];
   };
   evaluation: AttackEvaluation;

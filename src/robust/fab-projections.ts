@@ -1,3 +1,5 @@
+import type { ThreatNorm } from './attacks.js';
+
 /**
  * FAB's projection step (Croce & Hein 2020, "Minimally distorted adversarial examples with a fast
  * adaptive boundary attack"; reference code fra31/auto-attack, fab_projections.py): the smallest
@@ -10,10 +12,9 @@
  * The reference does this with vectorised sorts and a bisection; here one row at a time, sorted once.
  */
 
-export type ProjectionNorm = 'linf' | 'l2' | 'l1';
 
 /** Writes into `d` the minimal-norm move of `t` onto {z : w.z = b} within [0, 1]^D. */
-export function projectOntoHyperplane(norm: ProjectionNorm, t: Float32Array, w: Float32Array, b: number, d: Float32Array): void {
+export function projectOntoHyperplane(norm: ThreatNorm, t: Float32Array, w: Float32Array, b: number, d: Float32Array): void {
   const n = t.length;
   let dot = 0;
   for (let i = 0; i < n; i++) dot += w[i] * t[i];
@@ -76,7 +77,7 @@ export function projectOntoHyperplane(norm: ProjectionNorm, t: Float32Array, w: 
 }
 
 /** The norm of a vector (of the perturbation `a - b` when `b` is given). */
-export function vectorNorm(norm: ProjectionNorm, a: Float32Array, b?: Float32Array): number {
+export function vectorNorm(norm: ThreatNorm, a: Float32Array, b?: Float32Array): number {
   let out = 0;
   for (let i = 0; i < a.length; i++) {
     const v = Math.abs(b ? a[i] - b[i] : a[i]);

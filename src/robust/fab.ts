@@ -1,7 +1,7 @@
 import { tf } from '../backend/index.js';
 import { check, createRng, type OptionSpec } from '../core/index.js';
-import { EPS_OPTION, SEED_OPTION, attackRobustRows, type Attack, type AttackOptions, type Classifier } from './attacks.js';
-import { projectOntoHyperplane, vectorNorm, type ProjectionNorm } from './fab-projections.js';
+import { EPS_OPTION, SEED_OPTION, attackRobustRows, type Attack, type AttackOptions, type Classifier, type ThreatNorm } from './attacks.js';
+import { projectOntoHyperplane, vectorNorm } from './fab-projections.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -20,7 +20,7 @@ import { checkEps } from './pgd.js';
 
 export interface FabOptions {
   eps: number;
-  norm: ProjectionNorm;
+  norm: ThreatNorm;
   steps?: number;
   restarts?: number;
   targeted?: boolean;
@@ -32,7 +32,7 @@ export interface FabOptions {
 }
 
 interface FabSettings {
-  norm: ProjectionNorm;
+  norm: ThreatNorm;
   eps: number;
   steps: number;
   alphaMax: number;
@@ -85,7 +85,7 @@ function boundaryLinearisation(model: Classifier, x: tf.Tensor4D, y: Int32Array,
   return { df, dg, rows: classes };
 }
 
-const DUAL: Record<ProjectionNorm, ProjectionNorm> = { linf: 'l1', l2: 'l2', l1: 'linf' };
+const DUAL: Record<ThreatNorm, ThreatNorm> = { linf: 'l1', l2: 'l2', l1: 'linf' };
 
 function predictions(model: Classifier, x: Float32Array, shape: [number, number, number, number]): Int32Array {
   const p = tf.tidy(() => model(tf.tensor4d(x, shape)).argMax(1));
@@ -153,6 +153,14 @@ function fabRun(model: Classifier, x: tf.Tensor4D, y: Int32Array, s: FabSettings
   return { adv, dist };
 }
 
+/** Per row, the class with the (rank + 1)-th largest logit (rank 1: the runner-up). */
+function targetClasses(model: Classifier, x: tf.Tensor4D, rank: number): Int32Array {
+  const t = tf.tidy(() => tf.topk(model(x), rank + 1).indices.slice([0, rank], [-1, 1]).reshape([-1]));
+  const out = t.dataSync() as Int32Array;
+  t.dispose();
+  return out;
+}
+
 /** A random start at half eps (the reference's restarts after the first). */
 function randomStart(x: Float32Array, n: number, s: FabSettings, seed: number): Float32Array {
   const rng = createRng(seed);
@@ -188,7 +196,7 @@ export function fab(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: Fab
       out = attackRobustRows(model, x, y, out, (rows, labels) => {
         const ys = labels.dataSync() as Int32Array;
         const n = ys.length;
-        const target = opts.targeted ? tf.tidy(() => tf.topk(model(rows), t + 2).indices.slice([0, t + 1], [-1, 1]).reshape([-1])).dataSync() as Int32Array : undefined;
+        const target = opts.targeted ? targetClasses(model, rows, t + 1) : undefined;
         const clean = rows.dataSync() as Float32Array;
         const start = r > 0 ? randomStart(clean, n, s, seed + 1000 * r + t) : undefined;
         const { adv, dist } = fabRun(model, rows, ys, s, start, target);
@@ -214,10 +222,12 @@ const fabOptions = (norm: string, targeted: boolean): OptionSpec[] => [
 
 type FabAttackOptions = AttackOptions & Partial<Pick<FabOptions, 'targets' | 'alphaMax' | 'eta' | 'beta'>>;
 
-function fabAttack(name: string, norm: 'linf' | 'l2', targeted: boolean): Attack {
+const NORM_NAMES: Record<ThreatNorm, string> = { linf: 'Linf', l2: 'L2', l1: 'L1' };
+
+function fabAttack(name: string, norm: ThreatNorm, targeted: boolean): Attack {
   return {
     name, norm, needsManifold: false,
-    options: fabOptions(norm === 'linf' ? 'Linf' : 'L2', targeted),
+    options: fabOptions(NORM_NAMES[norm], targeted),
     run: (model, x, y, opts: FabAttackOptions) => ({ x: fab(model, x, y, { ...opts, norm, targeted }) }),
   };
 }
@@ -226,3 +236,5 @@ export const fabLinf = fabAttack('fab', 'linf', false);
 export const fabT = fabAttack('fab-t', 'linf', true);
 export const fabL2 = fabAttack('fab-l2', 'l2', false);
 export const fabTL2 = fabAttack('fab-t-l2', 'l2', true);
+export const fabL1 = fabAttack('fab-l1', 'l1', false);
+export const fabTL1 = fabAttack('fab-t-l1', 'l1', true);

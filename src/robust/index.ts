@@ -11,8 +11,8 @@ export {
   nearestBoundaryPoint, sampleLatents, clampToBox,
 } from './problem.js';
 export {
-  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,
-  type Attack, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
+  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2, perturbationNorms,
+  type Attack, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './registry.js';
 export {
   classifierOf, evaluateAttack, attackSavedModel, writeAttackFiles,
@@ -21,7 +21,7 @@ export {
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
 export { fab, type FabOptions } from './fab.js';
-export { projectOntoHyperplane, type ProjectionNorm } from './fab-projections.js';
+export { projectOntoHyperplane } from './fab-projections.js';
 export { autoAttack, AUTOATTACK_SEQUENCES, type AutoAttackResult, type AutoAttackStage } from './autoattack.js';
 export { pgdTraining, tradesTraining, ADVERSARIAL_TRAINING, type AdversarialTrainingOptions } from './adversarial-training.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';

@@ -4,7 +4,7 @@ import { onManifoldPgd } from './on-manifold.js';
 import { fgsm, pgdL2, pgdLinf } from './pgd.js';
 import { apgdCe, apgdCeL2, apgdDlr, apgdDlrL2, apgdT, apgdTL2 } from './apgd.js';
 import { square } from './square.js';
-import { fabL2, fabLinf, fabT, fabTL2 } from './fab.js';
+import { fabL1, fabL2, fabLinf, fabT, fabTL1, fabTL2 } from './fab.js';
 import { autoAttackL2, autoAttackLinf } from './autoattack.js';
 
 attacks.register('fgsm', fgsm, 'fast gradient sign method, one Linf step');
@@ -23,10 +23,12 @@ attacks.register('fab', fabLinf, 'FAB, minimal-norm boundary attack, Linf; count
 attacks.register('fab-t', fabT, 'targeted FAB over the top 9 other classes, Linf (AutoAttack)');
 attacks.register('fab-l2', fabL2, 'FAB, minimal-norm boundary attack, L2');
 attacks.register('fab-t-l2', fabTL2, 'targeted FAB over the top 9 other classes, L2');
+attacks.register('fab-l1', fabL1, 'FAB, minimal-norm boundary attack, L1');
+attacks.register('fab-t-l1', fabTL1, 'targeted FAB over the top 9 other classes, L1');
 attacks.register('autoattack', autoAttackLinf, 'AutoAttack, Linf: APGD-CE, APGD-T, Square in sequence on the points still robust (no FAB-T yet)');
 attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: APGD-CE, APGD-T in sequence on the points still robust (no FAB-T yet)');
 
 export {
-  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,
-  type Attack, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
+  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2, perturbationNorms,
+  type Attack, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './attacks.js';
