@@ -38,8 +38,17 @@ export interface AttackOptions {
   manifold?: ManifoldContext;
 }
 
+/** One attack of a sequence (AutoAttack): how many examples it left robust, and its time. */
+export interface AttackStage {
+  attack: string;
+  robust: number;
+  seconds: number;
+}
+
 export interface AttackResult {
   x: tf.Tensor4D;
+  /** A sequence's attacks in order (AutoAttack). */
+  stages?: AttackStage[];
   /** What the attack found suspicious about the evaluation (AutoAttack: masked gradients, randomness). */
   warnings?: string[];
   /** Latents of the adversarial images (on-manifold attacks only). */

@@ -12,7 +12,7 @@ export {
 } from './problem.js';
 export {
   attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2, perturbationNorms,
-  type Attack, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
+  type Attack, type AttackStage, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './registry.js';
 export {
   classifierOf, evaluateAttack, attackSavedModel, writeAttackFiles,
@@ -22,7 +22,10 @@ export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.j
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
 export { fab, type FabOptions } from './fab.js';
 export { projectOntoHyperplane } from './fab-projections.js';
-export { autoAttack, AUTOATTACK_SEQUENCES, type AutoAttackResult, type AutoAttackStage } from './autoattack.js';
+export {
+  autoAttack, autoAttackPlan, attackInNorm, AUTOATTACK_VERSIONS, NORM_NAMES,
+  type AutoAttackOptions, type AutoAttackResult, type AutoAttackStage, type AutoAttackStep, type AutoAttackVersion,
+} from './autoattack.js';
 export { pgdTraining, tradesTraining, ADVERSARIAL_TRAINING, type AdversarialTrainingOptions } from './adversarial-training.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng } from './figures.js';

@@ -25,10 +25,10 @@ attacks.register('fab-l2', fabL2, 'FAB, minimal-norm boundary attack, L2');
 attacks.register('fab-t-l2', fabTL2, 'targeted FAB over the top 9 other classes, L2');
 attacks.register('fab-l1', fabL1, 'FAB, minimal-norm boundary attack, L1');
 attacks.register('fab-t-l1', fabTL1, 'targeted FAB over the top 9 other classes, L1');
-attacks.register('autoattack', autoAttackLinf, 'AutoAttack, Linf: APGD-CE, APGD-T, Square in sequence on the points still robust (no FAB-T yet)');
-attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: APGD-CE, APGD-T in sequence on the points still robust (no FAB-T yet)');
+attacks.register('autoattack', autoAttackLinf, 'AutoAttack, Linf: standard = APGD-CE, APGD-T, FAB-T, Square in sequence on the points still robust');
+attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: standard = APGD-CE, APGD-T, FAB-T in sequence on the points still robust (no Square-L2)');
 
 export {
   attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2, perturbationNorms,
-  type Attack, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
+  type Attack, type AttackStage, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './attacks.js';
