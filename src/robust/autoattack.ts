@@ -145,13 +145,17 @@ const autoAttackOptions = (norm: ThreatNorm): OptionSpec[] => [
   SEED_OPTION,
 ];
 
+/** The `attacks` option's text (a,b,c) as names. */
+export function attackList(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((a) => a.trim()).filter((a) => a !== '');
+}
+
 function autoAttackEntry(name: string, norm: ThreatNorm): Attack {
   return {
     name, norm, needsManifold: false,
     options: autoAttackOptions(norm),
     run: (model, x, y, opts: AttackOptions & { version?: AutoAttackVersion; attacks?: string }) => {
-      const list = opts.attacks?.split(',').map((a) => a.trim()).filter((a) => a !== '');
-      const r = autoAttack(model, x, y, { ...opts, norm, attacks: list });
+      const r = autoAttack(model, x, y, { ...opts, norm, attacks: attackList(opts.attacks) });
       return { x: r.x, warnings: r.warnings, stages: r.stages };
     },
   };

@@ -24,7 +24,7 @@ export { squareLinf, squareFraction, type SquareOptions } from './square.js';
 export { fab, type FabOptions } from './fab.js';
 export { projectOntoHyperplane } from './fab-projections.js';
 export {
-  autoAttack, autoAttackPlan, attackInNorm, AUTOATTACK_VERSIONS, NORM_NAMES,
+  autoAttack, autoAttackPlan, attackInNorm, attackList, AUTOATTACK_VERSIONS, NORM_NAMES,
   type AutoAttackOptions, type AutoAttackResult, type AutoAttackStage, type AutoAttackStep, type AutoAttackVersion,
 } from './autoattack.js';
 export { pgdTraining, tradesTraining, ADVERSARIAL_TRAINING, type AdversarialTrainingOptions } from './adversarial-training.js';

@@ -4,7 +4,7 @@ import { KilnError, checkOutputDir } from '../../core/index.js';
 import { progressBars } from '../run.js';
 import { initBackend } from '../../backend/index.js';
 import {
-  AUTOATTACK_VERSIONS, NORM_NAMES, attackInNorm, attackSavedModel, attacks, writeAttackReport, type AttackOptions, type ThreatNorm,
+  AUTOATTACK_VERSIONS, NORM_NAMES, attackInNorm, attackList, attackSavedModel, autoAttackPlan, attacks, writeAttackReport, type AttackOptions, type AutoAttackVersion, type ThreatNorm,
 } from '../../robust/index.js';
 
 interface AttackFlags {
@@ -52,6 +52,11 @@ async function run(flags: AttackFlags): Promise<void> {
     seed: num(flags.seed, '--seed', { int: true, min: 0 }),
     ...(optionFlags([...autoAttackFlags(flags, name), ...flags.option], `attack '${name}'`, attack.options) as Partial<AttackOptions>),
   };
+  if (name.startsWith('autoattack')) {
+    // The sequence is checked now, not after the model and data are loaded.
+    const chosen = options as AttackOptions & { version?: AutoAttackVersion; attacks?: string };
+    autoAttackPlan(chosen.version ?? 'standard', attack.norm, attackList(chosen.attacks));
+  }
   const curve = flags.curve === undefined ? [] : listFlag(flags.curve).map((e) => num(e, '--curve', { min: 0 }));
   const n = num(flags.n, '--n', { int: true, min: 1 });
   const batchSize = num(flags.batchSize, '--batch-size', { int: true, min: 1 });
@@ -97,7 +102,7 @@ function attackName(flags: AttackFlags): string {
 /** --version and --attacks as the AutoAttack options they stand for. */
 function autoAttackFlags(flags: AttackFlags, name: string): string[] {
   const given = [flags.version === undefined ? '' : `version=${flags.version}`, flags.attacks === undefined ? '' : `attacks=${flags.attacks}`].filter(Boolean);
-  if (given.length && !name.startsWith('autoattack')) throw new KilnError(`--version and --attacks are AutoAttack's (--attack autoattack), not '${name}''s`);
+  if (given.length && !name.startsWith('autoattack')) throw new KilnError(`--version and --attacks are AutoAttack's (--attack autoattack), not for '${name}'`);
   if (flags.attacks !== undefined && flags.version !== 'custom') throw new KilnError('--attacks needs --version custom (the other versions fix their attacks)');
   return given;
 }
