@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/backend/index.js';
 import { createRng } from '../src/core/index.js';
-import { apgdCheckpoints, attacks, autoAttack, autoAttackPlan, fooled, squareFraction, type Classifier } from '../src/robust/index.js';
+import { apgdCheckpoints, attackInNorm, attacks, autoAttack, autoAttackPlan, fooled, squareFraction, type Classifier } from '../src/robust/index.js';
 
 before(async () => {
   await initBackend();
@@ -143,6 +143,8 @@ test("AutoAttack's versions run the reference's sequences and settings in each n
   assert.throws(() => autoAttackPlan('custom', 'linf', ['autoattack']), /cannot be part/);
   assert.throws(() => autoAttackPlan('standard', 'linf', ['fab']), /custom version/);
   assert.throws(() => autoAttackPlan('standard', 'l1'), /APGD-L1/);
+  assert.deepEqual([attackInNorm('pgd', 'linf'), attackInNorm('fab', 'l1'), attackInNorm('fab-l2', 'l2'), attackInNorm('square', 'l2')],
+    ['pgd-linf', 'fab-l1', 'fab-l2', undefined]);
 });
 
 test("the rand version's EoT beats a model with noisy gradients where plain APGD-CE does not, and expects randomness", () => {

@@ -36,13 +36,12 @@ const VERSIONS: Record<Exclude<AutoAttackVersion, 'custom'>, [string, Record<str
 };
 
 /**
- * The registered attack `name` in the norm: itself when its norm matches, else its `-l2`/`-l1` form
- * (so `apgd-ce` with L2 is `apgd-ce-l2`); undefined when there is none.
+ * The registered attack `name` in the norm: itself when its norm matches, else its `-l2`/`-l1`/`-linf` form
+ * (so `apgd-ce` with L2 is `apgd-ce-l2`, `pgd` with Linf `pgd-linf`); undefined when there is none.
  */
 export function attackInNorm(name: string, norm: ThreatNorm): string | undefined {
-  if (attacks.has(name) && attacks.get(name).norm === norm) return name;
-  const variant = name + SUFFIX[norm];
-  return attacks.has(variant) && attacks.get(variant).norm === norm ? variant : undefined;
+  // pgd-linf and pgd-l2 name both norms; the AutoAttack family leaves Linf unsuffixed.
+  return [name, name + SUFFIX[norm], `${name}-${norm}`].find((n) => attacks.has(n) && attacks.get(n).norm === norm);
 }
 
 /** The sequence a version runs in a norm; `custom` lists the attack names (base or norm forms). */

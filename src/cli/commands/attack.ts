@@ -93,7 +93,7 @@ function attackName(flags: AttackFlags): string {
   if (norm === 'l1' && flags.attack.startsWith('autoattack')) {
     throw new KilnError("AutoAttack in L1 needs APGD-L1, which Kiln does not have; the L1 attacks Kiln has are fab-l1 and fab-t-l1");
   }
-  const base = flags.attack.replace(/-(l2|l1)$/, '');
+  const base = flags.attack.replace(/-(linf|l2|l1)$/, '');
   const resolved = attackInNorm(base, norm);
   if (!resolved) throw new KilnError(`attack '${flags.attack}' has no ${NORM_NAMES[norm]} form (see kiln attack --list)`);
   return resolved;
