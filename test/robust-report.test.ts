@@ -1,14 +1,14 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { register } from '../src/cli/commands/attack.js';
-import { fileSha256 } from '../src/core/index.js';
 import { loadDataset, sample } from '../src/data/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
-import type { AttackRecord } from '../src/robust/index.js';
+import { modelSha256, type AttackRecord } from '../src/robust/index.js';
 import { runCommands } from './helpers.js';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-robust-report-'));
@@ -28,7 +28,14 @@ test('kiln attack --out writes a claim record and a report whose links all exist
     '--version', 'custom', '--attacks', 'fgsm,pgd-linf', '--eps', '0.1', '--curve', '0.02,0.05', '--n', '12', '--batch-size', '8',
     '--seed', '4', '--out', out]);
   const record = JSON.parse(fs.readFileSync(path.join(out, 'attack.json'), 'utf8')) as AttackRecord;
-  assert.equal(record.modelSha256, fileSha256(path.join(tmp, 'model', 'model.json')));
+  // The hash covers the weights: the same architecture with other weights hashes differently.
+  const bytes = Buffer.concat(['model.json', 'weights.bin'].map((f) => fs.readFileSync(path.join(tmp, 'model', f))));
+  assert.equal(record.modelSha256, crypto.createHash('sha256').update(bytes).digest('hex'));
+  fs.cpSync(path.join(tmp, 'model'), path.join(tmp, 'other'), { recursive: true });
+  const weights = fs.readFileSync(path.join(tmp, 'other', 'weights.bin'));
+  weights[0] ^= 1;
+  fs.writeFileSync(path.join(tmp, 'other', 'weights.bin'), weights);
+  assert.notEqual(modelSha256(path.join(tmp, 'other')), record.modelSha256);
   assert.deepEqual(record.threatModel, { norm: 'linf', eps: 0.1, pixelRange: [0, 1] });
   assert.equal(record.n, 12);
   assert.deepEqual(record.options, { eps: 0.1, version: 'custom', attacks: 'fgsm,pgd-linf', seed: 4 });
@@ -54,6 +61,15 @@ test('kiln attack --out writes a claim record and a report whose links all exist
   assert.deepEqual(links.sort(), ['curve.svg', 'examples.png']);
   for (const file of links) assert.ok(fs.statSync(path.join(out, file)).size > 100, `${file} is missing or empty`);
   assert.match(fs.readFileSync(path.join(out, 'curve.svg'), 'utf8'), /^<svg/);
-  // The label table holds the true labels of the first examples.
-  assert.ok(html.includes(`<td>true label</td>${Array.from(data.y.subarray(0, 8), (y) => `<td class="num">${y}</td>`).join('')}`));
+  // The label table: the images the attack fooled come first, as many as it fooled (up to 8).
+  const row = (name: string) => {
+    const m = html.match(new RegExp(`<td>${name}</td>((?:<td[^>]*>[^<]*(?:<strong>\\d+</strong>)?</td>)+)`));
+    assert.ok(m, `no ${name} row`);
+    return [...m[1].matchAll(/(\d+)/g)].map((d) => Number(d[1]));
+  };
+  const [truth, before, after] = [row('true label'), row('predicted \\(original\\)'), row('predicted \\(adversarial\\)')];
+  assert.equal(truth.length, 8);
+  const fooledColumns = truth.map((t, i) => before[i] === t && after[i] !== t);
+  const fooledCount = Math.round((record.cleanAccuracy - record.robustAccuracy) * 12);
+  assert.deepEqual(fooledColumns, truth.map((_, i) => i < Math.min(8, fooledCount)));
 });

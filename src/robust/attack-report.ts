@@ -69,7 +69,7 @@ export function writeAttackReport(dir: string, r: SavedModelAttackResult): { jso
     figures.push(file);
     blocks.push(
       { kind: 'heading', text: 'Examples' },
-      { kind: 'figure', file, caption: 'Top: original images. Middle: the perturbation, grey for no change, scaled per image to its largest pixel change. Bottom: adversarial images.' },
+      { kind: 'figure', file, caption: 'Images the attack fooled first, then others. Top: original images. Middle: the perturbation, grey for no change, scaled per image to its largest pixel change. Bottom: adversarial images.' },
       {
         kind: 'table',
         columns: ['image', ...e.labels.map((_, i) => String(i + 1))],

@@ -1,7 +1,8 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { tf } from '../backend/index.js';
-import { KilnError, fileSha256 } from '../core/index.js';
+import { KilnError } from '../core/index.js';
 import { loadDataset, sample } from '../data/index.js';
 import { MODEL_FILE, loadModel, logitsModel } from '../nn/index.js';
 import { type AttackOptions, type Classifier, type ThreatNorm, attacks, perturbationNorms } from './attacks.js';
@@ -19,7 +20,10 @@ export interface AttackEvaluation {
   robustAccuracy: number;
   /** Largest perturbation norm seen (in the attack's norm), a check that the budget held. */
   maxNorm: number;
-  /** The first `keep` clean and adversarial images, flattened, for figures, with their labels and predictions. */
+  /**
+   * `keep` clean and adversarial images, flattened, for figures, with their labels and predictions: the first
+   * the attack fooled, then (if fewer) the first others.
+   */
   clean: Float32Array[];
   adversarial: Float32Array[];
   labels: number[];
@@ -44,11 +48,10 @@ export function evaluateAttack(model: Classifier, x: Float32Array, y: Int32Array
   let cleanCorrect = 0;
   let robustCorrect = 0;
   let maxNorm = 0;
-  const clean: Float32Array[] = [];
-  const adversarial: Float32Array[] = [];
-  const labels: number[] = [];
-  const cleanPredictions: number[] = [];
-  const adversarialPredictions: number[] = [];
+  // Examples for figures: those the attack fooled first (what a reader wants to see), then the others.
+  type Example = { clean: Float32Array; adversarial: Float32Array; label: number; cleanPrediction: number; adversarialPrediction: number };
+  const fooledExamples: Example[] = [];
+  const otherExamples: Example[] = [];
   const stages = new Map<string, { robust: number; seconds: number }>();
   // Keyed by the warning's first clause: batches repeat a warning with their own figures; the last is kept.
   const warnings = new Map<string, string>();
@@ -75,22 +78,24 @@ export function evaluateAttack(model: Classifier, x: Float32Array, y: Int32Array
       robustCorrect += ok && a[i] === y[start + i] ? 1 : 0;
     }
     maxNorm = Math.max(maxNorm, norm.dataSync()[0]);
-    if (clean.length < keep) {
+    if (fooledExamples.length < keep) {
       const xs = xb.dataSync() as Float32Array;
       const as = adv.dataSync() as Float32Array;
-      for (let i = 0; i < end - start && clean.length < keep; i++) {
-        clean.push(xs.slice(i * size, (i + 1) * size));
-        adversarial.push(as.slice(i * size, (i + 1) * size));
-        labels.push(y[start + i]);
-        cleanPredictions.push(c[i]);
-        adversarialPredictions.push(a[i]);
+      for (let i = 0; i < end - start; i++) {
+        const wasFooled = c[i] === y[start + i] && a[i] !== y[start + i];
+        const into = wasFooled ? fooledExamples : otherExamples;
+        if (into.length >= keep) continue;
+        into.push({ clean: xs.slice(i * size, (i + 1) * size), adversarial: as.slice(i * size, (i + 1) * size),
+          label: y[start + i], cleanPrediction: c[i], adversarialPrediction: a[i] });
       }
     }
     tf.dispose([xb, yb, adv, z, cleanPred, advPred, norm].filter((t): t is tf.Tensor => t !== undefined));
     onBatch?.(end);
   }
-  return { n, cleanAccuracy: cleanCorrect / n, robustAccuracy: robustCorrect / n, maxNorm, clean, adversarial,
-    labels, cleanPredictions, adversarialPredictions,
+  const examples = [...fooledExamples, ...otherExamples].slice(0, keep);
+  return { n, cleanAccuracy: cleanCorrect / n, robustAccuracy: robustCorrect / n, maxNorm,
+    clean: examples.map((e) => e.clean), adversarial: examples.map((e) => e.adversarial), labels: examples.map((e) => e.label),
+    cleanPredictions: examples.map((e) => e.cleanPrediction), adversarialPredictions: examples.map((e) => e.adversarialPrediction),
     stages: [...stages].map(([attack, st]) => ({ attack, robustAccuracy: st.robust / n, seconds: st.seconds })),
     seconds: (performance.now() - t0) / 1000, warnings: [...warnings.values()] };
 }
@@ -117,7 +122,7 @@ export interface SavedModelAttack {
  */
 export interface AttackRecord {
   model: string;
-  /** SHA-256 of model.json, naming the exact model evaluated. */
+  /** SHA-256 of model.json followed by its weight files: names the exact model evaluated. */
   modelSha256: string;
   dataset: string;
   /** Images attacked: a seeded sample of the dataset's images. */
@@ -148,6 +153,15 @@ export interface SavedModelAttackResult {
   shape: number[];
 }
 
+/** SHA-256 of a saved model: model.json (architecture) then the weight files its manifest lists, in order. */
+export function modelSha256(model: string): string {
+  const file = fs.statSync(model).isDirectory() ? path.join(model, MODEL_FILE) : model;
+  const hash = crypto.createHash('sha256').update(fs.readFileSync(file));
+  const manifest = (JSON.parse(fs.readFileSync(file, 'utf8')) as { weightsManifest?: { paths: string[] }[] }).weightsManifest ?? [];
+  for (const group of manifest) for (const p of group.paths) hash.update(fs.readFileSync(path.join(path.dirname(file), p)));
+  return hash.digest('hex');
+}
+
 /** `kiln attack`: loads a saved classifier and a dataset sample, checks they fit, and evaluates the attack. */
 export async function attackSavedModel(job: SavedModelAttack): Promise<SavedModelAttackResult> {
   const attack = attacks.get(job.attack);
@@ -174,13 +188,12 @@ export async function attackSavedModel(job: SavedModelAttack): Promise<SavedMode
     curve.push({ eps, robustAccuracy: run(eps, 0).robustAccuracy });
   }
   curve.sort((a, b) => a.eps - b.eps);
-  const modelFile = fs.statSync(job.model).isDirectory() ? path.join(job.model, MODEL_FILE) : job.model;
   // The settings the attack reads, given or defaulted: the record must say what ran.
   const given = job.options as unknown as Record<string, unknown>;
   const options = Object.fromEntries(attack.options.map((o) => [o.name, given[o.name] ?? o.default]).filter(([, v]) => v !== undefined));
   return {
     summary: {
-      model: job.model, modelSha256: fileSha256(modelFile), dataset: job.dataset, n: evaluation.n, sampleSeed,
+      model: job.model, modelSha256: modelSha256(job.model), dataset: job.dataset, n: evaluation.n, sampleSeed,
       threatModel: { norm: attack.norm, eps: job.options.eps, pixelRange: [0, 1] }, attack: job.attack,
       options,
       cleanAccuracy: evaluation.cleanAccuracy, robustAccuracy: evaluation.robustAccuracy, stages: evaluation.stages, curve,

@@ -15,7 +15,7 @@ export {
   type Attack, type AttackStage, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './registry.js';
 export {
-  classifierOf, evaluateAttack, attackSavedModel,
+  classifierOf, evaluateAttack, attackSavedModel, modelSha256,
   type AttackEvaluation, type AttackRecord, type SavedModelAttack, type SavedModelAttackResult,
 } from './evaluate.js';
 export { writeAttackReport } from './attack-report.js';
