@@ -28,7 +28,7 @@ export function writeAttackReport(dir: string, r: SavedModelAttackResult): { jso
     {
       kind: 'text',
       text: `${norm} perturbations of size at most **${s.threatModel.eps}** around each of ${s.n} ${s.dataset} images ` +
-        `(a sample drawn with seed ${s.sampleSeed}), pixels kept in [0, 1]. Model \`${s.model}\` (model.json SHA-256 ` +
+        `(a sample drawn with seed ${s.sampleSeed}), pixels kept in [0, 1]. Model \`${s.model}\` (SHA-256 of model and weights ` +
         `\`${s.modelSha256.slice(0, 16)}…\`). Attack \`${s.attack}\` with ${Object.entries(s.options).map(([k, v]) => `${k}=${String(v)}`).join(', ')}.`,
     },
     ...s.warnings.map((w): Block => ({ kind: 'text', text: `**Warning:** ${w}` })),
@@ -83,6 +83,9 @@ export function writeAttackReport(dir: string, r: SavedModelAttackResult): { jso
     );
   }
   blocks.push({ kind: 'text', text: 'The figures of this report are in `attack.json`, a record to compare with other evaluations.' });
-  const doc = { title: `Robustness of ${path.basename(path.resolve(s.model))} on ${s.dataset}: ${s.attack}`, blocks };
+  // The model's name: its folder, whether given as the folder or as its model.json.
+  const resolved = path.resolve(s.model);
+  const name = path.basename(resolved.endsWith('.json') ? path.dirname(resolved) : resolved);
+  const doc = { title: `Robustness of ${name} on ${s.dataset}: ${s.attack}`, blocks };
   return { json, ...writeReport(dir, doc), figures };
 }
