@@ -1,7 +1,8 @@
 /**
- * Attack throughput: images per second of PGD-Linf (40 steps by default) against a small MNIST CNN
- * (Kiln's `cnn` builder: two 3x3 conv + pool stages, dense 64). Without --model it first trains the
- * CNN for one short epoch so the attack runs against a real, accurate model.
+ * Attack throughput: images per second of each attack named (PGD-Linf, 40 steps, by default; others at
+ * their own defaults unless --steps is given) against a small MNIST CNN (Kiln's `cnn` builder: two 3x3
+ * conv + pool stages, dense 64). Without --model it first trains the CNN for one short epoch so the
+ * attacks run against a real, accurate model.
  * Run: node dist/bench/attack.js --help
  */
 import os from 'node:os';
@@ -18,8 +19,8 @@ const HELP = `usage: node dist/bench/attack.js [options]
   --model <path>        attack this saved model instead of training a CNN first
   --save-model <dir>    save the freshly trained CNN here (reusable with --model and 'kiln attack')
   --train <n>           MNIST images for the one-epoch training run (default 6000)
-  --attack <name>       attack (default pgd-linf)
-  --steps <n>           attack iterations (default 40)
+  --attack <a,b,...>    attacks, comma-separated, each timed in turn (default pgd-linf)
+  --steps <n>           attack iterations (default: 40 for pgd-linf, each attack's own default otherwise)
   --eps <e>             budget (default 0.1)
   --n <n>               images attacked (default 256)
   --batch-size <n>      images per attack batch (default 64)
@@ -29,7 +30,7 @@ const HELP = `usage: node dist/bench/attack.js [options]
 const { values } = parseArgs({
   options: {
     model: { type: 'string' }, 'save-model': { type: 'string' }, train: { type: 'string', default: '6000' },
-    attack: { type: 'string', default: 'pgd-linf' }, steps: { type: 'string', default: '40' },
+    attack: { type: 'string', default: 'pgd-linf' }, steps: { type: 'string' },
     eps: { type: 'string', default: '0.1' }, n: { type: 'string', default: '256' },
     'batch-size': { type: 'string', default: '64' }, backend: { type: 'string', default: 'wasm' },
     help: { type: 'boolean', short: 'h' },
@@ -61,17 +62,19 @@ if (values.model) {
 }
 
 const classifier = classifierOf(model);
-const opts = { eps: Number(values.eps), steps: Number(values.steps) };
 const batch = Number(values['batch-size']);
-// Warm-up on one batch (kernel compilation, first allocations), then the timed run.
-evaluateAttack(classifier, test.x, test.y.subarray(0, batch), test.shape, values.attack!, opts, batch, 0);
-const cpu0 = process.cpuUsage();
-const r = evaluateAttack(classifier, test.x, test.y, test.shape, values.attack!, opts, batch, 0);
-const cpu = process.cpuUsage(cpu0);
-const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-
-process.stdout.write(
-  `${values.attack}-${opts.steps} eps ${opts.eps} on ${r.n} MNIST images, batch ${batch}, backend ${backend}, ${os.cpus()[0]?.model ?? 'cpu'}\n` +
-  `  clean accuracy ${(100 * r.cleanAccuracy).toFixed(1)}%, robust accuracy ${(100 * r.robustAccuracy).toFixed(1)}%\n` +
-  `  ${(r.n / r.seconds).toFixed(1)} images/s wall (${r.seconds.toFixed(1)} s), ${(r.n / cpuSeconds).toFixed(1)} images/s per CPU-second\n`);
+for (const name of values.attack!.split(',')) {
+  const steps = values.steps !== undefined ? Number(values.steps) : name === 'pgd-linf' ? 40 : undefined;
+  const opts = { eps: Number(values.eps), steps };
+  // Warm-up, one step on a few images (kernel compilation, first allocations), then the timed run.
+  evaluateAttack(classifier, test.x, test.y.subarray(0, 8), test.shape, name, { ...opts, steps: 1 }, batch, 0);
+  const cpu0 = process.cpuUsage();
+  const r = evaluateAttack(classifier, test.x, test.y, test.shape, name, opts, batch, 0);
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  process.stdout.write(
+    `${name}${steps ? `-${steps}` : ''} eps ${opts.eps} on ${r.n} MNIST images, batch ${batch}, backend ${backend}, ${os.cpus()[0]?.model ?? 'cpu'}\n` +
+    `  clean accuracy ${(100 * r.cleanAccuracy).toFixed(1)}%, robust accuracy ${(100 * r.robustAccuracy).toFixed(1)}%\n` +
+    `  ${(r.n / r.seconds).toFixed(2)} images/s wall (${r.seconds.toFixed(1)} s), ${(r.n / cpuSeconds).toFixed(2)} images/s per CPU-second\n`);
+}
 if (values.model) process.stdout.write(`  model ${path.resolve(values.model)}\n`);

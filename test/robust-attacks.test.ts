@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { tf, initBackend } from '../src/backend/index.js';
 import { createRng } from '../src/core/index.js';
-import { attacks, clampToBox, render, type Classifier, type ManifoldContext, IMAGE_SIZE } from '../src/robust/index.js';
+import { attacks, clampToBox, perturbationNorms, render, type Classifier, type ManifoldContext, type ThreatNorm, IMAGE_SIZE } from '../src/robust/index.js';
 
 before(async () => {
   await initBackend();
@@ -28,9 +28,8 @@ function images(n: number, seed: number): tf.Tensor4D {
 const predict = (model: Classifier, x: tf.Tensor4D) => tf.tidy(() => model(x).argMax(1) as tf.Tensor1D);
 
 /** Pixel-space budget check: norms within eps and values within [0, 1]. */
-function assertBudget(norm: 'l2' | 'linf', x: tf.Tensor4D, adv: tf.Tensor4D, eps: number, name: string): void {
-  const delta = adv.sub(x);
-  const size = norm === 'linf' ? delta.abs().max([1, 2, 3]) : delta.square().sum([1, 2, 3]).sqrt();
+function assertBudget(norm: ThreatNorm, x: tf.Tensor4D, adv: tf.Tensor4D, eps: number, name: string): void {
+  const size = perturbationNorms(adv.sub(x), norm);
   assert.ok(size.max().dataSync()[0] <= eps + 1e-5, `${name}: perturbation exceeds eps`);
   assert.ok(adv.min().dataSync()[0] >= 0 && adv.max().dataSync()[0] <= 1, `${name}: pixels leave [0, 1]`);
 }
@@ -55,7 +54,7 @@ test('attacks respect their norm ball and the [0, 1] pixel range', () => {
   const y = predict(model, x);
   for (const name of OFF_MANIFOLD()) {
     const attack = attacks.get(name);
-    const eps = attack.norm === 'linf' ? 0.1 : 0.8;
+    const eps = { linf: 0.1, l2: 0.8, l1: 3 }[attack.norm];
     const { x: adv } = attack.run(model, x, y, { eps, steps: 10 });
     assertBudget(attack.norm, x, adv, eps, name);
   }
@@ -88,7 +87,7 @@ test('every attack finds the adversarial example a linear model guarantees', () 
   for (const name of OFF_MANIFOLD()) {
     const attack = attacks.get(name);
     const w = tf.randomNormal([SIDE * SIDE, 1], 0, 1, 'float32', 7);
-    const dual = attack.norm === 'linf' ? w.abs().sum() : w.square().sum().sqrt();
+    const dual = { linf: () => w.abs().sum(), l2: () => w.square().sum().sqrt(), l1: () => w.abs().max() }[attack.norm]();
     // w.x + b = (eps / 2) * ||w||_dual > 0: class 1, at distance eps / 2 from the boundary.
     const b = dual.mul(eps / 2).sub(w.sum().mul(0.5));
     const model: Classifier = (inp) => tf.tidy(() => {

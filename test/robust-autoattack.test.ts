@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/backend/index.js';
 import { createRng } from '../src/core/index.js';
-import { apgdCheckpoints, attacks, autoAttack, fooled, squareFraction, type Classifier } from '../src/robust/index.js';
+import { apgdCheckpoints, attackInNorm, attacks, autoAttack, autoAttackPlan, fooled, squareFraction, type Classifier } from '../src/robust/index.js';
 
 before(async () => {
   await initBackend();
@@ -45,7 +45,7 @@ test("APGD's step-size checkpoints are the reference's (22, 41, 57, 70, 80, 87, 
   assert.equal(squareFraction(0.8, 4999), 0.8 / 128);
 });
 
-const LINF = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'square', 'autoattack'];
+const LINF = ['apgd-ce', 'apgd-dlr', 'apgd-t', 'fab', 'fab-t', 'square', 'autoattack'];
 
 test('every Linf attack finds an example just outside the minimal distance and stays in the ball and [0, 1]', () => {
   const { model, x, y, minimal } = linearModel(1);
@@ -97,10 +97,10 @@ test("AutoAttack's robust accuracy is never above any of its components', and it
   const eps = Math.min(...minimal) * 1.3; // some points fall, not all
   const stages: string[] = [];
   const result = autoAttack(model, x, y, { eps, seed: 2 }, (s) => stages.push(s.attack));
-  assert.deepEqual(stages, ['apgd-ce', 'apgd-t', 'square']);
+  assert.deepEqual(stages, ['apgd-ce', 'apgd-t', 'fab-t', 'square']);
   const robust = result.stages[result.stages.length - 1].robustAccuracy;
   for (let i = 1; i < result.stages.length; i++) assert.ok(result.stages[i].robustAccuracy <= result.stages[i - 1].robustAccuracy);
-  for (const name of ['apgd-ce', 'apgd-t', 'square']) {
+  for (const name of ['apgd-ce', 'apgd-t', 'fab-t', 'square']) {
     const adv = attacks.get(name).run(model, x, y, { eps, seed: 2 }).x;
     assert.ok(robust <= 1 - countFooled(model, adv, y) / x.shape[0] + 1e-9, `autoattack above ${name}`);
     adv.dispose();
@@ -126,4 +126,56 @@ test('AutoAttack flags masked gradients and randomized models, and stays quiet o
   const randomized = autoAttack(noisy, plain.x, plain.y, { eps: 0.01, seed: 1 });
   assert.ok(randomized.warnings.some((w) => /randomized/.test(w)), randomized.warnings.join('; '));
   randomized.x.dispose();
+});
+
+test("AutoAttack's versions run the reference's sequences and settings in each norm", () => {
+  const names = (v: Parameters<typeof autoAttackPlan>[0], norm: Parameters<typeof autoAttackPlan>[1], custom?: string[]) =>
+    autoAttackPlan(v, norm, custom).map((s) => s.attack);
+  assert.deepEqual(names('standard', 'linf'), ['apgd-ce', 'apgd-t', 'fab-t', 'square']);
+  assert.deepEqual(names('standard', 'l2'), ['apgd-ce-l2', 'apgd-t-l2', 'fab-t-l2']);
+  assert.deepEqual(names('plus', 'linf'), ['apgd-ce', 'apgd-dlr', 'fab', 'square', 'apgd-t', 'fab-t']);
+  assert.deepEqual(autoAttackPlan('plus', 'linf').map((s) => s.options.restarts ?? 1), [5, 5, 5, 1, 1, 1]);
+  assert.deepEqual(autoAttackPlan('rand', 'linf'), [{ attack: 'apgd-ce', options: { eot: 20 } }, { attack: 'apgd-dlr', options: { eot: 20 } }]);
+  assert.deepEqual(names('custom', 'l2', ['apgd-ce', 'fab-t-l2']), ['apgd-ce-l2', 'fab-t-l2']);
+  assert.throws(() => autoAttackPlan('custom', 'linf'), /needs the attacks/);
+  assert.throws(() => autoAttackPlan('custom', 'l2', ['square']), /no L2 form/);
+  assert.throws(() => autoAttackPlan('custom', 'l2', ['on-manifold']), /cannot be part/);
+  assert.throws(() => autoAttackPlan('custom', 'linf', ['autoattack']), /cannot be part/);
+  assert.throws(() => autoAttackPlan('standard', 'linf', ['fab']), /custom version/);
+  assert.throws(() => autoAttackPlan('standard', 'l1'), /APGD-L1/);
+  assert.deepEqual([attackInNorm('pgd', 'linf'), attackInNorm('fab', 'l1'), attackInNorm('fab-l2', 'l2'), attackInNorm('square', 'l2')],
+    ['pgd-linf', 'fab-l1', 'fab-l2', undefined]);
+});
+
+test("the rand version's EoT beats a model with noisy gradients where plain APGD-CE does not, and expects randomness", () => {
+  const { model, x, y, minimal } = linearModel(7);
+  const eps = Math.max(...minimal) * 1.5;
+  let calls = 0;
+  // Same outputs as the linear model, but every gradient of its score carries fresh Gaussian noise 3x the
+  // weights (+-1): the term (x - a detached copy of x) . noise is 0 in value and the noise in gradient.
+  const noisy: Classifier = (inp) => tf.tidy(() => {
+    const detached = tf.tensor(inp.dataSync(), inp.shape);
+    const noise = tf.randomNormal(inp.shape, 0, 3, 'float32', calls++);
+    const t = inp.sub(detached).mul(noise).sum([1, 2, 3]).reshape([-1, 1]);
+    return model(inp).add(tf.concat([t, t.neg(), tf.zerosLike(t), tf.zerosLike(t)], 1)) as tf.Tensor2D;
+  });
+  const fooledWith = (eot: number) => {
+    const adv = attacks.get('apgd-ce').run(noisy, x, y, { eps, steps: 5, seed: 1, eot } as never).x;
+    const k = countFooled(model, adv, y);
+    adv.dispose();
+    return k;
+  };
+  assert.ok(fooledWith(1) <= x.shape[0] / 2, 'one gradient sample per step should be mostly noise');
+  assert.equal(fooledWith(20), x.shape[0], 'EoT over 20 samples should find every example');
+  // A model whose outputs change between calls: the standard version warns, rand (made for it) does not.
+  let offset = 0;
+  const randomized: Classifier = (inp) => tf.tidy(() => model(inp).add(tf.scalar(offset++ * 1e-3)));
+  // Wrong labels leave no point robust, so the sequences skip their work: only the checks run.
+  const wrong = tf.tidy(() => tf.scalar(1, 'int32').sub(y) as tf.Tensor1D);
+  const standard = autoAttack(randomized, x, wrong, { eps: 1e-4, seed: 1 });
+  assert.ok(standard.warnings.some((w) => /randomized/.test(w)));
+  const rand = autoAttack(randomized, x, wrong, { eps: 1e-4, seed: 1, version: 'rand' });
+  assert.deepEqual(rand.stages.map((st) => st.attack), ['apgd-ce', 'apgd-dlr']);
+  assert.deepEqual(rand.warnings, []);
+  tf.dispose([standard.x, rand.x, wrong]);
 });

@@ -68,14 +68,17 @@ interface RunState {
   x: tf.Tensor4D;
   y: tf.Tensor1D;
   target?: tf.Tensor1D;
+  /** Gradients averaged per step: Expectation over Transformation for randomized models (1: plain). */
+  eot: number;
 }
 
 function lossAndGrad(model: Classifier, loss: ApgdLoss, s: RunState, at: tf.Tensor4D): { loss: tf.Tensor1D; grad: tf.Tensor4D; logits: tf.Tensor2D } {
   return tf.tidy(() => {
-    const { value, grad } = tf.valueAndGrad((inp: tf.Tensor) => perExampleLoss(loss, model(inp as tf.Tensor4D), s.y, s.target).sum() as tf.Scalar)(at);
-    value.dispose();
+    const gradOf = tf.grad((inp: tf.Tensor) => perExampleLoss(loss, model(inp as tf.Tensor4D), s.y, s.target).sum() as tf.Scalar);
+    let grad = gradOf(at);
+    for (let e = 1; e < s.eot; e++) grad = grad.add(gradOf(at));
     const logits = model(at);
-    return { loss: perExampleLoss(loss, logits, s.y, s.target), grad: grad as tf.Tensor4D, logits };
+    return { loss: perExampleLoss(loss, logits, s.y, s.target), grad: grad.div(s.eot) as tf.Tensor4D, logits };
   });
 }
 
@@ -175,6 +178,8 @@ function withRestarts(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, start: 
 export interface ApgdOptions extends AttackOptions {
   /** apgd-t: the targets are the classes with the 2nd..(targets+1)-th largest clean logits. */
   targets?: number;
+  /** Gradient samples averaged per step (EoT; AutoAttack's rand version: 20). */
+  eot?: number;
 }
 
 /** APGD untargeted (CE or DLR loss) or targeted (DLR over the top `targets` classes). */
@@ -184,17 +189,19 @@ export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: Ap
   const restarts = opts.restarts ?? 1;
   check(Number.isInteger(iterations) && iterations >= 1, `APGD steps must be a positive integer (got ${iterations})`);
   check(Number.isInteger(restarts) && restarts >= 1, `APGD restarts must be a positive integer (got ${restarts})`);
+  const eot = opts.eot ?? 1;
+  check(Number.isInteger(eot) && eot >= 1, `APGD eot must be a positive integer (got ${eot})`);
   const seed = opts.seed ?? 0;
   const classes = tf.tidy(() => model(x.slice([0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
   if (loss === 'ce' || loss === 'dlr') {
-    return withRestarts(model, x, y, x, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels }, opts.eps, iterations, seed + 1000 * r));
+    return withRestarts(model, x, y, x, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels, eot }, opts.eps, iterations, seed + 1000 * r));
   }
   const targets = Math.min(opts.targets ?? 9, classes - 1);
   let out = x.clone();
   for (let t = 0; t < targets; t++) {
     const next = withRestarts(model, x, y, out, restarts, (clean, labels, _i, r) => {
       const target = tf.tidy(() => tf.topk(model(clean), t + 2).indices.slice([0, t + 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
-      const found = apgdRun(model, 'dlr-targeted', norm, { x: clean, y: labels, target }, opts.eps, iterations, seed + 1000 * r + t);
+      const found = apgdRun(model, 'dlr-targeted', norm, { x: clean, y: labels, target, eot }, opts.eps, iterations, seed + 1000 * r + t);
       target.dispose();
       return found;
     });
@@ -209,6 +216,7 @@ const apgdOptions = (norm: string, extra: OptionSpec[] = []): OptionSpec[] => [
   { name: 'steps', type: 'integer', default: 100, min: 1, description: 'iterations per run (AutoAttack: 100)' },
   { name: 'restarts', type: 'integer', default: 1, min: 1, description: 'runs from new random starts on the points still robust' },
   ...extra,
+  { name: 'eot', type: 'integer', default: 1, min: 1, description: 'gradients averaged per step, for randomized models (AutoAttack rand: 20)' },
   SEED_OPTION,
 ];
 const TARGETS: OptionSpec = { name: 'targets', type: 'integer', default: 9, min: 1, description: 'target classes: the 2nd..(targets+1)-th largest clean logits' };
@@ -217,7 +225,7 @@ function apgdAttack(name: string, loss: ApgdLoss, norm: Norm): Attack {
   return {
     name, norm, needsManifold: false,
     options: apgdOptions(norm === 'linf' ? 'Linf' : 'L2', loss === 'dlr-targeted' ? [TARGETS] : []),
-    run: (model, x, y, opts) => ({ x: apgd(model, x, y, opts, loss, norm) }),
+    run: (model, x, y, opts: ApgdOptions) => ({ x: apgd(model, x, y, opts, loss, norm) }),
   };
 }
 

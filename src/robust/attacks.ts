@@ -38,17 +38,29 @@ export interface AttackOptions {
   manifold?: ManifoldContext;
 }
 
+/** One attack of a sequence (AutoAttack): how many examples it left robust, and its time. */
+export interface AttackStage {
+  attack: string;
+  robust: number;
+  seconds: number;
+}
+
 export interface AttackResult {
   x: tf.Tensor4D;
+  /** A sequence's attacks in order (AutoAttack). */
+  stages?: AttackStage[];
   /** What the attack found suspicious about the evaluation (AutoAttack: masked gradients, randomness). */
   warnings?: string[];
   /** Latents of the adversarial images (on-manifold attacks only). */
   z?: tf.Tensor2D;
 }
 
+/** The norm of an attack's threat model. */
+export type ThreatNorm = 'linf' | 'l2' | 'l1';
+
 export interface Attack {
   name: string;
-  norm: 'linf' | 'l2';
+  norm: ThreatNorm;
   /** True when the attack needs `opts.manifold`. */
   needsManifold: boolean;
   /** The options `run` reads (besides `manifold`), for `kiln attack --list` and `--option` parsing. */
@@ -91,6 +103,15 @@ export function fooled(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D): tf.Te
 /** Per-example L2 norms of a batch, shape [n, 1, 1, 1] for broadcasting. */
 export function l2Norms(t: tf.Tensor): tf.Tensor4D {
   return tf.tidy(() => tf.sqrt(t.square().sum([1, 2, 3], true).add(1e-24)) as tf.Tensor4D);
+}
+
+/** Per-example size of a perturbation batch in a norm, shape [n]. */
+export function perturbationNorms(delta: tf.Tensor4D, norm: ThreatNorm): tf.Tensor1D {
+  return tf.tidy(() => {
+    if (norm === 'linf') return delta.abs().max([1, 2, 3]) as tf.Tensor1D;
+    if (norm === 'l1') return delta.abs().sum([1, 2, 3]) as tf.Tensor1D;
+    return delta.square().sum([1, 2, 3]).sqrt() as tf.Tensor1D;
+  });
 }
 
 /** Projects a perturbation onto the L2 ball of radius eps (per example). */

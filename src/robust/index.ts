@@ -1,5 +1,5 @@
 /**
- * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, APGD-CE/DLR/T, Square, AutoAttack, DeepFool,
+ * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, APGD-CE/DLR/T, FAB/FAB-T, Square, AutoAttack, DeepFool,
  * on-manifold PGD) in a registry,
  * their evaluation on a classifier, and the "When adversarial examples are excusable" experiment on a
  * rendered-shapes problem whose manifold and true class boundary are known exactly.
@@ -11,19 +11,25 @@ export {
   nearestBoundaryPoint, sampleLatents, clampToBox,
 } from './problem.js';
 export {
-  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2,
-  type Attack, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
+  attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2, perturbationNorms,
+  type Attack, type AttackStage, type ThreatNorm, type AttackOptions, type AttackResult, type Classifier, type ManifoldContext,
 } from './registry.js';
 export {
-  classifierOf, evaluateAttack, attackSavedModel, writeAttackFiles,
-  type AttackEvaluation, type SavedModelAttack, type SavedModelAttackResult,
+  classifierOf, evaluateAttack, attackSavedModel, modelSha256,
+  type AttackEvaluation, type AttackRecord, type SavedModelAttack, type SavedModelAttackResult,
 } from './evaluate.js';
+export { writeAttackReport } from './attack-report.js';
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
-export { autoAttack, AUTOATTACK_SEQUENCES, type AutoAttackResult, type AutoAttackStage } from './autoattack.js';
+export { fab, type FabOptions } from './fab.js';
+export { projectOntoHyperplane } from './fab-projections.js';
+export {
+  autoAttack, autoAttackPlan, attackInNorm, attackList, AUTOATTACK_VERSIONS, NORM_NAMES,
+  type AutoAttackOptions, type AutoAttackResult, type AutoAttackStage, type AutoAttackStep, type AutoAttackVersion,
+} from './autoattack.js';
 export { pgdTraining, tradesTraining, ADVERSARIAL_TRAINING, type AdversarialTrainingOptions } from './adversarial-training.js';
 export { trainInfinite, type InfiniteTrainOptions } from './train.js';
-export { imageGridPng } from './figures.js';
+export { imageGridPng, perturbationImage } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';
 export {
   runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,

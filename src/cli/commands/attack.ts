@@ -1,9 +1,11 @@
 import { Command } from 'commander';
-import { backendOption, collect, num, optionFlags, optionsHelp } from '../flags.js';
-import { KilnError } from '../../core/index.js';
+import { backendOption, collect, listFlag, num, optionFlags, optionsHelp } from '../flags.js';
+import { KilnError, checkOutputDir } from '../../core/index.js';
 import { progressBars } from '../run.js';
 import { initBackend } from '../../backend/index.js';
-import { attackSavedModel, attacks, writeAttackFiles, type AttackOptions } from '../../robust/index.js';
+import {
+  AUTOATTACK_VERSIONS, NORM_NAMES, attackInNorm, attackList, attackSavedModel, autoAttackPlan, attacks, writeAttackReport, type AttackOptions, type AutoAttackVersion, type ThreatNorm,
+} from '../../robust/index.js';
 
 interface AttackFlags {
   list?: boolean;
@@ -18,6 +20,10 @@ interface AttackFlags {
   batchSize: string;
   seed: string;
   option: string[];
+  norm?: string;
+  version?: string;
+  attacks?: string;
+  curve?: string;
   out?: string;
   backend?: string;
 }
@@ -36,33 +42,69 @@ async function run(flags: AttackFlags): Promise<void> {
     return;
   }
   if (!flags.model) throw new KilnError('--model <path to model.json> is required (or --list)');
-  const attack = attacks.get(flags.attack);
+  const name = attackName(flags);
+  const attack = attacks.get(name);
   const options: AttackOptions = {
     eps: num(flags.eps, '--eps', { min: 0 }),
     steps: flags.steps === undefined ? undefined : num(flags.steps, '--steps', { int: true, min: 1 }),
     stepSize: flags.stepSize === undefined ? undefined : num(flags.stepSize, '--step-size', { min: 0 }),
     randomStart: flags.randomStart,
     seed: num(flags.seed, '--seed', { int: true, min: 0 }),
-    ...(optionFlags(flags.option, `attack '${flags.attack}'`, attack.options) as Partial<AttackOptions>),
+    ...(optionFlags([...autoAttackFlags(flags, name), ...flags.option], `attack '${name}'`, attack.options) as Partial<AttackOptions>),
   };
+  if (name.startsWith('autoattack')) {
+    // The sequence is checked now, not after the model and data are loaded.
+    const chosen = options as AttackOptions & { version?: AutoAttackVersion; attacks?: string };
+    autoAttackPlan(chosen.version ?? 'standard', attack.norm, attackList(chosen.attacks));
+  }
+  const curve = flags.curve === undefined ? [] : listFlag(flags.curve).map((e) => num(e, '--curve', { min: 0 }));
   const n = num(flags.n, '--n', { int: true, min: 1 });
   const batchSize = num(flags.batchSize, '--batch-size', { int: true, min: 1 });
+  if (flags.out) checkOutputDir(flags.out, '--out');
   await initBackend(flags.backend);
-  const bars = progressBars(flags.attack);
-  const r = await attackSavedModel({ model: flags.model, dataset: flags.dataset, attack: flags.attack, options, n, batchSize,
-    onProgress: (done, total) => bars.update(done, total) });
+  const bars = progressBars(name);
+  const r = await attackSavedModel({ model: flags.model, dataset: flags.dataset, attack: name, options, n, batchSize, curve,
+    onProgress: (done, total, stage) => bars.update(done, total, stage) });
   bars.done();
   const s = r.summary;
+  const norm = NORM_NAMES[s.threatModel.norm];
   process.stdout.write(
-    `${s.attack} (${s.norm}, eps ${s.eps}) on ${s.n} ${s.dataset} images\n` +
+    `${s.attack} (${norm}, eps ${s.threatModel.eps}) on ${s.n} ${s.dataset} images\n` +
     `  clean accuracy   ${(100 * s.cleanAccuracy).toFixed(1)}%\n` +
+    s.stages.map((st) => `  after ${st.attack.padEnd(10)} ${(100 * st.robustAccuracy).toFixed(1)}% (${st.seconds.toFixed(1)} s)\n`).join('') +
     `  robust accuracy  ${(100 * s.robustAccuracy).toFixed(1)}%\n` +
-    `  largest perturbation ${s.maxPerturbation.toFixed(4)} (${s.norm}); ${s.imagesPerSecond.toFixed(1)} images/s\n` +
+    s.curve.filter((c) => c.eps !== 0 && c.eps !== s.threatModel.eps).map((c) => `  at eps ${c.eps}: ${(100 * c.robustAccuracy).toFixed(1)}%\n`).join('') +
+    `  largest perturbation ${s.maxPerturbation.toFixed(4)} (${norm}); ${s.imagesPerSecond.toFixed(2)} images/s\n` +
     s.warnings.map((w) => `  warning: ${w}\n`).join(''));
   if (flags.out) {
-    const [json, png] = writeAttackFiles(flags.out, r);
-    process.stdout.write(`  wrote ${json}${png ? ' and examples.png (clean top, adversarial bottom)' : ''}\n`);
+    const files = writeAttackReport(flags.out, r);
+    process.stdout.write(`  wrote ${files.html} (report), ${files.json} (record)\n`);
   }
+}
+
+const NORMS: Record<string, ThreatNorm> = { linf: 'linf', l2: 'l2', l1: 'l1' };
+
+/** --attack in the --norm: `apgd-ce` with --norm L2 is `apgd-ce-l2`. */
+function attackName(flags: AttackFlags): string {
+  attacks.get(flags.attack); // unknown names fail here, with the list
+  if (flags.norm === undefined) return flags.attack;
+  const norm = NORMS[flags.norm.toLowerCase()];
+  if (!norm) throw new KilnError(`--norm must be Linf, L2 or L1 (got '${flags.norm}')`);
+  if (norm === 'l1' && flags.attack.startsWith('autoattack')) {
+    throw new KilnError("AutoAttack in L1 needs APGD-L1, which Kiln does not have; the L1 attacks Kiln has are fab-l1 and fab-t-l1");
+  }
+  const base = flags.attack.replace(/-(linf|l2|l1)$/, '');
+  const resolved = attackInNorm(base, norm);
+  if (!resolved) throw new KilnError(`attack '${flags.attack}' has no ${NORM_NAMES[norm]} form (see kiln attack --list)`);
+  return resolved;
+}
+
+/** --version and --attacks as the AutoAttack options they stand for. */
+function autoAttackFlags(flags: AttackFlags, name: string): string[] {
+  const given = [flags.version === undefined ? '' : `version=${flags.version}`, flags.attacks === undefined ? '' : `attacks=${flags.attacks}`].filter(Boolean);
+  if (given.length && !name.startsWith('autoattack')) throw new KilnError(`--version and --attacks are AutoAttack's (--attack autoattack), not for '${name}'`);
+  if (flags.attacks !== undefined && flags.version !== 'custom') throw new KilnError('--attacks needs --version custom (the other versions fix their attacks)');
+  return given;
 }
 
 export function register(program: Command): void {
@@ -82,7 +124,11 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed for the sample and random starts', '0')
     .option('--option <key=value>', 'attack option, repeatable, over the flags above: e.g. overshoot=0.05 for deepfool-l2 ' +
       '(see --list for each attack\'s options and types)', collect, [] as string[])
-    .option('--out <dir>', 'write attack.json and examples.png (clean and adversarial images) here')
+    .option('--norm <norm>', 'threat model Linf, L2 or L1: picks the attack\'s form in that norm (apgd-ce -> apgd-ce-l2)')
+    .option('--version <v>', `AutoAttack version: ${AUTOATTACK_VERSIONS.join('|')} (default standard)`)
+    .option('--attacks <a,b,c>', 'AutoAttack\'s custom version: the attacks to run in sequence, e.g. apgd-ce,fab-t')
+    .option('--curve <e1,e2,...>', 'further budgets for the robust-accuracy curve (each a full run of the attack on the same images)')
+    .option('--out <dir>', 'write the robustness report here: report.html, report.md, attack.json (the record), curve.svg, examples.png')
     .addOption(backendOption())
     .addHelpText('after', () => `\nAttacks and their options:\n${listAttacks()}`)
     .action(run);
