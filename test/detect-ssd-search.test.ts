@@ -12,7 +12,7 @@ import { mobileDetCosts, mobileDetFeatures, mobileDetPlan, mobileDetSpace, TINY_
 import {
   buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, mobileDetSearch, runMobileDet, ssdLoss,
 } from '../src/detect/ssd/index.js';
-import type { DetectionImage } from '../src/detect/types.js';
+import { squareImages } from './helpers.js';
 
 // onnxruntime-node is optional (its install script needs the network): without it the ort case says so and skips.
 const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
@@ -23,18 +23,6 @@ before(async () => {
 
 const categories = [{ id: 7, name: 'square' }];
 
-/** `n` black 32x32 images with one white square of side 8-14 each, boxed exactly. */
-function squares(n: number, seed: number, side = 32): DetectionImage[] {
-  const rng = createRng(seed);
-  return Array.from({ length: n }, (_, i) => {
-    const s = 8 + rng.int(7);
-    const x = rng.int(side - s + 1);
-    const y = rng.int(side - s + 1);
-    const pixels = new Float32Array(side * side * 3);
-    for (let r = y; r < y + s; r++) for (let c = x; c < x + s; c++) pixels.fill(1, (r * side + c) * 3, (r * side + c) * 3 + 3);
-    return { id: i + 1, width: side, height: side, pixels, boxes: [[x, y, s, s]], categoryIds: [7] };
-  });
-}
 
 test('every child of the detection supernet has the standalone detector\'s rows and anchors, and trains', () => {
   setSeed(4);
@@ -55,7 +43,7 @@ test('every child of the detection supernet has the standalone detector\'s rows 
     }
     // A few steps on one batch through one child lower its loss: gradients reach the shared weights.
     const a = space.sample(rng);
-    const batch = detectionBatches(net, squares(8, 1), { threshold: 0.5, flip: false })(createRng(1), 8);
+    const batch = detectionBatches(net, squareImages(8, 1), { threshold: 0.5, flip: false })(createRng(1), 8);
     const opt = tf.train.adam(0.01);
     const lossOf = () => ssdLoss(net.forward(batch.x, a), batch).total;
     const before = tf.tidy(() => lossOf().dataSync()[0]);
@@ -103,7 +91,7 @@ test('the search rewards the latency target: a strong abs penalty drives the pic
   setSeed(3);
   const net = detSupernet({ space, inputShape: [32, 32, 3], categories });
   const r = await mobileDetSearch({
-    supernet: net, train: squares(32, 2), val: squares(16, 3), latency: macs, target: all[0] * 1.2, beta: -5, controllerLr: 0.3,
+    supernet: net, train: squareImages(32, 2), val: squareImages(16, 3), latency: macs, target: all[0] * 1.2, beta: -5, controllerLr: 0.3,
     steps: 40, batchSize: 4, lr: 0.01, warmup: 0.25, seed: 2,
   });
   assert.equal(r.qualities.filter(Number.isNaN).length, 10);
@@ -129,7 +117,7 @@ for (const runtime of ['tfjs', 'ort']) {
 
 test('the MobileDets pipeline: latency model, search under the target, standalone training of the pick, measured latency, test detections', async () => {
   const space = mobileDetSpace('full', TINY_LAYOUT);
-  const splits = { train: squares(24, 4), val: squares(8, 5), test: squares(6, 6) };
+  const splits = { train: squareImages(24, 4), val: squareImages(8, 5), test: squareImages(6, 6) };
   const stages: string[] = [];
   const note = (what: string) => () => { if (stages.at(-1) !== what) stages.push(what); };
   const run = await runMobileDet({
@@ -153,8 +141,8 @@ test('the MobileDets pipeline: latency model, search under the target, standalon
 test('a search stopped at its checkpoint and resumed ends with the policy and weights of an uninterrupted search', async () => {
   const space = mobileDetSpace('full', TINY_LAYOUT);
   const macs: CostModel = { name: 'mmacs', metric: 'mmacs', cost: (a) => mobileDetCosts(mobileDetPlan(space, a), 32).mmacs };
-  const train = squares(16, 7);
-  const val = squares(8, 8);
+  const train = squareImages(16, 7);
+  const val = squareImages(8, 8);
   const settings = { train, val, latency: macs, target: 0.5, beta: -0.5, controllerLr: 0.2, steps: 10, batchSize: 2, lr: 0.01, warmup: 0.2, seed: 4 };
   const fresh = () => {
     setSeed(6);

@@ -11,7 +11,7 @@ import {
   anchorTargets, buildDetector, decodeBoxes, detect, detectionsPng, encodeBox, generateAnchors, cornerIou, loadDetector, matchAnchors, normalizedCorners,
   perClassNms, saveDetector, ssdLoss, toCorners, trainDetector, type Detector,
 } from '../src/detect/ssd/index.js';
-import type { DetectionImage } from '../src/detect/types.js';
+import { squareImages } from './helpers.js';
 import { colorOf } from '../src/report/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
 
@@ -21,18 +21,6 @@ before(async () => {
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, tol: number) => Array.from(a).every((v, i) => Math.abs(v - b[i]) <= tol);
 
-/** `n` black side x side images with one white square of side 8-14 each, boxed exactly. */
-function squares(n: number, seed: number, side = 32): DetectionImage[] {
-  const rng = createRng(seed);
-  return Array.from({ length: n }, (_, i) => {
-    const s = 8 + rng.int(7);
-    const x = rng.int(side - s + 1);
-    const y = rng.int(side - s + 1);
-    const pixels = new Float32Array(side * side * 3);
-    for (let r = y; r < y + s; r++) for (let c = x; c < x + s; c++) pixels.fill(1, (r * side + c) * 3, (r * side + c) * 3 + 3);
-    return { id: i + 1, width: side, height: side, pixels, boxes: [[x, y, s, s]], categoryIds: [7] };
-  });
-}
 
 function tinyDetector(seed: number): Detector {
   setSeed(seed);
@@ -92,11 +80,11 @@ test('per-class NMS suppresses overlaps within a class only, drops low scores, k
 
 test('a tiny SSDLite learns to find one square (top box IoU > 0.5) and its loss falls', async () => {
   const d = tinyDetector(1);
-  const r = await trainDetector(d, squares(64, 1), { steps: 150, batchSize: 8, lr: 0.02, seed: 1 });
+  const r = await trainDetector(d, squareImages(64, 1), { steps: 150, batchSize: 8, lr: 0.02, seed: 1 });
   assert.equal(r.losses.length, 150);
   const mean = (xs: number[]) => xs.reduce((s, v) => s + v, 0) / xs.length;
   assert.ok(mean(r.losses.slice(-15)) < mean(r.losses.slice(0, 15)) / 3, `loss ${mean(r.losses.slice(0, 15))} -> ${mean(r.losses.slice(-15))}`);
-  const held = squares(20, 2);
+  const held = squareImages(20, 2);
   const dets = await detect(d, held, { maxDetections: 1 });
   const hits = held.filter((im) => {
     const top = dets.find((q) => q.imageId === im.id);
@@ -128,7 +116,7 @@ test('the loss: perfect regression and confident classes cost little, wrong ones
 });
 
 test('a training run stopped at a checkpoint and resumed ends with the weights of an uninterrupted run', async () => {
-  const images = squares(16, 3);
+  const images = squareImages(16, 3);
   const settings = { steps: 12, batchSize: 4, lr: 0.01, seed: 5 };
   const straight = tinyDetector(2);
   await trainDetector(straight, images, settings);
@@ -151,7 +139,7 @@ test('a training run stopped at a checkpoint and resumed ends with the weights o
 
 test('bad training input is a KilnError before any step', async () => {
   const d = tinyDetector(3);
-  const [im] = squares(1, 4);
+  const [im] = squareImages(1, 4);
   await assert.rejects(trainDetector(d, [{ ...im, categoryIds: [8] }], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /category id 8 is not one of the detector's/);
   await assert.rejects(trainDetector(d, [{ ...im, boxes: [[1, 1, 0, 4]] }], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /positive size/);
   await assert.rejects(trainDetector(d, [{ ...im, pixels: new Float32Array(10) }], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /has 10 values/);

@@ -2,6 +2,7 @@
 import { Command } from 'commander';
 import { createRng } from '../src/core/index.js';
 import type { Dataset } from '../src/data/index.js';
+import type { DetectionImage } from '../src/detect/index.js';
 
 /** Gaussian blobs, one per class, in `dims` dimensions: learnable in a few dozen steps. */
 export function blobs(n: number, dims: number, classes: number, seed: number, shape = [dims]): Dataset {
@@ -33,4 +34,17 @@ export async function runCommands(registers: ((program: Command) => void)[], arg
     process.stdout.write = write;
   }
   return out;
+}
+
+/** `n` black side x side images with one white square of side 8-14 each (category 7), boxed exactly. */
+export function squareImages(n: number, seed: number, side = 32): DetectionImage[] {
+  const rng = createRng(seed);
+  return Array.from({ length: n }, (_, i) => {
+    const s = 8 + rng.int(7);
+    const x = rng.int(side - s + 1);
+    const y = rng.int(side - s + 1);
+    const pixels = new Float32Array(side * side * 3);
+    for (let r = y; r < y + s; r++) for (let c = x; c < x + s; c++) pixels.fill(1, (r * side + c) * 3, (r * side + c) * 3 + 3);
+    return { id: i + 1, width: side, height: side, pixels, boxes: [[x, y, s, s]], categoryIds: [7] };
+  });
 }

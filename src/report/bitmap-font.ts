@@ -164,6 +164,18 @@ export interface RgbaImage {
   data: Uint8Array;
 }
 
+/** `#rrggbb` as 0-255 channels. */
+export function hexRgb(hex: string): [number, number, number] {
+  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
+}
+
+/** Paints the opaque rectangle [x0, x1) x [y0, y1) in `rgb` (0-255), clipped to the image. */
+export function fillRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, rgb: readonly number[]): void {
+  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) {
+    for (let x = Math.max(0, x0); x < Math.min(img.width, x1); x++) img.data.set([rgb[0], rgb[1], rgb[2], 255], (y * img.width + x) * 4);
+  }
+}
+
 /**
  * Draws text with its top-left corner at (x, y), one line per '\n'; pixels outside the image are
  * clipped.

@@ -7,6 +7,6 @@
 export { linePlot, scatterPlot, barPlot, ticks, tickLabel, colorOf, type LineSeries, type ScatterSeries, type PlotOptions, type Guide } from './svg.js';
 export { toHtml, toMarkdown, writeReport, writeFigure, type Block, type ReportDoc } from './document.js';
 export {
-  drawBitmapText, bitmapTextWidth, bitmapTextHeight, bitmapWordsFit, wrapBitmapText, bitmapGlyph, BITMAP_FONT_CHARS, GLYPH_WIDTH, GLYPH_HEIGHT,
+  drawBitmapText, hexRgb, fillRect, bitmapTextWidth, bitmapTextHeight, bitmapWordsFit, wrapBitmapText, bitmapGlyph, BITMAP_FONT_CHARS, GLYPH_WIDTH, GLYPH_HEIGHT,
   type RgbaImage,
 } from './bitmap-font.js';

@@ -5,7 +5,7 @@
  */
 import { PNG } from 'pngjs';
 import { check } from '../../core/index.js';
-import { bitmapTextWidth, colorOf, drawBitmapText, GLYPH_HEIGHT, type RgbaImage } from '../../report/index.js';
+import { bitmapTextWidth, colorOf, drawBitmapText, fillRect, GLYPH_HEIGHT, hexRgb, type RgbaImage } from '../../report/index.js';
 import type { BoxXywh, Category, DetectionImage } from '../types.js';
 
 export interface LabelledBox {
@@ -33,19 +33,6 @@ export interface BoxGridOptions {
 const GAP = 6;
 const LINE = 2;
 
-function rgbOf(hex: string): [number, number, number] {
-  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
-}
-
-function fillRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, rgb: readonly number[]): void {
-  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) {
-    for (let x = Math.max(0, x0); x < Math.min(img.width, x1); x++) {
-      const o = (y * img.width + x) * 4;
-      img.data.set([rgb[0], rgb[1], rgb[2], 255], o);
-    }
-  }
-}
-
 /** A PNG grid of panels with their boxes outlined and labelled. */
 export function boxGridPng(panels: readonly BoxPanel[], categories: readonly Category[], opts: BoxGridOptions = {}): Buffer {
   check(panels.length > 0, 'no images to draw');
@@ -72,7 +59,7 @@ export function boxGridPng(panels: readonly BoxPanel[], categories: readonly Cat
     const view: RgbaImage = { width: png.width, height: png.height, data: png.data };
     for (const b of p.boxes) {
       const i = catIndex.get(b.categoryId) ?? 0;
-      const rgb = rgbOf(colorOf(i));
+      const rgb = hexRgb(colorOf(i));
       const clampX = (v: number) => Math.min(left + p.width * scale, Math.max(left, Math.round(left + v * scale)));
       const clampY = (v: number) => Math.min(top + p.height * scale, Math.max(top, Math.round(top + v * scale)));
       const [x0, y0, x1, y1] = [clampX(b.box[0]), clampY(b.box[1]), clampX(b.box[0] + b.box[2]), clampY(b.box[1] + b.box[3])];

@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { bitmapTextWidth, colorOf, drawBitmapText, GLYPH_HEIGHT, type RgbaImage } from '../../report/index.js';
+import { bitmapTextWidth, colorOf, drawBitmapText, fillRect, GLYPH_HEIGHT, hexRgb, type RgbaImage } from '../../report/index.js';
 import type { BoxXywh, Category, Detection } from '../types.js';
 import type { ImageInput } from './detector.js';
 
@@ -12,19 +12,6 @@ export interface DetectionsPngOptions {
   /** Pixels per image pixel (default: what makes the longer side about 384). */
   zoom?: number;
   truth?: readonly BoxXywh[];
-}
-
-function rgb(hex: string): [number, number, number] {
-  return [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16)) as [number, number, number];
-}
-
-function fillRect(img: RgbaImage, x0: number, y0: number, x1: number, y1: number, c: readonly number[]): void {
-  for (let y = Math.max(0, y0); y < Math.min(img.height, y1); y++) {
-    for (let x = Math.max(0, x0); x < Math.min(img.width, x1); x++) {
-      const o = (y * img.width + x) * 4;
-      img.data.set([c[0], c[1], c[2], 255], o);
-    }
-  }
 }
 
 function outline(img: RgbaImage, [x, y, w, h]: BoxXywh, zoom: number, width: number, c: readonly number[]): void {
@@ -50,7 +37,7 @@ export function detectionsPng(image: ImageInput, detections: readonly Detection[
   // Lowest score first, so the most confident boxes and labels end up on top.
   for (const d of [...detections].sort((a, b) => a.score - b.score)) {
     const i = index.get(d.categoryId) ?? categories.length;
-    const color = rgb(colorOf(i));
+    const color = hexRgb(colorOf(i));
     outline(png, d.box, zoom, 2, color);
     const label = `${categories[i]?.name ?? d.categoryId} ${d.score.toFixed(2)}`;
     const lx = Math.round(d.box[0] * zoom);
