@@ -70,7 +70,7 @@ tr.hit{background:#fff3c4!important}
 <div class="count running"><b id="n-running">0</b><span>running</span></div>
 <div class="count"><b id="n-total">0</b><span>trials in all</span></div>
 </div>
-<p class="note">Infeasible trials broke a constraint on their costs and were never evaluated; they have no objective value.
+<p class="note">Infeasible trials broke a constraint: one on a cost (never evaluated, no objective value) or one on an outcome such as accuracy (evaluated and counted against the budget, kept out of the plots).
 A failed trial of a worker that stopped sending heartbeats is retried by another worker.</p>
 <h3 id="workers-title">Workers</h3>
 <div class="scroll"><table id="workers"><thead><tr><th>Worker</th><th class="num">Evaluated</th><th class="num">Infeasible</th>
