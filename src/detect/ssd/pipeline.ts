@@ -7,6 +7,7 @@ import type { MobileDetSpace } from '../space/space.js';
 import type { Category, Detection, DetectionSplits } from '../types.js';
 import type { AnchorOptions } from './anchors.js';
 import { buildDetector, detect, type Detector } from './detector.js';
+import { COCO_DETECTION_BUDGET } from './evaluate.js';
 import { detectorLatencyModel, mobileDetSearch, type DetSearchResult } from './search.js';
 import { detSupernet } from './supernet.js';
 import { trainDetector, type TrainDetectorResult } from './train.js';
@@ -53,7 +54,7 @@ export async function trainStandaloneDetector(o: StandaloneDetectorOptions): Pro
   });
   if (training.aborted) return { detector, training, measuredLatency: NaN, detections: [] };
   const measuredLatency = await measureLatency(detector.model, o.device.runtime, { batch: o.device.batch, warmup: 3, repeats: 20, statistic: 'min' });
-  const detections = await detect(detector, o.splits.test, { scoreThreshold: 0.01, maxDetections: 100 });
+  const detections = await detect(detector, o.splits.test, COCO_DETECTION_BUDGET);
   return { detector, training, measuredLatency, detections };
 }
 
