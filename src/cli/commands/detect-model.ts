@@ -9,7 +9,7 @@ import {
   exportDetector, loadDetectionDataset, loadDetector, mobileDetSpace, saveDetector, SPLIT_NAMES, trainDetector, type DetectionDataset, type Detector,
   type SpaceVariant, type SplitName,
 } from '../../detect/index.js';
-import { backendOption, interruptSignal, intParser, num } from '../flags.js';
+import { backendOption, interruptSignal, intParser, num, positiveParser } from '../flags.js';
 
 /**
  * kiln detect train|predict|export and the model side of kiln detect eval: an SSDLite detector
@@ -57,7 +57,7 @@ interface TrainFlags extends DataFlags {
 async function runTrain(flags: TrainFlags): Promise<void> {
   check(flags.out, 'kiln detect train needs --out DIR (the saved model and its checkpoint)');
   checkOutputDir(flags.out, 'model folder');
-  const lr = num(flags.lr, '--lr', { min: Number.MIN_VALUE });
+  const lr = positiveParser('--lr')(flags.lr);
   const checkpointDir = path.join(flags.out, CHECKPOINT);
   const saved = hasCheckpoint(checkpointDir);
   if (flags.resume) check(saved, `--resume: no checkpoint in ${checkpointDir}`);

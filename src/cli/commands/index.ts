@@ -9,6 +9,7 @@ import { register as experimentNas } from './experiment-nas.js';
 import { register as experimentTabnasToy } from './experiment-tabnas-toy.js';
 import { register as explain } from './explain.js';
 import { register as oneshot } from './oneshot.js';
+import { register as oneshotMobiledet } from './oneshot-mobiledet.js';
 import { register as search } from './search.js';
 import { register as storybench } from './storybench.js';
 import { register as study } from './study.js';
@@ -18,5 +19,5 @@ import { register as worker } from './worker.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, doctor, search, study, worker, dashboard, experimentNas, train, oneshot, explain, attack, excusable, video, storybench, experimentTabnasToy, detect,
+  demo, doctor, search, study, worker, dashboard, experimentNas, train, oneshot, oneshotMobiledet, explain, attack, excusable, video, storybench, experimentTabnasToy, detect,
 ];
