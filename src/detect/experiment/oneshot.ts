@@ -1,4 +1,4 @@
-import { scatterPlot, linePlot, type ReportDoc } from '../../report/index.js';
+import { barPlot, linePlot, type ReportDoc } from '../../report/index.js';
 import { cocoGroundTruthOf } from '../data/coco-json.js';
 import { COCO_STAT_NAMES, evaluateCoco } from '../eval/coco-eval.js';
 import { runMobileDet, type MobileDetRunOptions } from '../ssd/pipeline.js';
@@ -63,10 +63,9 @@ export function mobileDetOneShotReport(s: MobileDetOneShotSummary, extraFigures:
   const steps = s.search.losses.map((_, i) => i + 1);
   const figures = {
     'search-loss.svg': linePlot([{ name: 'supernet loss', x: steps, y: s.search.losses }], { title: 'TuNAS search: supernet training loss', xLabel: 'step', yLabel: 'loss' }),
-    'latency.svg': scatterPlot([
-      { name: 'target', x: [s.target], y: [s.target], radius: 5 },
-      { name: 'pick (predicted vs measured)', x: [s.predictedLatency], y: [s.measuredLatency], radius: 5 },
-    ], { title: `latency on ${s.latencyModel.device}`, xLabel: 'predicted ms', yLabel: 'measured ms' }),
+    'latency.svg': barPlot([
+      { label: 'target', values: [s.target] }, { label: 'predicted', values: [s.predictedLatency] }, { label: 'measured', values: [s.measuredLatency] },
+    ], ['latency'], { title: `latency of the pick on ${s.latencyModel.device}`, xLabel: '', yLabel: 'ms' }),
   };
   const doc: ReportDoc = {
     title: `MobileDet search on ${s.device}: ${s.space}, target ${s.target} ms`,
