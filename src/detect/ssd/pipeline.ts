@@ -71,6 +71,8 @@ export interface MobileDetRunOptions extends Omit<StandaloneDetectorOptions, 'ar
   latencyFitTo?: 'measured' | 'lookup';
   /** Per-op latencies measured before (extended in place, so a caller can save it). */
   latencyTable?: LookupTable;
+  /** A latency model of this space and device fitted before (several searches share one); skips the measuring. */
+  latencyModel?: LatencyCostModel;
   search: { steps: number; batchSize: number; lr: number; warmup: number; beta: number; controllerLr: number };
   train: { steps: number; batchSize: number; lr: number };
   onLatency?: (done: number, total: number) => void;
@@ -91,7 +93,7 @@ export interface MobileDetRun {
 
 export async function runMobileDet(o: MobileDetRunOptions): Promise<MobileDetRun> {
   check(o.splits.val.length > 0 && o.splits.test.length > 0, 'the MobileDets pipeline needs validation and test images');
-  const latency = await detectorLatencyModel(o.space, o.device, {
+  const latency = o.latencyModel ?? await detectorLatencyModel(o.space, o.device, {
     inputShape: o.inputShape, categories: o.categories, anchors: o.anchors, samples: o.latencySamples, seed: o.seed, table: o.latencyTable,
     statistic: 'min', fitTo: o.latencyFitTo ?? 'measured', onProgress: o.onLatency,
   });
