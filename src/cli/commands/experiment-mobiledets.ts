@@ -17,6 +17,8 @@ interface Flags {
   data: string;
   dataSeed: number;
   train: number;
+  val: number;
+  test: number;
   layout: string;
   latencySamples: number;
   searchSteps: number;
@@ -39,7 +41,7 @@ async function run(f: Flags): Promise<void> {
   check(f.latencySamples >= 4, `--latency-samples must be at least 4 to fit the latency model (got ${f.latencySamples})`);
   check(f.out, 'kiln experiment mobiledets needs --out DIR (report, figures, finished cells; re-running resumes)');
   checkOutputDir(f.out, 'output folder');
-  const ds = loadDetectionDataset(f.data, { seed: f.dataSeed, train: f.train });
+  const ds = loadDetectionDataset(f.data, { seed: f.dataSeed, train: f.train, val: f.val, test: f.test });
   await initBackend(device.backend ?? f.backend);
   fs.mkdirSync(f.out, { recursive: true });
   const t0 = performance.now();
@@ -87,6 +89,8 @@ export function register(program: Command): void {
     .option('--data <name|file>', 'detection set (shapes-det, digits-det) or a COCO .json annotation file', 'shapes-det')
     .option('--data-seed <n>', 'generation or split seed of the data', intParser('--data-seed', 0), 0)
     .option('--train <n>', 'training images of a built-in set', intParser('--train', 1), 2000)
+    .option('--val <n>', 'validation images of a built-in set (the search\'s reward)', intParser('--val', 1), 300)
+    .option('--test <n>', 'test images of a built-in set (mAP)', intParser('--test', 1), 300)
     .addOption(new Option('--layout <name>', 'backbone stage layout (tiny: quick runs)').choices(Object.keys(DET_LAYOUTS)).default('tiny'))
     .option('--latency-samples <n>', 'children measured whole to fit each space\'s latency model', intParser('--latency-samples', 1), 24)
     .option('--search-steps <n>', 'supernet steps per search (the first quarter without RL)', intParser('--search-steps', 1), 120)
