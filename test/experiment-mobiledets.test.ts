@@ -5,7 +5,7 @@ import path from 'node:path';
 import { describe, it } from 'node:test';
 import { register } from '../src/cli/commands/experiment-mobiledets.js';
 import { KilnError } from '../src/core/index.js';
-import { groupCells, mobileDetsVerdicts, type MobileDetsCell, type MobileDetsExperiment } from '../src/detect/index.js';
+import { groupCells, mobileDetsConclusion, mobileDetsVerdicts, type MobileDetsCell, type MobileDetsExperiment } from '../src/detect/index.js';
 import { runCommands } from './helpers.js';
 
 const kiln = (...args: string[]): Promise<string> => runCommands([register], ['experiment', 'mobiledets', ...args]);
@@ -29,6 +29,7 @@ describe('kiln experiment mobiledets', () => {
     assert.match(v[0], /IBN-only space .*better by 0\.200 AP \(intervals apart\): holds/);
     assert.match(v[1], /mobilenetv2-like .*worse by 0\.100 AP \(intervals apart\): does not hold/);
     assert.match(v[2], /mobilenetv3-like .*no clear difference/);
+    assert.match(mobileDetsConclusion(groups), /holds here only in part.*Of 3 comparisons.*1 favour it.*1 favour the other side.*1 are within/);
   });
 
   it('runs every method at every target and seed, reports, and resumes from its finished cells', async () => {

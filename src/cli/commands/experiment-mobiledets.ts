@@ -4,7 +4,7 @@ import { Option, type Command } from 'commander';
 import { check, checkOutputDir } from '../../core/index.js';
 import { initBackend } from '../../backend/index.js';
 import {
-  DET_LAYOUTS, DETECTION_DEVICES, detectionDevice, loadDetectionDataset, mobileDetsReport, mobileDetsVerdicts, runMobileDetsExperiment,
+  DET_LAYOUTS, DETECTION_DEVICES, detectionDevice, loadDetectionDataset, mobileDetsConclusion, mobileDetsReport, mobileDetsVerdicts, runMobileDetsExperiment,
 } from '../../detect/index.js';
 import { writeFigure, writeReport } from '../../report/index.js';
 import { backendOption, interruptSignal, intParser, listFlag, num, positiveParser } from '../flags.js';
@@ -70,6 +70,7 @@ async function run(f: Flags): Promise<void> {
       process.stdout.write(`${g.method.padEnd(14)} target ${g.target} ms: measured ${g.latency.mean.toFixed(3)} ms, AP ${g.ap.mean.toFixed(3)} ± ${g.ap.half.toFixed(3)} (${g.ap.n} seeds)\n`);
     }
     for (const line of mobileDetsVerdicts(e.groups)) process.stdout.write(`${line}\n`);
+    process.stdout.write(`${mobileDetsConclusion(e.groups).replace(/\*\*/g, '')}\n`);
     process.stdout.write(`report: ${html}\n`);
   } finally {
     stop.dispose();

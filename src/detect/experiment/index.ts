@@ -2,6 +2,6 @@
 export { DETECTION_DEVICES, detectionDevice, type DetectionDevice, type DetectionDeviceName } from './devices.js';
 export { runMobileDetOneShot, mobileDetOneShotReport, type MobileDetOneShot, type MobileDetOneShotSummary } from './oneshot.js';
 export {
-  runMobileDetsExperiment, mobileDetsReport, mobileDetsVerdicts, groupCells, SEARCHED,
+  runMobileDetsExperiment, mobileDetsReport, mobileDetsVerdicts, mobileDetsConclusion, groupCells, SEARCHED,
   type MobileDetsExperimentOptions, type MobileDetsExperiment, type MobileDetsCell, type MobileDetsGroup, type MobileDetsScale,
 } from './mobiledets.js';
