@@ -194,43 +194,61 @@ export async function runMobileDetsExperiment(o: MobileDetsExperimentOptions): P
 
 const ci = (x: { mean: number; half: number }, digits = 3) => `${x.mean.toFixed(digits)} ± ${Number.isFinite(x.half) ? x.half.toFixed(digits) : 'n/a'}`;
 
-/** Plain sentences on the paper's two claims at each target, judged by whether the 95% intervals separate. */
-export function mobileDetsVerdicts(groups: readonly MobileDetsGroup[]): string[] {
-  const at = (method: string, target: number) => groups.find((g) => g.method === method && g.target === target);
-  const compare = (a: MobileDetsGroup, b: MobileDetsGroup): string => {
-    const diff = a.ap.mean - b.ap.mean;
-    const apart = Math.abs(diff) > (a.ap.half || 0) + (b.ap.half || 0) && Number.isFinite(a.ap.half) && Number.isFinite(b.ap.half);
-    if (!apart) return `no clear difference (${diff >= 0 ? '+' : ''}${diff.toFixed(3)} AP, the 95% intervals overlap)`;
-    return diff > 0 ? `better by ${diff.toFixed(3)} AP (intervals apart): holds` : `worse by ${(-diff).toFixed(3)} AP (intervals apart): does not hold`;
-  };
-  const lines: string[] = [];
-  for (const target of [...new Set(groups.map((g) => g.target))]) {
-    const full = at('mobiledet', target);
-    const ibn = at('mobiledet-ibn', target);
-    if (!full) continue;
-    if (ibn) {
-      lines.push(`Target ${target} ms: full space (${ci(full.latency)} ms) vs IBN-only space (${ci(ibn.latency)} ms): ${compare(full, ibn)}.`);
-    }
-    for (const ref of REFERENCE_ARCHITECTURES) {
-      const b = at(ref, target);
-      if (b) lines.push(`Target ${target} ms: full space vs ${ref}-like SSDLite at ${ci(b.latency)} ms: ${compare(full, b)}.`);
-    }
-  }
-  return lines;
+interface Comparison {
+  target: number;
+  full: MobileDetsGroup;
+  other: MobileDetsGroup;
 }
 
-/** One sentence over all comparisons: how many hold, how many do not, how many the intervals leave open. */
+/** The full space against the IBN-only space and each baseline, at every target. */
+function comparisons(groups: readonly MobileDetsGroup[]): Comparison[] {
+  const at = (method: string, target: number) => groups.find((g) => g.method === method && g.target === target);
+  return [...new Set(groups.map((g) => g.target))].flatMap((target) => {
+    const full = at('mobiledet', target);
+    if (!full) return [];
+    return ['mobiledet-ibn', ...REFERENCE_ARCHITECTURES].flatMap((m) => {
+      const other = at(m, target);
+      return other ? [{ target, full, other }] : [];
+    });
+  });
+}
+
+type Outcome = 'holds' | 'fails' | 'open';
+
+function outcome(c: Comparison): Outcome {
+  const diff = c.full.ap.mean - c.other.ap.mean;
+  const apart = Number.isFinite(c.full.ap.half) && Number.isFinite(c.other.ap.half) && Math.abs(diff) > c.full.ap.half + c.other.ap.half;
+  return !apart ? 'open' : diff > 0 ? 'holds' : 'fails';
+}
+
+/** Plain sentences on the paper's two claims at each target, judged by whether the 95% intervals separate. */
+export function mobileDetsVerdicts(groups: readonly MobileDetsGroup[]): string[] {
+  return comparisons(groups).map((c) => {
+    const diff = c.full.ap.mean - c.other.ap.mean;
+    const against = c.other.method === 'mobiledet-ibn'
+      ? `full space (${ci(c.full.latency)} ms) vs IBN-only space (${ci(c.other.latency)} ms)`
+      : `full space vs ${c.other.method}-like SSDLite at ${ci(c.other.latency)} ms`;
+    const o = outcome(c);
+    const verdict = o === 'open' ? `no clear difference (${diff >= 0 ? '+' : ''}${diff.toFixed(3)} AP, the 95% intervals overlap)`
+      : o === 'holds' ? `better by ${diff.toFixed(3)} AP (intervals apart): holds` : `worse by ${(-diff).toFixed(3)} AP (intervals apart): does not hold`;
+    return `Target ${c.target} ms: ${against}: ${verdict}.`;
+  });
+}
+
+/** One sentence over all comparisons: how many hold, how many do not, how many the intervals leave open, and which way the means lean. */
 export function mobileDetsConclusion(groups: readonly MobileDetsGroup[]): string {
-  const v = mobileDetsVerdicts(groups);
-  const holds = v.filter((l) => l.endsWith(': holds.')).length;
-  const fails = v.filter((l) => l.endsWith(': does not hold.')).length;
-  const open = v.length - holds - fails;
-  const verdict = holds === v.length ? 'The paper\'s claim holds here in every comparison.'
+  const cs = comparisons(groups);
+  const outcomes = cs.map(outcome);
+  const holds = outcomes.filter((o) => o === 'holds').length;
+  const fails = outcomes.filter((o) => o === 'fails').length;
+  const higher = cs.filter((c) => c.full.ap.mean > c.other.ap.mean).length;
+  const verdict = holds === cs.length ? 'The paper\'s claim holds here in every comparison.'
     : holds > 0 ? 'The paper\'s claim holds here only in part.'
       : fails > 0 ? 'The paper\'s claim does not hold here: where the intervals separate, the full space loses.'
         : 'This run cannot confirm the paper\'s claim: no comparison separates the 95% intervals.';
-  return `**${verdict}** Of ${v.length} comparisons of the full space (against the IBN-only space and the baselines, per target), ` +
-    `${holds} favour it with the intervals apart, ${fails} favour the other side with the intervals apart, and ${open} are within the intervals.`;
+  return `**${verdict}** Of ${cs.length} comparisons of the full space (against the IBN-only space and the baselines, per target), ` +
+    `${holds} favour it with the intervals apart, ${fails} favour the other side with the intervals apart, and ${cs.length - holds - fails} are within the intervals; ` +
+    `its mean AP is the higher one in ${higher} of ${cs.length}.`;
 }
 
 export interface MobileDetsScale {
