@@ -50,6 +50,11 @@ describe('kiln experiment mobiledets', () => {
       const chosen = options.find((b) => b.multiplier === c.multiplier)!;
       assert.ok(options.every((b) => Math.abs(chosen.latency - goal) <= Math.abs(b.latency - goal)));
     }
+    // A width matched at both targets is trained once per seed and reported at both.
+    for (const c of e.cells.filter((x) => x.multiplier !== undefined && x.target === 0.2)) {
+      const twin = e.cells.find((x) => x.method === c.method && x.seed === c.seed && x.target === 0.12)!;
+      if (twin.multiplier === c.multiplier) assert.deepEqual({ ...twin, target: 0.2 }, c);
+    }
     assert.match(out, /^Target 0\.12 ms: full space .* vs IBN-only space/m);
     for (const file of ['report.html', 'report.md', 'map-vs-latency.svg']) assert.ok(fs.existsSync(path.join(dir, file)), file);
     const again = await kiln(...quick, '--out', dir);

@@ -174,6 +174,14 @@ export async function runMobileDetsExperiment(o: MobileDetsExperimentOptions): P
           cells.push(done);
           continue;
         }
+        // Two targets may match the same width: that model is already trained for this seed (training is deterministic).
+        const same = cells.find((c) => c.method === method && c.seed === seed && c.multiplier === nearest.multiplier);
+        if (same) {
+          const cell = { ...same, target };
+          store(file, cell);
+          cells.push(cell);
+          continue;
+        }
         progress(`${method} x${nearest.multiplier} target ${target} seed ${seed}`);
         const arch = referenceArchitecture(space, method, nearest.multiplier);
         const s = await trainStandaloneDetector({ ...common, space, arch, seed, ...o.train });
