@@ -32,6 +32,12 @@ describe('kiln oneshot mobiledet', () => {
     assert.deepEqual(again.stats, s.stats);
     for (const file of ['report.html', 'report.md', 'search-loss.svg', 'latency.svg', 'detections.png']) assert.ok(fs.existsSync(path.join(dir, file)), file);
     assert.match(fs.readFileSync(path.join(dir, 'report.html'), 'utf8'), new RegExp(s.arch));
+    // Re-running the same command resumes the finished search from its checkpoint: the same pick, trained the same way.
+    await kiln(...quick, '--space', 'full', '--out', dir);
+    const resumed = JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as MobileDetOneShotSummary;
+    assert.equal(resumed.arch, s.arch);
+    assert.deepEqual(resumed.search.losses, s.search.losses);
+    assert.deepEqual(resumed.stats, s.stats);
   });
 
   const cases: [string, string[], RegExp][] = [
