@@ -34,7 +34,7 @@ async function run(f: Flags): Promise<void> {
   const device = detectionDevice(f.device);
   check(!(f.backend && device.backend && f.backend !== device.backend), `--device ${f.device} runs on the ${device.backend} backend; drop --backend ${f.backend}`);
   const targets = listFlag(f.targets).map((t) => positiveParser('--targets')(t));
-  check(targets.length > 0, '--targets needs one or more latency targets in ms, e.g. 0.15,0.25');
+  check(targets.length > 0, '--targets needs one or more latency targets in ms, e.g. 0.1,0.14');
   const lr = positiveParser('--lr')(f.lr);
   const beta = num(f.beta, '--beta');
   check(beta < 0, `--beta must be negative (the abs reward penalises missing the target), got ${f.beta}`);
@@ -85,7 +85,7 @@ export function register(program: Command): void {
       'measured latency; test mAP with 95% intervals over seeds; report.html with mAP vs latency')
     .addOption(new Option('--device <name>', 'native, wasm (tfjs at batch 1) or onnx (onnxruntime-node at batch 1; the steadiest here)')
       .choices([...DETECTION_DEVICES]).default('onnx'))
-    .option('--targets <ms,...>', 'latency targets in ms on --device', '0.15,0.25')
+    .option('--targets <ms,...>', 'latency targets in ms on --device (the defaults suit the tiny layout on onnx)', '0.1,0.14')
     .option('--seeds <n>', 'seeds 1..n of every search and training', intParser('--seeds', 1), 3)
     .option('--data <name|file>', 'detection set (shapes-det, digits-det) or a COCO .json annotation file', 'shapes-det')
     .option('--data-seed <n>', 'generation or split seed of the data', intParser('--data-seed', 0), 0)
