@@ -25,3 +25,4 @@ export {
 } from './eval/coco-eval.js';
 export * from './space/index.js';
 export * from './ssd/index.js';
+export * from './experiment/index.js';

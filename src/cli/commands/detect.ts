@@ -7,18 +7,24 @@ import {
   loadDetectionDataset, readCocoGroundTruth, readCocoResults, writeCocoDataset, type DetectionImage, type SplitName,
 } from '../../detect/index.js';
 import { intParser } from '../flags.js';
+import { addModelEvalOptions, modelEvalStats, registerModelCommands, type ModelEvalFlags } from './detect-model.js';
 
-interface EvalFlags {
+interface EvalFlags extends ModelEvalFlags {
   gt?: string;
   dt?: string;
   json?: boolean;
 }
 
-function runEval(flags: EvalFlags): void {
-  check(flags.gt, 'kiln detect eval needs --gt GROUND_TRUTH.json (COCO format)');
+function fileStats(flags: EvalFlags): number[] {
+  check(flags.gt, 'kiln detect eval needs --gt GROUND_TRUTH.json (COCO format), or --model DIR --data NAME');
   check(flags.dt, 'kiln detect eval needs --dt RESULTS.json (COCO results: [{image_id, category_id, bbox, score}])');
   const gt = readCocoGroundTruth(flags.gt);
-  const { stats } = evaluateCoco(gt, readCocoResults(flags.dt, gt));
+  return evaluateCoco(gt, readCocoResults(flags.dt, gt)).stats;
+}
+
+async function runEval(flags: EvalFlags): Promise<void> {
+  check(!(flags.model && (flags.gt || flags.dt)), 'kiln detect eval takes either --model (with --data) or --gt and --dt, not both');
+  const stats = flags.model ? await modelEvalStats(flags) : fileStats(flags);
   if (flags.json) {
     process.stdout.write(`${JSON.stringify({ stats })}\n`);
     return;
@@ -102,10 +108,11 @@ export function register(program: Command): void {
     .option('--gt-out <json>', "write the split's boxes as COCO ground truth (for kiln detect eval --gt)")
     .option('--coco-out <dir>', 'write the split as a COCO dataset: <id>.png images and annotations.json')
     .action((flags: DataFlags) => runData(flags));
-  detectGroup(program).command('eval')
-    .description('score a COCO results file against COCO ground truth exactly as pycocotools COCOeval (bbox) does')
+  addModelEvalOptions(detectGroup(program).command('eval')
+    .description('score a COCO results file against COCO ground truth exactly as pycocotools COCOeval (bbox) does, or a saved detector on a split'))
     .option('--gt <file>', 'ground truth in COCO JSON (images with width/height, categories, annotations)')
     .option('--dt <file>', 'detections as a COCO results list [{image_id, category_id, bbox: [x, y, w, h], score}]')
     .option('--json', `print {"stats": [...]}: the twelve numbers in COCOeval.stats order (${COCO_STAT_NAMES.join(', ')}; -1 = undefined)`)
     .action((flags: EvalFlags) => runEval(flags));
+  registerModelCommands(detectGroup(program));
 }

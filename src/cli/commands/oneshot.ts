@@ -86,7 +86,7 @@ function backboneFlag(name: string): Backbone {
 const fmt = (x: number | undefined, digits = 4) => (x === undefined ? '-' : x.toFixed(digits));
 
 export function register(program: Command): void {
-  const oneshot = program.command('oneshot').description('one-shot architecture search with weight sharing (TabNAS, TuNAS, BigNAS)');
+  const oneshot = program.command('oneshot').description('one-shot architecture search with weight sharing (TabNAS, TuNAS, BigNAS, MobileDets)');
 
   common(oneshot.command('tabnas').description('TabNAS: rejection-sampling REINFORCE over an MLP width supernet under a parameter limit'), '800')
     .requiredOption('--limit <params>', 'hard limit on trainable parameters')

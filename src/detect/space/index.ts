@@ -12,7 +12,7 @@ export {
   type DetLayout, type DetStage, type BlockOp, type SpaceVariant, type MobileDetSpace, type DetBlockPlan, type MobileDetPlan,
 } from './space.js';
 export { buildBackbone, backboneFeatures, applyBlock } from './builder.js';
-export { referenceArchitecture, REFERENCE_ARCHITECTURES, type ReferenceName } from './reference.js';
+export { referenceArchitecture, architectureOf, REFERENCE_ARCHITECTURES, type ReferenceName } from './reference.js';
 
 for (const space of [mobileDetSpace('full'), mobileDetSpace('ibn')]) {
   if (!spaces.has(space.name)) spaces.register(space.name, space, space.description);

@@ -32,3 +32,8 @@ export function referenceArchitecture(space: MobileDetSpace, name: string, multi
   const parts = stages.flatMap((st, s) => [`f${multiplier}`, ...Array.from({ length: st.depth }, () => opLabel(referenceOp(name as ReferenceName, s, stages.length)))]);
   return space.parse(parts.join('-'));
 }
+
+/** A reference architecture's name (`mobilenetv2`, `mobilenetv3`) or an architecture of `space` in its text form. */
+export function architectureOf(space: MobileDetSpace, spec: string): Architecture {
+  return (REFERENCE_ARCHITECTURES as readonly string[]).includes(spec) ? referenceArchitecture(space, spec) : space.parse(spec);
+}

@@ -12,6 +12,7 @@ export {
   trainDetector, detectionBatches, disposeBatch, frameOf, type TrainDetectorOptions, type TrainDetectorResult, type DetectorFrame, type DetectionBatch,
 } from './train.js';
 export { exportDetector, detectOnnx } from './onnx.js';
+export { evaluateDetector, checkDetectorCategories, COCO_DETECTION_BUDGET, type DetectorEvaluation } from './evaluate.js';
 export { detSupernet, type DetSupernet, type DetSupernetOptions } from './supernet.js';
 export { mobileDetSearch, detectorLatencyModel, type DetSearchOptions, type DetSearchResult, type DetectorLatencyOptions } from './search.js';
 export { detectionsPng, type DetectionsPngOptions } from './draw.js';

@@ -7,6 +7,7 @@ import type { MobileDetSpace } from '../space/space.js';
 import type { Category, Detection, DetectionSplits } from '../types.js';
 import type { AnchorOptions } from './anchors.js';
 import { buildDetector, detect, type Detector } from './detector.js';
+import { COCO_DETECTION_BUDGET } from './evaluate.js';
 import { detectorLatencyModel, mobileDetSearch, type DetSearchResult } from './search.js';
 import { detSupernet } from './supernet.js';
 import { trainDetector, type TrainDetectorResult } from './train.js';
@@ -53,7 +54,7 @@ export async function trainStandaloneDetector(o: StandaloneDetectorOptions): Pro
   });
   if (training.aborted) return { detector, training, measuredLatency: NaN, detections: [] };
   const measuredLatency = await measureLatency(detector.model, o.device.runtime, { batch: o.device.batch, warmup: 3, repeats: 20, statistic: 'min' });
-  const detections = await detect(detector, o.splits.test, { scoreThreshold: 0.01, maxDetections: 100 });
+  const detections = await detect(detector, o.splits.test, COCO_DETECTION_BUDGET);
   return { detector, training, measuredLatency, detections };
 }
 
@@ -70,6 +71,8 @@ export interface MobileDetRunOptions extends Omit<StandaloneDetectorOptions, 'ar
   latencyFitTo?: 'measured' | 'lookup';
   /** Per-op latencies measured before (extended in place, so a caller can save it). */
   latencyTable?: LookupTable;
+  /** A latency model of this space and device fitted before (several searches share one); skips the measuring. */
+  latencyModel?: LatencyCostModel;
   search: { steps: number; batchSize: number; lr: number; warmup: number; beta: number; controllerLr: number };
   train: { steps: number; batchSize: number; lr: number };
   onLatency?: (done: number, total: number) => void;
@@ -90,7 +93,7 @@ export interface MobileDetRun {
 
 export async function runMobileDet(o: MobileDetRunOptions): Promise<MobileDetRun> {
   check(o.splits.val.length > 0 && o.splits.test.length > 0, 'the MobileDets pipeline needs validation and test images');
-  const latency = await detectorLatencyModel(o.space, o.device, {
+  const latency = o.latencyModel ?? await detectorLatencyModel(o.space, o.device, {
     inputShape: o.inputShape, categories: o.categories, anchors: o.anchors, samples: o.latencySamples, seed: o.seed, table: o.latencyTable,
     statistic: 'min', fitTo: o.latencyFitTo ?? 'measured', onProgress: o.onLatency,
   });
