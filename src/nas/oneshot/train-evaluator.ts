@@ -3,6 +3,7 @@ import { initBackend } from '../../backend/index.js';
 import { datasets, exampleSize, loadDataset, searchSplits } from '../../data/index.js';
 import { mlp } from '../../nn/index.js';
 import type { Evaluator, EvaluatorContext } from '../evaluators.js';
+import { spaces } from '../space/index.js';
 import { mlpParams, mlpWidths } from './mlp-supernet.js';
 import { trainForSteps } from './standalone.js';
 
@@ -33,7 +34,7 @@ const isMlpSpace = (name: string) => /^mlp\d+$/.test(name);
 export function trainEvaluator(ctx: EvaluatorContext): Evaluator {
   const { space } = ctx;
   if (!isMlpSpace(space.name)) {
-    throw new KilnError(`the 'train' evaluator builds MLPs from an MLP width space (--space mlp2, mlp3 or mlp4); space '${space.name}' has no model builder`);
+    throw new KilnError(`the 'train' evaluator builds MLPs from an MLP width space (--space ${spaces.names().filter(isMlpSpace).join(', ')}); space '${space.name}' has no model builder`);
   }
   const o = ctx.options ?? {};
   const [dataset, steps, batchSize, lr, seed] = [o.dataset, o.steps, o.batch, o.lr, o.seed] as [string, number, number, number, number];
