@@ -2,9 +2,9 @@
  * The 'train' evaluator under `kiln study create` + `kiln worker`: two worker processes train the
  * candidates of one study (MLP widths on iris, a few steps each) to exactly its budget; the
  * evaluator's options live in the study, joining with other options is refused naming them, and
- * bad options are one `kiln:` line and exit 2.
+ * bad options are one `kiln:` line and exit 2. The workers run on SQLite, and on PostgreSQL when a server is set.
  */
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +16,7 @@ import { register as registerStudy } from '../src/cli/commands/study.js';
 import { KilnError } from '../src/core/index.js';
 import { createEvaluator, getSpace, mlpParams, mlpWidths, normalizeStudy, openStorage } from '../src/nas/index.js';
 import { runCommands } from './helpers.js';
+import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const env = { ...process.env, KILN_THREADS: '1' };
@@ -35,8 +36,11 @@ function startWorker(storage: string) {
   return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
 }
 
-test('two workers train the trials of one study to exactly its budget, every trial with its accuracy', async () => {
-  const storage = freshStorage();
+after(dropTestSchemas);
+
+const backends: [string, () => string, string | false][] = [['sqlite', freshStorage, false], ['postgres', freshPostgresUri, noPostgres]];
+for (const [backend, storageUri, skip] of backends) test(`two workers train the trials of one study on ${backend} to exactly its budget, every trial with its accuracy`, { skip }, async () => {
+  const storage = storageUri();
   const made = kiln(createArgs(storage));
   assert.equal(made.status, 0, made.stderr);
   const runs = await Promise.all([startWorker(storage), startWorker(storage)]);
