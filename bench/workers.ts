@@ -7,7 +7,11 @@
  *    to a budget set then. Reports trials lost (failed: a worker killed between trials loses none),
  *    how many of those were retried, duplicated trial numbers, and whether the budget came out exact.
  *
+ * With `--evaluator train` the throughput studies train their trials instead (MLP widths, `--space`,
+ * on `--dataset` for `--steps` steps each, random controller) and trials per hour are reported too.
+ *
  *   node dist/bench/workers.js --storage postgresql://kiln:kiln@127.0.0.1:5432/kiln_test --budget 300 --kills 20
+ *   node dist/bench/workers.js --storage sqlite:/tmp/w.db --evaluator train --dataset digits --steps 200 --budget 16 --workers 1,2 --kills 0
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
@@ -24,14 +28,18 @@ const counts = arg('--workers', '1,2,4').split(',').map(Number);
 const rng = createRng(Number(arg('--seed', '1')));
 const env = { ...process.env, KILN_THREADS: '1' };
 const run = `bench${Date.now().toString(36)}`;
+const trained = arg('--evaluator', 'table') === 'train';
+const studyArgs = trained
+  ? ['--space', arg('--space', 'mlp2'), '--evaluator', 'train', '--evaluator-option', `dataset=${arg('--dataset', 'digits')}`,
+      '--evaluator-option', `steps=${arg('--steps', '200')}`, '--objective', 'val_acc', '--controller', 'random']
+  : ['--table', dataPath('nb201', 'nb201-cifar10.csv'), '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6'];
 
 const kiln = (args: string[]): ChildProcess => spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function create(study: string, studyBudget: number): Promise<void> {
-  const code = await exited(kiln(['study', 'create', '--table', dataPath('nb201', 'nb201-cifar10.csv'), '--objective', 'cifar10_test_acc',
-    '--constraint', 'latency_ms_pixel3<=6', '--budget', String(studyBudget), '--seed', '1', '--storage', storage, '--study', study]));
+  const code = await exited(kiln(['study', 'create', ...studyArgs, '--budget', String(studyBudget), '--seed', '1', '--storage', storage, '--study', study]));
   if (code !== 0) throw new Error(`kiln study create exited ${code}`);
 }
 
@@ -57,6 +65,7 @@ async function throughput(workers: number) {
   return {
     workers, codes: codes.join(','), trials: trials.length, evaluated: evaluated(trials), seconds,
     perSecond: trials.length / seconds, evaluatedPerSecond: evaluated(trials) / seconds,
+    ...(trained ? { perHour: trials.length / seconds * 3600, meanTrainSeconds: trials.reduce((n, t) => n + (t.metrics.train_seconds ?? 0), 0) / trials.length } : {}),
     byWorker: [...new Set(trials.map((t) => t.worker))].length,
   };
 }

@@ -97,7 +97,7 @@ test('the table evaluator works on any table of the same shape', async () => {
   assert.throws(() => tableFromCsv(csv, nb201Space, 'tiny.csv'), /no architecture column 'arch'/);
   assert.throws(() => tableFromCsv(csv.replace('|none~0|+', '|nope~0|+'), nb201Space, 'tiny.csv', { archColumn: 'architecture' }), /line 3: .*unknown op 'nope'/);
   assert.throws(() => createEvaluator('table', { space: nb201Space }), /needs a benchmark table/);
-  assert.deepEqual(evaluators.names(), ['table']);
+  assert.deepEqual(evaluators.names(), ['table', 'train']);
 });
 
 test('the nb201 table: lookups by architecture, quoted CSV fields', async () => {

@@ -142,3 +142,14 @@ export function standardize(ds: Dataset, s: Standardizer): Dataset {
   }
   return { ...ds, x };
 }
+
+/**
+ * The seeded stratified split searches train and score on: tabular sets are standardized with the
+ * training split's statistics (images are left as they are).
+ */
+export function searchSplits(ds: Dataset, seed: number): Splits {
+  const sp = splitDataset(ds, { seed });
+  if (sp.train.shape.length > 1) return sp;
+  const s = fitStandardizer(sp.train);
+  return { train: standardize(sp.train, s), val: standardize(sp.val, s), test: standardize(sp.test, s) };
+}

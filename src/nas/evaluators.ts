@@ -1,4 +1,4 @@
-import { createRegistry, KilnError } from '../core/index.js';
+import { createRegistry, KilnError, type OptionSpec, type OptionValue } from '../core/index.js';
 import type { Architecture, SearchSpace } from './space/index.js';
 import type { BenchmarkTable } from './table.js';
 
@@ -20,15 +20,34 @@ export interface Evaluator {
   evaluate(a: Architecture, signal?: AbortSignal): Promise<TrialMetrics>;
 }
 
-/** What an evaluator may draw on: the space, and the study's benchmark table when it has one. */
+/**
+ * What an evaluator may draw on: the space, the study's benchmark table when it has one, and its
+ * options as the study stores them (checked against the declared specs, defaults filled in).
+ */
 export interface EvaluatorContext {
   space: SearchSpace;
   table?: BenchmarkTable;
+  options?: Readonly<Record<string, OptionValue>>;
 }
 
 export type EvaluatorFactory = (ctx: EvaluatorContext) => Evaluator;
 
 export const evaluators = createRegistry<EvaluatorFactory>('evaluator');
+const optionSpecs = new Map<string, readonly OptionSpec[]>();
+
+/** Registers an evaluator with its declared options (`--evaluator-option key=value`). */
+export function registerEvaluator(name: string, factory: EvaluatorFactory, description: string, options: readonly OptionSpec[] = []): void {
+  evaluators.register(name, factory, description);
+  optionSpecs.set(name, options);
+}
+
+/**
+ * The options an evaluator declares; none for a name outside the registry (a pipeline's own
+ * evaluator, which the study only names).
+ */
+export function evaluatorOptions(name: string): readonly OptionSpec[] {
+  return optionSpecs.get(name) ?? [];
+}
 
 /**
  * Looks the architecture up in the benchmark table; every numeric column becomes a metric.
@@ -50,7 +69,7 @@ export function tableEvaluator(ctx: EvaluatorContext): Evaluator {
   };
 }
 
-evaluators.register('table', tableEvaluator, 'benchmark-table lookup: every numeric column of the row');
+registerEvaluator('table', tableEvaluator, 'benchmark-table lookup: every numeric column of the row');
 
 export function createEvaluator(name: string, ctx: EvaluatorContext): Evaluator {
   return evaluators.get(name)(ctx);

@@ -8,7 +8,7 @@ export * from './space/index.js';
 export * from './controllers/index.js';
 export * from './storage/index.js';
 export {
-  evaluators, createEvaluator, tableEvaluator,
+  evaluators, createEvaluator, tableEvaluator, registerEvaluator, evaluatorOptions,
   type Evaluator, type EvaluatorContext, type EvaluatorFactory, type TrialMetrics,
 } from './evaluators.js';
 export * from './cost/index.js';

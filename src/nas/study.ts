@@ -1,10 +1,10 @@
 import fs from 'node:fs';
-import { KilnError, fileSha256 } from '../core/index.js';
+import { KilnError, checkOptions, fileSha256, withDefaults, type OptionValue } from '../core/index.js';
 import { createController, controllers, type Controller, type ControllerOptions } from './controllers/index.js';
 import {
   createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint, type ConstraintSet, type CostContext, type CostModel,
 } from './cost/index.js';
-import { createEvaluator, type Evaluator, type TrialMetrics } from './evaluators.js';
+import { createEvaluator, evaluatorOptions, type Evaluator, type TrialMetrics } from './evaluators.js';
 import { getSpace, type Architecture, type SearchSpace } from './space/index.js';
 import { isEvaluated, TrialNotRunningError, workerId, type Direction, type StateSlot, type Storage, type StudySpec, type Trial } from './storage/index.js';
 import { loadTable, type BenchmarkTable } from './table.js';
@@ -42,6 +42,8 @@ export interface StudyConfig {
   controller?: string;
   controllerOptions?: ControllerOptions;
   evaluator?: string;
+  /** Options the evaluator declares (see `evaluatorOptions`); unknown names and bad values are KilnErrors. */
+  evaluatorOptions?: Readonly<Record<string, OptionValue>>;
   table?: string;
   archColumn?: string;
   seed?: number;
@@ -175,6 +177,9 @@ export interface Study {
 /** Fills defaults and canonicalizes constraints; the result is what storage keeps. */
 export function normalizeStudy(config: StudyConfig): StudySpec {
   const constraints = (config.constraints ?? []).flatMap((c) => (typeof c === 'string' ? parseConstraints(c) : [c]));
+  const evaluator = config.evaluator ?? 'table';
+  const optionSpecs = evaluatorOptions(evaluator);
+  const given = checkOptions(`evaluator '${evaluator}'`, optionSpecs, config.evaluatorOptions ?? {});
   const spec: StudySpec = {
     name: config.name,
     space: config.space,
@@ -183,7 +188,9 @@ export function normalizeStudy(config: StudyConfig): StudySpec {
     constraints: constraints.map(formatConstraint),
     controller: config.controller ?? 'evolution',
     controllerOptions: { ...(config.controllerOptions ?? {}) },
-    evaluator: config.evaluator ?? 'table',
+    evaluator,
+    // Stored with defaults filled in, so a later change of a default cannot change a running study.
+    ...(optionSpecs.length ? { evaluatorOptions: withDefaults(optionSpecs, given) } : {}),
     ...(config.table !== undefined ? { table: config.table, archColumn: config.archColumn ?? 'arch' } : {}),
     seed: config.seed ?? 0,
   };
@@ -200,9 +207,17 @@ function specDiff(a: StudySpec, b: StudySpec): string[] {
     // Studies made before tables were fingerprinted have no hash to compare.
     .filter((k) => !(k === 'tableSha256' && a[k] === undefined))
     .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
-    .map((k) => (k === 'tableSha256'
-      ? `the table's content changed since the study began (sha256 ${a[k]!.slice(0, 12)}... then, ${b[k]?.slice(0, 12)}... now)`
-      : `${k}: stored ${JSON.stringify(a[k])}, given ${JSON.stringify(b[k])}`));
+    .flatMap((k) => (k === 'tableSha256'
+      ? [`the table's content changed since the study began (sha256 ${a[k]!.slice(0, 12)}... then, ${b[k]?.slice(0, 12)}... now)`]
+      : k === 'evaluatorOptions' && a[k] && b[k] ? optionsDiff(a[k], b[k])
+        : [`${k}: stored ${JSON.stringify(a[k])}, given ${JSON.stringify(b[k])}`]));
+}
+
+/** 'evaluator option steps: stored 50, given 80' for each option that differs. */
+function optionsDiff(a: Readonly<Record<string, OptionValue>>, b: Readonly<Record<string, OptionValue>>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])]
+    .filter((k) => a[k] !== b[k])
+    .map((k) => `evaluator option ${k}: stored ${JSON.stringify(a[k])}, given ${JSON.stringify(b[k])}`);
 }
 
 function checkBudget(budget: number): void {
@@ -224,7 +239,7 @@ export function openStudy(opts: OpenStudyOptions): Study {
   if (!opts.controller) controllers.get(spec.controller); // an unknown name fails before the table is read
   const table = spec.table !== undefined ? loadTable(spec.table, space, { archColumn: spec.archColumn }) : undefined;
   if (spec.table !== undefined) spec.tableSha256 = fileSha256(spec.table);
-  const evaluator = opts.evaluator ?? createEvaluator(spec.evaluator, { space, table });
+  const evaluator = opts.evaluator ?? createEvaluator(spec.evaluator, { space, table, options: spec.evaluatorOptions });
   if (!evaluator.metrics.includes(spec.objective)) {
     throw new KilnError(`objective '${spec.objective}' is not a metric of evaluator '${evaluator.name}' (metrics: ${evaluator.metrics.join(', ')})`);
   }

@@ -1,7 +1,7 @@
 import { Command, Option } from 'commander';
 import { KilnError, createProgress } from '../../core/index.js';
 import { initBackend } from '../../backend/index.js';
-import { datasets, fitStandardizer, loadDataset, sample, splitDataset, standardize, type Splits } from '../../data/index.js';
+import { datasets, loadDataset, sample, searchSplits, type Splits } from '../../data/index.js';
 import {
   BACKBONES, QUALITIES, runBignas, runTabnas, runTunas, TABNAS_MODES, type Backbone, type OneShotRun, type OneShotRunOptions, type Quality, type TabnasMode,
 } from '../../nas/oneshot/index.js';
@@ -31,10 +31,7 @@ interface Common {
 function prepare(flags: Common, seed: number): Splits {
   let ds = loadDataset(flags.data, { target: flags.target });
   if (flags.subsample !== undefined) ds = sample(ds, intFlag(flags.subsample, '--subsample', 10), seed);
-  const sp = splitDataset(ds, { seed });
-  if (sp.train.shape.length > 1) return sp;
-  const s = fitStandardizer(sp.train);
-  return { train: standardize(sp.train, s), val: standardize(sp.val, s), test: standardize(sp.test, s) };
+  return searchSplits(ds, seed);
 }
 
 /** Flags every one-shot search shares, parsed; Ctrl-C stops at the next step (the same command resumes). */

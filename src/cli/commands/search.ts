@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
 import { collect, intFlag, interruptSignal, optionFlags, optionsHelp } from '../flags.js';
 import {
-  controllerOptions, controllers, getSpace, isNotEvaluable, loadTable, openStorage, openStudy, spaces, bestTrial, type BenchmarkTable, type ControllerOptions, type StudyConfig, type StudyRun, type Trial,
+  controllerOptions, controllers, evaluatorOptions, evaluators, getSpace, isNotEvaluable, loadTable, openStorage, openStudy, spaces, bestTrial, type BenchmarkTable, type ControllerOptions, type StudyConfig, type StudyRun, type Trial,
 } from '../../nas/index.js';
 
 export interface SearchFlags {
@@ -10,6 +10,7 @@ export interface SearchFlags {
   table?: string;
   archColumn: string;
   evaluator: string;
+  evaluatorOption: string[];
   objective?: string;
   direction: string;
   constraint: string[];
@@ -61,7 +62,10 @@ export function addStudyOptions(command: Command): Command {
     .addOption(new Option('--space <name>', `search space (${spaces.names().join(', ')})`).default('nb201'))
     .option('--table <file>', 'benchmark table CSV (an architecture column plus numeric metric columns) or JSON (.json: records, e.g. NAS-Bench-101 cells); it may cover part of the space')
     .option('--arch-column <name>', 'name of the table\'s architecture column', 'arch')
-    .option('--evaluator <name>', 'evaluator (table: look the architecture up in --table)', 'table')
+    .addOption(new Option('--evaluator <name>', `evaluator (table: look the architecture up in --table; train: train each candidate of an MLP width space, ` +
+      `e.g. --space mlp2, on a dataset and score it)`).choices(evaluators.names()).default('table'))
+    .option('--evaluator-option <key=value>', 'evaluator option, repeatable, stored in the study so every worker evaluates alike: ' +
+      'e.g. dataset=digits, steps=200, batch=32, lr=0.01, seed=0 for train (see the evaluator list below)', collect, [])
     .option('--objective <metric>', 'metric to optimize (required), a table column such as cifar10_test_acc')
     .option('--direction <dir>', 'max or min: maximize or minimize the objective', 'max')
     .option('--constraint <expr>', 'hard limit METRIC<=N (>=, <, >); repeatable or a ,/; list; METRIC is a table column or params (nb201)', collect, [])
@@ -78,17 +82,18 @@ export function addStudyOptions(command: Command): Command {
 
 /** The study config and budget a command's study flags describe; bad values are KilnErrors. */
 export function studyFromFlags(flags: SearchFlags): { config: StudyConfig; budget: number } {
-  if (!flags.objective) throw new KilnError('--objective is required (a metric column of the table, e.g. cifar10_test_acc)');
+  if (!flags.objective) throw new KilnError('--objective is required (a metric of the evaluator: a table column such as cifar10_test_acc, or val_acc for train)');
   if (flags.direction !== 'max' && flags.direction !== 'min') throw new KilnError(`--direction must be max or min, got '${flags.direction}'`);
   const budget = intFlag(flags.budget, '--budget', 1);
   const seed = intFlag(flags.seed, '--seed');
   const options = optionFlags(flags.option, `controller '${flags.controller}'`, controllerOptions(flags.controller));
+  const evaluatorOpts = optionFlags(flags.evaluatorOption, `evaluator '${flags.evaluator}'`, evaluatorOptions(flags.evaluator), '--evaluator-option');
   if (flags.population !== undefined) options.population = intFlag(flags.population, '--population', 1);
   if (flags.sampleSize !== undefined) options.sampleSize = intFlag(flags.sampleSize, '--sample-size', 1);
   const config: StudyConfig = {
     name: flags.study ?? `${flags.space}-${flags.controller}-seed${seed}`, space: flags.space, objective: flags.objective,
     direction: flags.direction, constraints: flags.constraint, controller: flags.controller, controllerOptions: options as ControllerOptions,
-    evaluator: flags.evaluator, table: flags.table, archColumn: flags.archColumn, seed,
+    evaluator: flags.evaluator, evaluatorOptions: evaluatorOpts, table: flags.table, archColumn: flags.archColumn, seed,
   };
   return { config, budget };
 }
@@ -102,6 +107,9 @@ export function register(program: Command): void {
 Controllers and their options:
 ${controllers.names().map((c) => `  ${c}\n${optionsHelp(controllerOptions(c))}`).join('\n')}
 
+Evaluators and their options:
+${evaluators.names().map((e) => `  ${e}\n${optionsHelp(evaluatorOptions(e), '    ', '--evaluator-option')}`).join('\n')}
+
 Each trial: the controller proposes an architecture; constrained costs are checked first
 (infeasible trials are recorded with their costs, never evaluated, not counted in --budget), then the evaluator
 gives its metrics. Controllers propose only architectures in the table; any other is recorded as not evaluable,
@@ -109,9 +117,11 @@ also free. Ctrl-C stops after the current trial; re-running the same command res
 \`kiln worker --storage URI --study NAME\` processes (here or, with PostgreSQL, on other machines) join it, and
 together they stop at exactly --budget evaluated trials.
 
-Example:
+Examples:
   kiln search --space nb201 --table data/nb201/nb201-cifar10.csv --objective cifar10_test_acc \\
-    --constraint 'latency_ms_pixel3<=6' --controller evolution --budget 200 --seed 1 --study s1`)
+    --constraint 'latency_ms_pixel3<=6' --controller evolution --budget 200 --seed 1 --study s1
+  kiln search --space mlp2 --evaluator train --evaluator-option dataset=digits --evaluator-option steps=200 \\
+    --objective val_acc --controller random --budget 20 --study m1`)
     .action(async (flags: SearchFlags) => {
       const { config, budget } = studyFromFlags(flags);
       const { name } = config;

@@ -110,7 +110,8 @@ export function register(program: Command): void {
         const s = record.spec;
         const text = [
           `study ${s.name} (created ${record.createdAt})`,
-          `  space ${s.space}, evaluator ${s.evaluator}${s.table ? ` on ${s.table} (arch column ${s.archColumn})` : ''}`,
+          `  space ${s.space}, evaluator ${s.evaluator}${s.table ? ` on ${s.table} (arch column ${s.archColumn})` : ''}` +
+            (s.evaluatorOptions ? ` ${Object.entries(s.evaluatorOptions).map(([k, v]) => `${k}=${v}`).join(' ')}` : ''),
           `  objective ${s.direction} ${s.objective}; constraints ${s.constraints.length ? s.constraints.join(', ') : 'none'}`,
           `  controller ${s.controller} ${JSON.stringify(s.controllerOptions)}, seed ${s.seed}`,
           `  trials: ${summary.complete} complete ${skippedText(summary)}, ${summary.failed} failed, ${summary.running} running`,

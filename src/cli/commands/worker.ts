@@ -29,11 +29,16 @@ transaction that also counts the budget, so together they stop at exactly --budg
 worker killed mid-trial loses only that trial: once its heartbeat is older than --grace (at once when it
 was a process of the same machine) another worker fails it and retries its architecture. Keep --grace
 well above --heartbeat. The study's table must be at the same path, with the same content, on every machine.
+A study whose evaluator trains models (--evaluator train) stores its options (dataset, steps, batch, lr,
+seed); each worker loads that registered dataset itself and trains every trial it takes with them.
 
-Example (one search creates the study, then workers join it):
+Examples (one command creates the study, then workers join it):
   kiln study create --space nb201 --table data/nb201/nb201-cifar10.csv --objective cifar10_test_acc \\
     --constraint 'latency_ms_pixel3<=6' --budget 500 --storage postgresql://kiln:kiln@db:5432/kiln --study s1
-  kiln worker --storage postgresql://kiln:kiln@db:5432/kiln --study s1     # on each machine`)
+  kiln worker --storage postgresql://kiln:kiln@db:5432/kiln --study s1     # on each machine
+  kiln study create --space mlp2 --evaluator train --evaluator-option dataset=digits --evaluator-option steps=200 \\
+    --objective val_acc --controller random --budget 40 --storage postgresql://kiln:kiln@db:5432/kiln --study m1
+  kiln worker --storage postgresql://kiln:kiln@db:5432/kiln --study m1     # on each machine`)
     .action(async (flags: WorkerFlags) => {
       if (flags.grace <= flags.heartbeat) throw new KilnError(`--grace (${flags.grace} s) must be longer than --heartbeat (${flags.heartbeat} s)`);
       const storage = openStorage(flags.storage);

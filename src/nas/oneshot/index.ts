@@ -1,10 +1,14 @@
 /**
  * One-shot architecture search: weight-sharing supernets (TabNAS MLP widths, TuNAS MobileNet-like
  * image space, BigNAS elastic space), the RL search loop, and standalone children.
- * Importing this module registers the supernets' spaces in the nas spaces registry.
+ * Importing this module registers the supernets' spaces in the nas spaces registry, and the
+ * 'train' evaluator (standalone training of each candidate) in the evaluators registry.
  */
+import { optionDefaults } from '../../core/index.js';
+import { registerEvaluator } from '../evaluators.js';
 import { spaces } from '../space/index.js';
 import { mlpWidthSpace } from './mlp-supernet.js';
+import { trainEvaluator, TRAIN_EVALUATOR_OPTIONS } from './train-evaluator.js';
 import { bignasSpace, tunasSpace } from './conv-space.js';
 
 export { choiceSpace } from './choice-space.js';
@@ -24,6 +28,7 @@ export {
   runTabnas, runTunas, runBignas,
   type OneShotRunOptions, type OneShotRun, type TabnasRunOptions, type TabnasRun, type TunasRunOptions, type TunasRun, type BignasRunOptions, type BignasRun,
 } from './pipelines.js';
+export { trainEvaluator, TRAIN_EVALUATOR_OPTIONS, TRAIN_METRICS } from './train-evaluator.js';
 export { runStandaloneJobs, type StandaloneJob, type StandaloneJobResult } from './parallel.js';
 export { atResolution, splitsAtResolution, inputSide } from './resize.js';
 export {
@@ -38,3 +43,6 @@ for (const layers of [2, 3, 4]) {
 for (const space of [tunasSpace(), bignasSpace()]) {
   if (!spaces.has(space.name)) spaces.register(space.name, space, space.description);
 }
+registerEvaluator('train', trainEvaluator,
+  `train each candidate of an MLP width space from scratch for a step budget and score it (options: ${optionDefaults(TRAIN_EVALUATOR_OPTIONS)})`,
+  TRAIN_EVALUATOR_OPTIONS);

@@ -14,6 +14,11 @@ export interface StudySpec {
   controller: string;
   controllerOptions: ControllerOptions;
   evaluator: string;
+  /**
+   * The evaluator's options with defaults filled in (a training evaluator's dataset, steps, batch,
+   * lr, seed), so every worker rebuilds the same evaluator; absent for evaluators without options.
+   */
+  evaluatorOptions?: Record<string, number | boolean | string>;
   /** Benchmark table (CSV path as given) and its architecture column, for table-backed studies. */
   table?: string;
   archColumn?: string;

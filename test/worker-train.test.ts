@@ -1,0 +1,108 @@
+/**
+ * The 'train' evaluator under `kiln study create` + `kiln worker`: two worker processes train the
+ * candidates of one study (MLP widths on iris, a few steps each) to exactly its budget; the
+ * evaluator's options live in the study, joining with other options is refused naming them, and
+ * bad options are one `kiln:` line and exit 2. The workers run on SQLite, and on PostgreSQL when a server is set.
+ */
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { initBackend } from '../src/backend/index.js';
+import { register as registerStudy } from '../src/cli/commands/study.js';
+import { KilnError } from '../src/core/index.js';
+import { createEvaluator, getSpace, mlpParams, mlpWidths, normalizeStudy, openStorage } from '../src/nas/index.js';
+import { runCommands } from './helpers.js';
+import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
+
+const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
+const env = { ...process.env, KILN_THREADS: '1' };
+const kiln = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env, timeout: 120_000 });
+const STEPS = 6;
+const createArgs = (storage: string, extra: string[] = []) => ['study', 'create', '--space', 'mlp2', '--evaluator', 'train',
+  '--evaluator-option', 'dataset=iris', '--evaluator-option', `steps=${STEPS}`, '--evaluator-option', 'batch=16',
+  '--objective', 'val_acc', '--budget', '6', '--seed', '2', '--storage', storage, '--study', 't1', ...extra];
+const freshStorage = () => `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-worker-')), 'w.db')}`;
+
+function startWorker(storage: string) {
+  const child = spawn(process.execPath, [CLI, 'worker', '--storage', storage, '--study', 't1', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+after(dropTestSchemas);
+
+const backends: [string, () => string, string | false][] = [['sqlite', freshStorage, false], ['postgres', freshPostgresUri, noPostgres]];
+for (const [backend, storageUri, skip] of backends) test(`two workers train the trials of one study on ${backend} to exactly its budget, every trial with its accuracy`, { skip }, async () => {
+  const storage = storageUri();
+  const made = kiln(createArgs(storage));
+  assert.equal(made.status, 0, made.stderr);
+  const runs = await Promise.all([startWorker(storage), startWorker(storage)]);
+  for (const r of runs) assert.equal(r.code, 0, r.stderr);
+  const reports = runs.map((r) => JSON.parse(r.stdout) as { worker: string; done: number; finished: number });
+  assert.deepEqual(reports.map((r) => r.done), [6, 6]);
+
+  const s = openStorage(storage, { create: false });
+  const [record, trials] = [s.getStudy('t1')!, s.trials('t1')];
+  s.close();
+  assert.deepEqual(record.spec.evaluatorOptions, { dataset: 'iris', steps: STEPS, batch: 16, lr: 0.01, seed: 0 }, 'stored with defaults filled in');
+  assert.equal(trials.length, 6);
+  assert.ok(trials.every((t) => t.state === 'complete' && t.feasible), 'exactly the budget, none failed');
+  assert.equal(reports.reduce((n, r) => n + r.finished, 0), 6, 'each trial trained by one worker');
+  const space = getSpace('mlp2');
+  for (const t of trials) {
+    const { val_acc, test_acc, params, train_steps } = t.metrics;
+    assert.ok(val_acc >= 0 && val_acc <= 1 && test_acc >= 0 && test_acc <= 1, `accuracies of trial ${t.number}: ${val_acc}, ${test_acc}`);
+    assert.equal(t.value, val_acc);
+    assert.equal(params, mlpParams(4, mlpWidths(space, space.parse(t.arch)), 3));
+    assert.ok(train_steps >= STEPS && train_steps < STEPS + 6, `train_steps ${train_steps}`);
+  }
+});
+
+test('the train evaluator is seeded: the same candidate trains to the same accuracies', async () => {
+  await initBackend();
+  const space = getSpace('mlp2');
+  const spec = normalizeStudy({ name: 'x', space: 'mlp2', objective: 'val_acc', evaluator: 'train', evaluatorOptions: { dataset: 'iris', steps: 30 } });
+  const evaluator = createEvaluator('train', { space, options: spec.evaluatorOptions });
+  const arch = space.parse('16-8');
+  const [a, b] = [await evaluator.evaluate(arch), await evaluator.evaluate(arch)];
+  assert.equal(a.val_acc, b.val_acc);
+  assert.equal(a.test_acc, b.test_acc);
+  assert.ok(a.val_acc > 1 / 3, `30 steps on iris beat chance (val_acc ${a.val_acc})`);
+});
+
+const createHere = (args: string[]) => runCommands([registerStudy], args);
+
+test('joining a training study with other evaluator options is refused, naming the option', async () => {
+  const storage = freshStorage();
+  await createHere(createArgs(storage));
+  await assert.rejects(createHere(createArgs(storage, ['--evaluator-option', 'steps=12'])),
+    (e: Error) => e instanceof KilnError && /^study 't1' exists with other settings \(evaluator option steps: stored 6, given 12\); [^\n]*$/.test(e.message));
+});
+
+test('bad evaluator options: one kiln: line and exit 2, before any training', async () => {
+  const storage = freshStorage();
+  const cli = kiln(createArgs(storage, ['--evaluator-option', 'steps=0']));
+  assert.deepEqual([cli.status, cli.stderr], [2, `kiln: --evaluator-option: option 'steps' of evaluator 'train' must be <integer >= 1> (got "0")\n`]);
+  const cases: [string[], RegExp][] = [
+    [['--evaluator-option', 'epochs=3'], /evaluator 'train' has no option 'epochs' \(options: dataset=.*steps=/],
+    [['--evaluator-option', 'dataset=nope'], /option 'dataset' of evaluator 'train' must be <iris\|wine\|/],
+    [['--evaluator-option', 'lr=0'], /option 'lr' of evaluator 'train' must be above 0/],
+    [['--evaluator-option', 'batch'], /--evaluator-option takes key=value/],
+    [['--space', 'nb201'], /the 'train' evaluator builds MLPs from an MLP width space \(--space mlp2, mlp3, mlp4\); space 'nb201'/],
+    [['--evaluator', 'table'], /evaluator 'table' has no option 'dataset' \(it takes no options\)/],
+  ];
+  for (const [extra, message] of cases) {
+    await assert.rejects(createHere(createArgs(storage, extra)),
+      (e: Error) => e instanceof KilnError && !e.message.includes('\n') && message.test(e.message), extra.join(' '));
+  }
+  const s = openStorage(storage, { create: false });
+  assert.deepEqual(s.listStudies(), [], 'no study was created');
+  s.close();
+});
