@@ -21,6 +21,7 @@ export {
 export { writeAttackReport } from './attack-report.js';
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
+export { squareL2, squareEta } from './square-l2.js';
 export { fab, type FabOptions } from './fab.js';
 export { projectOntoHyperplane } from './fab-projections.js';
 export {
