@@ -33,7 +33,7 @@ export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng, perturbationImage } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';
 export {
-  runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,
-  type ExcusableConfig, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
+  runExcusable, summarize, modelKinds, modelLabel, DEFAULT_CONFIG, QUICK_CONFIG, EXCUSABLE_TRAININGS, OFF_MANIFOLD_ATTACKS,
+  type ExcusableConfig, type ExcusableTraining, type OffManifoldAttack, type ModelKind, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
 } from './experiment.js';
 export { excusableReport, excusableSummaryTable, readExcusableResults, writeExcusableReport } from './experiment-report.js';
