@@ -49,6 +49,7 @@ function configOf(flags: ExcusableFlags): ExcusableConfig {
   if (flags.sigmas) c.sigmas = list(flags.sigmas, '--sigmas', { min: 0 });
   if (flags.training) c.trainings = names(flags.training, '--training', EXCUSABLE_TRAININGS);
   if (flags.advEps) c.adversarialEps = num(flags.advEps, '--adv-eps', { min: 0 });
+  if (c.adversarialEps <= 0) throw new KilnError(`--adv-eps must be above 0 (got ${c.adversarialEps})`);
   if (flags.advSteps) c.adversarialSteps = num(flags.advSteps, '--adv-steps', { int: true, min: 1 });
   if (flags.attacks) c.offAttacks = names(flags.attacks, '--attacks', OFF_MANIFOLD_ATTACKS);
   if (c.trainings.includes('noise') && !c.sigmas.some((s) => s > 0)) throw new KilnError('--training noise needs a sigma above 0 (--sigmas)');
