@@ -89,7 +89,9 @@ export function squareL2(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts
     let side = Math.max(Math.round(Math.sqrt(p * h * w)), 3);
     if (side % 2 === 0) side += 1;
     side = Math.min(side, h, w);
-    const corner = (extent: number) => Math.floor(rng.next() * (extent - side));
+    // Corners in [0, extent - side]: the reference draws them in [0, extent - side) and so never moves the
+    // last row and column (11 of 36 pixels of a 6 x 6 image); Kiln's Linf version also includes them.
+    const corner = (extent: number) => Math.floor(rng.next() * (extent - side + 1));
     const [vh, vw, vh2, vw2] = [corner(h), corner(w), corner(h), corner(w)];
     const inWindow = (row: number, col: number, r0: number, c0: number) => row >= r0 && row < r0 + side && col >= c0 && col < c0 + side;
     const eta = squareEta(side, rng.next() > 0.5);
