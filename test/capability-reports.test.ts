@@ -16,20 +16,45 @@ before(async () => {
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-reports-'));
 
-test('the excusable report has the headline table, a histogram and image grid per sigma, and five verdicts; results.json reloads', () => {
+test('the excusable report has the headline table, a histogram and image grid per trained model, five verdicts, PGD training and AutoAttack; results.json reloads', () => {
   const r = excusableFixture();
   const { doc, figures } = excusableReport(r);
   const table = doc.blocks.find((b) => b.kind === 'table');
   assert.ok(table && table.kind === 'table');
-  assert.equal(table.rows.length, 2 * r.config.eps.length, 'one row per sigma and eps');
-  assert.deepEqual(Object.keys(figures).sort(), ['distances-sigma0.3.svg', 'distances-sigma0.svg', 'examples-sigma0.3.png', 'examples-sigma0.png']);
-  const verdicts = doc.blocks.filter((b) => b.kind === 'text' && /^\d\. .*\*\*(Agrees|Does not agree)\.\*\*/.test(b.text));
+  assert.equal(table.rows.length, 3 * r.config.eps.length, 'one row per model (standard, noise, PGD) and eps');
+  assert.deepEqual(table.rows.map((row) => row[0]), ['standard', 'standard', 'noise sigma 0.3', 'noise sigma 0.3', 'PGD-L2 eps 1', 'PGD-L2 eps 1']);
+  const columns = table.columns;
+  // Fixture: AutoAttack fools 45 - 12k of 50 for the k-th model, PGD 40 - 12k; "any" is AutoAttack's.
+  const pgdRate = columns.indexOf('adv. error off manifold, PGD-L2');
+  const autoRate = columns.indexOf('adv. error off manifold, AutoAttack-L2');
+  assert.ok(pgdRate > 0 && autoRate > 0, columns.join(' | '));
+  assert.deepEqual(table.rows.map((row) => row[pgdRate]), ['80.0% ± 0.0', '80.0% ± 0.0', '56.0% ± 0.0', '56.0% ± 0.0', '32.0% ± 0.0', '32.0% ± 0.0']);
+  assert.deepEqual(table.rows.map((row) => row[autoRate]), ['90.0% ± 0.0', '90.0% ± 0.0', '66.0% ± 0.0', '66.0% ± 0.0', '42.0% ± 0.0', '42.0% ± 0.0']);
+  assert.deepEqual(Object.keys(figures).sort(), ['distances-pgd.svg', 'distances-sigma0.3.svg', 'distances-sigma0.svg',
+    'examples-pgd.png', 'examples-sigma0.3.png', 'examples-sigma0.png']);
+  const texts = doc.blocks.flatMap((b) => (b.kind === 'text' ? [b.text] : []));
+  const verdicts = texts.filter((t) => /^\d\. .*\*\*(Agrees|Does not agree)\.\*\*/.test(t));
   assert.equal(verdicts.length, 5, 'claims 1-5 each get a verdict');
+  assert.ok(texts.some((t) => /PGD-L2 training at eps 1 the off-manifold error rate at eps 2 is 42\.0% \(standard: 90\.0%, a reduction of 53\.3%\), at a test error of 6\.0%/.test(t)),
+    'the PGD-training paragraph states its off-manifold rate and its test-error cost');
+  assert.ok(texts.some((t) => /at eps 2 PGD-L2 fools 56\.0%, AutoAttack-L2 fools 66\.0%/.test(t)), 'AutoAttack is compared with PGD');
   const dir = tmp();
   const files = writeExcusableReport(dir, r);
   for (const f of Object.keys(figures)) assert.ok(fs.existsSync(path.join(dir, f)), f);
   const back = readExcusableResults(files.results);
   assert.deepEqual(back.examples[0].clean[0], r.examples[0].clean[0], 'example images survive the round trip as Float32Arrays');
+  assert.deepEqual(back.runs, r.runs);
+  // A results.json from before PGD training and AutoAttack (no trainings, offAttacks, training, offByAttack) still reloads.
+  const old = JSON.parse(fs.readFileSync(files.results, 'utf8'));
+  delete old.config.trainings;
+  delete old.config.offAttacks;
+  old.runs = old.runs.filter((m: { training: string }) => m.training !== 'pgd').map(({ training: _, ...m }: { training: string }) =>
+    ({ ...m, attacks: (m as { attacks: { offByAttack: unknown }[] }).attacks.map(({ offByAttack: __, ...a }) => a) }));
+  fs.writeFileSync(files.results, JSON.stringify(old));
+  const reloaded = readExcusableResults(files.results);
+  assert.deepEqual(reloaded.runs.map((m) => m.training), ['standard', 'standard', 'noise', 'noise']);
+  assert.deepEqual(reloaded.runs[0].attacks[0].offByAttack, { pgd: 45 });
+  assert.equal(excusableReport(reloaded).doc.blocks.find((b) => b.kind === 'table')?.kind, 'table');
   assert.equal(fs.readFileSync(files.md, 'utf8').split('\n')[0], '# When adversarial examples are excusable: Kiln reproduction');
 });
 

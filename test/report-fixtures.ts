@@ -10,7 +10,8 @@ import type { HumanSection, ScoreFile } from '../src/storybench/index.js';
 
 export function excusableFixture(): ExcusableResult {
   const rng = createRng(7);
-  const config = { ...DEFAULT_CONFIG, seeds: 2, sigmas: [0.3], eps: [1, 2] };
+  const config = { ...DEFAULT_CONFIG, seeds: 2, sigmas: [0.3], eps: [1, 2], trainings: ['standard', 'noise', 'pgd'], offAttacks: ['pgd', 'autoattack'] } as ExcusableResult['config'];
+  const kinds = [{ training: 'standard', sigma: 0 }, { training: 'noise', sigma: 0.3 }, { training: 'pgd', sigma: 0 }] as const;
   const distances = (n: number, scale: number) => Array.from({ length: n }, () => scale * rng.next());
   const images = (n: number) => {
     const z = tf.tensor2d(sampleLatents(n, rng), [n, LATENT_DIM]);
@@ -20,13 +21,14 @@ export function excusableFixture(): ExcusableResult {
     const size = IMAGE_SIZE * IMAGE_SIZE;
     return Array.from({ length: n }, (_, i) => data.slice(i * size, (i + 1) * size));
   };
-  const runs = [0, 0.3].flatMap((sigma) => [0, 1].map((seed) => ({
-    sigma, seed, testError: 0.05 + 0.02 * seed, errorDistances: distances(20, 0.1), trainSeconds: 10, cpuSeconds: 12,
-    attacks: config.eps.map((eps) => ({ eps, attacked: 50, offErrors: sigma ? 20 : 45, onErrors: 5, offDistances: distances(20, 0.5), onDistances: distances(5, 0.1) })),
+  const runs = kinds.flatMap((kind, k) => [0, 1].map((seed) => ({
+    ...kind, seed, testError: 0.05 + 0.02 * seed, errorDistances: distances(20, 0.1), trainSeconds: 10, cpuSeconds: 12,
+    attacks: config.eps.map((eps) => ({ eps, attacked: 50, offErrors: 45 - 12 * k, offByAttack: { pgd: 40 - 12 * k, autoattack: 45 - 12 * k },
+      onErrors: 5, offDistances: distances(20, 0.5), onDistances: distances(5, 0.1) })),
   })));
   return {
     config, runs, testDistances: distances(300, 0.6),
-    examples: [0, 0.3].map((sigma) => ({ sigma, eps: 2, clean: images(6), off: images(6), on: images(6) })),
+    examples: kinds.map((kind) => ({ ...kind, eps: 2, clean: images(6), off: images(6), on: images(6) })),
     seconds: 600, cpuSeconds: 900,
   };
 }

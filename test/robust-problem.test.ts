@@ -5,7 +5,7 @@ import { createRng } from '../src/core/index.js';
 import { mlp, logitsModel } from '../src/nn/index.js';
 import {
   IMAGE_SIZE, LATENT_DIM, distanceToBoundary, labelOf, labelsOf, nearestBoundaryPoint, render, ruleValue,
-  runExcusable, sampleLatents, trainInfinite, QUICK_CONFIG,
+  attacks, fooled, runExcusable, sampleLatents, shapesCnn, trainInfinite, QUICK_CONFIG,
 } from '../src/robust/index.js';
 
 before(async () => {
@@ -100,4 +100,47 @@ test('the excusable experiment runs end to end on a tiny configuration without l
   assert.equal(tf.memory().numTensors, tensors, 'tensor count is flat');
   assert.equal(r.examples.length, 2);
   assert.equal(r.examples[0].clean.length, r.examples[0].on.length);
+});
+
+test('the excusable experiment trains with PGD and attacks with AutoAttack besides PGD, counting a point fooled by either', () => {
+  const tensors = tf.memory().numTensors;
+  const r = runExcusable({ ...QUICK_CONFIG, steps: 5, filters: [2, 4], dense: 8, testSize: 40, attackSize: 4, attackSteps: 2, eps: [3],
+    trainings: ['standard', 'pgd'], adversarialEps: 1, adversarialSteps: 2, offAttacks: ['pgd', 'autoattack'] });
+  assert.deepEqual(r.runs.map((m) => m.training), ['standard', 'pgd']);
+  for (const m of r.runs) {
+    const [big] = m.attacks;
+    assert.deepEqual(Object.keys(big.offByAttack), ['pgd', 'autoattack']);
+    assert.ok(big.offErrors >= Math.max(big.offByAttack.pgd!, big.offByAttack.autoattack!) && big.offErrors <= big.offByAttack.pgd! + big.offByAttack.autoattack!,
+      `any-attack errors ${big.offErrors} lie between the best single attack and the sum (${JSON.stringify(big.offByAttack)})`);
+    assert.ok(big.offErrors <= big.attacked);
+  }
+  assert.equal(tf.memory().numTensors, tensors, 'tensor count is flat');
+  assert.deepEqual(r.examples.map((e) => e.training), ['standard', 'pgd']);
+});
+
+test('PGD training on infinite data trains on pgd-l2 examples and makes the model harder to fool than standard training', () => {
+  // Same seed, same fresh batches: only the adversarial examples differ.
+  const fit = (adversarial?: { eps: number; steps: number }) => {
+    setSeed(3);
+    const model = shapesCnn({ filters: [2, 4], dense: 8 });
+    const logits = logitsModel(model);
+    trainInfinite(logits, { steps: 40, batchSize: 16, learningRate: 3e-3, sigma: 0, rng: createRng(5), adversarial });
+    return { model, classifier: (x: tf.Tensor4D) => logits.apply(x) as tf.Tensor2D };
+  };
+  const z = sampleLatents(64, createRng(9));
+  const x = render(tf.tensor2d(z, [64, LATENT_DIM]));
+  const y = tf.tensor1d(labelsOf(z), 'int32');
+  const fooledAt = (c: (x: tf.Tensor4D) => tf.Tensor2D) => {
+    const adv = attacks.get('pgd-l2').run(c, x, y, { eps: 1, steps: 10, seed: 1 }).x;
+    const k = tf.tidy(() => fooled(c, adv, y).sum()).dataSync()[0];
+    adv.dispose();
+    return k;
+  };
+  const plain = fit();
+  const robust = fit({ eps: 1, steps: 2 });
+  const [plainFooled, robustFooled] = [fooledAt(plain.classifier), fooledAt(robust.classifier)];
+  assert.ok(robustFooled < plainFooled, `PGD-trained model fooled on ${robustFooled}/64, standard on ${plainFooled}/64`);
+  tf.dispose([x, y]);
+  plain.model.dispose();
+  robust.model.dispose();
 });

@@ -11,9 +11,8 @@ import { checkEps } from './pgd.js';
  * - plus: APGD-CE and APGD-DLR with 5 restarts, FAB with 5 restarts, Square, APGD-T, FAB-T;
  * - rand (randomized models): APGD-CE and APGD-DLR averaging 20 gradient samples per step (EoT);
  * - custom: the attacks the user names.
- * Kiln's Square is Linf only, so the L2 versions run without it (the reference runs Square-L2), and
- * Kiln has no APGD-L1 (the L1 ball-and-box projection of Croce & Hein 2021), so there is no L1
- * AutoAttack (FAB-L1 runs alone as fab-l1, fab-t-l1).
+ * Each attack runs in the version's norm (Square as square-l2 in L2). Kiln has no APGD-L1 (the L1
+ * ball-and-box projection of Croce & Hein 2021), so there is no L1 AutoAttack (FAB-L1 runs alone as fab-l1, fab-t-l1).
  */
 
 export const AUTOATTACK_VERSIONS = ['standard', 'plus', 'rand', 'custom'] as const;
@@ -125,7 +124,7 @@ export function autoAttack(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
     onStage?.(stage);
   }
   // Gradient masking: the gradient stages before Square barely moved accuracy, Square did.
-  const at = stages.findIndex((s) => s.attack === 'square');
+  const at = stages.findIndex((s) => s.attack.startsWith('square'));
   if (at > 0) {
     const afterGradients = stages[at - 1].robustAccuracy;
     const afterSquare = stages[at].robustAccuracy;

@@ -21,6 +21,7 @@ export {
 export { writeAttackReport } from './attack-report.js';
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
+export { squareL2, squareEta } from './square-l2.js';
 export { fab, type FabOptions } from './fab.js';
 export { projectOntoHyperplane } from './fab-projections.js';
 export {
@@ -32,7 +33,7 @@ export { trainInfinite, type InfiniteTrainOptions } from './train.js';
 export { imageGridPng, perturbationImage } from './figures.js';
 export { shapesCnn, type ShapesCnnOptions } from './model.js';
 export {
-  runExcusable, summarize, DEFAULT_CONFIG, QUICK_CONFIG,
-  type ExcusableConfig, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
+  runExcusable, summarize, modelKinds, modelLabel, DEFAULT_CONFIG, QUICK_CONFIG, EXCUSABLE_TRAININGS, OFF_MANIFOLD_ATTACKS,
+  type ExcusableConfig, type ExcusableTraining, type OffManifoldAttack, type ModelKind, type ExcusableResult, type ModelRun, type AttackRun, type ExampleImages,
 } from './experiment.js';
 export { excusableReport, excusableSummaryTable, readExcusableResults, writeExcusableReport } from './experiment-report.js';

@@ -4,6 +4,7 @@ import { onManifoldPgd } from './on-manifold.js';
 import { fgsm, pgdL2, pgdLinf } from './pgd.js';
 import { apgdCe, apgdCeL2, apgdDlr, apgdDlrL2, apgdT, apgdTL2 } from './apgd.js';
 import { square } from './square.js';
+import { squareL2Attack } from './square-l2.js';
 import { fabL1, fabL2, fabLinf, fabT, fabTL1, fabTL2 } from './fab.js';
 import { autoAttackL2, autoAttackLinf } from './autoattack.js';
 
@@ -19,6 +20,7 @@ attacks.register('apgd-ce-l2', apgdCeL2, 'APGD with the cross-entropy loss, L2')
 attacks.register('apgd-dlr-l2', apgdDlrL2, 'APGD with the DLR loss, L2');
 attacks.register('apgd-t-l2', apgdTL2, 'targeted APGD with the DLR loss, L2');
 attacks.register('square', square, 'Square attack, Linf: score-based, no gradients (AutoAttack: 5,000 queries)');
+attacks.register('square-l2', squareL2Attack, 'Square attack, L2: score-based, pseudo-Gaussian squares, no gradients (AutoAttack: 5,000 queries)');
 attacks.register('fab', fabLinf, 'FAB, minimal-norm boundary attack, Linf; counts examples whose minimal perturbation is <= eps');
 attacks.register('fab-t', fabT, 'targeted FAB over the top 9 other classes, Linf (AutoAttack)');
 attacks.register('fab-l2', fabL2, 'FAB, minimal-norm boundary attack, L2');
@@ -26,7 +28,7 @@ attacks.register('fab-t-l2', fabTL2, 'targeted FAB over the top 9 other classes,
 attacks.register('fab-l1', fabL1, 'FAB, minimal-norm boundary attack, L1');
 attacks.register('fab-t-l1', fabTL1, 'targeted FAB over the top 9 other classes, L1');
 attacks.register('autoattack', autoAttackLinf, 'AutoAttack, Linf: standard = APGD-CE, APGD-T, FAB-T, Square in sequence on the points still robust');
-attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: standard = APGD-CE, APGD-T, FAB-T in sequence on the points still robust (no Square-L2)');
+attacks.register('autoattack-l2', autoAttackL2, 'AutoAttack, L2: standard = APGD-CE, APGD-T, FAB-T, Square in sequence on the points still robust');
 
 export {
   attacks, lossGradient, marginLoss, fooled, l2Norms, projectL2, perturbationNorms,

@@ -39,14 +39,9 @@ export interface SquareOptions {
 }
 
 export function squareLinf(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: SquareOptions): tf.Tensor4D {
-  checkEps(opts.eps);
-  const queries = opts.queries ?? 5000;
-  const pInit = opts.pInit ?? 0.8;
-  check(Number.isInteger(queries) && queries >= 1, `square queries must be a positive integer (got ${queries})`);
-  check(pInit > 0 && pInit <= 1, `square pInit must be in (0, 1] (got ${pInit})`);
+  const { queries, pInit, rng } = squareSettings(opts);
   const [n, h, w, c] = x.shape;
   const eps = opts.eps;
-  const rng = createRng(opts.seed ?? 0);
   const sign = () => (rng.next() < 0.5 ? -1 : 1);
   const xs = x.dataSync() as Float32Array;
   const size = h * w * c;
@@ -63,21 +58,13 @@ export function squareLinf(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
       }
     }
   }
-  const ys = y.dataSync();
-  const initial = tf.tensor4d(best, x.shape);
-  const margin = margins(model, initial, y);
-  initial.dispose();
-  for (let it = 0; it < queries; it++) {
-    const open = [...margin.keys()].filter((i) => margin[i] > 0);
-    if (open.length === 0) break;
+  return squareSearch(model, x, y, best, queries, (it, open, candidate) => {
     const p = squareFraction(pInit, it);
     const side = Math.min(Math.max(Math.round(Math.sqrt(p * h * w)), 1), Math.min(h, w) - 1);
     const vh = Math.floor(rng.next() * (h - side + 1));
     const vw = Math.floor(rng.next() * (w - side + 1));
     const signs = Array.from({ length: c }, () => 2 * eps * sign());
-    const candidate = new Float32Array(open.length * size);
     open.forEach((i, k) => {
-      candidate.set(best.subarray(i * size, (i + 1) * size), k * size);
       for (let row = vh; row < vh + side; row++) {
         for (let col = vw; col < vw + side; col++) {
           for (let ch = 0; ch < c; ch++) {
@@ -89,6 +76,39 @@ export function squareLinf(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, op
         }
       }
     });
+  });
+}
+
+/** Checked query budget and square schedule start, and the attack's random stream. */
+export function squareSettings(opts: SquareOptions): { queries: number; pInit: number; rng: ReturnType<typeof createRng> } {
+  checkEps(opts.eps);
+  const queries = opts.queries ?? 5000;
+  const pInit = opts.pInit ?? 0.8;
+  check(Number.isInteger(queries) && queries >= 1, `square queries must be a positive integer (got ${queries})`);
+  check(pInit > 0 && pInit <= 1, `square pInit must be in (0, 1] (got ${pInit})`);
+  return { queries, pInit, rng: createRng(opts.seed ?? 0) };
+}
+
+/**
+ * The random search both norms share: per query, `propose` rewrites `candidate` (the current best
+ * images of the `open` examples, still unfooled, one after another) into new candidates; each
+ * example keeps its candidate when the margin drops or the model is fooled. `best` (the starting
+ * images, flat) is updated in place and returned as a tensor.
+ */
+export function squareSearch(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, best: Float32Array, queries: number,
+  propose: (it: number, open: number[], candidate: Float32Array) => void): tf.Tensor4D {
+  const [, h, w, c] = x.shape;
+  const size = h * w * c;
+  const ys = y.dataSync();
+  const initial = tf.tensor4d(best, x.shape);
+  const margin = margins(model, initial, y);
+  initial.dispose();
+  for (let it = 0; it < queries; it++) {
+    const open = [...margin.keys()].filter((i) => margin[i] > 0);
+    if (open.length === 0) break;
+    const candidate = new Float32Array(open.length * size);
+    open.forEach((i, k) => candidate.set(best.subarray(i * size, (i + 1) * size), k * size));
+    propose(it, open, candidate);
     const labels = tf.tensor1d(open.map((i) => ys[i]), 'int32');
     const batch = tf.tensor4d(candidate, [open.length, h, w, c]);
     const m = margins(model, batch, labels);

@@ -2,6 +2,8 @@ import { tf } from '../backend/index.js';
 import type { Rng } from '../core/index.js';
 import { createSchedule, trainStepsSync } from '../train/index.js';
 import { LATENT_DIM, labelsOf, render, sampleLatents } from './problem.js';
+import { pgdL2 } from './pgd.js';
+import type { Classifier } from './attacks.js';
 
 export interface InfiniteTrainOptions {
   steps: number;
@@ -11,6 +13,13 @@ export interface InfiniteTrainOptions {
   /** Standard deviation of Gaussian pixel noise added to every training image (0 = standard training). */
   sigma: number;
   rng: Rng;
+  /**
+   * PGD training (Madry et al. 2018) in image L2: every batch is replaced by Kiln's pgd-l2 examples
+   * (random start, margin loss, `steps` steps of the ball, the model in inference mode) against the
+   * current model. pgd-l2 keeps a point's first misclassified iterate, so points just across the
+   * boundary are trained on rather than the loss maximiser.
+   */
+  adversarial?: { eps: number; steps: number };
   /** Called every `logEvery` steps with the step and the mean loss since the last call. */
   onLog?: (step: number, loss: number) => void;
   logEvery?: number;
@@ -37,11 +46,16 @@ export function trainInfinite(model: tf.LayersModel, opts: InfiniteTrainOptions)
         const z = sampleLatents(opts.batchSize, opts.rng);
         const y = labelsOf(z);
         const noiseSeed = opts.rng.int(2 ** 31 - 1);
-        return tf.tidy(() => {
-          const clean = render(tf.tensor2d(z, [opts.batchSize, LATENT_DIM]));
-          const x = opts.sigma > 0 ? clean.add(tf.randomNormal(clean.shape, 0, opts.sigma, 'float32', noiseSeed)) : clean;
-          return { x, labels: tf.oneHot(tf.tensor1d(y, 'int32'), 2) };
+        const clean = tf.tidy((): tf.Tensor4D => {
+          const images = render(tf.tensor2d(z, [opts.batchSize, LATENT_DIM]));
+          return opts.sigma > 0 ? images.add(tf.randomNormal(images.shape, 0, opts.sigma, 'float32', noiseSeed)) : images;
         });
+        const labels = tf.tensor1d(y, 'int32');
+        const x = opts.adversarial ? adversarialBatch(model, clean, labels, opts.adversarial, noiseSeed) : clean;
+        if (x !== clean) clean.dispose();
+        const onehot = tf.oneHot(labels, 2);
+        labels.dispose();
+        return { x, labels: onehot };
       },
       loss: ({ x, labels }) => tf.losses.softmaxCrossEntropy(labels, model.apply(x, { training: true }) as tf.Tensor) as tf.Scalar,
       release: ({ x, labels }) => tf.dispose([x, labels]),
@@ -58,4 +72,9 @@ export function trainInfinite(model: tf.LayersModel, opts: InfiniteTrainOptions)
   } finally {
     optimizer.dispose();
   }
+}
+
+function adversarialBatch(model: tf.LayersModel, x: tf.Tensor4D, y: tf.Tensor1D, o: { eps: number; steps: number }, seed: number): tf.Tensor4D {
+  const classifier: Classifier = (images) => model.apply(images, { training: false }) as tf.Tensor2D;
+  return pgdL2.run(classifier, x, y, { eps: o.eps, steps: o.steps, seed }).x;
 }
