@@ -4,10 +4,11 @@ import { Option, type Command } from 'commander';
 import { check, checkOutputDir } from '../../core/index.js';
 import { initBackend } from '../../backend/index.js';
 import {
-  DET_LAYOUTS, DETECTION_DEVICES, detectionDevice, loadDetectionDataset, mobileDetsConclusion, mobileDetsReport, mobileDetsVerdicts, runMobileDetsExperiment,
+  DET_LAYOUTS, DETECTION_DEVICES, loadDetectionDataset, mobileDetsConclusion, mobileDetsReport, mobileDetsVerdicts, runMobileDetsExperiment,
 } from '../../detect/index.js';
 import { writeFigure, writeReport } from '../../report/index.js';
-import { backendOption, interruptSignal, intParser, listFlag, num, positiveParser } from '../flags.js';
+import { backendOption, interruptSignal, intParser, listFlag, positiveParser } from '../flags.js';
+import { searchFlags } from './oneshot-mobiledet.js';
 
 /** kiln experiment mobiledets: the paper's comparison at Kiln's scale (library: runMobileDetsExperiment). */
 interface Flags {
@@ -31,13 +32,9 @@ interface Flags {
 }
 
 async function run(f: Flags): Promise<void> {
-  const device = detectionDevice(f.device);
-  check(!(f.backend && device.backend && f.backend !== device.backend), `--device ${f.device} runs on the ${device.backend} backend; drop --backend ${f.backend}`);
+  const { device, lr, beta } = searchFlags(f);
   const targets = listFlag(f.targets).map((t) => positiveParser('--targets')(t));
   check(targets.length > 0, '--targets needs one or more latency targets in ms, e.g. 0.1,0.14');
-  const lr = positiveParser('--lr')(f.lr);
-  const beta = num(f.beta, '--beta');
-  check(beta < 0, `--beta must be negative (the abs reward penalises missing the target), got ${f.beta}`);
   check(f.latencySamples >= 4, `--latency-samples must be at least 4 to fit the latency model (got ${f.latencySamples})`);
   check(f.out, 'kiln experiment mobiledets needs --out DIR (report, figures, finished cells; re-running resumes)');
   checkOutputDir(f.out, 'output folder');

@@ -33,13 +33,19 @@ interface Flags {
   backend?: string;
 }
 
-async function run(f: Flags): Promise<void> {
+/** The device, learning rate and abs-reward beta that MobileDet searches take, checked before any work. */
+export function searchFlags(f: { device: string; backend?: string; lr: string; beta: string }) {
   const device = detectionDevice(f.device);
   check(!(f.backend && device.backend && f.backend !== device.backend), `--device ${f.device} runs on the ${device.backend} backend; drop --backend ${f.backend}`);
-  const target = positiveParser('--latency-target')(f.latencyTarget);
   const lr = positiveParser('--lr')(f.lr);
   const beta = num(f.beta, '--beta');
   check(beta < 0, `--beta must be negative (the abs reward penalises missing the target), got ${f.beta}`);
+  return { device, lr, beta };
+}
+
+async function run(f: Flags): Promise<void> {
+  const { device, lr, beta } = searchFlags(f);
+  const target = positiveParser('--latency-target')(f.latencyTarget);
   const controllerLr = positiveParser('--controller-lr')(f.controllerLr);
   check(f.latencySamples >= 4, `--latency-samples must be at least 4 to fit the latency model (got ${f.latencySamples})`);
   check(f.out, 'kiln oneshot mobiledet needs --out DIR (checkpoint, model, summary.json, report.html)');
