@@ -3,7 +3,7 @@ import path from 'node:path';
 import { KilnError, check, createRng, projectRoot } from '../core/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
 import { loadModel, saveModel } from '../nn/index.js';
-import { type Frames, makeFrames, repeatFrame, sliceFrames } from '../media/index.js';
+import { type Frames, makeFrames, pickFrames, repeatFrame, sliceFrames } from '../media/index.js';
 import { judge, judgeInput, loadJudge, renderStory, sampleStory, segmentRanges, worldVocabulary } from '../video/index.js';
 import { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtractors } from './features.js';
 import { type DualEncoder, dualEncoders } from './dual.js';
@@ -15,8 +15,8 @@ import { type DualEncoder, dualEncoders } from './dual.js';
  *
  * - 'kiln-judge' (FID and FVD): the 64-d penultimate features of the video judge shipped in
  *   models/video/judge, a classifier of a segment clip's action, shape and colour. FVD embeds each
- *   prompt's segment; FID embeds each frame as a one-frame clip (position, size, colour and outline,
- *   no motion).
+ *   prompt's segment; FID embeds each frame with the video's first frame as a two-frame clip (where the
+ *   object is relative to where it started, size, colour and outline).
  * - 'kiln-dual' (VTM): a text-video dual encoder trained contrastively (CLIP's symmetric InfoNCE)
  *   on segment clips of generated stories and their prompts, shipped in models/storybench/dual. The
  *   video side reads the judge's input statistics of a segment (object trajectory, size, colour and
@@ -41,7 +41,10 @@ async function judgeFeatures(clips: Frames[]): Promise<Float64Array[]> {
 
 export const judgeFrameExtractor: FrameExtractor = {
   name: 'kiln-judge',
-  embedFrames: (f) => judgeFeatures(Array.from({ length: f.t }, (_, t) => sliceFrames(f, t, t + 1))),
+  // The judge reads positions relative to a clip's first frame, so a frame alone says nothing of where the object
+  // is: each frame is embedded as the two-frame clip (video's first frame, this frame), which keeps how far the
+  // object has come (a still copy of one frame stays at zero while the truth moves).
+  embedFrames: (f) => judgeFeatures(Array.from({ length: f.t }, (_, t) => pickFrames(f, [0, t]))),
 };
 
 export const judgeVideoExtractor: VideoExtractor = {
