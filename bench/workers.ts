@@ -24,7 +24,8 @@ const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src',
 const storage = arg('--storage', process.env.KILN_TEST_POSTGRES ?? 'postgresql://kiln:kiln@127.0.0.1:5432/kiln_test');
 const budget = Number(arg('--budget', '300'));
 const kills = Number(arg('--kills', '20'));
-const counts = arg('--workers', '1,2,4').split(',').map(Number);
+// `--workers 0` skips the throughput rows (kill test only).
+const counts = arg('--workers', '1,2,4').split(',').map(Number).filter((n) => n > 0);
 const rng = createRng(Number(arg('--seed', '1')));
 const env = { ...process.env, KILN_THREADS: '1' };
 const run = `bench${Date.now().toString(36)}`;
@@ -35,7 +36,9 @@ const studyArgs = trained
   : ['--table', dataPath('nb201', 'nb201-cifar10.csv'), '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6'];
 
 const kiln = (args: string[]): ChildProcess => spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
-const exited = (child: ChildProcess) => new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+/** Resolves with the exit code once the child is gone (at once when it already is). */
+const exited = (child: ChildProcess) => new Promise<number | null>((resolve) =>
+  child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.on('close', (code) => resolve(code)));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function create(study: string, studyBudget: number): Promise<void> {
@@ -82,9 +85,12 @@ async function killTest() {
   await create(study, 1_000_000);
   const live: ChildProcess[] = [kiln(['worker', '--storage', storage, '--study', study]), kiln(['worker', '--storage', storage, '--study', study])];
   /** SIGKILLs a worker once it has reserved a trial, at a random moment within the next second. */
+  // Workers that ended by themselves before their kill: a crash, which the kill test must not hide.
+  const ownExits: (number | null)[] = [];
   const kill = async (victim: ChildProcess) => {
     await started(study, victim);
     await sleep(rng.next() * 1000);
+    if (victim.exitCode !== null) ownExits.push(victim.exitCode);
     victim.kill('SIGKILL');
     await exited(victim);
   };
@@ -103,7 +109,7 @@ async function killTest() {
   const failed = trials.filter((t) => t.state === 'failed');
   const retried = failed.filter((f) => trials.some((t) => t.number > f.number && t.arch === f.arch && t.state === 'complete')).length;
   return {
-    kills: kills + live.length, finalBudget: final, evaluated: evaluated(trials), exact: evaluated(trials) === final, lastCodes: codes.join(','),
+    kills: kills + live.length, workersThatExitedBeforeTheirKill: ownExits.join(',') || 'none', finalBudget: final, evaluated: evaluated(trials), exact: evaluated(trials) === final, lastCodes: codes.join(','),
     trials: trials.length, failed: failed.length, retried, running: trials.filter((t) => t.state === 'running').length,
     duplicateNumbers: numbers.length - new Set(numbers).size,
   };

@@ -7,7 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
-import { openStorage, paretoFront, sqliteStorage, type StudySpec, type Trial } from '../src/nas/index.js';
+import { openStorage, paretoFront, sqliteStorage, writeTrialArtifacts, type StudySpec, type Trial } from '../src/nas/index.js';
 import { startDashboard } from '../src/server/index.js';
 import { launchChromium, noChromium } from './browser.js';
 
@@ -114,6 +114,77 @@ test('dashboard API: counts per state, plots with front and constraint, escaping
   new Database(foreign).exec('CREATE TABLE judgements (id INTEGER)');
   await assert.rejects(startDashboard({ storage: `sqlite:${foreign}`, port: 0 }), /not a Kiln study database/);
   await assert.rejects(startDashboard({ storage: 'memory', port: 0 }), /memory storage/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Files for trials 0 and 2 of study 'tiny' (an evaluated and a dominated trial), as a training evaluator keeps them. */
+async function tinyArtifacts(root: string): Promise<void> {
+  for (const n of [0, 2]) {
+    await writeTrialArtifacts(root, 'tiny', n, async (dir) => {
+      fs.writeFileSync(path.join(dir, 'trial.json'), JSON.stringify({ trial: n }));
+      fs.writeFileSync(path.join(dir, 'loss.svg'), '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>');
+    });
+  }
+  fs.mkdirSync(path.join(root, 'tiny', 'trial-1.tmp-999'), { recursive: true }); // a killed worker's unfinished folder
+  fs.writeFileSync(path.join(root, 'tiny', 'trial-1.tmp-999', 'trial.json'), '{}');
+  fs.writeFileSync(path.join(root, 'secret.txt'), 'not a trial file');
+}
+
+test('dashboard artifacts: each trial lists the files it kept; only those are served, sandboxed', async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 's.db');
+  tinyStorage(file);
+  const root = path.join(dir, 'artifacts');
+  await tinyArtifacts(root);
+  const app = await startDashboard({ storage: `sqlite:${file}`, port: 0, artifacts: root });
+  const bare = await startDashboard({ storage: `sqlite:${file}`, port: 0 });
+  try {
+    const view = (await (await fetch(`${app.url}/api/study?name=tiny`)).json()) as { trials: { number: number; artifacts: string[] }[] };
+    assert.deepEqual(view.trials.map((t) => t.artifacts), [['loss.svg', 'trial.json'], [], ['loss.svg', 'trial.json'], [], [], [], [], []]);
+    const res = await fetch(`${app.url}/artifacts/tiny/2/trial.json`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { trial: 2 });
+    const svg = await fetch(`${app.url}/artifacts/tiny/0/loss.svg`);
+    assert.equal(svg.headers.get('content-type'), 'image/svg+xml');
+    assert.match(svg.headers.get('content-security-policy') ?? '', /sandbox/, 'a trial\'s SVG cannot run its script');
+    const status = async (p: string) => (await fetch(app.url + p)).status;
+    for (const p of ['/artifacts/tiny/1/trial.json', '/artifacts/tiny/2/nope.json', '/artifacts/nope/0/trial.json', '/artifacts/tiny/x/trial.json',
+      '/artifacts/tiny/0/..%2F..%2Fsecret.txt', '/artifacts/tiny/0/%2E%2E', '/artifacts/tiny/0', '/artifacts/tiny/0/trial.json/x', '/artifacts/%E0%A4%A/0/a']) {
+      assert.equal(await status(p), 404, p);
+    }
+    assert.equal((await fetch(`${bare.url}/artifacts/tiny/0/trial.json`)).status, 404, 'no --artifacts: nothing served');
+    const none = (await (await fetch(`${bare.url}/api/study?name=tiny`)).json()) as { trials: { artifacts: string[] }[] };
+    assert.ok(none.trials.every((t) => t.artifacts.length === 0));
+  } finally {
+    await app.close();
+    await bare.close();
+  }
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('end to end in Chromium: the trial table links each trial to its files', { skip: noChromium }, async () => {
+  const dir = tmpDir();
+  const file = path.join(dir, 's.db');
+  tinyStorage(file);
+  const root = path.join(dir, 'artifacts');
+  await tinyArtifacts(root);
+  const app = await startDashboard({ storage: `sqlite:${file}`, port: 0, artifacts: root });
+  const browser = await launchChromium();
+  try {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1200 } });
+    await page.goto(app.url);
+    await page.waitForSelector('#trials th[data-key="artifacts"]');
+    assert.deepEqual(await page.locator('#trials tr[data-trial="2"] td.files a').allTextContents(), ['loss.svg', 'trial.json']);
+    assert.equal(await page.locator('#trials tr[data-trial="1"] td.files a').count(), 0);
+    // Clicking opens the file in a new tab.
+    const [opened] = await Promise.all([page.context().waitForEvent('page'), page.click('#trials tr[data-trial="2"] td.files a:text("trial.json")')]);
+    await opened.waitForLoadState();
+    assert.equal(opened.url(), `${app.url}/artifacts/tiny/2/trial.json`);
+    assert.deepEqual(JSON.parse(await opened.textContent('body') ?? ''), { trial: 2 });
+  } finally {
+    await browser.close();
+    await app.close();
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

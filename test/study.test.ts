@@ -8,8 +8,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
 import { createRng, dataPath, KilnError, projectRoot } from '../src/core/index.js';
 import {
-  bestSoFar, bestTrial, controllers, createController, isNotEvaluable, loadTable, memoryStorage, nb201Space, openStudy, paretoFront,
-  runStudy, sqliteStorage, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type PendingTrial, type Study, type StudyConfig, type Trial,
+  bestSoFar, bestTrial, controllers, createController, isNotEvaluable, listTrialArtifacts, loadTable, memoryStorage, nb201Space, openStudy, paretoFront,
+  runStudy, sqliteStorage, trialArtifactDir, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type PendingTrial, type Study, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
 import { MAX_NOT_EVALUABLE_IN_A_ROW } from '../src/nas/study.js';
 
@@ -134,6 +134,43 @@ test('an evaluation error fails the trial and stops the run', async () => {
   assert.equal(trials.length, 1);
   assert.equal(trials[0].state, 'failed');
   assert.match(trials[0].error!, /the device went away/);
+});
+
+test('trial artifacts: an evaluated trial keeps what its evaluator wrote; a failed one, or one failed under it by another worker, keeps nothing', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-artifacts-'));
+  const table = loadTable(TABLE, nb201Space);
+  let fail = false;
+  /** Writes note.txt into the folder it is given, then throws when `fail` is set. */
+  const writing: Evaluator = {
+    name: 'writing', metrics: table.columns,
+    evaluate: async (a, _signal, dir) => {
+      assert.ok(dir && fs.readdirSync(dir).length === 0, 'an empty folder to fill');
+      fs.writeFileSync(path.join(dir, 'note.txt'), nb201Space.toString(a));
+      if (fail) throw new KilnError('the device went away');
+      return table.row(table.rowOf(a));
+    },
+  };
+  const storage = memoryStorage();
+  const study = openStudy({ study: config({ constraints: [] }), storage, evaluator: writing, artifacts: root });
+  const first = await study.evaluate(study.ask());
+  assert.equal(first.state, 'complete');
+  assert.deepEqual([...listTrialArtifacts(root, 's1')], [[first.number, ['note.txt']]]);
+  assert.equal(fs.readFileSync(path.join(trialArtifactDir(root, 's1', first.number), 'note.txt'), 'utf8'), first.arch);
+
+  fail = true;
+  await assert.rejects(study.evaluate(study.ask()), /the device went away/);
+  fail = false;
+  // Another worker fails the running trial (its owner looked gone) while this one still evaluates it.
+  const lost = study.ask();
+  const taken: Evaluator = { ...writing, evaluate: async (a, signal, dir) => {
+    storage.expireTrials('s1', { graceMs: -1 });
+    return writing.evaluate(a, signal, dir);
+  } };
+  const other = openStudy({ study: config({ constraints: [] }), storage, evaluator: taken, artifacts: root });
+  assert.equal((await other.evaluate(lost)).state, 'failed');
+  assert.deepEqual(fs.readdirSync(path.join(root, 's1')), [`trial-${first.number}`], 'only the evaluated trial has a folder; no temporary ones are left');
+  assert.throws(() => trialArtifactDir(root, '..', 0), /cannot keep artifacts/);
+  fs.rmSync(root, { recursive: true, force: true });
 });
 
 test('every controller searches a partial table: it proposes only rows, the budget counts evaluations, runs are seeded', async () => {

@@ -14,7 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/index.js';
 import { register as registerStudy } from '../src/cli/commands/study.js';
 import { KilnError } from '../src/core/index.js';
-import { createEvaluator, getSpace, mlpParams, mlpWidths, normalizeStudy, openStorage } from '../src/nas/index.js';
+import { loadDataset, splitDataset, standardizeSplits } from '../src/data/index.js';
+import {
+  createEvaluator, getSpace, listTrialArtifacts, mlpParams, mlpWidths, normalizeStudy, openStorage, trialArtifactDir, TRAIN_METRICS, type Trial,
+} from '../src/nas/index.js';
+import { loadModel } from '../src/nn/index.js';
+import { evaluate } from '../src/train/index.js';
 import { runCommands } from './helpers.js';
 import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
 
@@ -27,8 +32,8 @@ const createArgs = (storage: string, extra: string[] = []) => ['study', 'create'
   '--objective', 'val_acc', '--budget', '6', '--seed', '2', '--storage', storage, '--study', 't1', ...extra];
 const freshStorage = () => `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-worker-')), 'w.db')}`;
 
-function startWorker(storage: string) {
-  const child = spawn(process.execPath, [CLI, 'worker', '--storage', storage, '--study', 't1', '--json'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+function startWorker(storage: string, extra: string[] = []) {
+  const child = spawn(process.execPath, [CLI, 'worker', '--storage', storage, '--study', 't1', '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d) => { stdout += d; });
@@ -39,11 +44,12 @@ function startWorker(storage: string) {
 after(dropTestSchemas);
 
 const backends: [string, () => string, string | false][] = [['sqlite', freshStorage, false], ['postgres', freshPostgresUri, noPostgres]];
-for (const [backend, storageUri, skip] of backends) test(`two workers train the trials of one study on ${backend} to exactly its budget, every trial with its accuracy`, { skip }, async () => {
+for (const [backend, storageUri, skip] of backends) test(`two workers train the trials of one study on ${backend} to exactly its budget, every trial with its accuracy and its files`, { skip }, async () => {
   const storage = storageUri();
   const made = kiln(createArgs(storage));
   assert.equal(made.status, 0, made.stderr);
-  const runs = await Promise.all([startWorker(storage), startWorker(storage)]);
+  const artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-artifacts-'));
+  const runs = await Promise.all([startWorker(storage, ['--artifacts', artifacts]), startWorker(storage, ['--artifacts', artifacts])]);
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   const reports = runs.map((r) => JSON.parse(r.stdout) as { worker: string; done: number; finished: number });
   assert.deepEqual(reports.map((r) => r.done), [6, 6]);
@@ -63,7 +69,33 @@ for (const [backend, storageUri, skip] of backends) test(`two workers train the 
     assert.equal(params, mlpParams(4, mlpWidths(space, space.parse(t.arch)), 3));
     assert.ok(train_steps >= STEPS && train_steps < STEPS + 6, `train_steps ${train_steps}`);
   }
+  await checkTrialFiles(artifacts, trials);
 });
+
+/**
+ * Each trial kept its files, and they are its own: the saved model scores the stored validation
+ * accuracy on the study's split, trial.json repeats the stored metrics, the loss curve is an SVG.
+ */
+async function checkTrialFiles(root: string, trials: readonly Trial[]): Promise<void> {
+  assert.deepEqual(fs.readdirSync(path.join(root, 't1')).sort(), trials.map((t) => `trial-${t.number}`).sort(), 'one folder per trial, no temporary ones');
+  await initBackend();
+  const { splits } = standardizeSplits(splitDataset(loadDataset('iris'), { seed: 0 }));
+  for (const t of trials) {
+    assert.deepEqual(listTrialArtifacts(root, 't1').get(t.number), ['loss.svg', 'model.json', 'trial.json', 'weights.bin']);
+    const dir = trialArtifactDir(root, 't1', t.number);
+    const record = JSON.parse(fs.readFileSync(path.join(dir, 'trial.json'), 'utf8'));
+    assert.equal(record.arch, t.arch);
+    assert.deepEqual(record.metrics, Object.fromEntries(Object.entries(t.metrics).filter(([k]) => TRAIN_METRICS.includes(k as never))));
+    assert.match(fs.readFileSync(path.join(dir, 'loss.svg'), 'utf8'), /^<svg[^]*<path d="M/);
+    const model = await loadModel(dir);
+    try {
+      assert.equal((model.getUserDefinedMetadata() as { kiln: { data: string } }).kiln.data, 'iris', 'tagged for kiln explain');
+      assert.equal((await evaluate(model, splits.val)).accuracy, t.metrics.val_acc, `trial ${t.number}'s saved model scores its val_acc`);
+    } finally {
+      model.dispose();
+    }
+  }
+}
 
 test('the train evaluator is seeded: the same candidate trains to the same accuracies', async () => {
   await initBackend();

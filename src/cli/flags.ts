@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import { Option } from 'commander';
-import { KilnError, describeOptions, parseOptions, type OptionSpec, type OptionValue } from '../core/index.js';
+import { KilnError, checkOutputDir, describeOptions, parseOptions, type OptionSpec, type OptionValue } from '../core/index.js';
 import { BACKENDS } from '../backend/index.js';
 
 export interface NumberBounds {
@@ -51,6 +51,16 @@ export const positiveParser = (flag: string) => (value: string): number => {
   const n = num(value, flag);
   if (n <= 0) throw new KilnError(`${flag} must be a positive number (got '${value}')`);
   return n;
+};
+
+/** `--artifacts` of the commands that evaluate trials and of the dashboard that links to their files. */
+export const ARTIFACTS_HELP = 'folder where trials keep their files (DIR/STUDY/trial-N: a trained trial\'s model, loss curve and trial.json); ' +
+  'workers on many machines give a folder they share; kiln dashboard --artifacts links to them';
+
+/** Commander argument parser for a folder Kiln writes into (made when missing; refused when a file is in the way). */
+export const outputDirParser = (flag: string) => (value: string): string => {
+  checkOutputDir(value, flag);
+  return value;
 };
 
 /** Splits a comma-separated flag value, dropping empty entries. */

@@ -144,12 +144,16 @@ export function standardize(ds: Dataset, s: Standardizer): Dataset {
 }
 
 /**
- * The seeded stratified split searches train and score on: tabular sets are standardized with the
- * training split's statistics (images are left as they are).
+ * Tabular splits standardized with the training split's statistics, which are returned so a saved
+ * model can be fed the same way later; image splits are left as they are (standardizer null).
  */
-export function searchSplits(ds: Dataset, seed: number): Splits {
-  const sp = splitDataset(ds, { seed });
-  if (sp.train.shape.length > 1) return sp;
+export function standardizeSplits(sp: Splits): { splits: Splits; standardizer: Standardizer | null } {
+  if (sp.train.shape.length > 1) return { splits: sp, standardizer: null };
   const s = fitStandardizer(sp.train);
-  return { train: standardize(sp.train, s), val: standardize(sp.val, s), test: standardize(sp.test, s) };
+  return { splits: { train: standardize(sp.train, s), val: standardize(sp.val, s), test: standardize(sp.test, s) }, standardizer: s };
+}
+
+/** The seeded stratified split searches train and score on, standardized as `standardizeSplits` does. */
+export function searchSplits(ds: Dataset, seed: number): Splits {
+  return standardizeSplits(splitDataset(ds, { seed })).splits;
 }

@@ -7,7 +7,7 @@
  */
 export {
   type Dataset, type Splits, type SplitOptions, type Standardizer,
-  exampleSize, numExamples, subset, splitDataset, sample, fitStandardizer, standardize, searchSplits,
+  exampleSize, numExamples, subset, splitDataset, sample, fitStandardizer, standardize, standardizeSplits, searchSplits,
 } from './dataset.js';
 export { loadCsv, parseCsv, type CsvOptions, type CsvRecord } from './csv.js';
 export { loadMnist, loadFashionMnist, fashionMnistDir } from './images.js';

@@ -17,7 +17,11 @@ export interface Evaluator {
   covers?(a: Architecture): boolean;
   /** The architectures it scores, when `covers` is set and they can be listed. */
   readonly candidates?: readonly Architecture[];
-  evaluate(a: Architecture, signal?: AbortSignal): Promise<TrialMetrics>;
+  /**
+   * `artifacts`: an empty folder for what a user wants to keep from this trial (its saved model, plots,
+   * a report), given when the study keeps artifacts (see `writeTrialArtifacts`); absent otherwise.
+   */
+  evaluate(a: Architecture, signal?: AbortSignal, artifacts?: string): Promise<TrialMetrics>;
 }
 
 /**

@@ -12,6 +12,7 @@ export {
   type Evaluator, type EvaluatorContext, type EvaluatorFactory, type TrialMetrics,
 } from './evaluators.js';
 export * from './cost/index.js';
+export { trialArtifactDir, writeTrialArtifacts, listTrialArtifacts, trialArtifactFile } from './artifacts.js';
 export { loadTable, tableFromCsv, tableFromJson, type BenchmarkTable, type TableOptions } from './table.js';
 export {
   openStudy, joinStudy, runStudy, normalizeStudy, bestTrial, isNotEvaluable, DEFAULT_GRACE_MS, DEFAULT_HEARTBEAT_MS,

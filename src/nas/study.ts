@@ -4,6 +4,7 @@ import { createController, controllers, type Controller, type ControllerOptions 
 import {
   createConstraintSet, formatConstraint, parseConstraints, resolveCostModel, type Constraint, type ConstraintSet, type CostContext, type CostModel,
 } from './cost/index.js';
+import { removeTrialArtifacts, writeTrialArtifacts } from './artifacts.js';
 import { createEvaluator, evaluatorOptions, type Evaluator, type TrialMetrics } from './evaluators.js';
 import { getSpace, type Architecture, type SearchSpace } from './space/index.js';
 import { isEvaluated, TrialNotRunningError, workerId, type Direction, type StateSlot, type Storage, type StudySpec, type Trial } from './storage/index.js';
@@ -73,6 +74,11 @@ export interface OpenStudyOptions {
   worker?: string;
   /** Another worker's running trial is failed and retried once its heartbeat is this old; default DEFAULT_GRACE_MS. */
   graceMs?: number;
+  /**
+   * Folder where evaluated trials keep their files (ARTIFACTS/STUDY/trial-N, see `writeTrialArtifacts`);
+   * without it the evaluator is given none and keeps nothing.
+   */
+  artifacts?: string;
 }
 
 export interface RunStudyOptions extends OpenStudyOptions, StudyRunOptions {}
@@ -361,7 +367,11 @@ export function openStudy(opts: OpenStudyOptions): Study {
         let metrics: TrialMetrics;
         try {
           metrics = constraints.costs(t.arch);
-          if (constraints.feasibleCosts(metrics)) metrics = { ...metrics, ...(await evaluator.evaluate(t.arch, signal)) };
+          if (constraints.feasibleCosts(metrics)) {
+            const evaluate = (dir?: string) => evaluator.evaluate(t.arch, signal, dir);
+            const root = opts.artifacts;
+            metrics = { ...metrics, ...(await (root === undefined ? evaluate() : writeTrialArtifacts(root, spec.name, t.number, evaluate))) };
+          }
         } catch (e) {
           study.fail(t, (e as Error).message);
           throw e;
@@ -369,6 +379,8 @@ export function openStudy(opts: OpenStudyOptions): Study {
         return study.tell(t, metrics);
       } catch (e) {
         if (!(e instanceof TrialNotRunningError)) throw e;
+        // Another worker failed this trial meanwhile and will redo it: its files are not this trial's result.
+        if (opts.artifacts !== undefined) removeTrialArtifacts(opts.artifacts, spec.name, t.number);
         return storage.trials(spec.name)[t.number];
       }
     },
@@ -437,6 +449,7 @@ export interface JoinStudyOptions {
   name: string;
   worker?: string;
   graceMs?: number;
+  artifacts?: string;
 }
 
 /**
@@ -454,7 +467,7 @@ export function joinStudy(opts: JoinStudyOptions): Study {
   if (config.table !== undefined && !fs.existsSync(config.table)) {
     throw new KilnError(`study '${opts.name}' reads table ${config.table}, which is not here (run the worker where that path holds the same file)`);
   }
-  return openStudy({ study: config, storage: opts.storage, worker: opts.worker, graceMs: opts.graceMs });
+  return openStudy({ study: config, storage: opts.storage, worker: opts.worker, graceMs: opts.graceMs, artifacts: opts.artifacts });
 }
 
 /**

@@ -47,6 +47,8 @@ export interface TrialRow {
   metrics: Record<string, number>;
   error: string | null;
   worker: string | null;
+  /** Names of the trial's files (its saved model, plots, report) under the dashboard's artifact folder. */
+  artifacts: string[];
 }
 
 export interface StudyView extends StudySummary {
@@ -113,9 +115,10 @@ const constraintsOf = (spec: StudySpec): Constraint[] => {
 
 /**
  * The full view of a study. `cost` picks the scatter's x metric; by default the first
- * constrained metric the trials carry, else the first metric they carry by name.
+ * constrained metric the trials carry, else the first metric they carry by name. `artifacts`: each
+ * trial's files (see `listTrialArtifacts`).
  */
-export function studyView(record: StudyRecord, trials: readonly Trial[], cost?: string): StudyView {
+export function studyView(record: StudyRecord, trials: readonly Trial[], cost?: string, artifacts: ReadonlyMap<number, string[]> = new Map()): StudyView {
   const spec = record.spec;
   const constraints = constraintsOf(spec);
   const constrained = constraints.map((c) => c.metric);
@@ -145,6 +148,9 @@ export function studyView(record: StudyRecord, trials: readonly Trial[], cost?: 
       guides: constraints.filter((c) => c.metric === chosen).map((c) => ({ value: c.bound, label: `${c.metric} ${c.op} ${c.bound}` })),
     }),
     workers: workerProgress(trials),
-    trials: trials.map((t) => ({ number: t.number, arch: t.arch, status: trialStatus(t), value: t.value, metrics: t.metrics, error: t.error, worker: t.worker })),
+    trials: trials.map((t) => ({
+      number: t.number, arch: t.arch, status: trialStatus(t), value: t.value, metrics: t.metrics, error: t.error, worker: t.worker,
+      artifacts: artifacts.get(t.number) ?? [],
+    })),
   };
 }

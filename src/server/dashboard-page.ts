@@ -27,6 +27,7 @@ td.num,th.num{text-align:right}
 td.arch,td.worker{font-family:ui-monospace,monospace;font-size:.92em}td.worker{white-space:nowrap}#workers-title{margin:1em 0 .4em}
 td.status.infeasible,td.status.not-evaluable{color:#6b7280}td.status.failed{color:#b42318}td.status.running{color:#0b57d0}
 td.error{color:#8a4b00;max-width:28em;overflow:hidden;text-overflow:ellipsis}
+td.files{white-space:nowrap}td.files a{color:#0b57d0;margin-right:.6em}
 #study-list tbody tr{cursor:pointer}#study-list tbody tr:hover{background:#f3f7ff}
 #study-list tr.selected{background:#e4eeff}
 #study-list a{color:#0b57d0;text-decoration:none;font-weight:600}
@@ -42,7 +43,7 @@ th[aria-sort=ascending] button::after{content:" \\25B2";font-size:.75em}th[aria-
 .plots figure{margin:0}.plots svg{width:100%;height:auto;display:block}
 .plot-head{display:flex;gap:.6em;align-items:baseline;flex-wrap:wrap}
 .legend{display:flex;flex-wrap:wrap;gap:.4em 1.2em;font-size:.9em;color:#333;margin:.3em 0 0;padding:0;list-style:none}
-.legend li{display:flex;align-items:center;gap:.4em}
+.legend li{display:flex;align-items:center;gap:.4em}.legend li[hidden]{display:none}
 .sw{display:inline-block;width:18px;height:10px}
 .sw.dot::before{content:"";display:block;width:8px;height:8px;margin:1px 5px;border-radius:50%;background:var(--c)}
 .sw.line{border-top:2.5px solid var(--c);height:0;margin-top:2px}
@@ -84,7 +85,7 @@ A failed trial of a worker that stopped sending heartbeats is retried by another
 <label>cost <select id="cost"></select></label></div><div id="scatter"></div>
 <ul class="legend"><li><span class="sw dot" style="--c:${c.points}"></span>evaluated trial</li>
 <li><span class="sw line" style="--c:${c.front}"></span><span id="front-label">Pareto front</span></li>
-<li><span class="sw dash" style="--c:${c.guide}"></span>constraint</li></ul>
+<li id="constraint-key"><span class="sw dash" style="--c:${c.guide}"></span>constraint</li></ul>
 <p class="note" id="scatter-note"></p></figure>
 </div>
 <h2 id="trials-title">Trials</h2>
@@ -136,13 +137,28 @@ function columns(v) {
     { key: 'value', label: v.objective, num: true, get: (t) => t.value },
     ...v.costMetrics.map((m) => ({ key: 'metric:' + m, label: m, num: true, get: (t) => (typeof t.metrics[m] === 'number' ? t.metrics[m] : null) })),
     { key: 'worker', label: 'worker', get: (t) => t.worker, cls: 'worker' },
+    ...(v.trials.some((t) => t.artifacts.length) ? [{ key: 'artifacts', label: 'files', get: (t) => t.artifacts.length || null, links: true, cls: 'files' }] : []),
     // The long architecture strings come after the numbers, so those show without scrolling.
     { key: 'arch', label: 'architecture', get: (t) => t.arch, cls: 'arch' },
     { key: 'error', label: 'note', get: (t) => t.error, cls: 'error' },
   ];
 }
 
+/** A cell linking to each file the trial kept (its model, plots, report), served under /artifacts/. */
+function fileLinks(study, t) {
+  const td = document.createElement('td');
+  td.className = 'files';
+  for (const name of t.artifacts) {
+    const a = document.createElement('a');
+    a.href = '/artifacts/' + [study, String(t.number), name].map(encodeURIComponent).join('/');
+    a.textContent = name; a.target = '_blank'; a.rel = 'noopener';
+    td.appendChild(a);
+  }
+  return td;
+}
+
 function renderTrials(v) {
+  const study = v.name;
   const cols = columns(v);
   const col = cols.find((c) => c.key === state.sort.key) || cols[0];
   const sign = state.sort.dir;
@@ -173,6 +189,10 @@ function renderTrials(v) {
     tr.dataset.trial = String(t.number);
     for (const c of cols) {
       const v = c.get(t);
+      if (c.links) {
+        tr.appendChild(fileLinks(study, t));
+        continue;
+      }
       const td = cell(tr, c.num ? fmt(v) : (v === null ? '' : String(v)), c.num ? 'num' : c.key === 'status' ? 'status ' + v.replace(' ', '-') : c.cls);
       if (c.key === 'error' && v) td.title = v;
     }
@@ -225,6 +245,8 @@ function renderStudy(v) {
   }
   sel.value = v.cost || '';
   sel.disabled = !v.costMetrics.length;
+  // The key names a constraint line only when one is drawn on this cost axis.
+  $('constraint-key').hidden = !v.scatterSvg.includes('class="constraint"');
   $('front-label').textContent = 'Pareto front (' + v.front.length + ' of ' + v.plotted.length + ' trials)';
   const notes = [];
   if (v.counts.infeasible) notes.push(v.counts.infeasible + ' infeasible trials have no objective and are not drawn.');

@@ -1,4 +1,4 @@
-import { colorOf, ticks } from '../report/index.js';
+import { colorOf, tickLabel, ticks } from '../report/index.js';
 
 /**
  * The dashboard's two plots as inline SVG: the best-so-far curve and objective vs cost with
@@ -61,11 +61,11 @@ function axes(xs: number[], ys: number[], xLabel: string, yLabel: string, intege
   const tickAt = (lo: number, hi: number, n: number) => (xs.length && ys.length ? ticks(lo, hi, n) : []);
   for (const t of tickAt(y0, y1, 6)) {
     parts.push(`<line x1="${M.l}" x2="${W - M.r}" y1="${sy(t).toFixed(1)}" y2="${sy(t).toFixed(1)}" stroke="#eceff3"/>`,
-      `<text x="${M.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end" fill="#444">${fmt(t)}</text>`);
+      `<text x="${M.l - 6}" y="${(sy(t) + 4).toFixed(1)}" text-anchor="end" fill="#444">${tickLabel(t)}</text>`);
   }
   for (const t of tickAt(x0, x1, 7).filter((t) => !integerX || Number.isInteger(t))) {
     parts.push(`<line x1="${sx(t).toFixed(1)}" x2="${sx(t).toFixed(1)}" y1="${M.t}" y2="${H - M.b}" stroke="#eceff3"/>`,
-      `<text x="${sx(t).toFixed(1)}" y="${H - M.b + 16}" text-anchor="middle" fill="#444">${fmt(t)}</text>`);
+      `<text x="${sx(t).toFixed(1)}" y="${H - M.b + 16}" text-anchor="middle" fill="#444">${tickLabel(t)}</text>`);
   }
   parts.push(`<rect x="${M.l}" y="${M.t}" width="${W - M.l - M.r}" height="${H - M.t - M.b}" fill="none" stroke="#8a939e"/>`,
     `<text x="${(M.l + W - M.r) / 2}" y="${H - 6}" text-anchor="middle">${escapeXml(xLabel)}</text>`,

@@ -1,6 +1,8 @@
+import fs from 'node:fs';
 import http from 'node:http';
+import path from 'node:path';
 import { KilnError } from '../core/index.js';
-import { openStorage, type Storage } from '../nas/index.js';
+import { listTrialArtifacts, openStorage, trialArtifactFile, type Storage } from '../nas/index.js';
 import { HttpError, listen, send, sendError, sendJson, type RunningServer } from './http.js';
 import { studySummary, studyView } from './dashboard-data.js';
 import { dashboardPage } from './dashboard-page.js';
@@ -17,7 +19,15 @@ export interface DashboardOptions {
   port?: number;
   /** How often the page asks for news, in milliseconds. */
   pollMs?: number;
+  /** The folder workers keep trial files in (`--artifacts`); the trial table links to them. */
+  artifacts?: string;
 }
+
+/** Content types of the files trials keep; anything else is served as bytes to download. */
+const ARTIFACT_TYPES: Record<string, string> = {
+  '.json': 'application/json; charset=utf-8', '.svg': 'image/svg+xml', '.png': 'image/png', '.gif': 'image/gif',
+  '.html': 'text/html; charset=utf-8', '.md': 'text/markdown; charset=utf-8', '.csv': 'text/csv; charset=utf-8', '.txt': 'text/plain; charset=utf-8',
+};
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
@@ -49,9 +59,29 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningSer
     return reading(opts.storage, async (s) => {
       const record = await s.getStudy(name);
       if (!record) throw new HttpError(404, `no study '${name}' in ${opts.storage}`);
-      const view = studyView(record, await s.trials(name), cost);
+      const view = studyView(record, await s.trials(name), cost, opts.artifacts === undefined ? undefined : listTrialArtifacts(opts.artifacts, name));
       if (cost !== undefined && !view.costMetrics.includes(cost)) throw new HttpError(400, `study '${name}' has no metric '${cost}'`);
       return view;
+    });
+  };
+
+  /** /artifacts/STUDY/NUMBER/FILE: one of the files kept by a trial of a study in this storage. */
+  const artifact = async (url: URL, res: http.ServerResponse) => {
+    const missing = new HttpError(404, `no such trial file: ${url.pathname}`);
+    let parts: string[];
+    try {
+      parts = url.pathname.split('/').slice(2).map(decodeURIComponent);
+    } catch {
+      throw missing; // Malformed %-escapes.
+    }
+    const [study, number, file] = parts;
+    if (opts.artifacts === undefined || parts.length !== 3 || !/^\d+$/.test(number)) throw missing;
+    if (!(await reading(opts.storage, async (s) => (await s.getStudy(study)) !== undefined))) throw missing;
+    const found = trialArtifactFile(opts.artifacts, study, Number(number), file);
+    if (found === undefined) throw missing;
+    // A trial's own SVG or HTML may not run script or reach anything but itself.
+    send(res, 200, ARTIFACT_TYPES[path.extname(found)] ?? 'application/octet-stream', fs.readFileSync(found), {
+      'content-security-policy': "default-src 'none'; img-src 'self'; style-src 'unsafe-inline'; sandbox",
     });
   };
 
@@ -68,7 +98,7 @@ export async function startDashboard(opts: DashboardOptions): Promise<RunningSer
         '/api/studies': async () => sendJson(res, 200, await studies()),
         '/api/study': async () => sendJson(res, 200, await study(url)),
       };
-      const route = routes[url.pathname];
+      const route = url.pathname.startsWith('/artifacts/') ? () => artifact(url, res) : routes[url.pathname];
       if (!route) throw new HttpError(404, `not found: ${url.pathname}`);
       if (req.method !== 'GET') throw new HttpError(405, `method ${req.method} not allowed`);
       await route();

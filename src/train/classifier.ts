@@ -1,9 +1,7 @@
 import path from 'node:path';
 import { KilnError, checkOutputDir } from '../core/index.js';
-import { ensureBackend, setSeed } from '../backend/index.js';
-import {
-  fitStandardizer, loadDataset, numExamples, sample, splitDataset, standardize, type Dataset, type Splits, type Standardizer,
-} from '../data/index.js';
+import { ensureBackend, setSeed, type tf } from '../backend/index.js';
+import { loadDataset, numExamples, sample, splitDataset, standardizeSplits, type Dataset, type Standardizer } from '../data/index.js';
 import { models, saveModel, type ModelSpec } from '../nn/index.js';
 import { fit, type FitOptions, type FitResult } from './fit.js';
 import { evaluate, type EvalMetrics } from './metrics.js';
@@ -54,13 +52,14 @@ export interface ClassifierRun extends ClassifierReady {
 }
 
 /** Tabular features are standardized with statistics of the training split; images stay in [0, 1]. */
-function prepare(splits: Splits): { splits: Splits; standardizer: Standardizer | null } {
-  if (splits.train.shape.length > 1) return { splits, standardizer: null };
-  const s = fitStandardizer(splits.train);
-  return {
-    splits: { train: standardize(splits.train, s), val: standardize(splits.val, s), test: standardize(splits.test, s) },
-    standardizer: s,
-  };
+/**
+ * Stores in the model what a later `kiln explain/attack` needs to feed it the way it was trained:
+ * the dataset's name, classes, features, input shape and the tabular standardizer.
+ */
+export function setClassifierMetadata(model: tf.LayersModel, ds: Dataset, standardizer: Standardizer | null): void {
+  model.setUserDefinedMetadata({
+    kiln: { data: ds.name, classNames: ds.classNames, featureNames: ds.featureNames, inputShape: ds.shape, standardizer },
+  });
 }
 
 /**
@@ -77,17 +76,14 @@ export async function trainClassifier(job: ClassifierJob): Promise<ClassifierRun
   checkOutputDir(job.out, 'output folder');
   let full: Dataset = loadDataset(job.data, { target: job.target });
   if (job.limit !== undefined) full = sample(full, job.limit, seed);
-  const { splits, standardizer } = prepare(splitDataset(full, { val: job.val ?? 0.15, test: job.test ?? 0.15, seed }));
+  const { splits, standardizer } = standardizeSplits(splitDataset(full, { val: job.val ?? 0.15, test: job.test ?? 0.15, seed }));
   const hasVal = numExamples(splits.val) > 0;
   if (job.patience !== undefined && !hasVal) throw new KilnError('early stopping (patience) needs a validation split (val > 0)');
 
   setSeed(seed);
   const model = build({ inputShape: full.shape, numClasses: full.classNames.length, hidden: job.hidden, activation: job.activation, dropout: job.dropout });
   try {
-    // Everything a later `kiln explain/attack` needs to feed the model the way it was trained.
-    model.setUserDefinedMetadata({
-      kiln: { data: full.name, classNames: full.classNames, featureNames: full.featureNames, inputShape: full.shape, standardizer },
-    });
+    setClassifierMetadata(model, full, standardizer);
     const ready: ClassifierReady = {
       dataset: full.name, inputShape: full.shape, sizes: { train: numExamples(splits.train), val: numExamples(splits.val), test: numExamples(splits.test) },
       parameters: model.countParams(), checkpointDir: path.join(job.out, 'checkpoint'),

@@ -5,7 +5,7 @@
  * @module kiln/train
  */
 export { fit, type FitData, type FitOptions, type FitResult, type BatchEvent, type ResumeEvent, type TrainingObjective, type EarlyStopping, type Monitor } from './fit.js';
-export { trainClassifier, type ClassifierJob, type ClassifierReady, type ClassifierRun } from './classifier.js';
+export { trainClassifier, setClassifierMetadata, type ClassifierJob, type ClassifierReady, type ClassifierRun } from './classifier.js';
 export { schedules, createSchedule, type Schedule, type ScheduleOptions, type ScheduleFactory } from './schedules.js';
 export { Adam } from './adam.js';
 export { optimizers, createOptimizer, setLearningRate, type OptimizerOptions, type OptimizerFactory } from './optimizers.js';

@@ -5,7 +5,7 @@
 import net from 'node:net';
 import { Command } from 'commander';
 import { KilnError } from '../../core/index.js';
-import { num } from '../flags.js';
+import { num, outputDirParser } from '../flags.js';
 import { startDashboard } from '../../server/index.js';
 
 /** An IP address or a host name (letters, digits, dots, dashes); checked in the action, as a name may look like a number. */
@@ -21,8 +21,10 @@ export function register(program: Command): void {
     .option('--storage <uri>', 'where studies live: sqlite:FILE.db (opened read-only)', 'sqlite:kiln.db')
     .option('--port <n>', 'TCP port (0 picks a free one)', (v: string) => num(v, '--port', { int: true, min: 0, max: 65535 }), 8090)
     .option('--host <addr>', 'address to bind (127.0.0.1 keeps the page on this machine)', '127.0.0.1')
-    .action(async (opts: { storage: string; port: number; host: string }) => {
-      const app = await startDashboard({ storage: opts.storage, host: checkHost(opts.host), port: opts.port });
+    .option('--artifacts <dir>', 'the folder the searches and workers were given as --artifacts: the trial table links each trial to its files',
+      outputDirParser('--artifacts'))
+    .action(async (opts: { storage: string; port: number; host: string; artifacts?: string }) => {
+      const app = await startDashboard({ storage: opts.storage, host: checkHost(opts.host), port: opts.port, artifacts: opts.artifacts });
       console.log(`dashboard of ${opts.storage} on ${app.url}; Ctrl-C to stop`);
       process.once('SIGINT', () => void app.close().then(() => process.exit(0)));
     });

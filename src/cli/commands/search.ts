@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
-import { collect, intFlag, interruptSignal, optionFlags, optionsHelp } from '../flags.js';
+import { ARTIFACTS_HELP, collect, intFlag, interruptSignal, optionFlags, optionsHelp, outputDirParser } from '../flags.js';
 import {
   controllerOptions, controllers, evaluatorOptions, evaluators, getSpace, isNotEvaluable, loadTable, openStorage, openStudy, spaces, bestTrial, type BenchmarkTable, type ControllerOptions, type StudyConfig, type StudyRun, type Trial,
 } from '../../nas/index.js';
@@ -22,6 +22,7 @@ export interface SearchFlags {
   seed: string;
   storage: string;
   study?: string;
+  artifacts?: string;
   json?: boolean;
 }
 
@@ -77,7 +78,8 @@ export function addStudyOptions(command: Command): Command {
     .option('--budget <n>', 'stop when this many trials are evaluated (infeasible ones are recorded but free)', '200')
     .option('--seed <n>', 'random seed of the controller', '0')
     .option('--storage <uri>', 'where trials live: sqlite:FILE.db, postgresql://USER:PASSWORD@HOST:PORT/DB or memory', 'sqlite:kiln.db')
-    .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)');
+    .option('--study <name>', 'study name; re-running the same command resumes it (default: SPACE-CONTROLLER-seedSEED)')
+    .option('--artifacts <dir>', ARTIFACTS_HELP, outputDirParser('--artifacts'));
 }
 
 /** The study config and budget a command's study flags describe; bad values are KilnErrors. */
@@ -130,7 +132,7 @@ Examples:
       const progress = createProgress({ label: `search ${name}`, total: budget, quiet: flags.json });
       let best: number | undefined;
       try {
-        const study = openStudy({ study: config, storage });
+        const study = openStudy({ study: config, storage, artifacts: flags.artifacts });
         if (flags.table && !flags.json) tableNote(loadTable(flags.table, getSpace(flags.space), { archColumn: flags.archColumn }));
         const run = await study.run({
           budget,

@@ -1,6 +1,6 @@
 import { Command } from 'commander';
 import { createProgress, KilnError } from '../../core/index.js';
-import { interruptSignal, intParser, positiveParser } from '../flags.js';
+import { ARTIFACTS_HELP, interruptSignal, intParser, outputDirParser, positiveParser } from '../flags.js';
 import { DEFAULT_GRACE_MS, DEFAULT_HEARTBEAT_MS, joinStudy, openStorage } from '../../nas/index.js';
 
 interface WorkerFlags {
@@ -9,6 +9,7 @@ interface WorkerFlags {
   budget?: number;
   heartbeat: number;
   grace: number;
+  artifacts?: string;
   json?: boolean;
 }
 
@@ -22,6 +23,7 @@ export function register(program: Command): void {
     .option('--heartbeat <s>', 'seconds between heartbeats of this worker\'s running trial', positiveParser('--heartbeat'), DEFAULT_HEARTBEAT_MS / 1000)
     .option('--grace <s>', 'seconds without a heartbeat after which another worker\'s running trial is failed and retried',
       positiveParser('--grace'), DEFAULT_GRACE_MS / 1000)
+    .option('--artifacts <dir>', ARTIFACTS_HELP, outputDirParser('--artifacts'))
     .option('--json', 'print the result as JSON on stdout')
     .addHelpText('after', `
 Any number of workers, on any number of machines, may join one study: each reserves the next trial in a
@@ -38,13 +40,14 @@ Examples (one command creates the study, then workers join it):
   kiln worker --storage postgresql://kiln:kiln@db:5432/kiln --study s1     # on each machine
   kiln study create --space mlp2 --evaluator train --evaluator-option dataset=digits --evaluator-option steps=200 \\
     --objective val_acc --controller random --budget 40 --storage postgresql://kiln:kiln@db:5432/kiln --study m1
-  kiln worker --storage postgresql://kiln:kiln@db:5432/kiln --study m1     # on each machine`)
+  kiln worker --storage postgresql://kiln:kiln@db:5432/kiln --study m1 --artifacts /shared/m1   # on each machine
+  kiln dashboard --storage postgresql://kiln:kiln@db:5432/kiln --artifacts /shared/m1     # links every trial to its files`)
     .action(async (flags: WorkerFlags) => {
       if (flags.grace <= flags.heartbeat) throw new KilnError(`--grace (${flags.grace} s) must be longer than --heartbeat (${flags.heartbeat} s)`);
       const storage = openStorage(flags.storage);
       const stop = interruptSignal('stopping after the current trial');
       try {
-        const study = joinStudy({ storage, name: flags.study, graceMs: flags.grace * 1000 });
+        const study = joinStudy({ storage, name: flags.study, graceMs: flags.grace * 1000, artifacts: flags.artifacts });
         const budget = flags.budget ?? storage.getStudy(flags.study)!.budget;
         if (budget === null) throw new KilnError(`study '${flags.study}' has no budget yet; pass --budget`);
         const progress = createProgress({ label: `worker ${flags.study}`, total: budget, quiet: flags.json });

@@ -1,6 +1,6 @@
 import { setSeed, tf } from '../../backend/index.js';
 import { numExamples, sample, subset, type Splits } from '../../data/index.js';
-import { evaluate, fit } from '../../train/index.js';
+import { evaluate, fit, type BatchEvent } from '../../train/index.js';
 import { recalibrateBatchNorm } from './batchnorm.js';
 
 export interface StandaloneOptions {
@@ -36,6 +36,8 @@ export interface StepBudgetOptions {
   batchSize: number;
   lr: number;
   seed: number;
+  /** Called after every optimizer step (its loss), e.g. to draw the training curve. */
+  onBatch?: (e: BatchEvent) => void;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function trainForSteps(build: () => tf.LayersModel, splits: Splits,
   const train = subset(sample(splits.train, size, o.seed), Array.from({ length: size }, (_, i) => i));
   setSeed(o.seed);
   const model = build();
-  await fit(model, { train }, { epochs, batchSize: o.batchSize, lr: o.lr, schedule: 'cosine', seed: o.seed });
+  await fit(model, { train }, { epochs, batchSize: o.batchSize, lr: o.lr, schedule: 'cosine', seed: o.seed, onBatch: o.onBatch });
   recalibrateBatchNorm(model, train, 16, o.batchSize * 2);
   const { valAccuracy, testAccuracy } = await scoreModel(model, splits);
   return { model, steps: epochs * Math.ceil(numExamples(train) / o.batchSize), valAccuracy, testAccuracy, seconds: (performance.now() - t0) / 1000 };

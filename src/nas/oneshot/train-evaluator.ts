@@ -1,7 +1,11 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import { KilnError, type OptionSpec } from '../../core/index.js';
-import { initBackend } from '../../backend/index.js';
-import { datasets, exampleSize, loadDataset, searchSplits } from '../../data/index.js';
-import { mlp } from '../../nn/index.js';
+import { initBackend, type tf } from '../../backend/index.js';
+import { datasets, exampleSize, loadDataset, splitDataset, standardizeSplits } from '../../data/index.js';
+import { mlp, saveModel } from '../../nn/index.js';
+import { linePlot } from '../../report/index.js';
+import { setClassifierMetadata } from '../../train/index.js';
 import type { Evaluator, EvaluatorContext } from '../evaluators.js';
 import { spaces } from '../space/index.js';
 import { mlpParams, mlpWidths } from './mlp-supernet.js';
@@ -40,20 +44,46 @@ export function trainEvaluator(ctx: EvaluatorContext): Evaluator {
   const [dataset, steps, batchSize, lr, seed] = [o.dataset, o.steps, o.batch, o.lr, o.seed] as [string, number, number, number, number];
   if (!(lr > 0)) throw new KilnError(`option 'lr' of evaluator 'train' must be above 0 (got ${lr})`);
   const ds = loadDataset(dataset);
-  const splits = searchSplits(ds, seed);
+  const { splits, standardizer } = standardizeSplits(splitDataset(ds, { seed }));
   const classes = ds.classNames.length;
   return {
     name: 'train',
     metrics: TRAIN_METRICS,
-    async evaluate(a) {
+    async evaluate(a, _signal, artifacts) {
       await initBackend();
       const widths = mlpWidths(space, a);
-      const r = await trainForSteps(() => mlp({ inputs: ds.shape, hidden: widths, outputs: classes }), splits, { steps, batchSize, lr, seed });
-      r.model.dispose();
-      return {
-        val_acc: r.valAccuracy, test_acc: r.testAccuracy, params: mlpParams(exampleSize(ds), widths, classes),
-        train_steps: r.steps, train_seconds: r.seconds,
-      };
+      const losses: number[] = [];
+      const r = await trainForSteps(() => mlp({ inputs: ds.shape, hidden: widths, outputs: classes }), splits, {
+        steps, batchSize, lr, seed, onBatch: artifacts === undefined ? undefined : (e) => losses.push(e.loss),
+      });
+      try {
+        const metrics = {
+          val_acc: r.valAccuracy, test_acc: r.testAccuracy, params: mlpParams(exampleSize(ds), widths, classes),
+          train_steps: r.steps, train_seconds: r.seconds,
+        };
+        if (artifacts !== undefined) {
+          setClassifierMetadata(r.model, ds, standardizer);
+          await keepTrainedTrial(artifacts, r.model, losses, {
+            arch: space.toString(a), widths, evaluator: 'train', options: { dataset, steps, batch: batchSize, lr, seed }, metrics,
+          });
+        }
+        return metrics;
+      } finally {
+        r.model.dispose();
+      }
     },
   };
+}
+
+/**
+ * A trained trial's files: the model in tfjs format, tagged as `kiln train` tags its models (so
+ * `kiln explain` feeds it its data the way it was trained), its training-loss curve, and trial.json
+ * (the architecture, the training settings and the scores).
+ */
+async function keepTrainedTrial(dir: string, model: tf.LayersModel, losses: readonly number[], record: object): Promise<void> {
+  await saveModel(model, dir);
+  fs.writeFileSync(path.join(dir, 'loss.svg'), linePlot([{ name: 'training loss', x: losses.map((_, i) => i + 1), y: [...losses] }], {
+    title: 'Training loss of this trial', xLabel: 'optimizer step', yLabel: 'cross-entropy',
+  }));
+  fs.writeFileSync(path.join(dir, 'trial.json'), JSON.stringify(record, null, 2) + '\n');
 }
