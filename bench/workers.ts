@@ -12,12 +12,14 @@
  *
  *   node dist/bench/workers.js --storage postgresql://kiln:kiln@127.0.0.1:5432/kiln_test --budget 300 --kills 20
  *   node dist/bench/workers.js --storage sqlite:/tmp/w.db --evaluator train --dataset digits --steps 200 --budget 16 --workers 1,2 --kills 0
+ *   node dist/bench/workers.js --evaluator train --workers 0 --kills 50 --budget 16 --artifacts /tmp/w-art   # kills mid-training
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createRng, dataPath } from '../src/core/index.js';
-import { openStorage, type Trial } from '../src/nas/index.js';
+import { listTrialArtifacts, openStorage, type Trial } from '../src/nas/index.js';
 import { arg } from './args.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
@@ -36,6 +38,10 @@ const studyArgs = trained
   : ['--table', dataPath('nb201', 'nb201-cifar10.csv'), '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6'];
 
 const kiln = (args: string[]): ChildProcess => spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** `--artifacts DIR`: workers keep their trials' files there, and the kill test checks them. */
+const artifacts = arg('--artifacts', '');
+const worker = (study: string, extra: string[] = []) =>
+  kiln(['worker', '--storage', storage, '--study', study, ...(artifacts ? ['--artifacts', artifacts] : []), ...extra]);
 /** Resolves with the exit code once the child is gone (at once when it already is). */
 const exited = (child: ChildProcess) => new Promise<number | null>((resolve) =>
   child.exitCode !== null || child.signalCode !== null ? resolve(child.exitCode) : child.on('close', (code) => resolve(code)));
@@ -60,7 +66,7 @@ const evaluated = (trials: Trial[]) => trials.filter((t) => t.state === 'complet
 async function throughput(workers: number) {
   const study = `${run}-x${workers}`;
   await create(study, budget);
-  const codes = await Promise.all(Array.from({ length: workers }, () => exited(kiln(['worker', '--storage', storage, '--study', study]))));
+  const codes = await Promise.all(Array.from({ length: workers }, () => exited(worker(study))));
   const trials = trialsOf(study);
   const first = Math.min(...trials.map((t) => Date.parse(t.startedAt)));
   const last = Math.max(...trials.map((t) => Date.parse(t.finishedAt ?? t.startedAt)));
@@ -83,7 +89,7 @@ async function killTest() {
   const study = `${run}-kill`;
   // Far more than the kill phase reaches; the last two workers get the final budget.
   await create(study, 1_000_000);
-  const live: ChildProcess[] = [kiln(['worker', '--storage', storage, '--study', study]), kiln(['worker', '--storage', storage, '--study', study])];
+  const live: ChildProcess[] = [worker(study), worker(study)];
   /** SIGKILLs a worker once it has reserved a trial, at a random moment within the next second. */
   // Workers that ended by themselves before their kill: a crash, which the kill test must not hide.
   const ownExits: (number | null)[] = [];
@@ -97,13 +103,13 @@ async function killTest() {
   for (let k = 0; k < kills; k++) {
     const i = rng.int(live.length);
     await kill(live[i]);
-    live[i] = kiln(['worker', '--storage', storage, '--study', study]);
+    live[i] = worker(study);
     process.stderr.write(`kill ${k + 1}/${kills}\n`);
   }
   // The last two go too, so the final workers start on a study with nobody else on it.
   for (const w of live) await kill(w);
   const final = evaluated(trialsOf(study)) + budget;
-  const codes = await Promise.all([0, 1].map(() => exited(kiln(['worker', '--storage', storage, '--study', study, '--budget', String(final)]))));
+  const codes = await Promise.all([0, 1].map(() => exited(worker(study, ['--budget', String(final)]))));
   const trials = trialsOf(study);
   const numbers = trials.map((t) => t.number);
   const failed = trials.filter((t) => t.state === 'failed');
@@ -112,6 +118,18 @@ async function killTest() {
     kills: kills + live.length, workersThatExitedBeforeTheirKill: ownExits.join(',') || 'none', finalBudget: final, evaluated: evaluated(trials), exact: evaluated(trials) === final, lastCodes: codes.join(','),
     trials: trials.length, failed: failed.length, retried, running: trials.filter((t) => t.state === 'running').length,
     duplicateNumbers: numbers.length - new Set(numbers).size,
+    ...(artifacts ? keptFiles(study, trials) : {}),
+  };
+}
+
+/** Whether exactly the evaluated trials have files, and how many unfinished folders killed workers left. */
+function keptFiles(study: string, trials: Trial[]) {
+  const kept = listTrialArtifacts(artifacts, study);
+  const evaluatedNumbers = trials.filter((t) => t.state === 'complete' && t.feasible).map((t) => t.number);
+  return {
+    trialsWithFiles: kept.size,
+    filesExactlyForEvaluated: kept.size === evaluatedNumbers.length && evaluatedNumbers.every((n) => kept.get(n)?.includes('model.json') === true),
+    unfinishedFolders: fs.readdirSync(path.join(artifacts, study)).filter((d) => d.includes('.tmp-')).length,
   };
 }
 

@@ -16,7 +16,8 @@ import { register as registerStudy } from '../src/cli/commands/study.js';
 import { KilnError } from '../src/core/index.js';
 import { loadDataset, splitDataset, standardizeSplits } from '../src/data/index.js';
 import {
-  createEvaluator, getSpace, listTrialArtifacts, mlpParams, mlpWidths, normalizeStudy, openStorage, trialArtifactDir, TRAIN_METRICS, type Trial,
+  createEvaluator, getSpace, listTrialArtifacts, memoryStorage, mlpParams, mlpWidths, normalizeStudy, openStorage, runStudy, trialArtifactDir, TRAIN_METRICS,
+  type Trial,
 } from '../src/nas/index.js';
 import { loadModel } from '../src/nn/index.js';
 import { evaluate } from '../src/train/index.js';
@@ -107,6 +108,21 @@ test('the train evaluator is seeded: the same candidate trains to the same accur
   assert.equal(a.val_acc, b.val_acc);
   assert.equal(a.test_acc, b.test_acc);
   assert.ok(a.val_acc > 1 / 3, `30 steps on iris beat chance (val_acc ${a.val_acc})`);
+});
+
+test('a params limit on trained trials is free: candidates over it are never trained, the rest are', async () => {
+  const storage = memoryStorage();
+  const run = await runStudy({
+    study: { name: 'small', space: 'mlp2', objective: 'val_acc', evaluator: 'train', evaluatorOptions: { dataset: 'iris', steps: 3 }, controller: 'random', constraints: ['params<=300'], seed: 1 },
+    storage, budget: 3,
+  });
+  const space = getSpace('mlp2');
+  const [over, under] = [run.trials.filter((t) => !t.feasible), run.trials.filter((t) => t.feasible)];
+  assert.equal(under.length, 3);
+  assert.ok(over.length > 0, 'the random controller proposed wider MLPs too');
+  for (const t of run.trials) assert.equal(t.metrics.params, mlpParams(4, mlpWidths(space, space.parse(t.arch)), 3));
+  assert.ok(under.every((t) => t.metrics.params <= 300 && t.metrics.val_acc !== undefined));
+  assert.ok(over.every((t) => t.metrics.params > 300 && t.metrics.val_acc === undefined && t.value === null), 'never trained');
 });
 
 const createHere = (args: string[]) => runCommands([registerStudy], args);

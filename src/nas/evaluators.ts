@@ -1,4 +1,5 @@
 import { createRegistry, KilnError, type OptionSpec, type OptionValue } from '../core/index.js';
+import type { CostModel } from './cost/index.js';
 import type { Architecture, SearchSpace } from './space/index.js';
 import type { BenchmarkTable } from './table.js';
 
@@ -17,6 +18,11 @@ export interface Evaluator {
   covers?(a: Architecture): boolean;
   /** The architectures it scores, when `covers` is set and they can be listed. */
   readonly candidates?: readonly Architecture[];
+  /**
+   * Costs it knows before evaluating (a trained model's parameter count): constraints on them are
+   * checked, free, before any evaluation, and controllers may use them.
+   */
+  readonly costs?: readonly CostModel[];
   /**
    * `artifacts`: an empty folder for what a user wants to keep from this trial (its saved model, plots,
    * a report), given when the study keeps artifacts (see `writeTrialArtifacts`); absent otherwise.

@@ -249,7 +249,7 @@ export function openStudy(opts: OpenStudyOptions): Study {
   if (!evaluator.metrics.includes(spec.objective)) {
     throw new KilnError(`objective '${spec.objective}' is not a metric of evaluator '${evaluator.name}' (metrics: ${evaluator.metrics.join(', ')})`);
   }
-  const ctx: CostContext = { space, table, models: opts.costs };
+  const ctx: CostContext = { space, table, models: [...(opts.costs ?? []), ...(evaluator.costs ?? [])] };
   const constraints = createConstraintSet(parseConstraints(spec.constraints), ctx);
   // A table-backed study can evaluate only the table's rows (table costs exist only there),
   // and only what the evaluator covers; the table may hold any part of the space.

@@ -7,7 +7,7 @@ import { mlp, saveModel } from '../../nn/index.js';
 import { linePlot } from '../../report/index.js';
 import { setClassifierMetadata } from '../../train/index.js';
 import type { Evaluator, EvaluatorContext } from '../evaluators.js';
-import { spaces } from '../space/index.js';
+import { spaces, type Architecture } from '../space/index.js';
 import { mlpParams, mlpWidths } from './mlp-supernet.js';
 import { trainForSteps } from './standalone.js';
 
@@ -46,9 +46,12 @@ export function trainEvaluator(ctx: EvaluatorContext): Evaluator {
   const ds = loadDataset(dataset);
   const { splits, standardizer } = standardizeSplits(splitDataset(ds, { seed }));
   const classes = ds.classNames.length;
+  const params = (a: Architecture) => mlpParams(exampleSize(ds), mlpWidths(space, a), classes);
   return {
     name: 'train',
     metrics: TRAIN_METRICS,
+    // Known from the widths alone, so a `params<=N` constraint costs no training.
+    costs: [{ name: 'params', metric: 'params', cost: params }],
     async evaluate(a, _signal, artifacts) {
       await initBackend();
       const widths = mlpWidths(space, a);
@@ -58,7 +61,7 @@ export function trainEvaluator(ctx: EvaluatorContext): Evaluator {
       });
       try {
         const metrics = {
-          val_acc: r.valAccuracy, test_acc: r.testAccuracy, params: mlpParams(exampleSize(ds), widths, classes),
+          val_acc: r.valAccuracy, test_acc: r.testAccuracy, params: params(a),
           train_steps: r.steps, train_seconds: r.seconds,
         };
         if (artifacts !== undefined) {
