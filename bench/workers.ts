@@ -37,7 +37,13 @@ const studyArgs = trained
       '--evaluator-option', `steps=${arg('--steps', '200')}`, '--objective', 'val_acc', '--controller', 'random']
   : ['--table', dataPath('nb201', 'nb201-cifar10.csv'), '--objective', 'cifar10_test_acc', '--constraint', 'latency_ms_pixel3<=6'];
 
-const kiln = (args: string[]): ChildProcess => spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** What each child wrote to stderr, to show when one exits by itself. */
+const errors = new WeakMap<ChildProcess, string>();
+const kiln = (args: string[]): ChildProcess => {
+  const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr!.on('data', (d) => errors.set(child, ((errors.get(child) ?? '') + d).slice(-2000)));
+  return child;
+};
 /** `--artifacts DIR`: workers keep their trials' files there, and the kill test checks them. */
 const artifacts = arg('--artifacts', '');
 const worker = (study: string, extra: string[] = []) =>
@@ -96,7 +102,10 @@ async function killTest() {
   const kill = async (victim: ChildProcess) => {
     await started(study, victim);
     await sleep(rng.next() * 1000);
-    if (victim.exitCode !== null) ownExits.push(victim.exitCode);
+    if (victim.exitCode !== null) {
+      ownExits.push(victim.exitCode);
+      process.stderr.write(`a worker exited by itself with code ${victim.exitCode}: ${errors.get(victim) ?? ''}\n`);
+    }
     victim.kill('SIGKILL');
     await exited(victim);
   };
@@ -122,13 +131,16 @@ async function killTest() {
   };
 }
 
-/** Whether exactly the evaluated trials have files, and how many unfinished folders killed workers left. */
+/**
+ * Evaluated trials without their model (must be none); failed trials with files (a worker killed
+ * between keeping them and telling the trial); unfinished folders left by killed workers.
+ */
 function keptFiles(study: string, trials: Trial[]) {
   const kept = listTrialArtifacts(artifacts, study);
-  const evaluatedNumbers = trials.filter((t) => t.state === 'complete' && t.feasible).map((t) => t.number);
+  const evaluatedTrials = trials.filter((t) => t.state === 'complete' && t.feasible);
   return {
-    trialsWithFiles: kept.size,
-    filesExactlyForEvaluated: kept.size === evaluatedNumbers.length && evaluatedNumbers.every((n) => kept.get(n)?.includes('model.json') === true),
+    evaluatedWithoutModel: evaluatedTrials.filter((t) => !kept.get(t.number)?.includes('model.json')).length,
+    failedWithFiles: trials.filter((t) => t.state === 'failed' && kept.has(t.number)).length,
     unfinishedFolders: fs.readdirSync(path.join(artifacts, study)).filter((d) => d.includes('.tmp-')).length,
   };
 }

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { createRng, dataPath, KilnError, projectRoot } from '../src/core/index.js';
 import {
   bestSoFar, bestTrial, controllers, createController, isNotEvaluable, listTrialArtifacts, loadTable, memoryStorage, nb201Space, openStudy, paretoFront,
-  runStudy, sqliteStorage, trialArtifactDir, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type PendingTrial, type Study, type StudyConfig, type Trial,
+  processId, runStudy, sqliteStorage, trialArtifactDir, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type PendingTrial, type Study, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
 import { MAX_NOT_EVALUABLE_IN_A_ROW } from '../src/nas/study.js';
 
@@ -150,9 +150,17 @@ test('trial artifacts: an evaluated trial keeps what its evaluator wrote; a fail
       return table.row(table.rowOf(a));
     },
   };
+  // Unfinished folders: one of a process of this machine that is gone (swept), one of another machine (left alone).
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  const [host, , boot] = processId().split(':');
+  const dead = `trial-7.tmp-${host}:${gone}:${boot}`;
+  const elsewhere = 'trial-8.tmp-other-host:123:abcd1234';
+  for (const d of [dead, elsewhere]) fs.mkdirSync(path.join(root, 's1', d), { recursive: true });
   const storage = memoryStorage();
   const study = openStudy({ study: config({ constraints: [] }), storage, evaluator: writing, artifacts: root });
   const first = await study.evaluate(study.ask());
+  assert.deepEqual(fs.readdirSync(path.join(root, 's1')).sort(), [elsewhere, `trial-${first.number}`].sort(), 'the dead process\'s folder was swept');
+  fs.rmSync(path.join(root, 's1', elsewhere), { recursive: true });
   assert.equal(first.state, 'complete');
   assert.deepEqual([...listTrialArtifacts(root, 's1')], [[first.number, ['note.txt']]]);
   assert.equal(fs.readFileSync(path.join(trialArtifactDir(root, 's1', first.number), 'note.txt'), 'utf8'), first.arch);

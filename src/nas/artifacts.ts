@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KilnError } from '../core/index.js';
+import { processGoneHere, processId } from './storage/index.js';
 
 /**
  * Files a trial leaves for people to look at (its saved model, plots, a report), kept in a folder
@@ -24,16 +25,23 @@ export function trialArtifactDir(root: string, study: string, trial: number): st
   return path.join(studyDir(root, study), `trial-${trial}`);
 }
 
+/** trial-N.tmp-HOST:PID:BOOT: a folder being filled by that process. */
+const TMP_DIR = /^trial-\d+\.tmp-(.+)$/;
+
 /**
  * Runs `write` with an empty folder to fill, then moves that folder to the trial's place in one
- * rename, so a reader (the dashboard) sees all of a trial's files or none, and a worker killed mid-way
- * leaves only a `.tmp-PID` folder that no trial is linked to. Nothing is kept when `write` throws.
+ * rename, before the trial is told: a reader (the dashboard) sees all of a trial's files or none, and
+ * every evaluated trial has its files. A worker killed mid-way leaves a `.tmp-` folder that no trial is
+ * linked to; the next write on the same machine removes those of processes that no longer exist.
+ * Nothing is kept when `write` throws.
  */
 export async function writeTrialArtifacts<T>(root: string, study: string, trial: number, write: (dir: string) => Promise<T>): Promise<T> {
   const dir = trialArtifactDir(root, study, trial);
-  const tmp = `${dir}.tmp-${process.pid}`;
+  const tmp = `${dir}.tmp-${processId()}`;
+  fs.mkdirSync(path.dirname(dir), { recursive: true });
+  sweepDeadWrites(path.dirname(dir));
   fs.rmSync(tmp, { recursive: true, force: true });
-  fs.mkdirSync(tmp, { recursive: true });
+  fs.mkdirSync(tmp);
   try {
     const result = await write(tmp);
     // Trial numbers are never reused, so a folder already there is a dead attempt's leftover.
@@ -42,6 +50,14 @@ export async function writeTrialArtifacts<T>(root: string, study: string, trial:
     return result;
   } finally {
     fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Removes the unfinished folders of killed processes of this machine (others' are left to them). */
+function sweepDeadWrites(folder: string): void {
+  for (const name of fs.readdirSync(folder)) {
+    const m = TMP_DIR.exec(name);
+    if (m && processGoneHere(m[1])) fs.rmSync(path.join(folder, name), { recursive: true, force: true });
   }
 }
 

@@ -150,7 +150,8 @@ export function studyView(record: StudyRecord, trials: readonly Trial[], cost?: 
     workers: workerProgress(trials),
     trials: trials.map((t) => ({
       number: t.number, arch: t.arch, status: trialStatus(t), value: t.value, metrics: t.metrics, error: t.error, worker: t.worker,
-      artifacts: artifacts.get(t.number) ?? [],
+      // A worker killed between keeping a trial's files and telling it leaves files of a failed trial: not its result.
+      artifacts: t.state === 'complete' ? artifacts.get(t.number) ?? [] : [],
     })),
   };
 }

@@ -9,7 +9,7 @@ export type {
   Direction, ExpireOptions, Reservation, ReserveRequest, StateSlot, Storage, StudyRecord, StudySpec, Trial, TrialOutcome, TrialState,
 } from './types.js';
 export { TrialNotRunningError, isEvaluated } from './types.js';
-export { workerId, MAX_RETRIES } from './lease.js';
+export { workerId, processId, processGoneHere, MAX_RETRIES } from './lease.js';
 export { memoryStorage } from './memory.js';
 export { sqliteStorage } from './sqlite.js';
 export { postgresStorage, POSTGRES_SCHEMA_VERSION } from './postgres.js';

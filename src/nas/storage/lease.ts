@@ -108,14 +108,25 @@ const BOOT = (() => {
 })();
 let workers = 0;
 
-/** A worker id: host, process id and boot (so a dead process on this machine is recognized), plus a counter. */
+/** This process: host, process id and boot (so a dead process on this machine is recognized). */
+export function processId(): string {
+  return `${os.hostname()}:${process.pid}:${BOOT}`;
+}
+
+/** A worker id: `processId()` plus a counter. */
 export function workerId(): string {
-  return `${os.hostname()}:${process.pid}:${BOOT}:${workers++}`;
+  return `${processId()}:${workers++}`;
 }
 
 /** True when `worker` was a process of this machine's current boot that no longer exists. */
 export function ownerGoneHere(worker: string): boolean {
-  const m = /^(.*):(\d+):([^:]+):\d+$/.exec(worker);
+  const m = /^(.*):\d+$/.exec(worker);
+  return m !== null && processGoneHere(m[1]);
+}
+
+/** True when `id` (a `processId()`) was a process of this machine's current boot that no longer exists. */
+export function processGoneHere(id: string): boolean {
+  const m = /^(.*):(\d+):([^:]+)$/.exec(id);
   if (!m || m[1] !== os.hostname() || m[3] !== BOOT || BOOT === 'noboot') return false;
   try {
     process.kill(Number(m[2]), 0);
