@@ -192,7 +192,7 @@ test("AutoAttack's versions run the reference's sequences and settings in each n
   assert.throws(() => autoAttackPlan('custom', 'l2', ['on-manifold']), /cannot be part/);
   assert.throws(() => autoAttackPlan('custom', 'linf', ['autoattack']), /cannot be part/);
   assert.throws(() => autoAttackPlan('standard', 'linf', ['fab']), /custom version/);
-  assert.throws(() => autoAttackPlan('standard', 'l1'), /APGD-L1/);
+  assert.deepEqual(names('standard', 'l1'), ['apgd-ce-l1', 'apgd-t-l1', 'fab-t-l1', 'square-l1']);
   assert.deepEqual([attackInNorm('pgd', 'linf'), attackInNorm('fab', 'l1'), attackInNorm('fab-l2', 'l2'), attackInNorm('square', 'l2'), attackInNorm('deepfool', 'linf')],
     ['pgd-linf', 'fab-l1', 'fab-l2', 'square-l2', undefined]);
 });
