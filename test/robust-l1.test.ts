@@ -114,7 +114,7 @@ test("AutoAttack-L1's robust accuracy is never above any of its components', whi
   result.x.dispose();
 });
 
-test('Square-L1 succeeds on a model that masks its gradient, where L1-APGD does not', () => {
+test('Square-L1 succeeds on a model that masks its gradient, where L1-APGD does not, and AutoAttack-L1 flags it', () => {
   const { model, x, y, minimal } = linearModel(3, 10, true);
   const eps = Math.max(...minimal) * 1.5;
   const n = x.shape[0];
@@ -123,4 +123,9 @@ test('Square-L1 succeeds on a model that masks its gradient, where L1-APGD does 
   const square = attacks.get('square-l1').run(model, x, y, { eps, steps: 2000, seed: 1 }).x;
   assert.equal(countFooled(model, square, y), n);
   tf.dispose([apgd, square]);
+  // AutoAttack-L1's masking check: the gradient attack leaves clean accuracy, Square-L1 does not.
+  const flagged = autoAttack(model, x, y, { eps, seed: 1, norm: 'l1', version: 'custom', attacks: ['apgd-ce', 'square'] });
+  assert.deepEqual(flagged.stages.map((st) => st.attack), ['apgd-ce-l1', 'square-l1']);
+  assert.match(flagged.warnings.join('; '), /gradient masking suspected/);
+  flagged.x.dispose();
 });
