@@ -1,5 +1,5 @@
 import { tf } from '../backend/index.js';
-import { lossAndGrad, type ApgdLoss, type RunState } from './apgd.js';
+import { lossAndGrad, type ApgdLoss, type RunState } from './apgd-loss.js';
 import type { Classifier } from './attacks.js';
 import { projectL1Box } from './l1-box-projection.js';
 
@@ -15,7 +15,7 @@ import { projectL1Box } from './l1-box-projection.js';
  *   iterate to the best point, else the step shrinks by 1.5, never under eps / 10;
  * - the budget starts large: ceil(0.3 N) iterations at 3 eps, ceil(0.3 N) at 2 eps, the rest at eps,
  *   each stage starting from the previous stage's best point projected onto the smaller ball, the
- *   first from a Gaussian point projected onto the 3 eps ball.
+ *   first from a Gaussian point projected onto the 3 eps ball (with fewer than 3 iterations, one stage at eps).
  * Only the last stage (radius eps) can report adversarial examples.
  */
 
