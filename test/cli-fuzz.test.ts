@@ -179,7 +179,7 @@ const CASES: [string, () => string[], () => string[], RegExp][] = [
   ['attack: model with NaN weights', () => ['attack', '--model', at('inf-image-model'), '--dataset', 'mnist', '--n', '8'], () => [at('inf-image-model')], /NaN or infinite values in weight/],
   ['attack: unknown attack', () => ['attack', '--model', at('inf-image-model'), '--dataset', 'mnist', '--attack', 'nope'], () => [], /nope/],
   ['attack: unknown norm', () => ['attack', '--model', at('inf-image-model'), '--attack', 'apgd-ce', '--norm', 'L3'], () => [], /--norm must be Linf, L2 or L1/],
-  ['attack: AutoAttack in L1', () => ['attack', '--model', at('inf-image-model'), '--attack', 'autoattack', '--norm', 'L1'], () => [], /APGD-L1/],
+  ['attack: an attack with no L1 form', () => ['attack', '--model', at('inf-image-model'), '--attack', 'pgd-linf', '--norm', 'L1'], () => [], /no L1 form/],
   ['attack: an attack with no Linf form', () => ['attack', '--model', at('inf-image-model'), '--attack', 'deepfool-l2', '--norm', 'Linf'], () => [], /no Linf form/],
   ['experiment excusable: unknown training', () => ['experiment', 'excusable', '--training', 'standard,mixup', '--out', at('x1')], () => [], /--training: unknown 'mixup'/],
   ['experiment excusable: unknown off-manifold attack', () => ['experiment', 'excusable', '--attacks', 'pgd,cw', '--out', at('x2')], () => [], /--attacks: unknown 'cw'/],

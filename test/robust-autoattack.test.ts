@@ -151,7 +151,7 @@ test("AutoAttack's robust accuracy is never above any of its components', and it
   result.x.dispose();
 });
 
-test('AutoAttack flags masked gradients and randomized models, and stays quiet on a plain one', () => {
+test('AutoAttack flags masked gradients (Linf, L2) and randomized models, and stays quiet on a plain one', () => {
   const masked = linearModel(5, true);
   const flagged = autoAttack(masked.model, masked.x, masked.y, { eps: 0.3, seed: 1 });
   assert.equal(flagged.warnings.length, 1);
@@ -164,6 +164,12 @@ test('AutoAttack flags masked gradients and randomized models, and stays quiet o
   assert.deepEqual(l2.stages.map((st) => st.attack), ['apgd-ce-l2', 'apgd-t-l2', 'fab-t-l2', 'square-l2']);
   assert.deepEqual([l2.stages[0].robustAccuracy, l2.stages[3].robustAccuracy], [1, 0], JSON.stringify(l2.stages));
   l2.x.dispose();
+  // The check itself in L2: APGD-CE-L2 then Square-L2 on the same masked model raises it.
+  const l2Flagged = autoAttack(maskedL2.model, maskedL2.x, maskedL2.y, { eps: 1.5, seed: 1, norm: 'l2', version: 'custom', attacks: ['apgd-ce', 'square'] });
+  assert.deepEqual(l2Flagged.stages.map((st) => [st.attack, st.robustAccuracy]), [['apgd-ce-l2', 1], ['square-l2', 0]]);
+  assert.equal(l2Flagged.warnings.length, 1);
+  assert.match(l2Flagged.warnings[0], /gradient masking suspected/);
+  l2Flagged.x.dispose();
 
   const plain = linearModel(6);
   const quiet = autoAttack(plain.model, plain.x, plain.y, { eps: 0.01, seed: 1 });
@@ -192,7 +198,7 @@ test("AutoAttack's versions run the reference's sequences and settings in each n
   assert.throws(() => autoAttackPlan('custom', 'l2', ['on-manifold']), /cannot be part/);
   assert.throws(() => autoAttackPlan('custom', 'linf', ['autoattack']), /cannot be part/);
   assert.throws(() => autoAttackPlan('standard', 'linf', ['fab']), /custom version/);
-  assert.throws(() => autoAttackPlan('standard', 'l1'), /APGD-L1/);
+  assert.deepEqual(names('standard', 'l1'), ['apgd-ce-l1', 'apgd-t-l1', 'fab-t-l1', 'square-l1']);
   assert.deepEqual([attackInNorm('pgd', 'linf'), attackInNorm('fab', 'l1'), attackInNorm('fab-l2', 'l2'), attackInNorm('square', 'l2'), attackInNorm('deepfool', 'linf')],
     ['pgd-linf', 'fab-l1', 'fab-l2', 'square-l2', undefined]);
 });

@@ -1,7 +1,9 @@
 import { tf } from '../backend/index.js';
 import { check, type OptionSpec } from '../core/index.js';
-import { EPS_OPTION, SEED_OPTION, attackRobustRows, l2Norms, projectL2, recordSuccesses, selectRows, type Attack, type AttackOptions, type Classifier } from './attacks.js';
+import { EPS_OPTION, NORM_NAMES, SEED_OPTION, attackRobustRows, l2Norms, projectL2, recordSuccesses, selectRows, type Attack, type AttackOptions, type Classifier, type ThreatNorm } from './attacks.js';
 import { checkEps } from './pgd.js';
+import { apgdL1Run } from './apgd-l1.js';
+import { lossAndGrad, type ApgdLoss, type RunState } from './apgd-loss.js';
 
 /**
  * APGD (Croce & Hein 2020, "Reliable evaluation of adversarial robustness with an ensemble of
@@ -10,42 +12,13 @@ import { checkEps } from './pgd.js';
  * max(p_j - p_{j-1} - 0.03, 0.06)) when fewer than 75% of the steps since the last checkpoint raised
  * the loss, or when the step was not halved last time and the best loss has not moved; then the
  * iterate restarts from the best point. Momentum 0.75. Losses: cross-entropy, DLR, targeted DLR.
+ * In L1 the step, its schedule and the projection are L1-APGD's (apgd-l1.ts).
  */
 
-export type ApgdLoss = 'ce' | 'dlr' | 'dlr-targeted';
-type Norm = 'linf' | 'l2';
-
-/** Per-example loss to maximise, shape [n]. */
-function perExampleLoss(loss: ApgdLoss, logits: tf.Tensor2D, y: tf.Tensor1D, target?: tf.Tensor1D): tf.Tensor1D {
-  return tf.tidy(() => {
-    const classes = logits.shape[1];
-    const own = logits.mul(tf.oneHot(y, classes)).sum(1);
-    // DLR needs 3 classes and targeted DLR 4 (they divide by z_pi1 - z_pi3 or - z_pi4): with fewer,
-    // use cross-entropy, untargeted or toward the target (AutoAttack's 'ce' and 'ce-targeted').
-    if (loss === 'ce' || (loss === 'dlr' && classes < 3)) return own.neg().add(tf.logSumExp(logits, 1)) as tf.Tensor1D;
-    if (loss === 'dlr-targeted' && classes < 4) return logits.mul(tf.oneHot(target!, classes)).sum(1).sub(tf.logSumExp(logits, 1)) as tf.Tensor1D;
-    // The k-th largest logit, differentiable in its value (argMax and oneHot pass no gradient; topk has none in tfjs).
-    const ranked: tf.Tensor[] = [];
-    let rest: tf.Tensor = logits;
-    for (let k = 0; k < Math.min(4, classes); k++) {
-      const hot = tf.oneHot(rest.argMax(1), classes);
-      ranked.push(logits.mul(hot).sum(1));
-      rest = rest.sub(hot.mul(1e9));
-    }
-    const kth = (k: number) => ranked[k];
-    if (loss === 'dlr') {
-      // -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3)
-      const other = logits.sub(tf.oneHot(y, classes).mul(1e9)).max(1);
-      return own.sub(other).neg().div(kth(0).sub(kth(2)).add(1e-12)) as tf.Tensor1D;
-    }
-    // Targeted DLR: -(z_y - z_t) / (z_pi1 - (z_pi3 + z_pi4) / 2)
-    const toward = logits.mul(tf.oneHot(target!, classes)).sum(1);
-    return own.sub(toward).neg().div(kth(0).sub(kth(2).add(kth(3)).mul(0.5)).add(1e-12)) as tf.Tensor1D;
-  });
-}
+export type { ApgdLoss };
 
 /** Projects `z` onto the eps ball around x in the norm, then onto [0, 1] (the reference's order). */
-function project(norm: Norm, x: tf.Tensor4D, z: tf.Tensor4D, eps: number): tf.Tensor4D {
+function project(norm: Exclude<ThreatNorm, 'l1'>, x: tf.Tensor4D, z: tf.Tensor4D, eps: number): tf.Tensor4D {
   return tf.tidy(() => {
     if (norm === 'linf') return tf.clipByValue(tf.minimum(tf.maximum(z, x.sub(eps)), x.add(eps)), 0, 1) as tf.Tensor4D;
     return tf.clipByValue(x.add(projectL2(z.sub(x) as tf.Tensor4D, eps)), 0, 1) as tf.Tensor4D;
@@ -64,26 +37,8 @@ export function apgdCheckpoints(iterations: number): number[] {
   return out;
 }
 
-interface RunState {
-  x: tf.Tensor4D;
-  y: tf.Tensor1D;
-  target?: tf.Tensor1D;
-  /** Gradients averaged per step: Expectation over Transformation for randomized models (1: plain). */
-  eot: number;
-}
-
-function lossAndGrad(model: Classifier, loss: ApgdLoss, s: RunState, at: tf.Tensor4D): { loss: tf.Tensor1D; grad: tf.Tensor4D; logits: tf.Tensor2D } {
-  return tf.tidy(() => {
-    const gradOf = tf.grad((inp: tf.Tensor) => perExampleLoss(loss, model(inp as tf.Tensor4D), s.y, s.target).sum() as tf.Scalar);
-    let grad = gradOf(at);
-    for (let e = 1; e < s.eot; e++) grad = grad.add(gradOf(at));
-    const logits = model(at);
-    return { loss: perExampleLoss(loss, logits, s.y, s.target), grad: grad.div(s.eot) as tf.Tensor4D, logits };
-  });
-}
-
 /** One APGD run from a random start; returns per example the first point that fooled the model, else the start. */
-function apgdRun(model: Classifier, loss: ApgdLoss, norm: Norm, s: RunState, eps: number, iterations: number, seed: number): tf.Tensor4D {
+function apgdRun(model: Classifier, loss: ApgdLoss, norm: Exclude<ThreatNorm, 'l1'>, s: RunState, eps: number, iterations: number, seed: number): tf.Tensor4D {
   const n = s.x.shape[0];
   const start = tf.tidy(() => {
     if (norm === 'linf') {
@@ -183,7 +138,7 @@ export interface ApgdOptions extends AttackOptions {
 }
 
 /** APGD untargeted (CE or DLR loss) or targeted (DLR over the top `targets` classes). */
-export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: ApgdOptions, loss: ApgdLoss, norm: Norm): tf.Tensor4D {
+export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: ApgdOptions, loss: ApgdLoss, norm: ThreatNorm): tf.Tensor4D {
   checkEps(opts.eps);
   const iterations = opts.steps ?? 100;
   const restarts = opts.restarts ?? 1;
@@ -193,15 +148,17 @@ export function apgd(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: Ap
   check(Number.isInteger(eot) && eot >= 1, `APGD eot must be a positive integer (got ${eot})`);
   const seed = opts.seed ?? 0;
   const classes = tf.tidy(() => model(x.slice([0, 0, 0, 0], [1, -1, -1, -1])).shape[1]);
+  const single = (l: ApgdLoss, s: RunState, runSeed: number) =>
+    (norm === 'l1' ? apgdL1Run(model, l, s, opts.eps, iterations, runSeed) : apgdRun(model, l, norm, s, opts.eps, iterations, runSeed));
   if (loss === 'ce' || loss === 'dlr') {
-    return withRestarts(model, x, y, x, restarts, (rows, labels, _i, r) => apgdRun(model, loss, norm, { x: rows, y: labels, eot }, opts.eps, iterations, seed + 1000 * r));
+    return withRestarts(model, x, y, x, restarts, (rows, labels, _i, r) => single(loss, { x: rows, y: labels, eot }, seed + 1000 * r));
   }
   const targets = Math.min(opts.targets ?? 9, classes - 1);
   let out = x.clone();
   for (let t = 0; t < targets; t++) {
     const next = withRestarts(model, x, y, out, restarts, (clean, labels, _i, r) => {
       const target = tf.tidy(() => tf.topk(model(clean), t + 2).indices.slice([0, t + 1], [-1, 1]).reshape([-1]) as tf.Tensor1D);
-      const found = apgdRun(model, 'dlr-targeted', norm, { x: clean, y: labels, target, eot }, opts.eps, iterations, seed + 1000 * r + t);
+      const found = single('dlr-targeted', { x: clean, y: labels, target, eot }, seed + 1000 * r + t);
       target.dispose();
       return found;
     });
@@ -221,10 +178,10 @@ const apgdOptions = (norm: string, extra: OptionSpec[] = []): OptionSpec[] => [
 ];
 const TARGETS: OptionSpec = { name: 'targets', type: 'integer', default: 9, min: 1, description: 'target classes: the 2nd..(targets+1)-th largest clean logits' };
 
-function apgdAttack(name: string, loss: ApgdLoss, norm: Norm): Attack {
+function apgdAttack(name: string, loss: ApgdLoss, norm: ThreatNorm): Attack {
   return {
     name, norm, needsManifold: false,
-    options: apgdOptions(norm === 'linf' ? 'Linf' : 'L2', loss === 'dlr-targeted' ? [TARGETS] : []),
+    options: apgdOptions(NORM_NAMES[norm], loss === 'dlr-targeted' ? [TARGETS] : []),
     run: (model, x, y, opts: ApgdOptions) => ({ x: apgd(model, x, y, opts, loss, norm) }),
   };
 }
@@ -235,3 +192,6 @@ export const apgdT = apgdAttack('apgd-t', 'dlr-targeted', 'linf');
 export const apgdCeL2 = apgdAttack('apgd-ce-l2', 'ce', 'l2');
 export const apgdDlrL2 = apgdAttack('apgd-dlr-l2', 'dlr', 'l2');
 export const apgdTL2 = apgdAttack('apgd-t-l2', 'dlr-targeted', 'l2');
+export const apgdCeL1 = apgdAttack('apgd-ce-l1', 'ce', 'l1');
+export const apgdDlrL1 = apgdAttack('apgd-dlr-l1', 'dlr', 'l1');
+export const apgdTL1 = apgdAttack('apgd-t-l1', 'dlr-targeted', 'l1');

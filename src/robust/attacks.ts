@@ -58,6 +58,9 @@ export interface AttackResult {
 /** The norm of an attack's threat model. */
 export type ThreatNorm = 'linf' | 'l2' | 'l1';
 
+/** How reports and option help write each norm. */
+export const NORM_NAMES: Record<ThreatNorm, string> = { linf: 'Linf', l2: 'L2', l1: 'L1' };
+
 export interface Attack {
   name: string;
   norm: ThreatNorm;

@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { KilnError, type OptionSpec } from '../core/index.js';
-import { EPS_OPTION, SEED_OPTION, attackRobustRows, attacks, fooled, type Attack, type AttackOptions, type AttackStage, type Classifier, type ThreatNorm } from './attacks.js';
+import { EPS_OPTION, NORM_NAMES, SEED_OPTION, attackRobustRows, attacks, fooled, type Attack, type AttackOptions, type AttackStage, type Classifier, type ThreatNorm } from './attacks.js';
 import { checkEps } from './pgd.js';
 
 /**
@@ -11,8 +11,9 @@ import { checkEps } from './pgd.js';
  * - plus: APGD-CE and APGD-DLR with 5 restarts, FAB with 5 restarts, Square, APGD-T, FAB-T;
  * - rand (randomized models): APGD-CE and APGD-DLR averaging 20 gradient samples per step (EoT);
  * - custom: the attacks the user names.
- * Each attack runs in the version's norm (Square as square-l2 in L2). Kiln has no APGD-L1 (the L1
- * ball-and-box projection of Croce & Hein 2021), so there is no L1 AutoAttack (FAB-L1 runs alone as fab-l1, fab-t-l1).
+ * Each attack runs in the version's norm (Square as square-l2 in L2). In L1 (Croce & Hein 2021, "Mind
+ * the box"), standard runs L1-APGD-CE with 5 restarts and L1-APGD-T over the top 5 targets, both with
+ * the 3 eps / 2 eps / eps schedule (apgd-l1.ts), then FAB-T-L1 and Square-L1, as the reference does.
  */
 
 export const AUTOATTACK_VERSIONS = ['standard', 'plus', 'rand', 'custom'] as const;
@@ -25,7 +26,7 @@ export interface AutoAttackStep {
 }
 
 const SUFFIX: Record<ThreatNorm, string> = { linf: '', l2: '-l2', l1: '-l1' };
-export const NORM_NAMES: Record<ThreatNorm, string> = { linf: 'Linf', l2: 'L2', l1: 'L1' };
+export { NORM_NAMES };
 
 const VERSIONS: Record<Exclude<AutoAttackVersion, 'custom'>, [string, Record<string, number>][]> = {
   standard: [['apgd-ce', { restarts: 1 }], ['apgd-t', { targets: 9 }], ['fab-t', { targets: 9 }], ['square', { steps: 5000 }]],
@@ -33,6 +34,9 @@ const VERSIONS: Record<Exclude<AutoAttackVersion, 'custom'>, [string, Record<str
     ['apgd-t', { targets: 9 }], ['fab-t', { targets: 9 }]],
   rand: [['apgd-ce', { eot: 20 }], ['apgd-dlr', { eot: 20 }]],
 };
+/** The reference's standard version in L1: more APGD restarts, fewer APGD-T targets. */
+const STANDARD_L1: [string, Record<string, number>][] =
+  [['apgd-ce', { restarts: 5 }], ['apgd-t', { targets: 5 }], ['fab-t', { targets: 9 }], ['square', { steps: 5000 }]];
 
 /**
  * The registered attack `name` in the norm: itself when its norm matches, else its `-l2`/`-l1`/`-linf` form
@@ -56,13 +60,11 @@ export function autoAttackPlan(version: AutoAttackVersion, norm: ThreatNorm, cus
     });
   }
   if (custom.length) throw new KilnError(`--attacks is for AutoAttack's custom version; the ${version} version fixes its attacks`);
-  if (norm === 'l1') {
-    throw new KilnError(`AutoAttack's ${version} version needs APGD-L1, which Kiln does not have; ` +
-      'the L1 attacks Kiln has are fab-l1 and fab-t-l1');
-  }
-  return VERSIONS[version].flatMap(([name, options]) => {
+  const sequence = version === 'standard' && norm === 'l1' ? STANDARD_L1 : VERSIONS[version];
+  return sequence.map(([name, options]) => {
     const resolved = attackInNorm(name, norm);
-    return resolved ? [{ attack: resolved, options }] : [];
+    if (!resolved) throw new Error(`AutoAttack's ${version} version needs ${name} in ${NORM_NAMES[norm]}, which is not registered`);
+    return { attack: resolved, options };
   });
 }
 
@@ -161,3 +163,4 @@ function autoAttackEntry(name: string, norm: ThreatNorm): Attack {
 
 export const autoAttackLinf = autoAttackEntry('autoattack', 'linf');
 export const autoAttackL2 = autoAttackEntry('autoattack-l2', 'l2');
+export const autoAttackL1 = autoAttackEntry('autoattack-l1', 'l1');

@@ -1,6 +1,6 @@
 import { tf } from '../backend/index.js';
 import { check, createRng, type OptionSpec } from '../core/index.js';
-import { EPS_OPTION, SEED_OPTION, attackRobustRows, type Attack, type AttackOptions, type Classifier, type ThreatNorm } from './attacks.js';
+import { EPS_OPTION, NORM_NAMES, SEED_OPTION, attackRobustRows, type Attack, type AttackOptions, type Classifier, type ThreatNorm } from './attacks.js';
 import { projectOntoHyperplane, vectorNorm } from './fab-projections.js';
 import { checkEps } from './pgd.js';
 
@@ -222,7 +222,6 @@ const fabOptions = (norm: string, targeted: boolean): OptionSpec[] => [
 
 type FabAttackOptions = AttackOptions & Partial<Pick<FabOptions, 'targets' | 'alphaMax' | 'eta' | 'beta'>>;
 
-const NORM_NAMES: Record<ThreatNorm, string> = { linf: 'Linf', l2: 'L2', l1: 'L1' };
 
 function fabAttack(name: string, norm: ThreatNorm, targeted: boolean): Attack {
   return {

@@ -1,5 +1,5 @@
 /**
- * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, APGD-CE/DLR/T, FAB/FAB-T, Square, AutoAttack, DeepFool,
+ * Robustness: adversarial attacks (FGSM, PGD in Linf and L2, APGD-CE/DLR/T and L1-APGD, FAB/FAB-T, Square, AutoAttack, DeepFool,
  * on-manifold PGD) in a registry,
  * their evaluation on a classifier, and the "When adversarial examples are excusable" experiment on a
  * rendered-shapes problem whose manifold and true class boundary are known exactly.
@@ -22,8 +22,10 @@ export { writeAttackReport } from './attack-report.js';
 export { apgd, apgdCheckpoints, type ApgdLoss, type ApgdOptions } from './apgd.js';
 export { squareLinf, squareFraction, type SquareOptions } from './square.js';
 export { squareL2, squareEta } from './square-l2.js';
+export { squareL1 } from './square-l1.js';
 export { fab, type FabOptions } from './fab.js';
 export { projectOntoHyperplane } from './fab-projections.js';
+export { projectL1Box } from './l1-box-projection.js';
 export {
   autoAttack, autoAttackPlan, attackInNorm, attackList, AUTOATTACK_VERSIONS, NORM_NAMES,
   type AutoAttackOptions, type AutoAttackResult, type AutoAttackStage, type AutoAttackStep, type AutoAttackVersion,

@@ -12,37 +12,66 @@ import { squareFraction, squareSearch, squareSettings, type SquareOptions } from
  * perturbation keeps L2 norm eps (less only where [0, 1] clips it).
  */
 
-/** Nested centred rectangles of weights 1/(k+1)^2 on a rows x cols grid, unit L2 norm (reference `eta_rectangles`). */
-function etaRectangles(rows: number, cols: number): Float32Array {
+/** The norm a window pattern is scaled in: L2 (weights 1/k^2, unit L2 norm) or L1 (1/k^4, unit L1 norm). */
+export type PatternNorm = 'l2' | 'l1';
+
+/** Nested centred rectangles of weights 1/(k+1)^2 (L2) or 1/(k+1)^4 (L1) on a rows x cols grid, unit norm (reference `eta_rectangles`). */
+function etaRectangles(rows: number, cols: number, norm: PatternNorm): Float32Array {
   const out = new Float32Array(rows * cols);
   let r0 = Math.floor(rows / 2);
   let c0 = Math.floor(cols / 2);
   const rings = Math.max(r0, c0) + 1;
   for (let k = 0; k < rings; k++, r0--, c0--) {
     for (let r = Math.max(r0, 0); r < Math.min(r0 + 2 * k + 1, rows); r++) {
-      for (let c = Math.max(c0, 0); c < Math.min(c0 + 2 * k + 1, cols); c++) out[r * cols + c] += 1 / (k + 1) ** 2;
+      for (let c = Math.max(c0, 0); c < Math.min(c0 + 2 * k + 1, cols); c++) out[r * cols + c] += 1 / (k + 1) ** (norm === 'l2' ? 2 : 4);
     }
   }
-  return unit(out);
+  return unit(out, norm);
 }
 
-function unit(v: Float32Array): Float32Array {
-  const norm = Math.sqrt(v.reduce((a, t) => a + t * t, 0));
-  return norm > 0 ? v.map((t) => t / norm) : v;
+function unit(v: Float32Array, norm: PatternNorm): Float32Array {
+  const size = norm === 'l2' ? Math.sqrt(v.reduce((a, t) => a + t * t, 0)) : v.reduce((a, t) => a + Math.abs(t), 0);
+  return size > 0 ? v.map((t) => t / size) : v;
 }
 
 /**
  * The side x side window pattern (reference `eta`): the top half's rectangles minus the bottom
- * half's, unit L2 norm, transposed when `transpose` (the reference flips a coin for it).
+ * half's, unit norm, transposed when `transpose` (the reference flips a coin for it).
  */
-export function squareEta(side: number, transpose: boolean): Float32Array {
+export function squareEta(side: number, transpose: boolean, norm: PatternNorm = 'l2'): Float32Array {
   const top = Math.floor(side / 2);
   const out = new Float32Array(side * side);
-  out.set(etaRectangles(top, side));
-  out.set(etaRectangles(side - top, side).map((t) => -t), top * side);
-  const pattern = unit(out);
+  out.set(etaRectangles(top, side, norm));
+  out.set(etaRectangles(side - top, side, norm).map((t) => -t), top * side);
+  const pattern = unit(out, norm);
   if (!transpose) return pattern;
   return pattern.map((_, at) => pattern[(at % side) * side + Math.floor(at / side)]);
+}
+
+/**
+ * The starting perturbation of the L2 and L1 versions (flat, [n, h, w, c]): a centred grid of 5 x 5
+ * windows of side h/5, each a pattern (shared by the batch) times a sign per example and channel.
+ */
+export function squareGridStart(shape: readonly number[], norm: PatternNorm, rng: { next(): number }): Float32Array {
+  const [n, h, w, c] = shape;
+  const size = h * w * c;
+  const tile = Math.max(1, Math.floor(h / 5));
+  const offset = (extent: number) => Math.max(0, Math.floor((extent - 5 * tile) / 2));
+  const delta = new Float32Array(n * size);
+  for (let vh = offset(h); vh + tile <= h && vh < offset(h) + 5 * tile; vh += tile) {
+    for (let vw = offset(w); vw + tile <= w && vw < offset(w) + 5 * tile; vw += tile) {
+      const pattern = squareEta(tile, rng.next() > 0.5, norm);
+      for (let i = 0; i < n; i++) {
+        const signs = Array.from({ length: c }, () => (rng.next() < 0.5 ? -1 : 1));
+        for (let r = 0; r < tile; r++) {
+          for (let q = 0; q < tile; q++) {
+            for (let ch = 0; ch < c; ch++) delta[i * size + ((vh + r) * w + vw + q) * c + ch] += pattern[r * tile + q] * signs[ch];
+          }
+        }
+      }
+    }
+  }
+  return delta;
 }
 
 export function squareL2(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: SquareOptions): tf.Tensor4D {
@@ -59,24 +88,7 @@ export function squareL2(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts
     for (let j = 0; j < size; j++) into[j] = Math.min(1, Math.max(0, clean[j] + (delta[j] / norm) * eps));
   };
 
-  // Start: a grid of 5 x 5 windows of side h/5, centred, each a pattern (shared by the batch) times a
-  // sign per example and channel.
-  const tile = Math.max(1, Math.floor(h / 5));
-  const offset = (extent: number) => Math.max(0, Math.floor((extent - 5 * tile) / 2));
-  const delta = new Float32Array(xs.length);
-  for (let vh = offset(h); vh + tile <= h && vh < offset(h) + 5 * tile; vh += tile) {
-    for (let vw = offset(w); vw + tile <= w && vw < offset(w) + 5 * tile; vw += tile) {
-      const pattern = squareEta(tile, rng.next() > 0.5);
-      for (let i = 0; i < n; i++) {
-        const signs = Array.from({ length: c }, sign);
-        for (let r = 0; r < tile; r++) {
-          for (let q = 0; q < tile; q++) {
-            for (let ch = 0; ch < c; ch++) delta[i * size + at(vh + r, vw + q, ch)] += pattern[r * tile + q] * signs[ch];
-          }
-        }
-      }
-    }
-  }
+  const delta = squareGridStart(x.shape, 'l2', rng);
   const best = new Float32Array(xs.length);
   for (let i = 0; i < n; i++) {
     const rows = (t: Float32Array) => t.subarray(i * size, (i + 1) * size);

@@ -90,9 +90,6 @@ function attackName(flags: AttackFlags): string {
   if (flags.norm === undefined) return flags.attack;
   const norm = NORMS[flags.norm.toLowerCase()];
   if (!norm) throw new KilnError(`--norm must be Linf, L2 or L1 (got '${flags.norm}')`);
-  if (norm === 'l1' && flags.attack.startsWith('autoattack')) {
-    throw new KilnError("AutoAttack in L1 needs APGD-L1, which Kiln does not have; the L1 attacks Kiln has are fab-l1 and fab-t-l1");
-  }
   const base = flags.attack.replace(/-(linf|l2|l1)$/, '');
   const resolved = attackInNorm(base, norm);
   if (!resolved) throw new KilnError(`attack '${flags.attack}' has no ${NORM_NAMES[norm]} form (see kiln attack --list)`);
