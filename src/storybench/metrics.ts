@@ -3,7 +3,7 @@ import { mean } from '../math/index.js';
 import { type DualEncoder, resolveDualEncoder } from './dual.js';
 import { type FrameExtractor, type VideoExtractor, i3dFrames, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
 import { columnMean, frechetFromFeatures } from '../math/index.js';
-import { type Interval, itemInterval, moments, resampledFrechet } from './intervals.js';
+import { ITEM_BOOTSTRAPS, type Interval, itemInterval, moments, resampledFrechet } from './intervals.js';
 import type { Frames } from '../media/index.js';
 import { splitByPrompt } from './generators.js';
 
@@ -62,6 +62,8 @@ export interface MetricEnvOptions {
   videoFeatures?: string;
   /** Dual encoder for vtm: a registered name or IMAGE.onnx,TEXT.onnx. */
   dualEncoder?: string;
+  /** Item resamples behind each 95% interval (0: no intervals). */
+  bootstraps?: number;
 }
 
 export const FRAME_FEATURES_OPTION: OptionSpec = {
@@ -72,6 +74,10 @@ export const VIDEO_FEATURES_OPTION: OptionSpec = {
 };
 export const DUAL_ENCODER_OPTION: OptionSpec = {
   name: 'dualEncoder', type: 'string', default: 'kiln-dual', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
+};
+export const BOOTSTRAPS_OPTION: OptionSpec = {
+  name: 'bootstraps', type: 'integer', default: ITEM_BOOTSTRAPS, min: 0,
+  description: 'item resamples behind each 95% interval (0: no intervals; a Frechet distance is recomputed for each)',
 };
 const defaultOf = (spec: OptionSpec) => String(spec.default);
 
@@ -102,6 +108,11 @@ export class MetricEnv {
     if (extractor.perSegment) return Promise.all(splitByPrompt(f, framesPerPrompt).map((seg) => extractor.embedVideo(seg)));
     return [await extractor.embedVideo(i3dFrames(f))];
   }
+  /** The 95% interval over items of `statistic` (given how often each item is drawn), or none when bootstraps is 0. */
+  interval(items: number, statistic: (counts: Float64Array) => number): Interval | undefined {
+    const boots = this.options.bootstraps ?? ITEM_BOOTSTRAPS;
+    return boots > 0 ? itemInterval(items, statistic, boots) : undefined;
+  }
   dualEncoder(): Promise<DualEncoder> {
     this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION));
     return this.dual;
@@ -111,6 +122,7 @@ export class MetricEnv {
       frameFeatures: this.options.frameFeatures ?? defaultOf(FRAME_FEATURES_OPTION),
       videoFeatures: this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION),
       dualEncoder: this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION),
+      bootstraps: String(this.options.bootstraps ?? ITEM_BOOTSTRAPS),
     };
   }
 }
@@ -125,7 +137,7 @@ export function summarizeScores(perSample: number[], perItem?: Record<string, nu
  * Scores summed per item (cosines of its frames or segments, one total per sample) and how many were
  * summed: the figure is 100 x all totals over all counts, averaged over samples; its interval resamples items.
  */
-function itemSums() {
+function itemSums(env: MetricEnv) {
   const perItem: Record<string, number> = {};
   const totals: number[][] = [];
   const counts: number[] = [];
@@ -141,7 +153,7 @@ function itemSums() {
         return mean(totals[0].map((_, s) => (100 * totals.reduce((a, t, i) => a + draw[i] * t[s], 0)) / den));
       };
       const perSample = totals.length ? totals[0].map((_, s) => (100 * totals.reduce((a, t) => a + t[s], 0)) / counts.reduce((a, b) => a + b, 0)) : [];
-      return summarizeScores(perSample, perItem, itemInterval(counts.length, figure));
+      return summarizeScores(perSample, perItem, env.interval(counts.length, figure));
     },
   };
 }
@@ -182,7 +194,7 @@ function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv,
     name,
     better: 'lower',
     needsGroundTruth: true,
-    options: [option],
+    options: [option, BOOTSTRAPS_OPTION],
     async start(env) {
       const truth: Float64Array[][] = [];
       const preds: Float64Array[][][] = [];
@@ -197,7 +209,7 @@ function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv,
           const truthMoments = truth.map((rows) => moments(rows, shift));
           const predMoments = preds.map((p) => p.map((rows) => moments(rows, shift)));
           const figure = (draw: Float64Array) => mean(predMoments.map((p) => resampledFrechet(truthMoments, p, shift, draw)));
-          return summarizeScores(perSample, undefined, itemInterval(truth.length, figure));
+          return summarizeScores(perSample, undefined, env.interval(truth.length, figure));
         },
       };
     },
@@ -223,9 +235,9 @@ metrics.register(
     name: 'sim',
     better: 'higher',
     needsGroundTruth: true,
-    options: [FRAME_FEATURES_OPTION],
+    options: [FRAME_FEATURES_OPTION, BOOTSTRAPS_OPTION],
     async start(env) {
-      const sums = itemSums();
+      const sums = itemSums(env);
       return {
         async add(item) {
           const truth = await env.frameFeatures(requireGroundTruth(item, 'sim'));
@@ -260,10 +272,10 @@ metrics.register(
     name: 'vtm',
     better: 'higher',
     needsGroundTruth: false,
-    options: [DUAL_ENCODER_OPTION],
+    options: [DUAL_ENCODER_OPTION, BOOTSTRAPS_OPTION],
     async start(env) {
       const encoder = await env.dualEncoder();
-      const sums = itemSums();
+      const sums = itemSums(env);
       return {
         async add(item) {
           const texts = (await encoder.embedTexts(item.texts)).map(normalized);

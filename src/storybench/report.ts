@@ -2,7 +2,6 @@ import { toHtml, toMarkdown, writeReport, type Block, type ReportDoc } from '../
 import { metricAgreement, type Agreement } from './agreement.js';
 import { winRates, type Judgement, type WinRate } from './ratings.js';
 import type { ScoreFile } from './score.js';
-import { ITEM_BOOTSTRAPS } from './intervals.js';
 
 /**
  * The leaderboard as Markdown and as one self-contained HTML page: one table per task and dataset
@@ -90,8 +89,11 @@ function tables(scores: ScoreFile, human?: HumanSection): Table[] {
   return out;
 }
 
-const extractorLine = (s: ScoreFile) =>
-  `Features: frames ${s.extractors.frameFeatures}, clips ${s.extractors.videoFeatures}, video-text ${s.extractors.dualEncoder}. Values are mean ± std over the samples generated per item, then [95% interval]: percentile bootstrap over items (${ITEM_BOOTSTRAPS} resamples of the items, seeded; each recomputes the figure).`;
+const extractorLine = (s: ScoreFile) => {
+  const boots = Number(s.extractors.bootstraps ?? 0);
+  return `Features: frames ${s.extractors.frameFeatures}, clips ${s.extractors.videoFeatures}, video-text ${s.extractors.dualEncoder}. Values are mean ± std over the samples generated per item` +
+    (boots > 0 ? `, then [95% interval]: percentile bootstrap over items (${boots} resamples of the items, seeded; each recomputes the figure).` : '.');
+};
 
 /** The leaderboard as a report document: the features used, then a heading, table and note per table. */
 export function leaderboardReport(scores: ScoreFile, human?: HumanSection): ReportDoc {
