@@ -43,7 +43,7 @@ test('every metric reports an interval over items; the per-item metrics bracket 
     f.data.forEach((_, i) => (f.data[i] = Math.max(0, Math.min(255, 110 + shift + 50 * rng.normal()))));
     return f;
   };
-  const env = new MetricEnv({ frameFeatures: 'grid-color', videoFeatures: 'grid-motion', dualEncoder: 'color-words' });
+  const env = new MetricEnv({ frameFeatures: 'grid-color', videoFeatures: 'grid-motion', dualEncoder: 'color-words', bootstraps: 200 });
   for (const name of metrics.names()) {
     const acc = await metrics.get(name).start(env);
     for (let i = 0; i < 10; i++) {
@@ -54,4 +54,7 @@ test('every metric reports an interval over items; the per-item metrics bracket 
     assert.ok(Number.isFinite(s.low) && Number.isFinite(s.high) && s.low! < s.high!, `${name}: [${s.low}, ${s.high}]`);
     if (name === 'sim' || name === 'vtm') assert.ok(s.low! <= s.mean && s.mean <= s.high!, `${name}: ${s.mean} in [${s.low}, ${s.high}]`);
   }
+  const none = await metrics.get('sim').start(new MetricEnv({ frameFeatures: 'grid-color', bootstraps: 0 }));
+  await none.add({ name: 'x', samples: [clip(10)], groundTruth: clip(0), frames: [4], texts: ['a red square'] });
+  assert.equal(none.finish().low, undefined, 'bootstraps=0: no interval');
 });
