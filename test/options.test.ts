@@ -124,7 +124,10 @@ test('kiln attack: --list shows typed options; a bad --option is a one-line erro
 test('kiln storybench score: --option is checked against the chosen metrics; --help lists them with types', () => {
   const bad = spawnSync(process.execPath, [CLI, 'storybench', 'score', 'nowhere', '--metrics', 'vtm', '--option', 'frameFeatures=x'], { encoding: 'utf8' });
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /^kiln: --option: metrics vtm has no option 'frameFeatures' \(options: dualEncoder=<string>\)\n$/);
+  assert.match(bad.stderr, /^kiln: --option: metrics vtm has no option 'frameFeatures' \(options: dualEncoder=<string>, bootstraps=<integer >= 0>\)\n$/);
+  const negative = spawnSync(process.execPath, [CLI, 'storybench', 'score', 'nowhere', '--metrics', 'vtm', '--option', 'bootstraps=-1'], { encoding: 'utf8' });
+  assert.equal(negative.status, 2);
+  assert.match(negative.stderr, /^kiln: --option: option 'bootstraps' of metrics vtm must be <integer >= 0> \(got "-1"\)\n$/);
   const help = spawnSync(process.execPath, [CLI, 'storybench', 'score', '--help'], { encoding: 'utf8' });
   assert.match(help.stdout, /fid: [^\n]+\n\s+--option frameFeatures=<string> [^\n]+\(default kiln-judge\)/);
 });

@@ -85,7 +85,9 @@ test('kiln storybench run + score produce Markdown and HTML leaderboards', async
   await cli(['storybench', 'score', out, '--metrics', 'fid,sim']);
   const md = fs.readFileSync(path.join(out, 'leaderboard.md'), 'utf8');
   assert.match(md, /## Leaderboard: story_cont/);
-  assert.match(md, /\| oracle \| 3 \| 2 \| 0\.00 ± 0\.00 \| 100\.00 ± 0\.00 \|/);
+  // Mean ± std over samples, then the 95% interval over items (the oracle is the truth on every resample).
+  assert.match(md, /\| oracle \| 3 \| 2 \| 0\.00 ± 0\.00 \[0\.00, 0\.00\] \| 100\.00 ± 0\.00 \[100\.00, 100\.00\] \|/);
+  assert.match(md, /percentile bootstrap over items \(1000 resamples/);
   assert.ok(md.indexOf('| oracle') < md.indexOf('| repeat-last'), 'sorted by the first metric');
   const html = fs.readFileSync(path.join(out, 'leaderboard.html'), 'utf8');
   assert.match(html, /<table>/);

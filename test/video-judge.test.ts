@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { KilnError, projectRoot } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
-import { judgeAccuracy, judgeInput, judgeTrainingClips, loadJudge, promptFor, renderStory, saveJudge, trainJudge, type ObjectState, type Story } from '../src/video/index.js';
+import { judgeAccuracy, judgeInput, judgeInputRange, judgeTrainingClips, loadJudge, loadJudgeInputRange, promptFor, saveJudgeInputRange, renderStory, saveJudge, trainJudge, type ObjectState, type Story } from '../src/video/index.js';
 import { JUDGE_INPUT } from '../src/video/judge.js';
 
 function moveRight(objects: ObjectState[]): Story {
@@ -63,4 +63,24 @@ test('a judge trained on other features is refused when it loads, in one line, b
   fs.rmSync(dir, { recursive: true, force: true });
   const shipped = await loadJudge(path.join(projectRoot(), 'models', 'video', 'judge'));
   assert.equal(shipped.inputs[0].shape[1], JUDGE_INPUT, 'the shipped judge matches the features');
+});
+
+test('the judge\'s input range: 0.1st-99.9th percentiles of its training clips, saved beside it, refused when missing', () => {
+  const clips = judgeTrainingClips(1000, 77).map((c) => c.clip);
+  const range = judgeInputRange(clips);
+  assert.equal(range.lo.length, JUDGE_INPUT);
+  const rows = clips.map(judgeInput);
+  range.lo.forEach((lo, d) => {
+    assert.ok(lo <= range.hi[d], `input ${d}: ${lo} > ${range.hi[d]}`);
+    // Of 1000 values, the 0.1st percentile leaves the smallest out; the 99.9th is taken at rank 999 of 0..999.
+    const sorted = rows.map((r) => r[d]).sort((a, b) => a - b);
+    assert.equal(lo, sorted[1]);
+    assert.equal(range.hi[d], sorted[999]);
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-judge-range-'));
+  assert.throws(() => loadJudgeInputRange(dir), (e: Error) => e instanceof KilnError && /no input-range.json next to the judge/.test(e.message));
+  saveJudgeInputRange(dir, range);
+  assert.deepEqual(loadJudgeInputRange(dir), range);
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.equal(loadJudgeInputRange(path.join(projectRoot(), 'models', 'video', 'judge')).hi.length, JUDGE_INPUT, 'shipped with the judge');
 });

@@ -1,5 +1,5 @@
 /** Numerics below the capabilities: statistics, rank correlation, float64 linear algebra, Frechet distance. */
-export { mean, std, median, t95, meanCI, wilson, percentile } from './stats.js';
+export { mean, std, median, t95, meanCI, wilson, percentile, bootstrapCounts } from './stats.js';
 export { ranks, spearman, kendallTau } from './rank.js';
-export { columnMean, covariance, symmetricEigen, symmetricEigenvalues, sqrtPsd } from './linalg.js';
+export { columnMean, covariance, symmetricEigen, symmetricEigenvalues, sqrtPsd, type Matrix } from './linalg.js';
 export { frechetDistance, frechetFromFeatures } from './frechet.js';

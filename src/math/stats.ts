@@ -1,3 +1,5 @@
+import { createRng } from '../core/index.js';
+
 /** Descriptive statistics and 95% intervals. */
 
 export function mean(xs: readonly number[]): number {
@@ -48,4 +50,17 @@ export function percentile(sorted: readonly number[], q: number): number {
   const pos = (sorted.length - 1) * q;
   const lo = Math.floor(pos);
   return sorted[lo] + (sorted[Math.min(sorted.length - 1, lo + 1)] - sorted[lo]) * (pos - lo);
+}
+
+/**
+ * How often each of `n` units (stories, items) is drawn in each of `count` resamples with replacement
+ * (seeded): a percentile bootstrap over units keeps what belongs to one unit (its segments, frames) together.
+ */
+export function bootstrapCounts(n: number, count: number, seed: number): Float64Array[] {
+  const rng = createRng(seed);
+  return Array.from({ length: count }, () => {
+    const c = new Float64Array(n);
+    for (let i = 0; i < n; i++) c[rng.int(n)]++;
+    return c;
+  });
 }

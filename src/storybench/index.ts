@@ -11,6 +11,7 @@ export { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtract
 export { type DualEncoder, dualEncoders, resolveDualEncoder } from './dual.js';
 export { trainKilnDual, saveKilnDual, loadKilnDual, shippedModel, judgeFrameExtractor, judgeVideoExtractor, type DualTrainOptions } from './kiln-world.js';
 export { type Metric, type MetricScore, type MetricItem, type MetricEnvOptions, MetricEnv, metrics, summarizeScores, cosine } from './metrics.js';
+export { ITEM_BOOTSTRAPS, itemInterval, moments, resampledFrechet, type Interval, type Moments } from './intervals.js';
 export { scoreRuns, writeScores, readScores, type ScoreFile, type ScoreRow, type ScoreProgress } from './score.js';
 export { RatingStore, QUESTIONS, parseAnswers, pairKey, wilson, winRates, readJudgements, judgementsCsv, type Judgement, type Answers, type Choice, type WinRate } from './ratings.js';
 export { metricAgreement, type Agreement } from './agreement.js';

@@ -4,7 +4,7 @@ import { KilnError, check, createRng, projectRoot } from '../core/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
 import { loadModel, saveModel } from '../nn/index.js';
 import { type Frames, makeFrames, pickFrames, repeatFrame, sliceFrames } from '../media/index.js';
-import { judge, judgeInput, loadJudge, renderStory, sampleStory, segmentRanges, worldVocabulary } from '../video/index.js';
+import { type JudgeInputRange, judge, judgeInput, loadJudge, loadJudgeInputRange, renderStory, sampleStory, segmentRanges, worldVocabulary } from '../video/index.js';
 import { type FrameExtractor, type VideoExtractor, frameExtractors, videoExtractors } from './features.js';
 import { type DualEncoder, dualEncoders } from './dual.js';
 
@@ -14,9 +14,10 @@ import { type DualEncoder, dualEncoders } from './dual.js';
  * network has never seen it):
  *
  * - 'kiln-judge' (FID and FVD): the 64-d penultimate features of the video judge shipped in
- *   models/video/judge, a classifier of a segment clip's action, shape and colour. FVD embeds each
- *   prompt's segment; FID embeds each frame with the video's first frame as a two-frame clip (where the
- *   object is relative to where it started, size, colour and outline).
+ *   models/video/judge, a classifier of a segment clip's action, shape and colour, read with each input
+ *   clamped to the range seen on the judge's training clips (so the features stay within what the
+ *   network was fitted on). FVD embeds each prompt's segment; FID embeds each frame with the video's first
+ *   frame as a two-frame clip (where the object is relative to where it started, size, colour and outline).
  * - 'kiln-dual' (VTM): a text-video dual encoder trained contrastively (CLIP's symmetric InfoNCE)
  *   on segment clips of generated stories and their prompts, shipped in models/storybench/dual. The
  *   video side reads the judge's input statistics of a segment (object trajectory, size, colour and
@@ -28,14 +29,19 @@ import { type DualEncoder, dualEncoders } from './dual.js';
 
 export const shippedModel = (...parts: string[]): string => path.join(projectRoot(), 'models', ...parts);
 
-let judgeModel: Promise<tf.LayersModel> | undefined;
-const shippedJudge = () => (judgeModel ??= loadJudge(shippedModel('video', 'judge')));
+let judgeModel: Promise<{ model: tf.LayersModel; range: JudgeInputRange }> | undefined;
+const shippedJudge = () => (judgeModel ??= (async () => {
+  const dir = shippedModel('video', 'judge');
+  return { model: await loadJudge(dir), range: loadJudgeInputRange(dir) };
+})());
 
 async function judgeFeatures(clips: Frames[]): Promise<Float64Array[]> {
-  const model = await shippedJudge();
+  const { model, range } = await shippedJudge();
   const out: Float64Array[] = [];
+  // Inputs clamped to the judge's training range: a generated frame of faint scattered pixels has an outline
+  // statistic far beyond any training clip, and its unclamped features would dominate a Frechet distance.
   // Batches keep memory flat on long clips.
-  for (let s = 0; s < clips.length; s += 256) out.push(...judge(model, clips.slice(s, s + 256)).map((o) => Float64Array.from(o.features)));
+  for (let s = 0; s < clips.length; s += 256) out.push(...judge(model, clips.slice(s, s + 256), range).map((o) => Float64Array.from(o.features)));
   return out;
 }
 

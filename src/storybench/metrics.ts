@@ -2,14 +2,16 @@ import { KilnError, createRegistry, type OptionSpec } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { type DualEncoder, resolveDualEncoder } from './dual.js';
 import { type FrameExtractor, type VideoExtractor, i3dFrames, resolveFrameExtractor, resolveVideoExtractor } from './features.js';
-import { frechetFromFeatures } from '../math/index.js';
+import { columnMean, frechetFromFeatures } from '../math/index.js';
+import { ITEM_BOOTSTRAPS, type Interval, itemInterval, moments, resampledFrechet } from './intervals.js';
 import type { Frames } from '../media/index.js';
 import { splitByPrompt } from './generators.js';
 
 /**
  * Automatic metrics, as the reference computes them (google/storybench metrics/): each metric is
  * computed once per sample index s (the s-th of the S videos generated per item) and reported as
- * mean and standard deviation over the S values (np.std, i.e. population std).
+ * mean and standard deviation over the S values (np.std, i.e. population std). Kiln adds a 95%
+ * bootstrap interval over items (intervals.ts): how much the figure depends on which stories were drawn.
  */
 
 /** One item as metrics see it: S generated samples, the ground truth, segments and prompts. */
@@ -25,6 +27,9 @@ export interface MetricScore {
   perSample: number[];
   mean: number;
   std: number;
+  /** 95% percentile bootstrap interval over items of the mean over samples (NaN with under 2 items). */
+  low?: number;
+  high?: number;
   /** Per-item value (mean over samples) for metrics defined per item; used to compare with people. */
   perItem?: Record<string, number>;
   /** Why the metric has no value for this run, when it could not be computed. */
@@ -57,6 +62,8 @@ export interface MetricEnvOptions {
   videoFeatures?: string;
   /** Dual encoder for vtm: a registered name or IMAGE.onnx,TEXT.onnx. */
   dualEncoder?: string;
+  /** Item resamples behind each 95% interval (0: no intervals). */
+  bootstraps?: number;
 }
 
 export const FRAME_FEATURES_OPTION: OptionSpec = {
@@ -67,6 +74,10 @@ export const VIDEO_FEATURES_OPTION: OptionSpec = {
 };
 export const DUAL_ENCODER_OPTION: OptionSpec = {
   name: 'dualEncoder', type: 'string', default: 'kiln-dual', description: 'video-text encoder: a registered dual encoder or IMAGE.onnx,TEXT.onnx',
+};
+export const BOOTSTRAPS_OPTION: OptionSpec = {
+  name: 'bootstraps', type: 'integer', default: ITEM_BOOTSTRAPS, min: 0,
+  description: 'item resamples behind each 95% interval (0: no intervals; a Frechet distance is recomputed for each)',
 };
 const defaultOf = (spec: OptionSpec) => String(spec.default);
 
@@ -97,6 +108,11 @@ export class MetricEnv {
     if (extractor.perSegment) return Promise.all(splitByPrompt(f, framesPerPrompt).map((seg) => extractor.embedVideo(seg)));
     return [await extractor.embedVideo(i3dFrames(f))];
   }
+  /** The 95% interval over items of `statistic` (given how often each item is drawn), or none when bootstraps is 0. */
+  interval(items: number, statistic: (counts: Float64Array) => number): Interval | undefined {
+    const boots = this.options.bootstraps ?? ITEM_BOOTSTRAPS;
+    return boots > 0 ? itemInterval(items, statistic, boots) : undefined;
+  }
   dualEncoder(): Promise<DualEncoder> {
     this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION));
     return this.dual;
@@ -106,14 +122,40 @@ export class MetricEnv {
       frameFeatures: this.options.frameFeatures ?? defaultOf(FRAME_FEATURES_OPTION),
       videoFeatures: this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION),
       dualEncoder: this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION),
+      bootstraps: String(this.options.bootstraps ?? ITEM_BOOTSTRAPS),
     };
   }
 }
 
-export function summarizeScores(perSample: number[], perItem?: Record<string, number>): MetricScore {
+export function summarizeScores(perSample: number[], perItem?: Record<string, number>, interval?: Interval): MetricScore {
   const m = mean(perSample);
   const std = Math.sqrt(mean(perSample.map((v) => (v - m) ** 2)));
-  return { perSample, mean: m, std, ...(perItem ? { perItem } : {}) };
+  return { perSample, mean: m, std, ...(interval ?? {}), ...(perItem ? { perItem } : {}) };
+}
+
+/**
+ * Scores summed per item (cosines of its frames or segments, one total per sample) and how many were
+ * summed: the figure is 100 x all totals over all counts, averaged over samples; its interval resamples items.
+ */
+function itemSums(env: MetricEnv) {
+  const perItem: Record<string, number> = {};
+  const totals: number[][] = [];
+  const counts: number[] = [];
+  return {
+    add(name: string, sampleTotals: number[], count: number) {
+      totals.push(sampleTotals);
+      counts.push(count);
+      perItem[name] = mean(sampleTotals.map((t) => (100 * t) / count));
+    },
+    finish(): MetricScore {
+      const figure = (draw: Float64Array) => {
+        const den = counts.reduce((a, n, i) => a + draw[i] * n, 0);
+        return mean(totals[0].map((_, s) => (100 * totals.reduce((a, t, i) => a + draw[i] * t[s], 0)) / den));
+      };
+      const perSample = totals.length ? totals[0].map((_, s) => (100 * totals.reduce((a, t) => a + t[s], 0)) / counts.reduce((a, b) => a + b, 0)) : [];
+      return summarizeScores(perSample, perItem, env.interval(counts.length, figure));
+    },
+  };
 }
 
 function requireGroundTruth(item: MetricItem, metric: string): Frames {
@@ -143,22 +185,32 @@ function normalized(v: ArrayLike<number>): Float64Array {
   return Float64Array.from(v, (x) => (n > 0 ? x / n : 0));
 }
 
-/** Frechet distance per sample between ground-truth and generated features (one vector per frame or per clip). */
+/**
+ * Frechet distance per sample between ground-truth and generated features (one vector per frame or per
+ * clip), with its bootstrap interval over items from each item's summed features.
+ */
 function frechetMetric(name: string, option: OptionSpec, embed: (env: MetricEnv, f: Frames, framesPerPrompt: readonly number[]) => Promise<Float64Array[]>): Metric {
   return {
     name,
     better: 'lower',
     needsGroundTruth: true,
-    options: [option],
+    options: [option, BOOTSTRAPS_OPTION],
     async start(env) {
-      const truth: Float64Array[] = [];
-      const preds: Float64Array[][] = [];
+      const truth: Float64Array[][] = [];
+      const preds: Float64Array[][][] = [];
       return {
         async add(item) {
-          truth.push(...(await embed(env, requireGroundTruth(item, name), item.frames)));
-          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(...(await embed(env, clip, item.frames)));
+          truth.push(await embed(env, requireGroundTruth(item, name), item.frames));
+          for (const [s, clip] of item.samples.entries()) (preds[s] ??= []).push(await embed(env, clip, item.frames));
         },
-        finish: () => summarizeScores(preds.map((p) => frechetFromFeatures(truth, p).distance)),
+        finish: () => {
+          const perSample = preds.map((p) => frechetFromFeatures(truth.flat(), p.flat()).distance);
+          const shift = columnMean(truth.flat());
+          const truthMoments = truth.map((rows) => moments(rows, shift));
+          const predMoments = preds.map((p) => p.map((rows) => moments(rows, shift)));
+          const figure = (draw: Float64Array) => mean(predMoments.map((p) => resampledFrechet(truthMoments, p, shift, draw)));
+          return summarizeScores(perSample, undefined, env.interval(truth.length, figure));
+        },
       };
     },
   };
@@ -183,25 +235,20 @@ metrics.register(
     name: 'sim',
     better: 'higher',
     needsGroundTruth: true,
-    options: [FRAME_FEATURES_OPTION],
+    options: [FRAME_FEATURES_OPTION, BOOTSTRAPS_OPTION],
     async start(env) {
-      const sums: number[] = [];
-      let frames = 0;
-      const perItem: Record<string, number> = {};
+      const sums = itemSums(env);
       return {
         async add(item) {
           const truth = await env.frameFeatures(requireGroundTruth(item, 'sim'));
-          const itemScores: number[] = [];
-          for (const [s, clip] of item.samples.entries()) {
+          const totals: number[] = [];
+          for (const clip of item.samples) {
             const pred = await env.frameFeatures(clip);
-            const total = pred.reduce((a, p, t) => a + cosine(p, truth[t]), 0);
-            sums[s] = (sums[s] ?? 0) + total;
-            itemScores.push((100 * total) / pred.length);
+            totals.push(pred.reduce((a, p, t) => a + cosine(p, truth[t]), 0));
           }
-          frames += truth.length;
-          perItem[item.name] = mean(itemScores);
+          sums.add(item.name, totals, truth.length);
         },
-        finish: () => summarizeScores(sums.map((s) => (100 * s) / frames), perItem),
+        finish: () => sums.finish(),
       };
     },
   },
@@ -225,26 +272,21 @@ metrics.register(
     name: 'vtm',
     better: 'higher',
     needsGroundTruth: false,
-    options: [DUAL_ENCODER_OPTION],
+    options: [DUAL_ENCODER_OPTION, BOOTSTRAPS_OPTION],
     async start(env) {
       const encoder = await env.dualEncoder();
-      const sums: number[] = [];
-      let segments = 0;
-      const perItem: Record<string, number> = {};
+      const sums = itemSums(env);
       return {
         async add(item) {
           const texts = (await encoder.embedTexts(item.texts)).map(normalized);
-          const itemScores: number[] = [];
-          for (const [s, clip] of item.samples.entries()) {
+          const totals: number[] = [];
+          for (const clip of item.samples) {
             const parts = splitByPrompt(clip, item.frames);
-            const total = (await segmentEmbeddings(encoder, parts)).reduce((a, m, k) => a + m.reduce((x, v, i) => x + v * texts[k][i], 0), 0);
-            sums[s] = (sums[s] ?? 0) + total;
-            itemScores.push((100 * total) / item.frames.length);
+            totals.push((await segmentEmbeddings(encoder, parts)).reduce((a, m, k) => a + m.reduce((x, v, i) => x + v * texts[k][i], 0), 0));
           }
-          segments += item.frames.length;
-          perItem[item.name] = mean(itemScores);
+          sums.add(item.name, totals, item.frames.length);
         },
-        finish: () => summarizeScores(sums.map((s) => (100 * s) / segments), perItem),
+        finish: () => sums.finish(),
       };
     },
   },

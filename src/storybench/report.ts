@@ -5,8 +5,8 @@ import type { ScoreFile } from './score.js';
 
 /**
  * The leaderboard as Markdown and as one self-contained HTML page: one table per task and dataset
- * (mean +- std over samples per metric), then, when ratings exist, human win rates and each
- * metric's agreement with people, built on the shared report layer.
+ * (mean +- std over samples and a 95% bootstrap interval over items, per metric), then, when ratings
+ * exist, human win rates and each metric's agreement with people, built on the shared report layer.
  */
 export interface HumanSection {
   raters: number;
@@ -62,7 +62,9 @@ function tables(scores: ScoreFile, human?: HumanSection): Table[] {
         const s = r.scores[m.name];
         if (!s) return 'n/a';
         const digits = distinctDigits(rows.map((x) => x.scores[m.name]?.mean));
-        return s.note ? `n/a (${s.note})` : `${fmt(s.mean, digits)} ± ${fmt(s.std, digits)}`;
+        if (s.note) return `n/a (${s.note})`;
+        const interval = s.low === undefined || s.high === undefined ? '' : ` [${fmt(s.low, digits)}, ${fmt(s.high, digits)}]`;
+        return `${fmt(s.mean, digits)} ± ${fmt(s.std, digits)}${interval}`;
       })]),
     });
   }
@@ -87,8 +89,11 @@ function tables(scores: ScoreFile, human?: HumanSection): Table[] {
   return out;
 }
 
-const extractorLine = (s: ScoreFile) =>
-  `Features: frames ${s.extractors.frameFeatures}, clips ${s.extractors.videoFeatures}, video-text ${s.extractors.dualEncoder}. Values are mean ± std over the samples generated per item.`;
+const extractorLine = (s: ScoreFile) => {
+  const boots = Number(s.extractors.bootstraps ?? 0);
+  return `Features: frames ${s.extractors.frameFeatures}, clips ${s.extractors.videoFeatures}, video-text ${s.extractors.dualEncoder}. Values are mean ± std over the samples generated per item` +
+    (boots > 0 ? `, then [95% interval]: percentile bootstrap over items (${boots} resamples of the items, seeded; each recomputes the figure).` : '.');
+};
 
 /** The leaderboard as a report document: the features used, then a heading, table and note per table. */
 export function leaderboardReport(scores: ScoreFile, human?: HumanSection): ReportDoc {

@@ -9,8 +9,7 @@
 import { tf } from '../backend/index.js';
 import type { CViViT } from './cvivit.js';
 import { COND_FRAMES, type LoadedStory } from './dataset.js';
-import { createRng } from '../core/index.js';
-import { frechetFromFeatures, percentile, wilson } from '../math/index.js';
+import { bootstrapCounts, frechetFromFeatures, percentile, wilson } from '../math/index.js';
 import { measureSegment, type SegmentMeasures } from './measures.js';
 import { judge } from './judge.js';
 import { generateStory, type StoryOptions } from './story.js';
@@ -168,6 +167,7 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
     return frechetFromFeatures(pick(reference), pick(judged[sys].map((j) => j.features))).distance;
   };
   const value = (sys: System, figure: Figure, counts: Float64Array) => (figure === 'frechet' ? frechet(sys, counts) : weightedMean(perSystem[sys][figure], counts));
+  // Whole stories are resampled: the segments of one story are not independent.
   const resamples = bootstrapCounts(stories.length, BOOTSTRAPS, 7);
   const all = new Float64Array(stories.length).fill(1);
   // Every figure of every system on every resample, computed once: the differences pair them up.
@@ -212,19 +212,6 @@ function weightedMean(units: Unit[], counts: Float64Array): number {
     den += counts[u.story] * u.weight;
   }
   return den > 0 ? num / den : NaN;
-}
-
-/**
- * How often each of `n` stories is drawn in each of `count` resamples with replacement (seeded).
- * Resampling whole stories keeps the segments of one story together, as they are not independent.
- */
-function bootstrapCounts(n: number, count: number, seed: number): Float64Array[] {
-  const rng = createRng(seed);
-  return Array.from({ length: count }, () => {
-    const c = new Float64Array(n);
-    for (let i = 0; i < n; i++) c[rng.int(n)]++;
-    return c;
-  });
 }
 
 /** The two lines that introduce the scores: what was evaluated and how the generated row was sampled. */

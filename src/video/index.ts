@@ -12,7 +12,7 @@ export { MaskGit, sampleWindow, cosineSchedule, type GeneratorConfig, type Sampl
 export { trainGenerator, loadGenerator, sampleExample, GENERATOR_FORMAT, type LoadedGenerator } from './train-generator.js';
 export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text.js';
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';
-export { trainJudge, judge, judgeAccuracy, JUDGE_HEADS, judgeTrainingClips, saveJudge, loadJudge, judgeInput, type JudgeOutput } from './judge.js';
+export { trainJudge, judge, judgeAccuracy, JUDGE_HEADS, judgeTrainingClips, saveJudge, loadJudge, judgeInput, judgeInputRange, saveJudgeInputRange, loadJudgeInputRange, type JudgeInputRange, type JudgeOutput } from './judge.js';
 export { evaluateStories, scoresMarkdown, scoresIntro, scoresTables, intervalsNote, reconstruct, SYSTEMS, FIGURES, COMPARED, BOOTSTRAPS, type EvalResult, type SystemScores, type Estimate, type Comparison, type Figure, type ScoresTable } from './evaluate.js';
 export { trackActor, measureSegment, backgroundColour, MIN_AREA, MIN_TRAVEL, SIZE_RATIO, type SegmentMeasures, type TrackFrame } from './measures.js';
 export { videoEvalReport, writeVideoEvalReport } from './report.js';

@@ -118,9 +118,58 @@ function labels(clips: LabelledClip[]): tf.Tensor[] {
   ];
 }
 
-function inputs(clips: Frames[]): tf.Tensor2D {
+/**
+ * The box the judge's inputs are clamped to for feature extraction: per input, the 0.1st and 99.9th
+ * percentiles of its values on the judge's training clips. Some inputs have no natural bound (the
+ * outline's scaled second moment is 0-1.3 for a solid shape but reaches hundreds on a few faint
+ * scattered pixels, as when an object fades out), and a ReLU network extrapolates linearly beyond
+ * what it saw, so one such clip can dominate a Frechet distance of its features. Percentiles, not the
+ * extremes: the largest training values of such an input are rare and unstable (on the first 2000 of
+ * the 8000 shipped training clips the per-frame maxima are 24-66; on all 8000, 43-278).
+ */
+export interface JudgeInputRange {
+  lo: number[];
+  hi: number[];
+}
+
+export const JUDGE_RANGE_QUANTILE = 0.001;
+
+export function judgeInputRange(clips: Frames[]): JudgeInputRange {
+  const rows = clips.map(judgeInput);
+  const at = (sorted: Float64Array, q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  const lo: number[] = [];
+  const hi: number[] = [];
+  for (let d = 0; d < JUDGE_INPUT; d++) {
+    const sorted = Float64Array.from(rows, (r) => r[d]).sort();
+    lo.push(at(sorted, JUDGE_RANGE_QUANTILE));
+    hi.push(at(sorted, 1 - JUDGE_RANGE_QUANTILE));
+  }
+  return { lo, hi };
+}
+
+const RANGE_FILE = 'input-range.json';
+
+export function saveJudgeInputRange(dir: string, range: JudgeInputRange): void {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, RANGE_FILE), JSON.stringify(range));
+}
+
+/** The input range saved next to a judge by `kiln video train-judge`. */
+export function loadJudgeInputRange(dir: string): JudgeInputRange {
+  const file = path.join(dir, RANGE_FILE);
+  if (!fs.existsSync(file)) throw new KilnError(`no ${RANGE_FILE} next to the judge at ${dir} (retrain it with 'kiln video train-judge')`);
+  const range = JSON.parse(fs.readFileSync(file, 'utf8')) as JudgeInputRange;
+  if (range.lo?.length !== JUDGE_INPUT || range.hi?.length !== JUDGE_INPUT) throw new KilnError(`${file} does not hold ${JUDGE_INPUT} input bounds (retrain the judge with 'kiln video train-judge')`);
+  return range;
+}
+
+function inputs(clips: Frames[], range?: JudgeInputRange): tf.Tensor2D {
   const data = new Float32Array(clips.length * JUDGE_INPUT);
-  clips.forEach((c, i) => data.set(judgeInput(c), i * JUDGE_INPUT));
+  clips.forEach((c, i) => {
+    const x = judgeInput(c);
+    if (range) x.forEach((v, d) => (x[d] = Math.min(range.hi[d], Math.max(range.lo[d], v))));
+    data.set(x, i * JUDGE_INPUT);
+  });
   return tf.tensor2d(data, [clips.length, JUDGE_INPUT]);
 }
 
@@ -141,11 +190,11 @@ export async function trainJudge(clips: LabelledClip[], epochs: number, onEpoch?
 
 /**
  * The judge's reading of each clip: its action, shape and colour (the most likely class of each head)
- * and its penultimate features.
+ * and its penultimate features; with `range`, of the clip's inputs clamped to it.
  */
-export function judge(model: tf.LayersModel, clips: Frames[]): JudgeOutput[] {
+export function judge(model: tf.LayersModel, clips: Frames[], range?: JudgeInputRange): JudgeOutput[] {
   if (clips.length === 0) return [];
-  const outs = tf.tidy(() => model.predict(inputs(clips)) as tf.Tensor[]);
+  const outs = tf.tidy(() => model.predict(inputs(clips, range)) as tf.Tensor[]);
   const [a, s, c, f] = outs.map((t) => t.arraySync() as number[][]);
   tf.dispose(outs);
   const argmax = (row: number[]) => row.indexOf(Math.max(...row));

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
-import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, JUDGE_HEADS, loadJudge, saveJudge, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
 import { writeVideoFile } from '../../media/index.js';
 
 const int = intParser;
@@ -155,9 +155,11 @@ export function register(program: Command): void {
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const progress = createProgress({ label: 'train-judge', total: opts.epochs });
-      const model = await trainJudge(judgeTrainingClips(opts.clips, opts.seed), opts.epochs, (e, loss) => progress.update(e, `loss ${loss.toFixed(3)}`));
+      const clips = judgeTrainingClips(opts.clips, opts.seed);
+      const model = await trainJudge(clips, opts.epochs, (e, loss) => progress.update(e, `loss ${loss.toFixed(3)}`));
       progress.done();
       await saveJudge(opts.checkpoint, model);
+      saveJudgeInputRange(opts.checkpoint, judgeInputRange(clips.map((c) => c.clip)));
       const acc = judgeAccuracy(model, judgeTrainingClips(opts.testClips, opts.testSeed));
       for (const head of JUDGE_HEADS) {
         const a = acc[head];
