@@ -52,6 +52,34 @@ test('PGD training crafts inputs inside the eps box and [0, 1] that raise the lo
   m.dispose();
 });
 
+test('an eps ramp grows the budget linearly over its steps, then holds it; the name records it', () => {
+  const m = model(2);
+  const net = logitsModel(m);
+  const data = images(16, 2);
+  const x = tf.tensor4d(data.x, [16, 6, 6, 1]);
+  const y = tf.tensor1d(data.y, 'int32');
+  const eps = 0.2;
+  for (const make of [pgdTraining, tradesTraining]) {
+    const objective = make({ eps, steps: 4, epsRamp: 10 });
+    assert.match(objective.name, /epsRamp=10/);
+    // The largest move of the crafted inputs at optimizer step `step` (signed steps reach the box's face).
+    const reach = (step: number) => {
+      const [adv] = objective.prepare!(net, x, y, step);
+      const r = tf.tidy(() => adv.sub(x).abs().max()).dataSync()[0];
+      adv.dispose();
+      return r;
+    };
+    for (const [step, budget] of [[0, eps / 10], [4, eps / 2], [9, eps], [50, eps]] as const) {
+      const r = reach(step);
+      assert.ok(r <= budget + 1e-6 && r >= budget * 0.6, `${objective.name} at step ${step}: moved ${r}, budget ${budget}`);
+    }
+  }
+  assert.doesNotMatch(pgdTraining({ eps }).name, /epsRamp/);
+  assert.throws(() => pgdTraining({ eps, epsRamp: -1 }), /eps ramp/);
+  tf.dispose([x, y]);
+  m.dispose();
+});
+
 test('adversarial training resumes bit for bit, and lowers the PGD loss on its own adversarial examples', async () => {
   const data = { train: images(96, 2) };
   const objective = () => pgdTraining({ eps: 0.1, steps: 3 }, 5);

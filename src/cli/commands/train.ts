@@ -34,6 +34,7 @@ interface TrainFlags {
   adversarial?: string;
   eps?: string;
   steps?: string;
+  epsRamp?: string;
   beta?: string;
 }
 
@@ -73,9 +74,10 @@ async function train(flags: TrainFlags): Promise<void> {
       eps: num(flags.eps, '--eps', { min: 0, max: 1 }),
       steps: flags.steps === undefined ? undefined : num(flags.steps, '--steps', { int: true, min: 1 }),
       beta: flags.beta === undefined ? undefined : num(flags.beta, '--beta', { min: 0 }),
+      epsRamp: flags.epsRamp === undefined ? undefined : num(flags.epsRamp, '--eps-ramp', { int: true, min: 0 }),
     }, seed);
-  } else if (flags.eps !== undefined || flags.steps !== undefined || flags.beta !== undefined) {
-    throw new KilnError('--eps, --steps and --beta set adversarial training: add --adversarial pgd or trades');
+  } else if (flags.eps !== undefined || flags.steps !== undefined || flags.beta !== undefined || flags.epsRamp !== undefined) {
+    throw new KilnError('--eps, --steps, --beta and --eps-ramp set adversarial training: add --adversarial pgd or trades');
   }
   checkOutputDir(job.out, '--out');
   await initBackend(flags.backend);
@@ -154,6 +156,7 @@ export function register(program: Command): void {
     .addOption(new Option('--adversarial <method>', 'adversarial training: pgd (Madry et al.) or trades (Zhang et al.); images only').choices(Object.keys(ADVERSARIAL_TRAINING)))
     .option('--eps <e>', 'adversarial training: Linf budget on pixels, in (0, 1]')
     .option('--steps <n>', 'adversarial training: PGD steps of the inner attack (default 10; step size 2.5 eps / steps)')
+    .option('--eps-ramp <n>', 'adversarial training: grow eps linearly from 0 to --eps over the first N optimizer steps (default 0: full eps at once)')
     .option('--beta <b>', 'TRADES: weight of the robustness term (default 6)')
     .option('--json', 'print the result as JSON on stdout (no progress)')
     .addOption(backendOption())
