@@ -2,8 +2,9 @@
  * Where the climbs of local search and guided local search end on a NAS-Bench-201 table, and how
  * far those ends lie from the cells within 0.2 of the best: the analysis behind guided local
  * search's `escape`. Each run stops at the first cell within 0.2 of the best or after the budget.
- * Run: node dist/bench/nas-climb-ends.js [--seeds 60] [--budget 300]
+ * Run: node dist/bench/nas-climb-ends.js [--seeds 60] [--budget 300] [--escapes 5,10,40]
  *      [--table data/nb201/nb201-imagenet16-120.csv --objective imagenet16_120_test_acc]
+ * `--escapes` adds guided local search runs with those `escape` values (sensitivity).
  */
 import { dataPath } from '../src/core/index.js';
 import { median } from '../src/math/index.js';
@@ -14,7 +15,11 @@ const SEEDS = Number(arg('--seeds', '60'));
 const BUDGET = Number(arg('--budget', '300'));
 const TABLE = arg('--table', dataPath('nb201', 'nb201-imagenet16-120.csv'));
 const OBJECTIVE = arg('--objective', 'imagenet16_120_test_acc');
-const RUNS: [string, ControllerOptions][] = [['local-search', {}], ['guided-local-search', { escape: 0 }], ['guided-local-search', {}]];
+const ESCAPES = arg('--escapes', '').split(',').filter((v) => v !== '').map(Number);
+const RUNS: [string, ControllerOptions][] = [
+  ['local-search', {}], ['guided-local-search', { escape: 0 }], ['guided-local-search', {}],
+  ...ESCAPES.map((escape): [string, ControllerOptions] => ['guided-local-search', { escape }]),
+];
 
 const table = loadTable(TABLE, nb201Space);
 const acc = table.column(OBJECTIVE);
