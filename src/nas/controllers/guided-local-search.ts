@@ -105,11 +105,11 @@ function argmaxPredicted(model: ReturnType<typeof ridgeModel>, items: readonly (
  * initial sample's median), predicts best first. The model only orders proposals, so a climb
  * still stops exactly at a true local optimum. (Restarting from the predicted best of many random
  * cells was tried: the model sends restarts back into the basin already climbed.)
- * Because it does, many climbs end at the same few local optima, and the best cells can sit two
- * decisions beyond one (on NAS-Bench-201 ImageNet16-120 both cells within 0.2 of the best are two
- * edges from the local optimum most climbs end at): so before restarting, a local optimum tries up to
+ * The model also steers random restarts back into known basins, so many climbs end at the same few
+ * local optima, and the best cell can sit two decisions beyond one (on NAS-Bench-201 ImageNet16-120
+ * the best cell is two edges from the local optimum most climbs end at): so before restarting, a local optimum tries up to
  * `escape` of its two-decision neighbours in the model's order, and a later climb that ends there
- * goes on down the same list. Each visit adds tries where the climbs keep ending.
+ * tries those not proposed yet. Each visit adds tries where the climbs keep ending.
  */
 export function guidedLocalSearchController(ctx: ControllerContext): Controller {
   const { space, options } = ctx;

@@ -21,8 +21,6 @@ export interface LocalSearchState {
   /** The cell being climbed from, and its neighbours not yet tried (null while starting). */
   current: Scored | null;
   queue: number[][];
-  /** Untried two-decision neighbours of each local optimum met, by key (only with `escape`). */
-  escapes: Record<string, number[][]>;
   /** Two-decision neighbours the current local optimum may still try before a restart. */
   escapeLeft: number;
 }
@@ -82,7 +80,7 @@ export interface ClimberHooks {
   learn?: (observed: readonly Scored[], from: number) => void;
   /**
    * Two-decision neighbours a local optimum tries (in `choose` order) before the climb restarts;
-   * the untried rest wait for the next climb that ends there. Default 0: restart at once.
+   * a later climb that ends there goes on with the untried rest. Default 0: restart at once.
    */
   escape?: number;
 }
@@ -111,7 +109,7 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
   const evaluable = (a: Architecture) => (ctx.feasible ?? ctx.covered)?.(a) ?? true;
   const escape = hooks.escape ?? 0;
   const choose = hooks.choose ?? (() => 0);
-  let s: LocalSearchState = { rng: 0, proposed: [], observed: [], start: 0, startLeft: init, current: null, queue: [], escapes: {}, escapeLeft: 0 };
+  let s: LocalSearchState = { rng: 0, proposed: [], observed: [], start: 0, startLeft: init, current: null, queue: [], escapeLeft: 0 };
   let proposedKeys = new Set<string>();
   /** The best told score of each architecture, by key. */
   let scores = new Map<string, number>();
@@ -148,10 +146,10 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
   /**
    * Takes cells from `queue` (in `choose` order) until a fresh one, which it returns; a told cell
    * that scored better than the current one is stepped to for free instead (null then, as when the
-   * queue runs out or `tries` says stop).
+   * queue runs out).
    */
-  const nextFrom = (queue: number[][], tries: () => boolean): number[] | null => {
-    while (queue.length && tries()) {
+  const nextFrom = (queue: number[][]): number[] | null => {
+    while (queue.length) {
       const [values] = queue.splice(choose(queue), 1);
       if (fresh({ values })) return values;
       // Told before (another climb's neighbour): a known better cell is a free step.
@@ -179,14 +177,14 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
         climbFrom(best);
       }
       for (;;) {
-        const step = nextFrom(s.queue, () => true);
+        const step = nextFrom(s.queue);
         if (step) return emit({ values: step });
         if (s.queue.length) continue; // a free step: climb on from there
         // A local optimum among one-decision neighbours: try some two decisions away before restarting.
         if (s.escapeLeft <= 0) break;
         const at = s.current!;
-        const left = (s.escapes[key(at.values)] ??= rng.shuffle(twoDecisionNeighbours(space, at)));
-        const jump = nextFrom(left, () => s.escapeLeft > 0);
+        // Listed afresh at each try: cells proposed before are skipped, so nothing is kept between visits.
+        const jump = nextFrom(rng.shuffle(twoDecisionNeighbours(space, at)));
         if (jump) {
           s.escapeLeft--;
           return emit({ values: jump });
@@ -217,8 +215,8 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
       s = {
         rng: st.rng, proposed: st.proposed.map((v) => [...v]), observed: st.observed.map(scored), start: st.start, startLeft: st.startLeft,
         current: st.current === null ? null : scored(st.current), queue: st.queue.map((v) => [...v]),
-        // Snapshots from before `escape` existed have neither field: nothing was escaped then.
-        escapes: structuredClone(st.escapes ?? {}), escapeLeft: st.escapeLeft ?? 0,
+        // Snapshots from before `escape` existed lack the field: nothing was escaped then.
+        escapeLeft: st.escapeLeft ?? 0,
       };
       proposedKeys = new Set(s.proposed.map(key));
       scores = new Map();
