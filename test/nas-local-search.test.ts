@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { createRng, dataPath } from '../src/core/index.js';
 import {
-  createController, loadTable, memoryStorage, nb201Space, oneDecisionNeighbours, runStudy, trialsToReach,
+  createController, loadTable, memoryStorage, nb201Space, oneDecisionNeighbours, runStudy, trialsToReach, twoDecisionNeighbours,
   type Architecture, type Controller, type LocalSearchState, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
 
@@ -32,12 +32,21 @@ function drive(c: Controller, n: number, feasible: (a: Architecture) => boolean 
   return asked;
 }
 
+/** Whether `x` is a local optimum by what `before` knows: every one-decision neighbour proposed and scored no better. */
+function isOptimum(before: LocalSearchState, x: { values: number[]; score: number }): boolean {
+  const proposed = new Set(before.proposed.map((v) => key({ values: v })));
+  const scores = new Map(before.observed.map((o) => [key(o), o.score]));
+  return oneDecisionNeighbours(nb201Space, x).every((n) => proposed.has(key({ values: n })) && scores.get(key({ values: n }))! <= x.score);
+}
+
 test('local search: init random cells, then one-decision neighbours of its current cell, restarts only at a local optimum', () => {
   for (const name of LOCAL) {
     const init = 6;
-    const c = createController(name, nb201Space, 7, { init });
+    const escape = name === 'local-search' ? 0 : 5;
+    const c = createController(name, nb201Space, 7, escape ? { init, escape } : { init });
     let restarts = 0;
     let climbs = 0;
+    let escapes = 0;
     drive(c, 400, undefined, (a, before) => {
       const after = c.state() as LocalSearchState;
       if (before.observed.length < init) {
@@ -46,6 +55,15 @@ test('local search: init random cells, then one-decision neighbours of its curre
       }
       if (after.current !== null) {
         climbs++;
+        if (distance(a.values, after.current.values) === 2) {
+          // Guided: two decisions away only from a local optimum, at most `escape` times per arrival there.
+          escapes++;
+          assert.ok(isOptimum(before, after.current), `${name}: escapes only from a local optimum`);
+          assert.equal(after.queue.length, 0);
+          assert.ok(after.escapeLeft >= 0 && after.escapeLeft < escape, `${name}: ${after.escapeLeft} escape tries left of ${escape}`);
+          if (before.current && key(before.current) === key(after.current)) assert.equal(after.escapeLeft, before.escapeLeft - 1);
+          return;
+        }
         assert.equal(distance(a.values, after.current.values), 1, `${name}: a climb proposes a neighbour of its current cell`);
         if (before.current === null && before.start === 0) {
           // The first climb starts from the best of the initial sample.
@@ -59,14 +77,11 @@ test('local search: init random cells, then one-decision neighbours of its curre
       restarts++;
       // A climb, or a restart cell whose climb ended at once (every neighbour tried already).
       const from = before.current ?? before.observed.slice(before.start).reduce((x, y) => (y.score > x.score ? y : x));
-      const proposed = new Set(before.proposed.map((v) => key({ values: v })));
-      const scores = new Map(before.observed.map((o) => [key(o), o.score]));
-      const isOptimum = (x: { values: number[]; score: number }) => oneDecisionNeighbours(nb201Space, x)
-        .every((n) => proposed.has(key({ values: n })) && scores.get(key({ values: n }))! <= x.score);
-      assert.ok([from, ...before.observed].some((x) => x.score >= from.score && isOptimum(x)), `${name}: restarted at a local optimum`);
-      assert.ok(!proposed.has(key(a)), `${name}: the restart cell is new`);
+      assert.ok([from, ...before.observed].some((x) => x.score >= from.score && isOptimum(before, x)), `${name}: restarted at a local optimum`);
+      assert.ok(!before.proposed.some((v) => key({ values: v }) === key(a)), `${name}: the restart cell is new`);
     });
     assert.ok(restarts >= 3 && climbs > 300, `${name}: ${restarts} restarts, ${climbs} climbing proposals`);
+    assert.ok(escape ? escapes > 0 : escapes === 0, `${name}: ${escapes} two-decision proposals with escape ${escape}`);
   }
 });
 
@@ -141,4 +156,45 @@ test('guided local search reaches within 0.2 of the best sooner than local searc
   };
   const [guided, plain, evolution] = [await total('guided-local-search'), await total('local-search'), await total('evolution')];
   assert.ok(guided < plain && plain < evolution, `evaluations over 30 seeds: guided ${guided}, local search ${plain}, evolution ${evolution}`);
+});
+
+test('two-decision neighbours: every cell exactly two edges away, once', () => {
+  const a = { values: [3, 0, 1, 4, 2, 3] };
+  const two = twoDecisionNeighbours(nb201Space, a);
+  assert.equal(two.length, 15 * 4 * 4, 'C(6,2) edge pairs, 4 other operations on each');
+  assert.ok(two.every((v) => distance(v, a.values) === 2));
+  assert.equal(new Set(two.map((v) => key({ values: v }))).size, two.length);
+});
+
+test('guided local search with escape 0 walks as before: one-decision neighbours only; with escape it finds cells beyond', () => {
+  const steps = (escape: number) => {
+    const c = createController('guided-local-search', nb201Space, 11, { escape });
+    const far: number[] = [];
+    drive(c, 600, undefined, (a, before) => {
+      const after = c.state() as LocalSearchState;
+      if (after.current && distance(a.values, after.current.values) === 2) far.push(before.observed.length);
+    });
+    return far.length;
+  };
+  assert.equal(steps(0), 0);
+  assert.ok(steps(20) > 0);
+});
+
+test('guided local search reaches within 0.2 of the best sooner than local search on ImageNet16-120 (seeds 1-30)', async () => {
+  const imagenet = dataPath('nb201', 'nb201-imagenet16-120.csv');
+  const top = loadTable(imagenet, nb201Space).column('imagenet16_120_test_acc');
+  const target = Math.max(...top) - 0.2;
+  const total = async (controller: string, options: Record<string, number> = {}) => {
+    let sum = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const study: StudyConfig = { name: 'i', space: 'nb201', objective: 'imagenet16_120_test_acc', table: imagenet, controller, controllerOptions: options, seed };
+      const stop = new AbortController();
+      const run = await runStudy({ study, budget: 300, storage: memoryStorage(), signal: stop.signal, onTrial: (t) => (t.value ?? 0) >= target && stop.abort() });
+      sum += trialsToReach(run.trials, target) ?? 300;
+    }
+    return sum;
+  };
+  // Without the escape the guided climbs end at the local optimum two edges from both target cells.
+  const [guided, plain, noEscape] = [await total('guided-local-search'), await total('local-search'), await total('guided-local-search', { escape: 0 })];
+  assert.ok(guided < plain && guided < noEscape, `evaluations over 30 seeds: guided ${guided}, local search ${plain}, guided without escape ${noEscape}`);
 });

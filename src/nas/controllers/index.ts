@@ -21,7 +21,7 @@ export { tabnasController, TABNAS_DEFAULTS, TABNAS_OPTIONS } from './tabnas.js';
 export { predictorController, PREDICTOR_OPTIONS } from './predictor.js';
 export { coarseToFineController, COARSE_TO_FINE_OPTIONS } from './coarse-to-fine.js';
 export { constrainedEvolutionController, CONSTRAINED_EVOLUTION_OPTIONS } from './constrained-evolution.js';
-export { localSearchController, oneDecisionNeighbours, LOCAL_SEARCH_OPTIONS, type LocalSearchState } from './local-search.js';
+export { localSearchController, oneDecisionNeighbours, twoDecisionNeighbours, LOCAL_SEARCH_OPTIONS, type LocalSearchState } from './local-search.js';
 export { guidedLocalSearchController, GUIDED_LOCAL_SEARCH_OPTIONS } from './guided-local-search.js';
 export { policyProbs, logProb, type PolicySnapshot } from './policy.js';
 
@@ -57,7 +57,7 @@ registerController('coarse-to-fine', coarseToFineController,
 registerController('local-search', localSearchController,
   withOptions('first-improvement hill climbing over one-decision neighbours, restarts at local optima', LOCAL_SEARCH_OPTIONS), LOCAL_SEARCH_OPTIONS);
 registerController('guided-local-search', guidedLocalSearchController,
-  withOptions('local search trying neighbours in the order a ridge model on the one-hot encoding predicts', GUIDED_LOCAL_SEARCH_OPTIONS), GUIDED_LOCAL_SEARCH_OPTIONS);
+  withOptions('local search trying neighbours in the order a ridge model on the one-hot encoding predicts, and two-decision neighbours at local optima', GUIDED_LOCAL_SEARCH_OPTIONS), GUIDED_LOCAL_SEARCH_OPTIONS);
 
 /** `env` gives a controller the study's cost models, feasibility test and candidate set. */
 export function createController(name: string, space: SearchSpace, seed: number, options: ControllerOptions = {}, env: ControllerEnv = {}): Controller {

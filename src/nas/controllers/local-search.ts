@@ -21,6 +21,8 @@ export interface LocalSearchState {
   /** The cell being climbed from, and its neighbours not yet tried (null while starting). */
   current: Scored | null;
   queue: number[][];
+  /** Two-decision neighbours the current local optimum may still try before a restart. */
+  escapeLeft: number;
 }
 
 export const LOCAL_SEARCH_OPTIONS: readonly OptionSpec[] = [
@@ -44,6 +46,27 @@ export function oneDecisionNeighbours(space: SearchSpace, a: Architecture): numb
   return out;
 }
 
+/** Every valid architecture exactly two decisions away from `a`. */
+export function twoDecisionNeighbours(space: SearchSpace, a: Architecture): number[][] {
+  const out: number[][] = [];
+  const n = space.decisions.length;
+  for (let i = 0; i < n; i++) {
+    for (let j = i + 1; j < n; j++) {
+      for (let ci = 0; ci < space.decisions[i].choices.length; ci++) {
+        if (ci === a.values[i]) continue;
+        for (let cj = 0; cj < space.decisions[j].choices.length; cj++) {
+          if (cj === a.values[j]) continue;
+          const values = [...a.values];
+          values[i] = ci;
+          values[j] = cj;
+          if (space.isValid({ values })) out.push(values);
+        }
+      }
+    }
+  }
+  return out;
+}
+
 /**
  * How a climb picks its next neighbour: the index into `queue` (the untried neighbours in a
  * seeded random order) to try next; the plain climber takes the first.
@@ -55,6 +78,11 @@ export interface ClimberHooks {
   choose?: NeighbourChoice;
   /** Called with each told result and after a restore (with every result), so a model can follow. */
   learn?: (observed: readonly Scored[], from: number) => void;
+  /**
+   * Two-decision neighbours a local optimum tries (in `choose` order) before the climb restarts;
+   * a later climb that ends there goes on with the untried rest. Default 0: restart at once.
+   */
+  escape?: number;
 }
 
 /**
@@ -79,7 +107,9 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
   const propose = coveredProposer(ctx);
   const key = (values: readonly number[]) => space.key({ values });
   const evaluable = (a: Architecture) => (ctx.feasible ?? ctx.covered)?.(a) ?? true;
-  let s: LocalSearchState = { rng: 0, proposed: [], observed: [], start: 0, startLeft: init, current: null, queue: [] };
+  const escape = hooks.escape ?? 0;
+  const choose = hooks.choose ?? (() => 0);
+  let s: LocalSearchState = { rng: 0, proposed: [], observed: [], start: 0, startLeft: init, current: null, queue: [], escapeLeft: 0 };
   let proposedKeys = new Set<string>();
   /** The best told score of each architecture, by key. */
   let scores = new Map<string, number>();
@@ -111,6 +141,25 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
   const climbFrom = (c: Scored) => {
     s.current = { values: [...c.values], score: c.score };
     s.queue = rng.shuffle(oneDecisionNeighbours(space, c));
+    s.escapeLeft = escape;
+  };
+  /**
+   * Takes cells from `queue` (in `choose` order) until a fresh one, which it returns; a told cell
+   * that scored better than the current one is stepped to for free instead (null then, as when the
+   * queue runs out).
+   */
+  const nextFrom = (queue: number[][]): number[] | null => {
+    while (queue.length) {
+      const [values] = queue.splice(choose(queue), 1);
+      if (fresh({ values })) return values;
+      // Told before (another climb's neighbour): a known better cell is a free step.
+      const known = scores.get(key(values));
+      if (known !== undefined && known > s.current!.score) {
+        climbFrom({ values, score: known });
+        return null;
+      }
+    }
+    return null;
   };
 
   return {
@@ -127,13 +176,20 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
         if (!best) return emit(drawFresh());
         climbFrom(best);
       }
-      while (s.queue.length) {
-        const i = hooks.choose ? hooks.choose(s.queue) : 0;
-        const [values] = s.queue.splice(i, 1);
-        if (fresh({ values })) return emit({ values });
-        // Told before (another climb's neighbour): a known better cell is a free step.
-        const known = scores.get(key(values));
-        if (known !== undefined && known > s.current!.score) climbFrom({ values, score: known });
+      for (;;) {
+        const step = nextFrom(s.queue);
+        if (step) return emit({ values: step });
+        if (s.queue.length) continue; // a free step: climb on from there
+        // A local optimum among one-decision neighbours: try some two decisions away before restarting.
+        if (s.escapeLeft <= 0) break;
+        const at = s.current!;
+        // Listed afresh at each try: cells proposed before are skipped, so nothing is kept between visits.
+        const jump = nextFrom(rng.shuffle(twoDecisionNeighbours(space, at)));
+        if (jump) {
+          s.escapeLeft--;
+          return emit({ values: jump });
+        }
+        if (s.current === at) break;
       }
       // A local optimum: no untried neighbour was better.
       s.current = null;
@@ -159,6 +215,8 @@ export function hillClimber(name: string, ctx: ControllerContext, init: number, 
       s = {
         rng: st.rng, proposed: st.proposed.map((v) => [...v]), observed: st.observed.map(scored), start: st.start, startLeft: st.startLeft,
         current: st.current === null ? null : scored(st.current), queue: st.queue.map((v) => [...v]),
+        // Snapshots from before `escape` existed lack the field: nothing was escaped then.
+        escapeLeft: st.escapeLeft ?? 0,
       };
       proposedKeys = new Set(s.proposed.map(key));
       scores = new Map();
