@@ -130,12 +130,18 @@ async function tinyArtifacts(root: string): Promise<void> {
   fs.writeFileSync(path.join(root, 'secret.txt'), 'not a trial file');
 }
 
-test('dashboard artifacts: each trial lists the files it kept; only those are served, sandboxed', async () => {
+/** The tiny study in a fresh folder, with files for trials 0 and 2 under its artifacts/ folder. */
+async function tinyStudyWithFiles(): Promise<{ dir: string; file: string; root: string }> {
   const dir = tmpDir();
   const file = path.join(dir, 's.db');
   tinyStorage(file);
   const root = path.join(dir, 'artifacts');
   await tinyArtifacts(root);
+  return { dir, file, root };
+}
+
+test('dashboard artifacts: each trial lists the files it kept; only those are served, sandboxed', async () => {
+  const { dir, file, root } = await tinyStudyWithFiles();
   const app = await startDashboard({ storage: `sqlite:${file}`, port: 0, artifacts: root });
   const bare = await startDashboard({ storage: `sqlite:${file}`, port: 0 });
   try {
@@ -163,11 +169,7 @@ test('dashboard artifacts: each trial lists the files it kept; only those are se
 });
 
 test('end to end in Chromium: the trial table links each trial to its files', { skip: noChromium }, async () => {
-  const dir = tmpDir();
-  const file = path.join(dir, 's.db');
-  tinyStorage(file);
-  const root = path.join(dir, 'artifacts');
-  await tinyArtifacts(root);
+  const { dir, file, root } = await tinyStudyWithFiles();
   const app = await startDashboard({ storage: `sqlite:${file}`, port: 0, artifacts: root });
   const browser = await launchChromium();
   try {

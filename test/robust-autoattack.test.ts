@@ -1,8 +1,8 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/backend/index.js';
-import { createRng } from '../src/core/index.js';
-import { apgdCheckpoints, attackInNorm, attacks, autoAttack, autoAttackPlan, fooled, squareEta, squareFraction, type Classifier } from '../src/robust/index.js';
+import { apgdCheckpoints, attackInNorm, attacks, autoAttack, autoAttackPlan, squareEta, squareFraction, type Classifier } from '../src/robust/index.js';
+import { countFooled, linearAttackModel } from './linear-attack-model.js';
 
 before(async () => {
   await initBackend();
@@ -11,31 +11,12 @@ before(async () => {
 /** Side of the test images (4 x 4, one channel) unless a test asks for larger ones. */
 const H = 4;
 
-/**
- * A linear two-class score s(x) = w.x + b (w = +-1 per pixel) padded with two hopeless classes (for the
- * DLR losses): the smallest Linf change that flips the class is |s(x)| / ||w||_1 = |s(x)| / D.
- */
-function linearModel(seed: number, masked = false, side = H): { model: Classifier; x: tf.Tensor4D; y: tf.Tensor1D; minimal: number[] } {
-  const D = side * side;
-  const rng = createRng(seed);
-  const w = Float32Array.from({ length: D }, () => (rng.next() < 0.5 ? -1 : 1));
-  const n = 6;
-  const xs = Float32Array.from({ length: n * D }, () => 0.5 + (rng.next() - 0.5) * 0.1);
-  const wt = tf.tensor2d(w, [D, 1]);
-  const score = (x: tf.Tensor4D) => x.reshape([-1, D]).matMul(wt);
-  const plain = tf.tidy(() => score(tf.tensor4d(xs, [n, side, side, 1])).dataSync());
-  const b = -Array.from(plain).reduce((a, v) => a + v, 0) / n + 2; // s(x) around 2: class 0
-  const model: Classifier = (x) => tf.tidy(() => {
-    // Rounding to quarters has a zero gradient: the masked model hides its gradient from gradient attacks.
-    const seen = masked ? x.mul(4).round().div(4) as tf.Tensor4D : x;
-    const s = score(seen).add(b);
-    return tf.concat([s, s.neg(), tf.fill([x.shape[0], 1], -50), tf.fill([x.shape[0], 1], -50)], 1) as tf.Tensor2D;
-  });
-  const minimal = Array.from(plain, (v) => Math.abs(v + b) / D);
-  return { model, x: tf.tensor4d(xs, [n, side, side, 1]), y: tf.zeros([n], 'int32') as tf.Tensor1D, minimal };
+/** The linear test model with the minimal Linf distances |s| / D (see linearAttackModel). */
+function linearModel(seed: number, masked = false, side = H) {
+  const m = linearAttackModel(seed, side, masked);
+  return { ...m, minimal: m.margins.map((v) => v / (side * side)) };
 }
 
-const countFooled = (model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D) => tf.tidy(() => fooled(model, x, y).sum()).dataSync()[0];
 const linfDistance = (a: tf.Tensor, b: tf.Tensor) => tf.tidy(() => a.sub(b).abs().max()).dataSync()[0];
 
 test("APGD's step-size checkpoints are the reference's (22, 41, 57, 70, 80, 87, 93, 99 of 100)", () => {

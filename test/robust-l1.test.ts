@@ -2,7 +2,8 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { initBackend, tf } from '../src/backend/index.js';
 import { createRng } from '../src/core/index.js';
-import { attacks, autoAttack, autoAttackPlan, fooled, projectL1Box, squareEta, type Classifier } from '../src/robust/index.js';
+import { attacks, autoAttack, autoAttackPlan, projectL1Box, squareEta } from '../src/robust/index.js';
+import { countFooled, linearAttackModel } from './linear-attack-model.js';
 
 before(async () => {
   await initBackend();
@@ -46,32 +47,12 @@ test("Square-L1's window pattern is the reference's (fra31/auto-attack square.py
   for (const side of [3, 5, 8]) assert.ok(Math.abs(squareEta(side, true, 'l1').reduce((a, v) => a + Math.abs(v), 0) - 1) < 1e-5);
 });
 
-/**
- * A linear two-class score s(x) = w.x + b with w = +-1 per pixel, padded with two hopeless classes (for the
- * DLR losses), images near 0.5 so the box leaves 0.5 of room per pixel: the smallest L1 change that flips
- * the class is |s(x)| / ||w||_inf = |s(x)| (|w.delta| <= ||delta||_1), reachable while |s| < 0.45 D.
- */
-function linearModel(seed: number, side: number, masked = false): { model: Classifier; x: tf.Tensor4D; y: tf.Tensor1D; minimal: number[] } {
-  const D = side * side;
-  const rng = createRng(seed);
-  const w = Float32Array.from({ length: D }, () => (rng.next() < 0.5 ? -1 : 1));
-  const n = 6;
-  const xs = Float32Array.from({ length: n * D }, () => 0.5 + (rng.next() - 0.5) * 0.1);
-  const wt = tf.tensor2d(w, [D, 1]);
-  const score = (x: tf.Tensor4D) => x.reshape([-1, D]).matMul(wt);
-  const plain = tf.tidy(() => score(tf.tensor4d(xs, [n, side, side, 1])).dataSync());
-  const b = -Array.from(plain).reduce((a, v) => a + v, 0) / n + 2;
-  const model: Classifier = (x) => tf.tidy(() => {
-    // Rounding to quarters has a zero gradient: the masked model hides its gradient from gradient attacks.
-    const seen = masked ? x.mul(4).round().div(4) as tf.Tensor4D : x;
-    const s = score(seen).add(b);
-    return tf.concat([s, s.neg(), tf.fill([x.shape[0], 1], -50), tf.fill([x.shape[0], 1], -50)], 1) as tf.Tensor2D;
-  });
-  const minimal = Array.from(plain, (v) => Math.abs(v + b));
-  return { model, x: tf.tensor4d(xs, [n, side, side, 1]), y: tf.zeros([n], 'int32') as tf.Tensor1D, minimal };
+/** The linear test model with the minimal L1 distances |s| (see linearAttackModel). */
+function linearModel(seed: number, side: number, masked = false) {
+  const m = linearAttackModel(seed, side, masked);
+  return { ...m, minimal: m.margins };
 }
 
-const countFooled = (model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D) => tf.tidy(() => fooled(model, x, y).sum()).dataSync()[0];
 const L1 = ['apgd-ce-l1', 'apgd-dlr-l1', 'apgd-t-l1', 'fab-l1', 'square-l1', 'autoattack-l1'];
 
 test('every L1 attack finds an example just outside the minimal L1 distance and stays in the ball and [0, 1]', () => {

@@ -27,12 +27,15 @@ function model(seed: number): tf.LayersModel {
   return cnn({ inputShape: [6, 6, 1], outputs: 3, filters: [4], dense: 8 });
 }
 
+/** A seeded model, its logits network and a batch of `n` images as tensors. */
+function setup(seed: number, n: number) {
+  const m = model(seed);
+  const data = images(n, seed);
+  return { m, net: logitsModel(m), x: tf.tensor4d(data.x, [n, 6, 6, 1]), y: tf.tensor1d(data.y, 'int32') };
+}
+
 test('PGD training crafts inputs inside the eps box and [0, 1] that raise the loss; TRADES adds beta * KL to the clean loss', () => {
-  const m = model(1);
-  const net = logitsModel(m);
-  const data = images(32, 1);
-  const x = tf.tensor4d(data.x, [32, 6, 6, 1]);
-  const y = tf.tensor1d(data.y, 'int32');
+  const { m, net, x, y } = setup(1, 32);
   const eps = 0.1;
   for (const objective of [pgdTraining({ eps, steps: 5 }), tradesTraining({ eps, steps: 5 })]) {
     const [adv] = objective.prepare!(net, x, y, 0);
@@ -53,11 +56,7 @@ test('PGD training crafts inputs inside the eps box and [0, 1] that raise the lo
 });
 
 test('an eps ramp grows the budget linearly over its steps, then holds it; the name records it', () => {
-  const m = model(2);
-  const net = logitsModel(m);
-  const data = images(16, 2);
-  const x = tf.tensor4d(data.x, [16, 6, 6, 1]);
-  const y = tf.tensor1d(data.y, 'int32');
+  const { m, net, x, y } = setup(2, 16);
   const eps = 0.2;
   for (const make of [pgdTraining, tradesTraining]) {
     const objective = make({ eps, steps: 4, epsRamp: 10 });

@@ -1,8 +1,8 @@
 import { tf } from '../backend/index.js';
 import { EPS_OPTION, SEED_OPTION, type Attack, type Classifier } from './attacks.js';
 import { projectL1Box } from './l1-box-projection.js';
-import { squareFraction, squareSearch, squareSettings, type SquareOptions } from './square.js';
-import { squareEta, squareGridStart } from './square-l2.js';
+import { squareSearch, squareSettings, type SquareOptions } from './square.js';
+import { squareEta, squareStartPoint, squareWindows } from './square-l2.js';
 
 /**
  * Square attack, L1 (Croce & Hein 2021, "Mind the box", its L1 extension of Andriushchenko et al.
@@ -14,7 +14,7 @@ import { squareEta, squareGridStart } from './square-l2.js';
 
 export function squareL1(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: SquareOptions): tf.Tensor4D {
   const { queries, pInit, rng } = squareSettings(opts);
-  const [n, h, w, c] = x.shape;
+  const [, h, w, c] = x.shape;
   const radius = opts.eps * (1 - 1e-6);
   const xs = x.dataSync() as Float32Array;
   const size = h * w * c;
@@ -25,22 +25,10 @@ export function squareL1(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts
     for (let j = 0; j < size; j++) into[j] = clean[j] + projected[j];
   };
 
-  const delta = squareGridStart(x.shape, 'l1', rng);
-  const best = new Float32Array(xs.length);
-  for (let i = 0; i < n; i++) {
-    const rows = (t: Float32Array) => t.subarray(i * size, (i + 1) * size);
-    place(rows(xs), rows(delta), rows(best));
-  }
+  const best = squareStartPoint(xs, x.shape, 'l1', rng, place);
 
   return squareSearch(model, x, y, best, queries, (it, open, candidate) => {
-    const p = squareFraction(pInit, it);
-    let side = Math.max(Math.round(Math.sqrt(p * h * w)), 3);
-    if (side % 2 === 0) side += 1;
-    side = Math.min(side, h, w);
-    // Corners in [0, extent - side], as in Kiln's L2 version (the reference never reaches the last row and column).
-    const corner = (extent: number) => Math.floor(rng.next() * (extent - side + 1));
-    const [vh, vw, vh2, vw2] = [corner(h), corner(w), corner(h), corner(w)];
-    const inWindow = (row: number, col: number, r0: number, c0: number) => row >= r0 && row < r0 + side && col >= c0 && col < c0 + side;
+    const { side, first: [vh, vw], second: [vh2, vw2], inEither } = squareWindows(pInit, it, h, w, rng);
     const eta = squareEta(side, rng.next() > 0.5, 'l1');
     open.forEach((i, k) => {
       const clean = xs.subarray(i * size, (i + 1) * size);
@@ -51,7 +39,7 @@ export function squareL1(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts
       const windows = new Float64Array(c);
       for (let row = 0; row < h; row++) {
         for (let col = 0; col < w; col++) {
-          const moved = inWindow(row, col, vh, vw) || inWindow(row, col, vh2, vw2);
+          const moved = inEither(row, col);
           for (let ch = 0; ch < c; ch++) {
             const t = Math.abs(d[at(row, col, ch)]);
             image += t;

@@ -52,7 +52,7 @@ export function squareEta(side: number, transpose: boolean, norm: PatternNorm = 
  * The starting perturbation of the L2 and L1 versions (flat, [n, h, w, c]): a centred grid of 5 x 5
  * windows of side h/5, each a pattern (shared by the batch) times a sign per example and channel.
  */
-export function squareGridStart(shape: readonly number[], norm: PatternNorm, rng: { next(): number }): Float32Array {
+function squareGridStart(shape: readonly number[], norm: PatternNorm, rng: { next(): number }): Float32Array {
   const [n, h, w, c] = shape;
   const size = h * w * c;
   const tile = Math.max(1, Math.floor(h / 5));
@@ -74,9 +74,49 @@ export function squareGridStart(shape: readonly number[], norm: PatternNorm, rng
   return delta;
 }
 
+/**
+ * The L2 and L1 searches' starting point: each image plus the reference's grid of squares, placed by
+ * `place` (rescaled and clipped in L2, projected onto the ball and box in L1).
+ */
+export function squareStartPoint(xs: Float32Array, shape: readonly number[], norm: PatternNorm, rng: { next(): number },
+  place: (clean: Float32Array, delta: Float32Array, into: Float32Array) => void): Float32Array {
+  const delta = squareGridStart(shape, norm, rng);
+  const size = shape[1] * shape[2] * shape[3];
+  const best = new Float32Array(xs.length);
+  const rows = (t: Float32Array, i: number) => t.subarray(i * size, (i + 1) * size);
+  for (let i = 0; i < shape[0]; i++) place(rows(xs, i), rows(delta, i), rows(best, i));
+  return best;
+}
+
+/** One iteration's two windows of the L2 and L1 searches: the first gets a new pattern, the second's mass moves into it. */
+export interface SquareWindows {
+  side: number;
+  first: [number, number];
+  second: [number, number];
+  /** Whether pixel (row, col) lies in either window. */
+  inEither(row: number, col: number): boolean;
+}
+
+/**
+ * The windows at iteration `it`: an odd side of at least 3 (the pattern's halves need room) and at most
+ * the image, from the schedule's fraction of the image, and two uniform corners.
+ */
+export function squareWindows(pInit: number, it: number, h: number, w: number, rng: { next(): number }): SquareWindows {
+  const p = squareFraction(pInit, it);
+  let side = Math.max(Math.round(Math.sqrt(p * h * w)), 3);
+  if (side % 2 === 0) side += 1;
+  side = Math.min(side, h, w);
+  // Corners in [0, extent - side]: the reference draws them in [0, extent - side) and so never moves the
+  // last row and column (11 of 36 pixels of a 6 x 6 image); Kiln's Linf version also includes them.
+  const corner = (extent: number) => Math.floor(rng.next() * (extent - side + 1));
+  const [vh, vw, vh2, vw2] = [corner(h), corner(w), corner(h), corner(w)];
+  const inWindow = (row: number, col: number, r0: number, c0: number) => row >= r0 && row < r0 + side && col >= c0 && col < c0 + side;
+  return { side, first: [vh, vw], second: [vh2, vw2], inEither: (row, col) => inWindow(row, col, vh, vw) || inWindow(row, col, vh2, vw2) };
+}
+
 export function squareL2(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts: SquareOptions): tf.Tensor4D {
   const { queries, pInit, rng } = squareSettings(opts);
-  const [n, h, w, c] = x.shape;
+  const [, h, w, c] = x.shape;
   const eps = opts.eps;
   const xs = x.dataSync() as Float32Array;
   const size = h * w * c;
@@ -88,24 +128,10 @@ export function squareL2(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts
     for (let j = 0; j < size; j++) into[j] = Math.min(1, Math.max(0, clean[j] + (delta[j] / norm) * eps));
   };
 
-  const delta = squareGridStart(x.shape, 'l2', rng);
-  const best = new Float32Array(xs.length);
-  for (let i = 0; i < n; i++) {
-    const rows = (t: Float32Array) => t.subarray(i * size, (i + 1) * size);
-    place(rows(xs), rows(delta), rows(best));
-  }
+  const best = squareStartPoint(xs, x.shape, 'l2', rng, place);
 
   return squareSearch(model, x, y, best, queries, (it, open, candidate) => {
-    const p = squareFraction(pInit, it);
-    // Odd side, at least 3 (the pattern's halves need room), at most the image.
-    let side = Math.max(Math.round(Math.sqrt(p * h * w)), 3);
-    if (side % 2 === 0) side += 1;
-    side = Math.min(side, h, w);
-    // Corners in [0, extent - side]: the reference draws them in [0, extent - side) and so never moves the
-    // last row and column (11 of 36 pixels of a 6 x 6 image); Kiln's Linf version also includes them.
-    const corner = (extent: number) => Math.floor(rng.next() * (extent - side + 1));
-    const [vh, vw, vh2, vw2] = [corner(h), corner(w), corner(h), corner(w)];
-    const inWindow = (row: number, col: number, r0: number, c0: number) => row >= r0 && row < r0 + side && col >= c0 && col < c0 + side;
+    const { side, first: [vh, vw], second: [vh2, vw2], inEither } = squareWindows(pInit, it, h, w, rng);
     const eta = squareEta(side, rng.next() > 0.5);
     open.forEach((i, k) => {
       const clean = xs.subarray(i * size, (i + 1) * size);
@@ -116,7 +142,7 @@ export function squareL2(model: Classifier, x: tf.Tensor4D, y: tf.Tensor1D, opts
       let windows = 0;
       for (let row = 0; row < h; row++) {
         for (let col = 0; col < w; col++) {
-          const moved = inWindow(row, col, vh, vw) || inWindow(row, col, vh2, vw2);
+          const moved = inEither(row, col);
           for (let ch = 0; ch < c; ch++) {
             const t = d[at(row, col, ch)] ** 2;
             image += t;
