@@ -93,7 +93,7 @@ export function trialArtifactFile(root: string, study: string, trial: number, na
   if (!FILE_NAME.test(name) || name.includes('.tmp-')) return undefined;
   const file = path.join(trialArtifactDir(root, study, trial), name);
   try {
-    return fs.statSync(file).isFile() ? file : undefined;
+    return fs.lstatSync(file).isFile() ? file : undefined; // lstat: a link is not served, as it is not listed
   } catch {
     return undefined;
   }
