@@ -100,7 +100,7 @@ test('on generated stories the built-in metrics order oracle < half-still < stat
     for (const model of ['oracle', 'half-still', 'repeat-last']) await runBenchmark({ task, dataset: ds, model, samples: 1, out });
   }
   const scores = await scoreRuns(out, ['fvd', 'vtm'], { bootstraps: 50 });
-  assert.deepEqual(scores.extractors, { frameFeatures: 'kiln-judge', videoFeatures: 'kiln-judge', dualEncoder: 'kiln-dual', bootstraps: '50' }, 'the default features');
+  assert.deepEqual(scores.extractors, { frameFeatures: 'kiln-judge', videoFeatures: 'kiln-judge', dualEncoder: 'kiln-dual', bootstraps: 50 }, 'the default features');
   for (const task of ['story_cont', 'story_gen', 'action_exe']) {
     const row = (model: string) => scores.rows.find((r) => r.model === model && r.task === task)!.scores;
     const fvd = (model: string) => row(model).fvd.mean;

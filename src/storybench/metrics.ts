@@ -117,12 +117,12 @@ export class MetricEnv {
     this.dual ??= resolveDualEncoder(this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION));
     return this.dual;
   }
-  describe(): Record<string, string> {
+  describe(): Record<string, string | number> {
     return {
       frameFeatures: this.options.frameFeatures ?? defaultOf(FRAME_FEATURES_OPTION),
       videoFeatures: this.options.videoFeatures ?? defaultOf(VIDEO_FEATURES_OPTION),
       dualEncoder: this.options.dualEncoder ?? defaultOf(DUAL_ENCODER_OPTION),
-      bootstraps: String(this.options.bootstraps ?? ITEM_BOOTSTRAPS),
+      bootstraps: this.options.bootstraps ?? ITEM_BOOTSTRAPS,
     };
   }
 }

@@ -16,7 +16,7 @@ export interface ScoreRow {
 
 export interface ScoreFile {
   metrics: { name: string; better: 'lower' | 'higher' }[];
-  extractors: Record<string, string>;
+  extractors: Record<string, string | number>;
   rows: ScoreRow[];
 }
 
