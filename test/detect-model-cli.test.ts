@@ -33,6 +33,14 @@ describe('kiln detect train, predict, eval --model, export', () => {
     assert.match(resumed, /^trained 5 steps/m);
   });
 
+  it('--loss hard-negatives trains with SSD\'s mining; resuming its checkpoint with another loss is refused', async () => {
+    const mined = at('mined');
+    const out = await kiln('train', ...tiny, '--steps', '2', '--loss', 'hard-negatives', '--out', mined);
+    assert.match(out, /^trained 2 steps in [\d.]+ s \(last loss \d+\.\d{4}\)$/m);
+    await rejectsWith(['train', ...tiny, '--steps', '4', '--out', mined, '--resume'], /made with .* the hard-negatives loss; this run differs/);
+    assert.match(await kiln('train', ...tiny, '--steps', '3', '--loss', 'hard-negatives', '--out', mined, '--resume'), /resumed from .* at step 2$/m);
+  });
+
   it('predict writes a PNG grid and COCO results that kiln detect eval scores as eval --model does', async () => {
     const out = await kiln('predict', '--model', model, '--data', 'shapes-det', '--count', '3', '--score-threshold', '0',
       '--png', at('pred.png'), '--json', at('results.json'));
@@ -83,5 +91,8 @@ describe('kiln detect train, predict, eval --model, export', () => {
     const r = spawnSync(process.execPath, [cli, 'detect', 'train', ...tiny, '--arch', 'resnet', '--out', at('x')], { encoding: 'utf8' });
     assert.equal(r.status, 2);
     assert.match(r.stderr, /^kiln: 'resnet' is not a mobiledet architecture[^\n]*\n$/);
+    const loss = spawnSync(process.execPath, [cli, 'detect', 'train', ...tiny, '--loss', 'hinge', '--out', at('x')], { encoding: 'utf8' });
+    assert.equal(loss.status, 2);
+    assert.match(loss.stderr, /^kiln: option '--loss <name>' argument 'hinge' is invalid\. Allowed choices are focal, hard-negatives\.[^\n]*\n$/);
   });
 });

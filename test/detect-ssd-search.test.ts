@@ -71,6 +71,36 @@ test('a supernet over non-square images has the standalone detector\'s anchors a
   net.dispose();
 });
 
+test('TuNAS warm-up in the detection supernet: at keep 1 every op of a block trains, at keep 0 only the child\'s', () => {
+  setSeed(8);
+  const space = mobileDetSpace('full', TINY_LAYOUT);
+  const net = detSupernet({ space, inputShape: [32, 32, 3], categories });
+  const a = space.parse('f1.25-ibn_k3_e4-f1.25-fused_k3_e4-tucker_k3_i0.25_o0.25-f1.25-ibn_k5_e8');
+  const batch = detectionBatches(net, squareImages(4, 1), { threshold: 0.5, flip: false })(createRng(1), 4);
+  const trained = (keep: number) => {
+    const { value, grads } = tf.variableGrads(() => ssdLoss(net.forward(batch.x, a, { warmupKeep: keep, random: createRng(2).next }), batch).total, net.variables);
+    const moved = new Set(Object.entries(grads).filter(([, g]) => tf.tidy(() => tf.max(tf.abs(g)).dataSync()[0]) > 0).map(([name]) => name.slice(net.prefix.length)));
+    const loss = value.dataSync()[0];
+    tf.dispose([value, ...Object.values(grads)]);
+    return { moved, loss };
+  };
+  const plain = tf.tidy(() => ssdLoss(net.forward(batch.x, a), batch).total.dataSync()[0]);
+  const off = trained(0);
+  assert.equal(off.loss, plain); // keep 0 is the plain child, and draws nothing
+  const never = () => assert.fail('keep 0 must not draw');
+  tf.tidy(() => assert.equal(ssdLoss(net.forward(batch.x, a, { warmupKeep: 0, random: never }), batch).total.dataSync()[0], plain));
+  const on = trained(1);
+  assert.notEqual(on.loss, plain);
+  // Every op's own weights in every block the child runs: IBN, fused and Tucker at kernels 3 and 5.
+  const opWeights = ['ibn/dw3', 'ibn/dw5', 'fused/conv3', 'fused/conv5', 'tucker/conv3', 'tucker/conv5'];
+  for (const block of ['s0b0', 's1b0', 's1b1', 's2b0']) {
+    for (const w of opWeights) assert.ok(on.moved.has(`${block}/${w}`), `${block}/${w} untrained at keep 1`);
+    assert.equal(opWeights.filter((w) => off.moved.has(`${block}/${w}`)).length, 1, `${block}: one op trains at keep 0`);
+  }
+  disposeBatch(batch);
+  net.dispose();
+});
+
 test('per-op latency features: a skipped block adds nothing, a wider child costs more', () => {
   const space = mobileDetSpace('full', TINY_LAYOUT);
   const f = (s: string) => mobileDetFeatures(mobileDetPlan(space, space.parse(s)), TINY_LAYOUT, 32, 4, 5);
@@ -143,7 +173,8 @@ test('a search stopped at its checkpoint and resumed ends with the policy and we
   const macs: CostModel = { name: 'mmacs', metric: 'mmacs', cost: (a) => mobileDetCosts(mobileDetPlan(space, a), 32).mmacs };
   const train = squareImages(16, 7);
   const val = squareImages(8, 8);
-  const settings = { train, val, latency: macs, target: 0.5, beta: -0.5, controllerLr: 0.2, steps: 10, batchSize: 2, lr: 0.01, warmup: 0.2, seed: 4 };
+  // Stopped at step 4 of a 6-step warm-up: the resumed run must continue the path-dropout draws too.
+  const settings = { train, val, latency: macs, target: 0.5, beta: -0.5, controllerLr: 0.2, steps: 10, batchSize: 2, lr: 0.01, warmup: 0.6, seed: 4 };
   const fresh = () => {
     setSeed(6);
     return detSupernet({ space, inputShape: [32, 32, 3], categories });
@@ -153,13 +184,13 @@ test('a search stopped at its checkpoint and resumed ends with the policy and we
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-detsearch-'));
   const stop = new AbortController();
   const cutNet = fresh();
-  const cut = await mobileDetSearch({ supernet: cutNet, ...settings, checkpointDir: dir, signal: stop.signal, onStep: (e) => e.step === 6 && stop.abort() });
-  assert.deepEqual([cut.steps, cut.aborted], [6, true]);
+  const cut = await mobileDetSearch({ supernet: cutNet, ...settings, checkpointDir: dir, signal: stop.signal, onStep: (e) => e.step === 4 && stop.abort() });
+  assert.deepEqual([cut.steps, cut.aborted], [4, true]);
   setSeed(99); // other initial weights: the checkpoint must replace them
   const resumedNet = detSupernet({ space, inputShape: [32, 32, 3], categories });
   let at = -1;
   const resumed = await mobileDetSearch({ supernet: resumedNet, ...settings, checkpointDir: dir, onResume: (s) => (at = s) });
-  assert.equal(at, 6);
+  assert.equal(at, 4);
   assert.equal(resumed.losses.length, 10);
   assert.ok(resumed.losses.every((l, i) => Math.abs(l - straight.losses[i]) < 1e-3), `${resumed.losses} vs ${straight.losses}`);
   assert.deepEqual(resumed.qualities.map(Number.isNaN), straight.qualities.map(Number.isNaN));

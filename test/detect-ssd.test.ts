@@ -9,7 +9,7 @@ import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { mobileDetSpace, TINY_LAYOUT } from '../src/detect/space/index.js';
 import {
   anchorTargets, buildDetector, decodeBoxes, detect, detectionsPng, encodeBox, generateAnchors, cornerIou, loadDetector, matchAnchors, normalizedCorners,
-  perClassNms, saveDetector, ssdLoss, toCorners, trainDetector, type Detector,
+  perClassNms, saveDetector, ssdLoss, SSD_CLASS_LOSSES, hardNegativeMask, toCorners, trainDetector, type Detector,
 } from '../src/detect/ssd/index.js';
 import { squareImages } from './helpers.js';
 import { colorOf } from '../src/report/index.js';
@@ -113,6 +113,39 @@ test('the loss: perfect regression and confident classes cost little, wrong ones
   assert.ok(Math.abs(bad.box.dataSync()[0] - (1.5 + 1.5)) < 1e-5); // Huber: |d| - 0.5 for |d| = 2
   assert.ok(good.cls.dataSync()[0] < 1e-3 && bad.cls.dataSync()[0] > 5);
   tf.dispose([targets, good, bad]);
+});
+
+test('every registered classification loss: right classes cost less than wrong ones, and the loss has a gradient', () => {
+  const targets = { boxes: tf.tensor3d([[[1, -1, 0.5, 0], [0, 0, 0, 0], [0, 0, 0, 0]]]), classes: tf.tensor3d([[[1, 0], [0, 0], [0, 0]]]), positive: tf.tensor2d([[1, 0, 0]]) };
+  const right = tf.tensor3d([[[1, -1, 0.5, 0, 4, -4], [0, 0, 0, 0, -4, -4], [0, 0, 0, 0, -4, -4]]]);
+  const wrong = tf.tensor3d([[[1, -1, 0.5, 0, -4, 4], [0, 0, 0, 0, 4, -4], [0, 0, 0, 0, -4, 4]]]);
+  for (const classLoss of Object.keys(SSD_CLASS_LOSSES)) {
+    const good = ssdLoss(right, targets, { classLoss }).cls.dataSync()[0];
+    const bad = ssdLoss(wrong, targets, { classLoss }).cls.dataSync()[0];
+    assert.ok(Number.isFinite(good) && good < bad, `${classLoss}: ${good} vs ${bad}`);
+    const g = tf.grad((raw) => ssdLoss(raw as tf.Tensor3D, targets, { classLoss }).total)(wrong);
+    assert.ok(tf.tidy(() => tf.sum(tf.abs(g)).dataSync()[0]) > 0, classLoss);
+    g.dispose();
+  }
+  assert.throws(() => ssdLoss(right, targets, { classLoss: 'hinge' }), /unknown detection loss 'hinge' \(known: focal, hard-negatives\)/);
+  tf.dispose([targets, right, wrong]);
+});
+
+test('hard negative mining keeps every positive and the highest-loss negatives, ratio per positive, at least the minimum', () => {
+  // Two images of five anchors: one positive (anchor 1) in the first, none in the second; a tie at 0.7 in the second.
+  const loss = new Float32Array([0.1, 9, 0.5, 0.3, 0.4, 0.2, 0.7, 0.1, 0.7, 0.3]);
+  const positive = new Float32Array([0, 1, 0, 0, 0, 0, 0, 0, 0, 0]);
+  assert.deepEqual([...hardNegativeMask(loss, positive, 5, { ratio: 3, minNegatives: 1 })], [0, 1, 1, 1, 1, 0, 1, 0, 0, 0]);
+  assert.deepEqual([...hardNegativeMask(loss, positive, 5, { ratio: 1, minNegatives: 2 })], [0, 1, 1, 0, 1, 0, 1, 0, 1, 0]);
+  assert.deepEqual([...hardNegativeMask(loss, positive, 5, { ratio: 10, minNegatives: 0 })], [1, 1, 1, 1, 1, 0, 0, 0, 0, 0]);
+  // The mined loss by hand: anchor 0 positive (logit 2), anchors 1 and 2 negatives (logits -1, 0); one negative per positive keeps anchor 2.
+  const targets = { boxes: tf.zeros([1, 3, 4]) as tf.Tensor3D, classes: tf.tensor3d([[[1], [0], [0]]]), positive: tf.tensor2d([[1, 0, 0]]) };
+  const raw = tf.tensor3d([[[0, 0, 0, 0, 2], [0, 0, 0, 0, -1], [0, 0, 0, 0, 0]]]);
+  const cls = (ratio: number) => ssdLoss(raw, targets, { classLoss: 'hard-negatives', hardNegatives: { ratio, minNegatives: 0 } }).cls.dataSync()[0];
+  const ce = (x: number, y: number) => Math.max(x, 0) - x * y + Math.log1p(Math.exp(-Math.abs(x)));
+  assert.ok(Math.abs(cls(1) - (ce(2, 1) + ce(0, 0))) < 1e-6, `${cls(1)}`);
+  assert.ok(Math.abs(cls(3) - (ce(2, 1) + ce(-1, 0) + ce(0, 0))) < 1e-6, `${cls(3)}`);
+  tf.dispose([targets, raw]);
 });
 
 test('a training run stopped at a checkpoint and resumed ends with the weights of an uninterrupted run', async () => {

@@ -6,7 +6,7 @@ import { initBackend, setSeed } from '../../backend/index.js';
 import { hasCheckpoint } from '../../train/index.js';
 import {
   architectureOf, boxGridPng, buildDetector, checkDetectorCategories, COCO_DETECTION_BUDGET, cocoResultsJson, DET_LAYOUTS, detect, evaluateDetector,
-  exportDetector, loadDetectionDataset, loadDetector, mobileDetSpace, saveDetector, SPLIT_NAMES, trainDetector, type DetectionDataset, type Detector,
+  exportDetector, loadDetectionDataset, loadDetector, mobileDetSpace, saveDetector, SPLIT_NAMES, SSD_CLASS_LOSSES, trainDetector, type DetectionDataset, type Detector,
   type SpaceVariant, type SplitName,
 } from '../../detect/index.js';
 import { backendOption, interruptSignal, intParser, num, positiveParser } from '../flags.js';
@@ -49,6 +49,7 @@ interface TrainFlags extends DataFlags {
   steps: number;
   batch: number;
   lr: string;
+  loss: string;
   seed: number;
   out?: string;
   resume?: boolean;
@@ -74,7 +75,7 @@ async function runTrain(flags: TrainFlags): Promise<void> {
   const stop = interruptSignal('stopping after the current step; re-run with --resume to continue');
   try {
     const r = await trainDetector(detector, ds.train, {
-      steps: flags.steps, batchSize: flags.batch, lr, seed: flags.seed, checkpointDir, resume: flags.resume, signal: stop.signal,
+      steps: flags.steps, batchSize: flags.batch, lr, loss: { classLoss: flags.loss }, seed: flags.seed, checkpointDir, resume: flags.resume, signal: stop.signal,
       checkpointEvery: Math.max(1, Math.min(100, Math.ceil(flags.steps / 10))),
       onResume: (step) => process.stdout.write(`resumed from ${checkpointDir} at step ${step}\n`),
       onStep: (e) => progress.update(e.step, `loss ${e.loss.toFixed(4)}`),
@@ -168,6 +169,10 @@ async function runExport(flags: { model?: string; onnx?: string; backend?: strin
   }
 }
 
+/** --loss: the detector's classification loss, for training and for the searches' supernets. */
+export const detectionLossOption = () => new Option('--loss <name>', 'classification loss: focal (RetinaNet) or hard-negatives (SSD\'s 3:1 hard negative mining)')
+  .choices(Object.keys(SSD_CLASS_LOSSES)).default('focal');
+
 const dataOption = () => new Option('--data <name|file>', 'built-in set (shapes-det, digits-det) or a COCO .json annotation file with PNG images');
 const dataSeedOption = () => new Option('--data-seed <n>', 'generation seed (built-in sets) or split seed (COCO files); the same as in training')
   .argParser(intParser('--data-seed', 0)).default(0);
@@ -195,6 +200,7 @@ export function registerModelCommands(group: Command): void {
     .option('--steps <n>', 'training steps', intParser('--steps', 1), 600)
     .option('--batch <n>', 'images per step', intParser('--batch', 1), 16)
     .option('--lr <x>', 'Adam learning rate (warm-up, then cosine decay)', '0.01')
+    .addOption(detectionLossOption())
     .option('--seed <n>', 'seed of the weights and the batches', intParser('--seed', 0), 0)
     .option('--out <dir>', 'folder for model.json + weights.bin and the checkpoint')
     .option('--resume', 'continue the checkpoint in --out')

@@ -9,6 +9,7 @@ import {
 import { writeFigure, writeReport } from '../../report/index.js';
 import { backendOption, interruptSignal, intParser, listFlag, positiveParser } from '../flags.js';
 import { searchFlags } from './oneshot-mobiledet.js';
+import { detectionLossOption } from './detect-model.js';
 
 /** kiln experiment mobiledets: the paper's comparison at Kiln's scale (library: runMobileDetsExperiment). */
 interface Flags {
@@ -26,6 +27,7 @@ interface Flags {
   trainSteps: number;
   batch: number;
   lr: string;
+  loss: string;
   beta: string;
   out?: string;
   backend?: string;
@@ -46,7 +48,7 @@ async function run(f: Flags): Promise<void> {
   try {
     const e = await runMobileDetsExperiment({
       device, splits: ds, categories: ds.categories, inputShape: [ds.height, ds.width, 3], layout: DET_LAYOUTS[f.layout], targets,
-      seeds: Array.from({ length: f.seeds }, (_, i) => i + 1), latencySamples: f.latencySamples, out: f.out, signal: stop.signal,
+      seeds: Array.from({ length: f.seeds }, (_, i) => i + 1), latencySamples: f.latencySamples, out: f.out, signal: stop.signal, loss: { classLoss: f.loss },
       search: { steps: f.searchSteps, batchSize: Math.max(1, Math.round(f.batch / 2)), lr, warmup: 0.25, beta, controllerLr: 0.05 },
       train: { steps: f.trainSteps, batchSize: f.batch, lr },
       onCell: (done, total, label) => process.stderr.write(`[${done}/${total}] ${label}\n`),
@@ -58,7 +60,7 @@ async function run(f: Flags): Promise<void> {
     }
     const { doc, figures } = mobileDetsReport(e, {
       data: ds.name, trainImages: ds.train.length, testImages: ds.test.length, layout: f.layout, searchSteps: f.searchSteps,
-      trainSteps: f.trainSteps, batch: f.batch, seconds: (performance.now() - t0) / 1000,
+      trainSteps: f.trainSteps, batch: f.batch, loss: f.loss, seconds: (performance.now() - t0) / 1000,
     });
     for (const [file, svg] of Object.entries(figures)) writeFigure(f.out, file, svg);
     fs.writeFileSync(path.join(f.out, 'experiment.json'), `${JSON.stringify(e, null, 2)}\n`);
@@ -91,10 +93,11 @@ export function register(program: Command): void {
     .option('--test <n>', 'test images of a built-in set (mAP)', intParser('--test', 1), 300)
     .addOption(new Option('--layout <name>', 'backbone stage layout (tiny: quick runs)').choices(Object.keys(DET_LAYOUTS)).default('tiny'))
     .option('--latency-samples <n>', 'children measured whole to fit each space\'s latency model', intParser('--latency-samples', 1), 24)
-    .option('--search-steps <n>', 'supernet steps per search (the first quarter without RL)', intParser('--search-steps', 1), 120)
+    .option('--search-steps <n>', 'supernet steps per search (the first quarter warm up: RL off, path dropout)', intParser('--search-steps', 1), 120)
     .option('--train-steps <n>', 'standalone training steps of every model', intParser('--train-steps', 1), 300)
     .option('--batch <n>', 'standalone training batch (searches use half)', intParser('--batch', 1), 16)
     .option('--lr <x>', 'Adam learning rate', '0.01')
+    .addOption(detectionLossOption())
     .option('--beta <x>', 'abs reward slope (beta < 0)', '-0.5')
     .option('--out <dir>', 'folder: report.html, report.md, map-vs-latency.svg, experiment.json, cells/ and checkpoints/ (re-running resumes)')
     .addOption(backendOption())

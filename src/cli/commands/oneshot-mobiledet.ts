@@ -9,6 +9,7 @@ import {
 } from '../../detect/index.js';
 import { writeFigure, writeReport } from '../../report/index.js';
 import { backendOption, interruptSignal, intParser, num, positiveParser } from '../flags.js';
+import { detectionLossOption } from './detect-model.js';
 
 /**
  * kiln oneshot mobiledet: the MobileDets pipeline on one device (library: runMobileDetOneShot).
@@ -26,6 +27,7 @@ interface Flags {
   trainSteps: number;
   batch: number;
   lr: string;
+  loss: string;
   beta: string;
   controllerLr: string;
   seed: number;
@@ -63,7 +65,7 @@ async function run(f: Flags): Promise<void> {
   try {
     const r = await runMobileDetOneShot({
       deviceName: device.name, device: device.latency, space, splits: ds, categories: ds.categories, inputShape: [ds.height, ds.width, 3],
-      target, latencySamples: f.latencySamples, seed: f.seed, signal: stop.signal, checkpointDir: path.join(f.out, 'checkpoint'),
+      target, latencySamples: f.latencySamples, seed: f.seed, signal: stop.signal, loss: { classLoss: f.loss }, checkpointDir: path.join(f.out, 'checkpoint'),
       search: { steps: f.searchSteps, batchSize: Math.max(1, Math.round(f.batch / 2)), lr, warmup: 0.25, beta, controllerLr },
       train: { steps: f.trainSteps, batchSize: f.batch, lr },
       onLatency: (done, total) => {
@@ -117,10 +119,11 @@ export function register(program: Command): void {
     .addOption(new Option('--space <variant>', 'full (IBN, fused IBN, Tucker) or ibn (IBN only)').choices(['full', 'ibn']).default('full'))
     .addOption(new Option('--layout <name>', 'backbone stage layout (tiny: quick runs)').choices(Object.keys(DET_LAYOUTS)).default('default'))
     .option('--latency-samples <n>', 'random children measured whole to fit the linear latency model', intParser('--latency-samples', 1), 30)
-    .option('--search-steps <n>', 'supernet steps (the first quarter without RL)', intParser('--search-steps', 1), 120)
+    .option('--search-steps <n>', 'supernet steps (the first quarter warm up: RL off, path dropout)', intParser('--search-steps', 1), 120)
     .option('--train-steps <n>', 'standalone training steps of the pick', intParser('--train-steps', 1), 600)
     .option('--batch <n>', 'standalone training batch (the search uses half)', intParser('--batch', 1), 16)
     .option('--lr <x>', 'Adam learning rate of the supernet and the standalone training', '0.01')
+    .addOption(detectionLossOption())
     .option('--beta <x>', 'abs reward Q + beta*|T/T0 - 1| (beta < 0)', '-0.5')
     .option('--controller-lr <x>', 'controller Adam learning rate', '0.05')
     .option('--seed <n>', 'seed of the latency sample, the weights, the controller and the batches', intParser('--seed', 0), 0)

@@ -12,6 +12,7 @@ import { buildDetector } from '../ssd/detector.js';
 import { runMobileDet, trainStandaloneDetector } from '../ssd/pipeline.js';
 import { detectorLatencyModel } from '../ssd/search.js';
 import type { Category, DetectionSplits } from '../types.js';
+import type { SsdLossOptions } from '../ssd/loss.js';
 import type { DetectionDevice } from './devices.js';
 
 /**
@@ -35,6 +36,8 @@ export interface MobileDetsExperimentOptions {
   latencySamples: number;
   search: { steps: number; batchSize: number; lr: number; warmup: number; beta: number; controllerLr: number };
   train: { steps: number; batchSize: number; lr: number };
+  /** Training loss of every supernet and model (default: focal). */
+  loss?: SsdLossOptions;
   out: string;
   signal?: AbortSignal;
   onCell?: (done: number, total: number, label: string) => void;
@@ -109,7 +112,7 @@ export async function runMobileDetsExperiment(o: MobileDetsExperimentOptions): P
   const total = (SEARCHED.length + REFERENCE_ARCHITECTURES.length) * o.targets.length * o.seeds.length;
   const cells: MobileDetsCell[] = [];
   const progress = (label: string) => o.onCell?.(cells.length, total, label);
-  const common = { splits: o.splits, categories: o.categories, inputShape: o.inputShape, device: o.device.latency, signal: o.signal };
+  const common = { splits: o.splits, categories: o.categories, inputShape: o.inputShape, device: o.device.latency, loss: o.loss, signal: o.signal };
   const latencyModels: MobileDetsExperiment['latencyModels'] = [];
   const result = (stopped: boolean, baselineLatency: MobileDetsExperiment['baselineLatency'] = []): MobileDetsExperiment =>
     ({ device: o.device.latency.name, cells, groups: groupCells(cells), baselineLatency, latencyModels, stopped });
@@ -267,6 +270,8 @@ export interface MobileDetsScale {
   searchSteps: number;
   trainSteps: number;
   batch: number;
+  /** The classification loss every model trained with. */
+  loss: string;
   seconds: number;
 }
 
@@ -283,7 +288,7 @@ export function mobileDetsReport(e: MobileDetsExperiment, scale: MobileDetsScale
     title: `MobileDets at Kiln's scale on ${e.device}`,
     blocks: [
       { kind: 'text', text: `Scale: ${scale.data}, ${scale.trainImages} training and ${scale.testImages} test images at 64x64, layout \`${scale.layout}\`; ` +
-        `searches of ${scale.searchSteps} supernet steps, standalone trainings of ${scale.trainSteps} steps at batch ${scale.batch}; ` +
+        `searches of ${scale.searchSteps} supernet steps, standalone trainings of ${scale.trainSteps} steps at batch ${scale.batch}, ${scale.loss} loss; ` +
         `${new Set(e.cells.map((c) => c.seed)).size} seeds; ${(scale.seconds / 60).toFixed(1)} minutes on a shared 2-core machine. ` +
         'The paper trains on COCO for hundreds of thousands of steps and measures phones, an EdgeTPU and a DSP; this run is orders of magnitude smaller, ' +
         'so it tests the direction of the claim, not its size.' },

@@ -21,6 +21,8 @@ export interface MobileDetOneShotSummary {
   latencyModel: { device: string; fitMape: number; rangeMs: [number, number] };
   search: { steps: number; seconds: number; losses: number[] };
   train: { steps: number; seconds: number; finalLoss: number };
+  /** The classification loss of the search and the training. */
+  loss: string;
   params: number;
   testImages: number;
   /** COCOeval.stats order (COCO_STAT_NAMES). */
@@ -39,7 +41,7 @@ export async function runMobileDetOneShot(o: MobileDetRunOptions & { deviceName:
   const base = {
     device: o.deviceName, space: o.space.name, target: o.target, seed: o.seed, predictedLatency: run.predictedLatency,
     latencyModel: { device: run.latency.device.name, fitMape: run.latency.fitError.mape, rangeMs: [run.latency.range.min, run.latency.range.max] as [number, number] },
-    search: { steps: run.search.steps, seconds: run.search.seconds, losses: run.search.losses },
+    search: { steps: run.search.steps, seconds: run.search.seconds, losses: run.search.losses }, loss: o.loss?.classLoss ?? 'focal',
     arch: o.space.toString(run.search.pick), testImages: o.splits.test.length,
   };
   if (!run.standalone) {
@@ -77,7 +79,7 @@ export function mobileDetOneShotReport(s: MobileDetOneShotSummary, extraFigures:
       { kind: 'table', caption: 'run', columns: ['part', 'steps', 'seconds', 'notes'], rows: [
         ['latency model', '-', '-', `linear fit MAPE ${(100 * s.latencyModel.fitMape).toFixed(1)}%, children ${s.latencyModel.rangeMs.map((x) => x.toFixed(3)).join('-')} ms`],
         ['search', s.search.steps, s.search.seconds.toFixed(1), 'supernet + controller (abs reward)'],
-        ['standalone training', s.train.steps, s.train.seconds.toFixed(1), `final loss ${s.train.finalLoss.toFixed(4)}`],
+        ['standalone training', s.train.steps, s.train.seconds.toFixed(1), `${s.loss} loss; final ${s.train.finalLoss.toFixed(4)}`],
       ] },
       { kind: 'figure', file: 'search-loss.svg', caption: 'Supernet loss during the search (the first steps warm up with RL off).' },
       { kind: 'figure', file: 'latency.svg', caption: 'The pick\'s predicted (linear model) and measured latency against the target.' },

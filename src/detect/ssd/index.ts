@@ -3,7 +3,10 @@ export { generateAnchors, anchorsPerCell, checkAnchorOptions, DEFAULT_ANCHORS, t
 export { cornerIou, toCorners, encodeBox, decodeBoxes, normalizedCorners, pixelBox, BOX_SCALES } from './boxes.js';
 export { matchAnchors, anchorTargets, type AnchorTargets } from './match.js';
 export { greedyNms, perClassNms, DEFAULT_NMS, type NmsOptions, type KeptBox } from './nms.js';
-export { ssdLoss, DEFAULT_FOCAL, type FocalOptions, type SsdTargets } from './loss.js';
+export {
+  ssdLoss, checkSsdLoss, hardNegativeMask, SSD_CLASS_LOSSES, DEFAULT_FOCAL, DEFAULT_HARD_NEGATIVES,
+  type FocalOptions, type HardNegativeOptions, type SsdLossOptions, type SsdTargets,
+} from './loss.js';
 export {
   buildDetector, saveDetector, loadDetector, detect, decodeDetections, inputBatch, checkImageInputs, checkNms,
   type Detector, type DetectorConfig, type BuildDetectorOptions, type ImageInput,

@@ -6,6 +6,7 @@ import { measureLatency, type LatencyCostModel, type LatencyDevice, type LookupT
 import type { MobileDetSpace } from '../space/space.js';
 import type { Category, Detection, DetectionSplits } from '../types.js';
 import type { AnchorOptions } from './anchors.js';
+import type { SsdLossOptions } from './loss.js';
 import { buildDetector, detect, type Detector } from './detector.js';
 import { COCO_DETECTION_BUDGET } from './evaluate.js';
 import { detectorLatencyModel, mobileDetSearch, type DetSearchResult } from './search.js';
@@ -30,6 +31,8 @@ export interface StandaloneDetectorOptions {
   steps: number;
   batchSize: number;
   lr: number;
+  /** Training loss (default: focal); the search's too in runMobileDet. */
+  loss?: SsdLossOptions;
   seed: number;
   checkpointDir?: string;
   onStep?: (e: { step: number; steps: number; loss: number }) => void;
@@ -50,7 +53,7 @@ export async function trainStandaloneDetector(o: StandaloneDetectorOptions): Pro
   setSeed(o.seed);
   const detector = buildDetector({ space: o.space, arch: o.arch, inputShape: o.inputShape, categories: [...o.categories], anchors: o.anchors });
   const training = await trainDetector(detector, o.splits.train, {
-    steps: o.steps, batchSize: o.batchSize, lr: o.lr, seed: o.seed, checkpointDir: o.checkpointDir, onStep: o.onStep, signal: o.signal,
+    steps: o.steps, batchSize: o.batchSize, lr: o.lr, loss: o.loss, seed: o.seed, checkpointDir: o.checkpointDir, onStep: o.onStep, signal: o.signal,
   });
   if (training.aborted) return { detector, training, measuredLatency: NaN, detections: [] };
   const measuredLatency = await measureLatency(detector.model, o.device.runtime, { batch: o.device.batch, warmup: 3, repeats: 20, statistic: 'min' });
@@ -102,7 +105,7 @@ export async function runMobileDet(o: MobileDetRunOptions): Promise<MobileDetRun
   let search: DetSearchResult;
   try {
     search = await mobileDetSearch({
-      supernet: net, train: o.splits.train, val: o.splits.val, latency: latency.cost, target: o.target, seed: o.seed, signal: o.signal, ...o.search,
+      supernet: net, train: o.splits.train, val: o.splits.val, latency: latency.cost, target: o.target, seed: o.seed, signal: o.signal, loss: o.loss, ...o.search,
       checkpointDir: o.checkpointDir && path.join(o.checkpointDir, 'search'),
       onStep: o.onSearchStep,
     });

@@ -9,7 +9,7 @@ import { mobileDetFeatures, mobileDetPlan, type MobileDetSpace } from '../space/
 import type { Category, DetectionImage } from '../types.js';
 import { anchorsPerCell, DEFAULT_ANCHORS, type AnchorOptions } from './anchors.js';
 import { buildDetector } from './detector.js';
-import { ssdLoss } from './loss.js';
+import { checkSsdLoss, ssdLoss, type SsdLossOptions } from './loss.js';
 import type { DetSupernet } from './supernet.js';
 import { detectionBatches, disposeBatch, type DetectionBatch } from './train.js';
 
@@ -17,7 +17,8 @@ import { detectionBatches, disposeBatch, type DetectionBatch } from './train.js'
  * TuNAS (Bender et al. 2020) over a MobileDet space, as MobileDets searches: each step the
  * REINFORCE controller proposes a child, the shared weights take one step on a training batch
  * through it, and after the warm-up (the first `warmup` of the steps, RL off, the children
- * uniform) the controller is rewarded with the absolute-value reward Q + beta |T / T0 - 1|: T the
+ * uniform, and with `pathDropout` the supernet's op and filter warm-up decaying from 1 to 0, as
+ * TuNAS) the controller is rewarded with the absolute-value reward Q + beta |T / T0 - 1|: T the
  * child's latency from a linear cost model, T0 the target, Q = exp(-loss) of the child on a
  * separate validation batch (mAP per step would cost more than the step itself). The pick is the
  * final policy's most likely child, to be trained standalone.
@@ -41,6 +42,10 @@ export interface DetSearchOptions {
   lr: number;
   /** Fraction of the steps with RL off while the shared weights warm up (TuNAS: 0.25). */
   warmup: number;
+  /** TuNAS op and filter warm-up during the warm-up steps (default true). */
+  pathDropout?: boolean;
+  /** Training loss of the shared weights, also the controller's Q = exp(-loss) (default: focal). */
+  loss?: SsdLossOptions;
   seed: number;
   /** Folder of the search's checkpoint (supernet, optimizer, controller, random streams); an existing one is resumed. */
   checkpointDir?: string;
@@ -56,6 +61,8 @@ interface SearchState {
   controller: unknown;
   trainRng: number;
   valRng: number;
+  /** Absent in checkpoints from before the warm-up had path dropout. */
+  dropRng?: number;
   losses: number[];
   /** null where JSON stored a warm-up step's NaN. */
   qualities: (number | null)[];
@@ -82,6 +89,7 @@ export async function mobileDetSearch(o: DetSearchOptions): Promise<DetSearchRes
   check(Number.isInteger(o.batchSize) && o.batchSize > 0, `batch size must be a positive integer (got ${o.batchSize})`);
   check(o.warmup >= 0 && o.warmup < 1, `warm-up fraction must be in [0, 1) (got ${o.warmup})`);
   check(o.val.length > 0, 'the search needs validation images for the controller\'s reward');
+  checkSsdLoss(o.loss);
   const net = o.supernet;
   const trainBatch = detectionBatches(net, o.train, { threshold: 0.5, flip: true });
   const valBatch = detectionBatches(net, o.val, { threshold: 0.5, flip: false });
@@ -91,6 +99,7 @@ export async function mobileDetSearch(o: DetSearchOptions): Promise<DetSearchRes
   const schedule = createSchedule('cosine', { lr: o.lr, totalSteps: o.steps, warmupSteps: 1, minLr: 0 });
   const trainRng = createRng(o.seed + 1);
   const valRng = createRng(o.seed + 2);
+  const dropRng = createRng(o.seed + 3);
   const warmupSteps = Math.round(o.warmup * o.steps);
   const valSize = o.valBatchSize ?? 4 * o.batchSize;
   let losses: number[] = [];
@@ -103,6 +112,7 @@ export async function mobileDetSearch(o: DetSearchOptions): Promise<DetSearchRes
       controller.restore(stored.controller);
       trainRng.restore(stored.trainRng);
       valRng.restore(stored.valRng);
+      if (stored.dropRng !== undefined) dropRng.restore(stored.dropRng);
       ({ step: from, losses } = stored);
       qualities = stored.qualities.map((q) => q ?? NaN);
       o.onResume?.(from);
@@ -110,22 +120,25 @@ export async function mobileDetSearch(o: DetSearchOptions): Promise<DetSearchRes
   }
   const save = async (step: number) => {
     if (!o.checkpointDir) return;
-    const state: SearchState = { step, controller: controller.state(), trainRng: trainRng.state(), valRng: valRng.state(), losses, qualities };
+    const state: SearchState = { step, controller: controller.state(), trainRng: trainRng.state(), valRng: valRng.state(), dropRng: dropRng.state(), losses, qualities };
     await saveOneShotCheckpoint(o.checkpointDir, net.prefix, net.variables, optimizer, state);
   };
   const t0 = performance.now();
-  const result = await trainSteps<DetectionBatch & { arch: Architecture }>({
+  const pathDropout = o.pathDropout !== false;
+  const result = await trainSteps<DetectionBatch & { arch: Architecture; warmupKeep: number }>({
     optimizer, from, to: o.steps, schedule, variables: net.variables, clipNorm: 10, signal: o.signal,
     // The controller proposes before the training batch is drawn: the order of the random draws.
-    batch: () => ({ arch: controller.ask(), ...trainBatch(trainRng, o.batchSize) }),
-    loss: (b) => ssdLoss(net.forward(b.x, b.arch), b).total,
+    batch: (step) => ({
+      arch: controller.ask(), warmupKeep: pathDropout && step < warmupSteps ? 1 - step / warmupSteps : 0, ...trainBatch(trainRng, o.batchSize),
+    }),
+    loss: (b) => ssdLoss(net.forward(b.x, b.arch, { warmupKeep: b.warmupKeep, random: dropRng.next }), b, o.loss).total,
     release: disposeBatch,
     onStep: ({ step, loss, batch: { arch } }) => {
       losses.push(loss);
       let quality: number | undefined;
       if (step >= warmupSteps) {
         const v = valBatch(valRng, valSize);
-        const l = tf.tidy(() => ssdLoss(net.forward(v.x, arch), v).total);
+        const l = tf.tidy(() => ssdLoss(net.forward(v.x, arch), v, o.loss).total);
         quality = Math.exp(-l.dataSync()[0]);
         tf.dispose(l);
         disposeBatch(v);

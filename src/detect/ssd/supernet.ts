@@ -1,7 +1,9 @@
 import { nextSeed, tf } from '../../backend/index.js';
 import { batchNormWithBatchStatistics } from '../../backend/fused.js';
-import { uniquePrefix, type Architecture } from '../../nas/index.js';
-import { FILTER_MULTIPLIERS, mobileDetPlan, scaled, stageChannels, type DetBlockPlan, type MobileDetSpace } from '../space/space.js';
+import { uniquePrefix, type Architecture, type ForwardOptions } from '../../nas/index.js';
+import {
+  EXPANSIONS, FILTER_MULTIPLIERS, KERNELS, mobileDetPlan, scaled, stageChannels, TUCKER_RATIOS, type BlockOp, type DetBlockPlan, type MobileDetSpace,
+} from '../space/space.js';
 import type { Category } from '../types.js';
 import { anchorsPerCell, DEFAULT_ANCHORS, generateAnchors, type AnchorOptions } from './anchors.js';
 
@@ -13,6 +15,12 @@ import { anchorsPerCell, DEFAULT_ANCHORS, generateAnchors, type AnchorOptions } 
  * op do not: each op type, and each kernel size within it, has its own kernels. BN always uses
  * batch statistics (children differ in width, so no moving statistics could serve them all).
  * The heads are SSDLite's, reading the leading channels of each feature map.
+ *
+ * TuNAS's warm-up (`warmupKeep` > 0, decayed from 1 to 0 over the search's first steps) trains
+ * every weight before the controller learns: in each block the child runs, with probability
+ * `warmupKeep` the op runs at its widest (filter warm-up), and every other op with weights of its
+ * own (each op type and kernel size) joins, at its widest and summed, with probability
+ * `warmupKeep` (op warm-up). Blocks the child skips stay skipped.
  */
 export interface DetSupernetOptions {
   space: MobileDetSpace;
@@ -30,15 +38,26 @@ export interface DetSupernet {
   anchors: Float32Array;
   categories: readonly Category[];
   inputShape: [number, number, number];
-  /** Raw rows [batch, anchors, 4 + classes] of child `a` on images `x`. */
-  forward(x: tf.Tensor4D, a: Architecture): tf.Tensor3D;
+  /** Raw rows [batch, anchors, 4 + classes] of child `a` on images `x` (with TuNAS warm-up when `warmupKeep` > 0). */
+  forward(x: tf.Tensor4D, a: Architecture, opts?: Pick<ForwardOptions, 'warmupKeep' | 'random'>): tf.Tensor3D;
   dispose(): void;
 }
 
 const EPS = 1e-3;
 const PRIOR = 0.01;
-const MAX_EXPANSION = 8;
-const MAX_RATIO = 0.75;
+const MAX_EXPANSION = Math.max(...EXPANSIONS);
+const MAX_RATIO = Math.max(...TUCKER_RATIOS);
+
+/** An op at its widest: the largest expansion, or the largest Tucker ratios. */
+function widest(op: BlockOp): BlockOp {
+  return op.type === 'tucker' ? { ...op, inRatio: MAX_RATIO, outRatio: MAX_RATIO } : { ...op, expansion: MAX_EXPANSION };
+}
+
+/** The ops of a space variant with weights of their own: one per op type and kernel size, at its widest. */
+function weightOps(variant: MobileDetSpace['variant']): BlockOp[] {
+  const types = variant === 'full' ? (['ibn', 'fused', 'tucker'] as const) : (['ibn'] as const);
+  return types.flatMap((type) => KERNELS.map((kernel) => widest(type === 'tucker' ? { type, kernel, inRatio: 0, outRatio: 0 } : { type, kernel, expansion: 0 })));
+}
 
 /** [rows, columns] of the feature maps after the stem and each stage: 'same' convolutions round up. */
 function featureSizes(space: MobileDetSpace, [height, width]: readonly number[]): [number, number][] {
@@ -72,7 +91,7 @@ export function detSupernet(o: DetSupernetOptions): DetSupernet {
   const stem = space.layout.stem;
   make('stem/kernel', [3, 3, inputShape[2], stem], 'he');
   bnVars('stem/bn', stem);
-  const kernels = [3, 5];
+  const kernels = KERNELS;
   space.layout.stages.forEach((st, s) => {
     for (let i = 0; i < st.depth; i++) {
       const p = `s${s}b${i}`;
@@ -124,23 +143,29 @@ export function detSupernet(o: DetSupernetOptions): DetSupernet {
     return linear ? y : (tf.relu6(y) as tf.Tensor4D);
   };
 
-  const block = (h: tf.Tensor4D, b: DetBlockPlan): tf.Tensor4D => {
-    const p = `s${b.stage}b${b.index}/${b.op.type}`;
-    const op = b.op;
-    let y: tf.Tensor4D;
+  const opOutput = (h: tf.Tensor4D, b: DetBlockPlan, op: BlockOp): tf.Tensor4D => {
+    const p = `s${b.stage}b${b.index}/${op.type}`;
     if (op.type === 'ibn') {
       const hidden = scaled(b.inC, op.expansion);
-      y = convBn(h, `${p}/expand`, `${p}/expand_bn`, hidden, 1);
-      y = tf.relu6(bn(tf.depthwiseConv2d(y, kernel(`${p}/dw${op.kernel}`, hidden, 1), b.stride, 'same'), `${p}/dw_bn`, hidden)) as tf.Tensor4D;
-      y = convBn(y, `${p}/project`, `${p}/project_bn`, b.outC, 1, true);
-    } else if (op.type === 'fused') {
-      y = convBn(h, `${p}/conv${op.kernel}`, `${p}/conv_bn`, scaled(b.inC, op.expansion), b.stride);
-      y = convBn(y, `${p}/project`, `${p}/project_bn`, b.outC, 1, true);
-    } else {
-      y = convBn(h, `${p}/compress`, `${p}/compress_bn`, scaled(b.inC, op.inRatio), 1);
-      y = convBn(y, `${p}/conv${op.kernel}`, `${p}/conv_bn`, scaled(b.outC, op.outRatio), b.stride);
-      y = convBn(y, `${p}/expand`, `${p}/expand_bn`, b.outC, 1, true);
+      const y = convBn(h, `${p}/expand`, `${p}/expand_bn`, hidden, 1);
+      const d = tf.relu6(bn(tf.depthwiseConv2d(y, kernel(`${p}/dw${op.kernel}`, hidden, 1), b.stride, 'same'), `${p}/dw_bn`, hidden)) as tf.Tensor4D;
+      return convBn(d, `${p}/project`, `${p}/project_bn`, b.outC, 1, true);
     }
+    if (op.type === 'fused') {
+      const y = convBn(h, `${p}/conv${op.kernel}`, `${p}/conv_bn`, scaled(b.inC, op.expansion), b.stride);
+      return convBn(y, `${p}/project`, `${p}/project_bn`, b.outC, 1, true);
+    }
+    let y = convBn(h, `${p}/compress`, `${p}/compress_bn`, scaled(b.inC, op.inRatio), 1);
+    y = convBn(y, `${p}/conv${op.kernel}`, `${p}/conv_bn`, scaled(b.outC, op.outRatio), b.stride);
+    return convBn(y, `${p}/expand`, `${p}/expand_bn`, b.outC, 1, true);
+  };
+  const allOps = weightOps(space.variant);
+
+  const block = (h: tf.Tensor4D, b: DetBlockPlan, keep: number, rand: () => number): tf.Tensor4D => {
+    const wide = keep > 0 && rand() < keep;
+    const joining = keep > 0 ? allOps.filter((op) => !(op.type === b.op.type && op.kernel === b.op.kernel) && rand() < keep) : [];
+    let y = opOutput(h, b, wide ? widest(b.op) : b.op);
+    for (const op of joining) y = tf.add(y, opOutput(h, b, op));
     return b.residual ? (tf.add(h, y) as tf.Tensor4D) : y;
   };
 
@@ -151,12 +176,14 @@ export function detSupernet(o: DetSupernetOptions): DetSupernet {
     return tf.reshape(y, [f.shape[0], f.shape[1] * f.shape[2] * perCell, per]);
   };
 
-  const forward = (x: tf.Tensor4D, a: Architecture): tf.Tensor3D => tf.tidy(() => {
+  const forward = (x: tf.Tensor4D, a: Architecture, f: Pick<ForwardOptions, 'warmupKeep' | 'random'> = {}): tf.Tensor3D => tf.tidy(() => {
     const plan = mobileDetPlan(space, a);
+    const keep = f.warmupKeep ?? 0;
+    const rand = f.random ?? Math.random;
     let h = convBn(x, 'stem/kernel', 'stem/bn', stem, 2);
     const features: tf.Tensor4D[] = [];
     plan.blocks.forEach((b, i) => {
-      h = block(h, b);
+      h = block(h, b, keep, rand);
       const lastOfStage = i + 1 === plan.blocks.length || plan.blocks[i + 1].stage !== b.stage;
       if (lastOfStage && space.layout.featureStages.includes(b.stage)) features.push(h);
     });

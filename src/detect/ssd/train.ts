@@ -4,13 +4,14 @@ import { createOptimizer, createSchedule, hasCheckpoint, loadCheckpoint, saveChe
 import type { Category, DetectionImage } from '../types.js';
 import { normalizedCorners } from './boxes.js';
 import { checkImageInputs, inputBatch, type Detector } from './detector.js';
-import { DEFAULT_FOCAL, ssdLoss, type FocalOptions, type SsdTargets } from './loss.js';
+import { checkSsdLoss, ssdLoss, type SsdLossOptions, type SsdTargets } from './loss.js';
 import { anchorTargets, type AnchorTargets } from './match.js';
 
 /**
  * Training an SSDLite detector: each step draws a batch (with replacement, from a generator seeded
  * by the run's seed and the step, so a resumed run draws the same batches), mirrors each image with
- * probability 1/2, and takes one optimizer step on the smooth-L1 + focal loss. Anchor targets are
+ * probability 1/2, and takes one optimizer step on the smooth-L1 + classification loss (focal by
+ * default, or hard negative mining; see loss.ts). Anchor targets are
  * computed once per image and mirror. Checkpoints use Kiln's crash-safe checkpoint folders.
  */
 export interface TrainDetectorOptions {
@@ -27,7 +28,8 @@ export interface TrainDetectorOptions {
   flip?: boolean;
   /** IoU at which an anchor matches a box (default 0.5). */
   matchThreshold?: number;
-  focal?: FocalOptions;
+  /** The classification loss and its settings (default: focal, alpha 0.25, gamma 2). */
+  loss?: SsdLossOptions;
   /** Rescale gradients to this global norm at most (default 10). */
   clipNorm?: number;
   checkpointDir?: string;
@@ -134,20 +136,24 @@ export async function trainDetector(d: Detector, images: readonly DetectionImage
   check(Number.isInteger(o.steps) && o.steps > 0, `steps must be a positive integer (got ${o.steps})`);
   check(Number.isInteger(o.batchSize) && o.batchSize > 0, `batch size must be a positive integer (got ${o.batchSize})`);
   check(o.checkpointEvery === undefined || (Number.isInteger(o.checkpointEvery) && o.checkpointEvery > 0), `checkpoint interval must be a positive integer (got ${o.checkpointEvery})`);
+  checkSsdLoss(o.loss);
   const batchOf = detectionBatches(frameOf(d), images, { threshold: o.matchThreshold ?? 0.5, flip: o.flip !== false });
   const optimizerName = o.optimizer ?? 'adam';
   const optimizer = createOptimizer(optimizerName, { lr: o.lr });
   const schedule = createSchedule(o.schedule ?? 'warmup-cosine', { lr: o.lr, totalSteps: o.steps, warmupSteps: o.warmupSteps ?? Math.min(100, Math.ceil(o.steps / 10)), minLr: 0 });
   const t0 = performance.now();
-  const config: TrainState['config'] = { optimizer: optimizerName, batchSize: o.batchSize, trainSize: images.length, seed: o.seed, settings: { steps: o.steps } };
+  const lossName = o.loss?.classLoss ?? 'focal';
+  const config: TrainState['config'] = { optimizer: optimizerName, batchSize: o.batchSize, trainSize: images.length, seed: o.seed, settings: { steps: o.steps, loss: lossName } };
 
   let from = 0;
   const dir = o.checkpointDir;
   if (dir && o.resume !== false && hasCheckpoint(dir)) {
     const restored = await loadCheckpoint(dir, d.model, optimizer);
     const c = restored!.state.config;
-    if (c.optimizer !== config.optimizer || c.batchSize !== config.batchSize || c.trainSize !== config.trainSize || c.seed !== config.seed) {
-      throw new KilnError(`checkpoint ${dir} was made with ${c.optimizer}, batch ${c.batchSize}, ${c.trainSize} images, seed ${c.seed}; this run differs (delete it to start over)`);
+    // Checkpoints from before the loss was a setting were all trained with the focal loss.
+    const loss = c.settings?.loss ?? 'focal';
+    if (c.optimizer !== config.optimizer || c.batchSize !== config.batchSize || c.trainSize !== config.trainSize || c.seed !== config.seed || loss !== lossName) {
+      throw new KilnError(`checkpoint ${dir} was made with ${c.optimizer}, batch ${c.batchSize}, ${c.trainSize} images, seed ${c.seed}, the ${loss} loss; this run differs (delete it to start over)`);
     }
     from = Math.min(restored!.state.step, o.steps);
     o.onResume?.(from);
@@ -163,7 +169,7 @@ export async function trainDetector(d: Detector, images: readonly DetectionImage
     batch: (step) => batchOf(createRng(o.seed * 1_000_003 + step), o.batchSize),
     loss: (b) => {
       const raw = d.model.apply(b.x, { training: true }) as tf.Tensor3D;
-      return ssdLoss(raw, b, o.focal ?? DEFAULT_FOCAL).total;
+      return ssdLoss(raw, b, o.loss).total;
     },
     release: disposeBatch,
     onStep: (e) => {
