@@ -10,9 +10,10 @@ export function reportFatal(err: unknown): never {
     process.stderr.write(`kiln: ${err.message.replace(/[\r\n]+/g, ' ')}\n`);
     process.exit(err.exitCode);
   }
-  const e = err as { code?: string; message?: string; stack?: string };
+  const e = err as { code?: unknown; message?: string; stack?: string };
   if (e?.code === 'commander.helpDisplayed' || e?.code === 'commander.version') process.exit(0);
-  if (e?.code?.startsWith('commander.')) process.exit(2);
+  // Other errors carry codes too, and not always strings (a number from a native library).
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) process.exit(2);
   if (process.env.KILN_DEBUG) process.stderr.write(`${e?.stack ?? String(err)}\n`);
   else process.stderr.write(`kiln: internal error: ${e?.message ?? String(err)} (set KILN_DEBUG=1 for the stack)\n`);
   process.exit(1);
