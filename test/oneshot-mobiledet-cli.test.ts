@@ -6,6 +6,7 @@ import { describe, it } from 'node:test';
 import { register as detect } from '../src/cli/commands/detect.js';
 import { register as oneshot } from '../src/cli/commands/oneshot-mobiledet.js';
 import { KilnError } from '../src/core/index.js';
+import { tf } from '../src/backend/index.js';
 import { mobileDetSpace, TINY_LAYOUT, type MobileDetOneShotSummary } from '../src/detect/index.js';
 import { runCommands } from './helpers.js';
 
@@ -38,6 +39,18 @@ describe('kiln oneshot mobiledet', () => {
     assert.equal(resumed.arch, s.arch);
     assert.deepEqual(resumed.search.losses, s.search.losses);
     assert.deepEqual(resumed.stats, s.stats);
+  });
+
+  it('--device wasm measures on the wasm backend in a worker thread while training runs on this process\'s backend', async () => {
+    const out = path.join(dir, 'wasm');
+    const backend = tf.getBackend();
+    await kiln('oneshot', 'mobiledet', '--device', 'wasm', '--latency-target', '2', '--layout', 'tiny', '--latency-samples', '4',
+      '--search-steps', '4', '--train-steps', '2', '--batch', '4', '--seed', '2', '--out', out);
+    const s = JSON.parse(fs.readFileSync(path.join(out, 'summary.json'), 'utf8')) as MobileDetOneShotSummary;
+    assert.equal(s.device, 'wasm');
+    assert.equal(s.latencyModel.device, 'wasm_b1');
+    assert.ok(s.measuredLatency > 0 && s.latencyModel.rangeMs[0] > 0);
+    assert.equal(tf.getBackend(), backend);
   });
 
   const cases: [string, string[], RegExp][] = [

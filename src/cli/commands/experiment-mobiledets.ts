@@ -82,7 +82,7 @@ export function register(program: Command): void {
   experiment.command('mobiledets')
     .description('MobileDets: IBN-only vs full search space at latency targets on one device, against MobileNetV2/V3-like SSDLite at matched ' +
       'measured latency; test mAP with 95% intervals over seeds; report.html with mAP vs latency')
-    .addOption(new Option('--device <name>', 'native, wasm (tfjs at batch 1) or onnx (onnxruntime-node at batch 1; the steadiest here)')
+    .addOption(new Option('--device <name>', 'native (tfjs on the native backend), wasm (tfjs on wasm in a worker thread) or onnx (onnxruntime-node); batch 1')
       .choices([...DETECTION_DEVICES]).default('onnx'))
     .option('--targets <ms,...>', 'latency targets in ms on --device (the defaults suit the tiny layout on onnx)', '0.1,0.14')
     .option('--seeds <n>', 'seeds 1..n of every search and training', intParser('--seeds', 1), 3)

@@ -111,7 +111,7 @@ export function register(program: Command): void {
   oneshot.command('mobiledet')
     .description('MobileDets: TuNAS search of an SSDLite backbone (IBN, fused IBN, Tucker blocks) under a latency target measured on a device, ' +
       'then standalone training of the pick, COCO evaluation and measured latency; summary.json + report.html')
-    .addOption(new Option('--device <name>', 'where latency is measured: native or wasm (tfjs on that backend, batch 1) or onnx (onnxruntime-node, batch 1)')
+    .addOption(new Option('--device <name>', 'where latency is measured, batch 1: native (tfjs on the native backend), wasm (tfjs on wasm in a worker thread) or onnx (onnxruntime-node)')
       .choices([...DETECTION_DEVICES]).default('onnx'))
     .requiredOption('--latency-target <ms>', 'latency target T0 in milliseconds on --device')
     .option('--data <name|file>', 'detection set (shapes-det, digits-det) or a COCO .json annotation file', 'shapes-det')

@@ -112,7 +112,7 @@ export function register(program: Command): void {
 
   common(oneshot.command('tunas').description('TuNAS: abs-reward REINFORCE over a MobileNet-like image supernet under a latency target'), '240')
     .requiredOption('--latency-target <ms>', 'latency target T0 in milliseconds on --device')
-    .option('--device <runtime:batch>', 'where latency is measured: tfjs (wasm) or ort (onnxruntime-node) at a batch size', 'tfjs:32')
+    .option('--device <runtime:batch>', 'where latency is measured: tfjs (the active backend), wasm (tfjs on wasm in a worker thread) or ort (onnxruntime-node) at a batch size', 'tfjs:32')
     .option('--latency-samples <n>', 'random children whose per-op lookup-table latency fits the linear cost model', '60')
     .addOption(new Option('--statistic <s>', 'summary of 15 timed runs: median, or min (robust on a loaded machine)').choices(['median', 'min']).default('median'))
     .option('--beta <x>', 'abs reward Q + beta*|T/T0 - 1| (beta < 0)', '-0.1')

@@ -1,6 +1,7 @@
 import { KilnError, createRegistry } from '../../core/index.js';
 import { median } from '../../math/index.js';
 import { tf } from '../../backend/index.js';
+import { wasmRuntime } from './wasm-runtime.js';
 import { createOnnxSession, exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxSession } from '../../nn/onnx/index.js';
 
 /**
@@ -12,6 +13,8 @@ import { createOnnxSession, exportOnnx, ONNX_INPUT, ONNX_OUTPUT, type OnnxSessio
 /** A model loaded on a runtime: runs a batch of flat float inputs and returns the flat outputs. */
 export interface Runner {
   run(x: Float32Array, batch: number): Promise<Float32Array>;
+  /** Times itself where it runs (another thread), so that passing messages is not timed; measureRunner uses it. */
+  measure?(shape: readonly number[], opts: LatencyOptions): Promise<number>;
   dispose(): void;
 }
 
@@ -70,6 +73,7 @@ const onnxRuntime: Runtime = {
 export const runtimes = createRegistry<Runtime>('runtime');
 runtimes.register('tfjs', tfjsRuntime, 'tfjs LayersModel on the active tfjs backend (wasm by default), one thread');
 runtimes.register('ort', onnxRuntime, 'onnxruntime-node 1.30 CPU on the exported ONNX graph, one intra-op thread');
+runtimes.register('wasm', wasmRuntime, 'tfjs LayersModel on the wasm backend in a worker thread (whatever backend this process trains on), one thread');
 
 export interface LatencyOptions {
   batch?: number;
@@ -85,6 +89,7 @@ export interface LatencyOptions {
 
 /** Wall-clock milliseconds (median or minimum over repeats) of one forward pass of `batch` random inputs. */
 export async function measureRunner(runner: Runner, shape: readonly number[], opts: LatencyOptions = {}): Promise<number> {
+  if (runner.measure) return runner.measure(shape, opts);
   const batch = opts.batch ?? 1;
   const x = new Float32Array(batch * shape.reduce((a, b) => a * b, 1));
   for (let i = 0; i < x.length; i++) x[i] = Math.sin(i * 12.9898) * 0.5; // deterministic, not all zeros
