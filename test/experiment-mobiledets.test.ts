@@ -63,6 +63,26 @@ describe('kiln experiment mobiledets', () => {
     assert.equal(again.split('\n').filter((l) => l.startsWith('Target')).length, out.split('\n').filter((l) => l.startsWith('Target')).length);
   });
 
+  it('refuses to resume with other settings or data, and names a damaged cell, before any work', async () => {
+    const refused = (extra: string[], message: RegExp) => assert.rejects(kiln(...quick, ...extra, '--out', dir),
+      (e: unknown) => e instanceof KilnError && e.exitCode === 2 && message.test(e.message) && !e.message.includes('\n'));
+    await refused(['--train-steps', '5'], /holds a run with other settings \(train \{"steps":3,.*\} -> \{"steps":5,.*\}\); use another --out/);
+    await refused(['--loss', 'hard-negatives'], /other settings \(loss "focal" -> "hard-negatives"\)/);
+    await refused(['--data-seed', '1'], /other settings \(the data\)/);
+    const cells = path.join(dir, 'cells');
+    const victim = path.join(cells, fs.readdirSync(cells).find((f) => f.startsWith('mobiledet_'))!);
+    const kept = fs.readFileSync(victim);
+    fs.writeFileSync(victim, '{"method": "mobiledet"');
+    await refused([], /finished experiment cell .* is not valid JSON/);
+    fs.writeFileSync(victim, '{"method": "mobiledet"}');
+    await refused([], /finished experiment cell .* is not one \(method, measuredLatency, twelve stats\); delete it/);
+    fs.writeFileSync(victim, kept);
+    // A folder with cells but no recorded settings (an older run) is not mixed with this one.
+    const old = path.join(dir, 'older');
+    fs.mkdirSync(path.join(old, 'cells'), { recursive: true });
+    await assert.rejects(kiln(...quick, '--out', old), /holds finished cells but no settings\.json/);
+  });
+
   const cases: [string, string[], RegExp][] = [
     ['a target that is no number', ['--targets', '0.1,fast'], /--targets must be a number, got 'fast'/],
     ['a non-negative beta', ['--beta', '0'], /--beta must be negative/],

@@ -1,6 +1,8 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { check } from '../../core/index.js';
+import { check, KilnError, readJsonFile } from '../../core/index.js';
+import { writeAtomic } from '../../nn/index.js';
 import { meanCI } from '../../math/index.js';
 import { measureLatency, type LatencyCostModel } from '../../nas/latency/index.js';
 import { scatterPlot, type ReportDoc } from '../../report/index.js';
@@ -23,7 +25,8 @@ import type { DetectionDevice } from './devices.js';
  * latency is nearest the full-space picks' mean measured latency at that target. Every cell is run
  * for every seed; mAP (COCO AP@[.5:.95]) on the test split is reported with 95% t-intervals over
  * seeds. Finished cells are stored in `out/cells` and searches checkpoint in `out/checkpoints`, so
- * re-running resumes.
+ * re-running resumes; `out/settings.json` records everything a cell depends on besides its target
+ * and seed, and a re-run with other settings is refused (more targets or seeds extend the run).
  */
 export interface MobileDetsExperimentOptions {
   device: DetectionDevice;
@@ -80,17 +83,25 @@ export interface MobileDetsExperiment {
 export const SEARCHED = ['mobiledet-ibn', 'mobiledet'] as const;
 const VARIANT: Record<string, SpaceVariant> = { 'mobiledet-ibn': 'ibn', mobiledet: 'full' };
 
+/** Prefix of the files beside the cells that keep each space's latency model. */
+const LATENCY_MODEL = 'latency-model_';
+
 function cellFile(out: string, method: string, target: number, seed: number): string {
   return path.join(out, 'cells', `${method}_t${target}_s${seed}.json`);
 }
 
 function stored(file: string): MobileDetsCell | undefined {
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as MobileDetsCell) : undefined;
+  if (!fs.existsSync(file)) return undefined;
+  const cell = readJsonFile(file, 'finished experiment cell') as Partial<MobileDetsCell>;
+  if (typeof cell?.method !== 'string' || !Number.isFinite(cell.measuredLatency) || !Array.isArray(cell.stats) || cell.stats.length !== 12) {
+    throw new KilnError(`finished experiment cell ${file} is not one (method, measuredLatency, twelve stats); delete it to run that cell again`);
+  }
+  return cell as MobileDetsCell;
 }
 
 function store(file: string, cell: MobileDetsCell): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, JSON.stringify(cell));
+  writeAtomic(file, JSON.stringify(cell));
 }
 
 export function groupCells(cells: readonly MobileDetsCell[]): MobileDetsGroup[] {
@@ -104,10 +115,52 @@ export function groupCells(cells: readonly MobileDetsCell[]): MobileDetsGroup[] 
   });
 }
 
+/** SHA-256 of every image's size, pixels, boxes and categories, split by split: the data a cell was trained and scored on. */
+function splitsFingerprint(splits: DetectionSplits): string {
+  const h = crypto.createHash('sha256');
+  for (const name of ['train', 'val', 'test'] as const) {
+    h.update(`${name}:${splits[name].length};`);
+    for (const im of splits[name]) {
+      h.update(JSON.stringify([im.width, im.height, im.boxes, im.categoryIds]));
+      h.update(new Uint8Array(im.pixels.buffer, im.pixels.byteOffset, im.pixels.byteLength));
+    }
+  }
+  return h.digest('hex');
+}
+
+/** What every cell depends on besides its target and seed. */
+function experimentSettings(o: MobileDetsExperimentOptions): Record<string, unknown> {
+  return {
+    device: o.device.latency.name, layout: o.layout, inputShape: o.inputShape, categories: o.categories.map((c) => c.id),
+    latencySamples: o.latencySamples, search: o.search, train: o.train, loss: o.loss?.classLoss ?? 'focal', data: splitsFingerprint(o.splits),
+  };
+}
+
+/** Records the settings in out/settings.json, or checks a re-run against them and its finished cells (before any work). */
+function checkSettings(o: MobileDetsExperimentOptions): void {
+  const file = path.join(o.out, 'settings.json');
+  const now = experimentSettings(o);
+  if (!fs.existsSync(file)) {
+    check(!fs.existsSync(path.join(o.out, 'cells')), `${o.out} holds finished cells but no settings.json (an older run): use another --out`);
+    fs.mkdirSync(o.out, { recursive: true });
+    writeAtomic(file, JSON.stringify(now, null, 2));
+    return;
+  }
+  const before = readJsonFile(file, 'experiment settings') as Record<string, unknown>;
+  const differ = Object.keys(now).filter((k) => JSON.stringify(before?.[k]) !== JSON.stringify(now[k]));
+  if (differ.length > 0) {
+    const shown = differ.map((k) => k === 'data' ? 'the data' : `${k} ${JSON.stringify(before?.[k])} -> ${JSON.stringify(now[k])}`).join(', ');
+    throw new KilnError(`${o.out} holds a run with other settings (${shown}); use another --out, or the same settings to resume`);
+  }
+  const cells = path.join(o.out, 'cells');
+  if (fs.existsSync(cells)) for (const f of fs.readdirSync(cells)) if (f.endsWith('.json') && !f.startsWith(LATENCY_MODEL)) stored(path.join(cells, f));
+}
+
 export async function runMobileDetsExperiment(o: MobileDetsExperimentOptions): Promise<MobileDetsExperiment> {
   check(o.targets.length > 0 && o.targets.every((t) => t > 0), 'the experiment needs one or more positive latency targets');
   check(o.seeds.length > 0, 'the experiment needs one or more seeds');
   check(o.splits.val.length > 0 && o.splits.test.length > 0, 'the experiment needs validation and test images');
+  checkSettings(o);
   const gt = cocoGroundTruthOf(o.splits.test, o.categories);
   const total = (SEARCHED.length + REFERENCE_ARCHITECTURES.length) * o.targets.length * o.seeds.length;
   const cells: MobileDetsCell[] = [];
@@ -148,9 +201,9 @@ export async function runMobileDetsExperiment(o: MobileDetsExperimentOptions): P
       }
     }
     // Kept beside the cells, so a resumed run that fits nothing still reports the model its searches used.
-    const modelFile = path.join(o.out, 'cells', `latency-model_${method}.json`);
-    if (model) fs.writeFileSync(modelFile, JSON.stringify({ space: space.name, fitMape: model.fitError.mape, range: [model.range.min, model.range.max] }));
-    if (fs.existsSync(modelFile)) latencyModels.push(JSON.parse(fs.readFileSync(modelFile, 'utf8')) as MobileDetsExperiment['latencyModels'][number]);
+    const modelFile = path.join(o.out, 'cells', `${LATENCY_MODEL}${method}.json`);
+    if (model) writeAtomic(modelFile, JSON.stringify({ space: space.name, fitMape: model.fitError.mape, range: [model.range.min, model.range.max] }));
+    if (fs.existsSync(modelFile)) latencyModels.push(readJsonFile(modelFile, 'latency model summary') as MobileDetsExperiment['latencyModels'][number]);
   }
 
   // Baselines at matched measured latency: the multiplier nearest the full-space picks' mean at each target.
