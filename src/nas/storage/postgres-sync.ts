@@ -1,4 +1,4 @@
-import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
+import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort } from 'node:worker_threads';
 import type pg from 'pg';
 
 /** What the caller asks the worker (postgres-worker.ts). */
@@ -32,6 +32,25 @@ export interface SyncPgClient {
   close(): void;
 }
 
+/**
+ * Blocks until the worker has raised `flag` and its answer is on `answers`, or `waitMs` passed
+ * (null). A wake-up alone proves nothing: the worker raises the flag and then notifies, so the
+ * notify of one answer can land in the wait for the next request (the caller saw the flag, read
+ * the answer and asked again in between) and wake it with no answer posted yet.
+ */
+export function waitForAnswer(flag: Int32Array, answers: MessagePort, waitMs: number): PgAnswer | null {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    if (Atomics.load(flag, 0) !== 0) {
+      const received = receiveMessageOnPort(answers);
+      if (received) return received.message as PgAnswer;
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) return null;
+    Atomics.wait(flag, 0, 0, left);
+  }
+}
+
 /** pg gives up on a query after this long; the caller waits a little longer for its answer. */
 const QUERY_TIMEOUT_MS = 60_000;
 const CONNECT_TIMEOUT_MS = 10_000;
@@ -58,12 +77,12 @@ export function connectPostgresSync(connectionString: string): SyncPgClient {
     if (closed) throw new Error('PostgreSQL storage is closed');
     Atomics.store(flag, 0, 0);
     worker.postMessage(req);
-    if (Atomics.wait(flag, 0, 0, waitMs) === 'timed-out') {
+    const answer = waitForAnswer(flag, answers, waitMs);
+    if (!answer) {
       closed = true;
       void worker.terminate();
       throw new PgError(`no answer within ${waitMs / 1000} s`, 'ETIMEDOUT');
     }
-    const answer = receiveMessageOnPort(answers)!.message as PgAnswer;
     if (!answer.ok) throw new PgError(answer.error.message, answer.error.code);
     return answer.value;
   };
