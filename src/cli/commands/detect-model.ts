@@ -6,7 +6,7 @@ import { initBackend, setSeed } from '../../backend/index.js';
 import { hasCheckpoint } from '../../train/index.js';
 import {
   architectureOf, boxGridPng, buildDetector, checkDetectorCategories, COCO_DETECTION_BUDGET, cocoResultsJson, DET_LAYOUTS, detect, evaluateDetector,
-  exportDetector, loadDetectionDataset, loadDetector, mobileDetSpace, saveDetector, SPLIT_NAMES, SSD_CLASS_LOSSES, trainDetector, type DetectionDataset, type Detector,
+  exportDetector, loadDetectionDataset, loadDetector, mobileDetSpace, saveDetector, SPLIT_NAMES, SSD_CLASS_LOSSES, DEFAULT_CLASS_LOSS, trainDetector, type DetectionDataset, type Detector,
   type SpaceVariant, type SplitName,
 } from '../../detect/index.js';
 import { backendOption, interruptSignal, intParser, num, positiveParser } from '../flags.js';
@@ -171,7 +171,7 @@ async function runExport(flags: { model?: string; onnx?: string; backend?: strin
 
 /** --loss: the detector's classification loss, for training and for the searches' supernets. */
 export const detectionLossOption = () => new Option('--loss <name>', 'classification loss: focal (RetinaNet) or hard-negatives (SSD\'s 3:1 hard negative mining)')
-  .choices(Object.keys(SSD_CLASS_LOSSES)).default('focal');
+  .choices(Object.keys(SSD_CLASS_LOSSES)).default(DEFAULT_CLASS_LOSS);
 
 const dataOption = () => new Option('--data <name|file>', 'built-in set (shapes-det, digits-det) or a COCO .json annotation file with PNG images');
 const dataSeedOption = () => new Option('--data-seed <n>', 'generation seed (built-in sets) or split seed (COCO files); the same as in training')

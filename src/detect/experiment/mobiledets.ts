@@ -14,7 +14,7 @@ import { buildDetector } from '../ssd/detector.js';
 import { runMobileDet, trainStandaloneDetector } from '../ssd/pipeline.js';
 import { detectorLatencyModel } from '../ssd/search.js';
 import type { Category, DetectionSplits } from '../types.js';
-import type { SsdLossOptions } from '../ssd/loss.js';
+import { classLossName, type SsdLossOptions } from '../ssd/loss.js';
 import type { DetectionDevice } from './devices.js';
 
 /**
@@ -132,7 +132,7 @@ function splitsFingerprint(splits: DetectionSplits): string {
 function experimentSettings(o: MobileDetsExperimentOptions): Record<string, unknown> {
   return {
     device: o.device.latency.name, layout: o.layout, inputShape: o.inputShape, categories: o.categories.map((c) => c.id),
-    latencySamples: o.latencySamples, search: o.search, train: o.train, loss: o.loss?.classLoss ?? 'focal', data: splitsFingerprint(o.splits),
+    latencySamples: o.latencySamples, search: o.search, train: o.train, loss: classLossName(o.loss), data: splitsFingerprint(o.splits),
   };
 }
 

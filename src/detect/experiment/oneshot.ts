@@ -1,6 +1,7 @@
 import { barPlot, linePlot, type ReportDoc } from '../../report/index.js';
 import { cocoGroundTruthOf } from '../data/coco-json.js';
 import { COCO_STAT_NAMES, evaluateCoco } from '../eval/coco-eval.js';
+import { classLossName } from '../ssd/loss.js';
 import { runMobileDet, type MobileDetRunOptions } from '../ssd/pipeline.js';
 import type { Detector } from '../ssd/detector.js';
 import type { DetectionDeviceName } from './devices.js';
@@ -41,7 +42,7 @@ export async function runMobileDetOneShot(o: MobileDetRunOptions & { deviceName:
   const base = {
     device: o.deviceName, space: o.space.name, target: o.target, seed: o.seed, predictedLatency: run.predictedLatency,
     latencyModel: { device: run.latency.device.name, fitMape: run.latency.fitError.mape, rangeMs: [run.latency.range.min, run.latency.range.max] as [number, number] },
-    search: { steps: run.search.steps, seconds: run.search.seconds, losses: run.search.losses }, loss: o.loss?.classLoss ?? 'focal',
+    search: { steps: run.search.steps, seconds: run.search.seconds, losses: run.search.losses }, loss: classLossName(o.loss),
     arch: o.space.toString(run.search.pick), testImages: o.splits.test.length,
   };
   if (!run.standalone) {

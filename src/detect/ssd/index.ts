@@ -4,7 +4,7 @@ export { cornerIou, toCorners, encodeBox, decodeBoxes, normalizedCorners, pixelB
 export { matchAnchors, anchorTargets, type AnchorTargets } from './match.js';
 export { greedyNms, perClassNms, DEFAULT_NMS, type NmsOptions, type KeptBox } from './nms.js';
 export {
-  ssdLoss, checkSsdLoss, hardNegativeMask, SSD_CLASS_LOSSES, DEFAULT_FOCAL, DEFAULT_HARD_NEGATIVES,
+  ssdLoss, checkSsdLoss, classLossName, hardNegativeMask, DEFAULT_CLASS_LOSS, SSD_CLASS_LOSSES, DEFAULT_FOCAL, DEFAULT_HARD_NEGATIVES,
   type FocalOptions, type HardNegativeOptions, type SsdLossOptions, type SsdTargets,
 } from './loss.js';
 export {

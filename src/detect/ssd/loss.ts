@@ -30,8 +30,11 @@ export interface HardNegativeOptions {
 // As the TF Object Detection API's SSD configs: max_negatives_per_positive 3, min_negatives_per_image 3.
 export const DEFAULT_HARD_NEGATIVES: HardNegativeOptions = { ratio: 3, minNegatives: 3 };
 
+/** The classification loss when none is named. */
+export const DEFAULT_CLASS_LOSS = 'focal';
+
 export interface SsdLossOptions {
-  /** A registered classification loss (default focal). */
+  /** A registered classification loss (default DEFAULT_CLASS_LOSS). */
   classLoss?: string;
   focal?: FocalOptions;
   hardNegatives?: HardNegativeOptions;
@@ -96,9 +99,14 @@ const hardNegativeLoss: ClassLoss = (logits, t, o) => {
 
 export const SSD_CLASS_LOSSES: Readonly<Record<string, ClassLoss>> = { focal: focalLoss, 'hard-negatives': hardNegativeLoss };
 
+/** The name of the classification loss a setting uses. */
+export function classLossName(o: SsdLossOptions = {}): string {
+  return o.classLoss ?? DEFAULT_CLASS_LOSS;
+}
+
 /** Checks a loss setting before long work starts. */
 export function checkSsdLoss(o: SsdLossOptions = {}): void {
-  const name = o.classLoss ?? 'focal';
+  const name = classLossName(o);
   if (!Object.hasOwn(SSD_CLASS_LOSSES, name)) throw new KilnError(`unknown detection loss '${name}' (known: ${Object.keys(SSD_CLASS_LOSSES).join(', ')})`);
   if (o.focal) check(o.focal.alpha >= 0 && o.focal.alpha <= 1 && o.focal.gamma >= 0, `focal loss needs alpha in [0, 1] and gamma >= 0 (got ${o.focal.alpha}, ${o.focal.gamma})`);
   if (o.hardNegatives) {
@@ -118,7 +126,7 @@ export function ssdLoss(raw: tf.Tensor3D, t: SsdTargets, o: SsdLossOptions = {})
     const q = tf.minimum(a, 1);
     const huber = tf.add(tf.mul(0.5, tf.square(q)), tf.sub(a, q));
     const box = tf.div(tf.sum(tf.mul(tf.sum(huber, 2), t.positive)), norm) as tf.Scalar;
-    const cls = tf.div(SSD_CLASS_LOSSES[o.classLoss ?? 'focal'](logits, t, o), norm) as tf.Scalar;
+    const cls = tf.div(SSD_CLASS_LOSSES[classLossName(o)](logits, t, o), norm) as tf.Scalar;
     return { total: tf.add(box, cls) as tf.Scalar, box, cls };
   });
 }

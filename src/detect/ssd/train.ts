@@ -4,7 +4,7 @@ import { createOptimizer, createSchedule, hasCheckpoint, loadCheckpoint, saveChe
 import type { Category, DetectionImage } from '../types.js';
 import { normalizedCorners } from './boxes.js';
 import { checkImageInputs, inputBatch, type Detector } from './detector.js';
-import { checkSsdLoss, ssdLoss, type SsdLossOptions, type SsdTargets } from './loss.js';
+import { checkSsdLoss, classLossName, DEFAULT_CLASS_LOSS, ssdLoss, type SsdLossOptions, type SsdTargets } from './loss.js';
 import { anchorTargets, type AnchorTargets } from './match.js';
 
 /**
@@ -142,7 +142,7 @@ export async function trainDetector(d: Detector, images: readonly DetectionImage
   const optimizer = createOptimizer(optimizerName, { lr: o.lr });
   const schedule = createSchedule(o.schedule ?? 'warmup-cosine', { lr: o.lr, totalSteps: o.steps, warmupSteps: o.warmupSteps ?? Math.min(100, Math.ceil(o.steps / 10)), minLr: 0 });
   const t0 = performance.now();
-  const lossName = o.loss?.classLoss ?? 'focal';
+  const lossName = classLossName(o.loss);
   const config: TrainState['config'] = { optimizer: optimizerName, batchSize: o.batchSize, trainSize: images.length, seed: o.seed, settings: { steps: o.steps, loss: lossName } };
 
   let from = 0;
@@ -151,7 +151,7 @@ export async function trainDetector(d: Detector, images: readonly DetectionImage
     const restored = await loadCheckpoint(dir, d.model, optimizer);
     const c = restored!.state.config;
     // Checkpoints from before the loss was a setting were all trained with the focal loss.
-    const loss = c.settings?.loss ?? 'focal';
+    const loss = c.settings?.loss ?? DEFAULT_CLASS_LOSS;
     if (c.optimizer !== config.optimizer || c.batchSize !== config.batchSize || c.trainSize !== config.trainSize || c.seed !== config.seed || loss !== lossName) {
       throw new KilnError(`checkpoint ${dir} was made with ${c.optimizer}, batch ${c.batchSize}, ${c.trainSize} images, seed ${c.seed}, the ${loss} loss; this run differs (delete it to start over)`);
     }
