@@ -5,8 +5,8 @@ import { latencyDevice, type LatencyDevice } from '../../nas/latency/index.js';
  * The devices a MobileDet is searched for and measured on: Kiln's runtimes at batch 1 (the paper's
  * mobile setting). `native` times the tfjs model on the native backend (training runs there too);
  * `wasm` times it on the wasm backend in a worker thread and `onnx` the exported graph on
- * onnxruntime-node, both training on the default backend (native where it loads: about 10x faster
- * than training on wasm, and the trained weights are the same up to float rounding).
+ * onnxruntime-node, both training on the default backend (native where it loads: its CNN training
+ * step measured 14x faster than wasm's, BENCHMARKS.md).
  */
 export const DETECTION_DEVICES = ['native', 'wasm', 'onnx'] as const;
 export type DetectionDeviceName = (typeof DETECTION_DEVICES)[number];
