@@ -84,7 +84,8 @@ test('GCN predictor: predictions after training', () => {
   g.dispose();
 });
 
-const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4 };
+// The absolute-time tokenizer the goldens were recorded with.
+const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4, temporalWindow: undefined };
 const stories = (): LoadedStory[] => [1, 2].map((i) => {
   const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
   return { story, video: renderStory(story) };
@@ -104,7 +105,7 @@ const generatorRun = async (dir: string, steps: number) => {
   const tok = new CViViT(TINY);
   tok.build();
   return trainGenerator(stories(), tok, {
-    checkpoint: path.join(tmp, dir), steps, batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, contextSteps: 2,
+    checkpoint: path.join(tmp, dir), steps, batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 1, contextSteps: 2,
     config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
   });
 };

@@ -6,7 +6,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
-import { CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES } from '../src/video/index.js';
+import { CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES, maskWindow, trainGenerator } from '../src/video/index.js';
+import { curvePlots } from '../src/video/report.js';
 import { encodeGif } from '../src/media/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
 import { buildJudge } from '../src/video/judge.js';
@@ -19,9 +20,10 @@ before(async () => {
   setSeed(11);
 });
 
-function videoTensor(frames: number): tf.Tensor {
-  const story = sampleStory(createRng(3), 's', { split: 'train', segments: 2 });
+function videoTensor(frames: number, segments = 2): tf.Tensor {
+  const story = sampleStory(createRng(3), 's', { split: 'train', segments });
   const v = renderStory(story);
+  assert.ok(v.t >= frames, `the test story has ${v.t} frames, fewer than ${frames}`);
   return tf.tensor(v.data.slice(0, frames * 32 * 32 * 3), [1, frames, 32, 32, 3], 'int32');
 }
 
@@ -43,6 +45,27 @@ test('C-ViViT: a prefix of a video tokenizes like the same prefix inside the who
   assert.ok(za.slice([0, 3], [1, 2]).sub(zb.slice([0, 3], [1, 2])).abs().max().dataSync()[0] > 1e-4, 'edited frames left their latents unchanged');
 });
 
+
+test('C-ViViT with a temporal window: once the window fills, a step tokenizes the same however long the video before it', () => {
+  const tok = new CViViT({ ...TINY, temporalWindow: 2 });
+  tok.build();
+  const whole = videoTensor(31, 4);
+  const wholeZ = tok.encodeLatents(whole.toFloat().div(127.5).sub(1)).z;
+  for (const k of [3, 7, 11]) {
+    // Drop the first 2k frames: the later clip's step s is the whole video's step s + k.
+    const later = whole.slice([0, 2 * k], [1, 31 - 2 * k]);
+    const z = tok.encodeLatents(later.toFloat().div(127.5).sub(1)).z;
+    const S = z.shape[1]!;
+    const a = z.slice([0, 2], [1, S - 2]);
+    const b = wholeZ.slice([0, 2 + k], [1, S - 2]);
+    assert.ok(a.sub(b).abs().max().dataSync()[0] < 1e-4, `steps after the window differ when ${2 * k} frames come before`);
+    // Inside the window the first frame still counts: the step right after it differs.
+    assert.ok(z.slice([0, 1], [1, 1]).sub(wholeZ.slice([0, 1 + k], [1, 1])).abs().max().dataSync()[0] > 1e-4, 'the window ignored the first frame');
+  }
+  // No length limit: the absolute-time tokenizer stops at maxSteps, the windowed one does not.
+  const long = tf.concat(Array(6).fill(whole), 1).slice([0, 0], [1, 161]);
+  assert.deepEqual(tok.encode(long).shape, [1, 81, 16]);
+});
 test('C-ViViT: encode/decode shapes for any length', () => {
   const tok = new CViViT(TINY);
   tok.build();
@@ -110,6 +133,59 @@ test('MaskGIT divided attention: every token sees every other token after one sp
   const out = m.logits(tf.tensor2d([base, edited], [2, m.tokens], 'int32'), t).arraySync() as number[][][];
   const last = m.tokens - 1;
   assert.ok(Math.max(...out[0][last].map((v, k) => Math.abs(v - out[1][last][k]))) > 1e-6, 'the change never reached the far token');
+});
+
+test('masked windows: known steps stay, masked tokens weigh changeWeight where the code changed since the step before', () => {
+  const P = 4;
+  // Three steps; position 1 changes at step 1 and position 2 at step 2.
+  const target = Int32Array.from([5, 6, 7, 8, 5, 9, 7, 8, 5, 9, 3, 8]);
+  const rng = createRng(4);
+  let sawChanged = 0;
+  for (let trial = 0; trial < 200; trial++) {
+    const known = trial % 2;
+    const { input, weights } = maskWindow(rng, target, known, P, 99, 6);
+    for (let pos = 0; pos < target.length; pos++) {
+      if (pos < known * P) assert.equal(input[pos], target[pos], 'a known token was masked');
+      if (input[pos] !== 99) {
+        assert.equal(input[pos], target[pos]);
+        assert.equal(weights[pos], 0, 'an unmasked token carries loss');
+        continue;
+      }
+      const changed = pos === 5 || pos === 10;
+      assert.equal(weights[pos], changed ? 6 : 1, `weight at ${pos}`);
+      if (changed) sawChanged++;
+    }
+    assert.ok(weights.some((w) => w > 0), 'nothing masked');
+  }
+  assert.ok(sawChanged > 50, 'changed tokens were rarely masked');
+});
+
+test('the generator keeps its training curve with held-out scores in the checkpoint, and the eval report plots it', async () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  const stories = [1, 2].map((i) => {
+    const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
+    return { story, video: renderStory(story) };
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-curve-'));
+  const scoredAt: number[] = [];
+  const monitor = { every: 4, score: (gen: { curve?: unknown[] }) => { scoredAt.push(gen.curve!.length); return { action: 10 * scoredAt.length, shape: 50, colour: 70, motion: NaN, size: 20, travel: 1 }; } };
+  const options = {
+    checkpoint: dir, batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4, contextSteps: 2, monitor,
+    config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
+  };
+  await trainGenerator(stories, tok, { ...options, steps: 6 });
+  await trainGenerator(stories, tok, { ...options, steps: 8 });
+  const { curve } = await loadGenerator(dir);
+  assert.deepEqual(curve!.map((p) => p.step), [2, 4, 6, 8], 'a point per checkpoint, kept across the resume');
+  assert.ok(curve!.every((p) => Number.isFinite(p.loss) && p.loss > 0));
+  assert.deepEqual(curve!.map((p) => p.scores?.action), [undefined, 10, undefined, 20], 'scored every 4 steps');
+  const plots = curvePlots(curve!);
+  assert.deepEqual(Object.keys(plots).sort(), ['curves/held-out.svg', 'curves/loss.svg']);
+  assert.match(plots['curves/held-out.svg'], /action/);
+  assert.doesNotMatch(plots['curves/held-out.svg'], />motion</, 'a figure with nothing to score is left out');
+  await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: path.join(dir, 'other'), steps: 2, monitor: { ...monitor, every: 3 } }), /multiple of the checkpoint interval/);
+  fs.rmSync(dir, { recursive: true, force: true });
 });
 
 test('MaskGIT: training on one window drives its masked-token loss down', () => {

@@ -27,9 +27,17 @@ export interface TokenizerConfig {
   temporalLayers: number;
   codebook: number;
   codeDim: number;
-  /** Longest sequence of time steps the temporal position table covers. */
+  /** Longest sequence of time steps the temporal position table covers (without `temporalWindow`). */
   maxSteps: number;
   commitment: number;
+  /**
+   * Time steps each temporal attention sees (itself and the ones before), with a learned bias per
+   * distance in place of absolute time positions; only "first step or later" stays absolute. The
+   * tokenizer is then the same at every time after the window fills, so a clip of any length
+   * encodes as well as the short clips it was trained on. Absent: attention over all earlier steps
+   * with absolute positions (older checkpoints), which degrades past the trained clip length.
+   */
+  temporalWindow?: number;
 }
 
 /**
@@ -38,8 +46,25 @@ export interface TokenizerConfig {
  */
 export const DEFAULT_TOKENIZER: TokenizerConfig = {
   size: 32, patch: 4, tpatch: 2, dim: 64, heads: 4, mlp: 128, spatialLayers: 1, temporalLayers: 1,
-  codebook: 512, codeDim: 16, maxSteps: 64, commitment: 0.25,
+  codebook: 512, codeDim: 16, maxSteps: 64, commitment: 0.25, temporalWindow: 4,
 };
+
+/**
+ * Additive attention mask [1, 1, n, n] for a causal window of `w` steps with a learned bias per
+ * distance (`rel`, [w]): i attends to j when 0 <= i - j < w, with bias rel[i - j].
+ */
+function windowBias(rel: Tensor, n: number, w: number): Tensor {
+  const pick = new Float32Array(n * n * w);
+  const blocked = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      const d = i - j;
+      if (d >= 0 && d < w) pick[(i * n + j) * w + d] = 1;
+      else blocked[i * n + j] = -1e9;
+    }
+  }
+  return tf.matMul(tf.tensor2d(pick, [n * n, w]), rel.reshape([w, 1])).reshape([1, 1, n, n]).add(tf.tensor4d(blocked, [1, 1, n, n]));
+}
 
 /**
  * Concatenation along axis 1 done on rank-3 views: the gradient of a high-rank concat is a SplitV
@@ -133,15 +158,25 @@ export class CViViT {
   private temporal(prefix: string, h: Tensor, layers: number): Tensor {
     const [B, S, P, D] = h.shape as number[];
     let x = h.transpose([0, 2, 1, 3]).reshape([B * P, S, D]);
-    const mask = causalMask(S);
-    for (let i = 0; i < layers; i++) x = block(this.params, `${prefix}/temporal${i}`, x, this.block, mask);
+    const w = this.cfg.temporalWindow;
+    for (let i = 0; i < layers; i++) {
+      const name = `${prefix}/temporal${i}`;
+      const mask = w ? windowBias(this.params.get(`${name}/rel`, [w], 'zeros'), S, w) : causalMask(S);
+      x = block(this.params, name, x, this.block, mask);
+    }
     return x.reshape([B, P, S, D]).transpose([0, 2, 1, 3]);
   }
 
   private positions(prefix: string, h: Tensor): Tensor {
     const [, S, P, D] = h.shape as number[];
-    check(S <= this.cfg.maxSteps, `video too long for the tokenizer: ${S} time steps > ${this.cfg.maxSteps}`);
     const sp = this.params.get(`${prefix}/pos_space`, [P, D]).reshape([1, 1, P, D]);
+    if (this.cfg.temporalWindow) {
+      // Only "first step or later" is absolute; distances come from the attention bias.
+      const table = this.params.get(`${prefix}/pos_time`, [2, D]);
+      const tp = S === 1 ? table.slice([0, 0], [1, D]) : tf.concat([table.slice([0, 0], [1, D]), tf.tile(table.slice([1, 0], [1, D]), [S - 1, 1])], 0);
+      return h.add(sp).add(tp.reshape([1, S, 1, D]));
+    }
+    check(S <= this.cfg.maxSteps, `video too long for the tokenizer: ${S} time steps > ${this.cfg.maxSteps}`);
     const tp = this.params.get(`${prefix}/pos_time`, [this.cfg.maxSteps, D]).slice([0, 0], [S, D]).reshape([1, S, 1, D]);
     return h.add(sp).add(tp);
   }

@@ -280,6 +280,15 @@ export function intervalsNote(r: EvalResult): string {
   return `Intervals: Wilson 95% for shares (over the ${r.segments} segments, or over frames for "object visible"); percentile bootstrap over the ${r.stories} stories (${BOOTSTRAPS} resamples, seeded) for travel, Frechet distance, PSNR and every difference, so the segments of one story stay together.`;
 }
 
+/** The generated row's figures a training curve records, as percentages (travel in px). */
+export const CURVE_FIGURES: Figure[] = ['action', 'shape', 'colour', 'motion', 'size', 'travel'];
+
+/** The generated system's curve figures from an evaluation (shares as percentages). */
+export function curveScores(r: EvalResult): Record<string, number> {
+  const g = r.systems.generated;
+  return Object.fromEntries(CURVE_FIGURES.map((f) => [f, RATES.has(f) ? 100 * g[f].value : g[f].value]));
+}
+
 /** Markdown tables of the scores. */
 export function scoresMarkdown(r: EvalResult): string {
   return [

@@ -116,7 +116,10 @@ export class MaskGit {
     return dense(this.params, 'main/logits', layerNorm(this.params, 'main/ln_out', h), this.cfg.codes);
   }
 
-  /** Cross-entropy (label-smoothed) on masked positions only. `masked` is 1 where the input was masked. */
+  /**
+   * Cross-entropy (label-smoothed) on masked positions only: `masked` is each position's weight,
+   * 0 where the input was not masked (1 for a plain masked-token loss).
+   */
   loss(inputIds: Tensor, targetIds: Tensor, masked: Tensor, textIds: Tensor): Tensor {
     const K = this.cfg.codes;
     const logits = this.logits(inputIds, textIds).reshape([-1, K]);

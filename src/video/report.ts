@@ -1,15 +1,39 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { encodeGif, sideBySide } from '../media/index.js';
-import { writeFigure, writeReport, type Block, type ReportDoc } from '../report/index.js';
-import { intervalsNote, scoresIntro, scoresTables, type EvalResult } from './evaluate.js';
+import { linePlot, writeFigure, writeReport, type Block, type ReportDoc } from '../report/index.js';
+import { CURVE_FIGURES, intervalsNote, scoresIntro, scoresTables, type EvalResult } from './evaluate.js';
+import type { CurvePoint } from './train-generator.js';
+
+/**
+ * SVG plots of a generator's training curve: its masked-token loss, and the held-out scores it
+ * recorded (judge accuracies and judge-free shares in %) against training steps.
+ */
+export function curvePlots(curve: CurvePoint[]): Record<string, string> {
+  if (curve.length === 0) return {};
+  const plots: Record<string, string> = {
+    'curves/loss.svg': linePlot([{ name: 'masked-token loss (recent 50 steps)', x: curve.map((p) => p.step), y: curve.map((p) => p.loss) }],
+      { title: 'Generator training loss', xLabel: 'training step', yLabel: 'loss' }),
+  };
+  const scored = curve.filter((p) => p.scores);
+  const shares = CURVE_FIGURES.filter((f) => f !== 'travel');
+  if (scored.length > 0) {
+    // A figure without segments to score on (NaN) leaves its point out.
+    const series = shares.map((f) => {
+      const points = scored.filter((p) => Number.isFinite(p.scores![f]));
+      return { name: f, x: points.map((p) => p.step), y: points.map((p) => p.scores![f]) };
+    }).filter((s) => s.x.length > 0);
+    plots['curves/held-out.svg'] = linePlot(series, { title: 'Generator on held-out stories while training', xLabel: 'training step', yLabel: '% of segments', yRange: [0, 100] });
+  }
+  return plots;
+}
 
 /**
  * The report of `kiln video eval`: the scores per system, what each row means, and a gallery of
  * held-out stories as GIFs (ground truth | reconstruction | generated | baseline side by side).
  */
-export function videoEvalReport(r: EvalResult, gallery: number): { doc: ReportDoc; figures: Record<string, Uint8Array> } {
-  const figures: Record<string, Uint8Array> = {};
+export function videoEvalReport(r: EvalResult, gallery: number, curve: CurvePoint[] = []): { doc: ReportDoc; figures: Record<string, Uint8Array | string> } {
+  const figures: Record<string, Uint8Array | string> = {};
   const blocks: Block[] = [
     ...scoresIntro(r).map((text): Block => ({ kind: 'text', text })),
     ...scoresTables(r).map(({ title, columns, rows }): Block => ({ kind: 'table', columns, rows, caption: title })),
@@ -19,6 +43,11 @@ export function videoEvalReport(r: EvalResult, gallery: number): { doc: ReportDo
     { kind: 'text', text: '"reconstruction": the ground truth encoded and decoded by the tokenizer, the ceiling of any generator on its tokens.' },
     { kind: 'text', text: 'Baseline: repeat the last conditioning frame. GIFs: ground truth | reconstruction | generated | baseline (the first 4 frames are the conditioning).' },
   ];
+  const plots = curvePlots(curve);
+  for (const [file, svg] of Object.entries(plots)) {
+    figures[file] = svg;
+    blocks.push({ kind: 'figure', file, caption: file.endsWith('loss.svg') ? 'The generator\'s training loss (from its checkpoint).' : 'Scores of the generated row on a few held-out stories, recorded while training (kiln video train-generator --eval-data).' });
+  }
   for (const s of r.samples.slice(0, gallery)) {
     const file = `gifs/${s.id}.gif`;
     figures[file] = encodeGif(sideBySide([s.videos['ground truth'], s.videos.reconstruction, s.videos.generated, s.videos.baseline]), { scale: 4 });
@@ -27,10 +56,10 @@ export function videoEvalReport(r: EvalResult, gallery: number): { doc: ReportDo
   return { doc: { title: 'Kiln video stories: held-out evaluation', blocks }, figures };
 }
 
-/** Writes report.html, report.md, metrics.json (the scores without the videos) and the gallery GIFs into `dir`. */
-export function writeVideoEvalReport(dir: string, r: EvalResult, gallery: number): { html: string; md: string; metrics: string } {
-  const { doc, figures } = videoEvalReport(r, gallery);
-  fs.mkdirSync(path.join(dir, 'gifs'), { recursive: true });
+/** Writes report.html, report.md, metrics.json (the scores without the videos), the gallery GIFs and the training curves into `dir`. */
+export function writeVideoEvalReport(dir: string, r: EvalResult, gallery: number, curve: CurvePoint[] = []): { html: string; md: string; metrics: string } {
+  const { doc, figures } = videoEvalReport(r, gallery, curve);
+  for (const sub of ['gifs', 'curves']) fs.mkdirSync(path.join(dir, sub), { recursive: true });
   for (const [file, gif] of Object.entries(figures)) writeFigure(dir, file, gif);
   const { samples, ...scores } = r;
   void samples;

@@ -6,7 +6,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProgress, createRng, type Rng } from '../core/index.js';
+import { check, createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
 import { trainSteps } from '../train/index.js';
@@ -36,7 +36,19 @@ export interface GeneratorTrainOptions {
   textDrop: number;
   /** Time steps known in continuation windows. */
   contextSteps: number;
+  /**
+   * Loss weight of a masked token whose code differs from the code at the same place one time step
+   * earlier (1 = plain masked-token loss). Most tokens are background that never changes; without
+   * this the loss barely notices whether the object moves, and a model that copies the last frame
+   * scores almost as well as one that follows the prompt.
+   */
+  changeWeight: number;
   config?: Partial<GeneratorConfig>;
+  /**
+   * Held-out scores recorded on the training curve every `every` steps (a multiple of `saveEvery`):
+   * `score` gets the model as trained so far and returns named figures (for example judge accuracies).
+   */
+  monitor?: { every: number; score: (gen: LoadedGenerator) => Record<string, number> };
   /** Warm start (new runs only): a trained generator whose weights and sizes seed this one. */
   initFrom?: string;
   quiet?: boolean;
@@ -47,6 +59,15 @@ export interface LoadedGenerator {
   model: MaskGit;
   text: WordTokenizer;
   contextSteps: number;
+  /** Its training curve, as saved (empty for a checkpoint saved before curves were kept). */
+  curve?: CurvePoint[];
+}
+
+/** One point of a training curve: the recent training loss and any held-out scores at that step. */
+export interface CurvePoint {
+  step: number;
+  loss: number;
+  scores?: Record<string, number>;
 }
 
 /**
@@ -56,11 +77,11 @@ export interface LoadedGenerator {
 export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
   await ensureBackend();
   const saved = readSaved<GeneratorConfig>(dir, GENERATOR_FORMAT);
-  const extra = saved.extra as { words: string[]; contextSteps: number };
+  const extra = saved.extra as { words: string[]; contextSteps: number; curve?: CurvePoint[] };
   const model = new MaskGit(saved.config);
   model.build();
   assignParams(model.params, saved.weights, dir);
-  return { model, text: createWordTokenizer(extra.words.slice(3), saved.config.textLen), contextSteps: extra.contextSteps };
+  return { model, text: createWordTokenizer(extra.words.slice(3), saved.config.textLen), contextSteps: extra.contextSteps, curve: extra.curve ?? [] };
 }
 
 /**
@@ -115,6 +136,28 @@ export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, win
 }
 
 /**
+ * Masks one window of code ids for training: a cosine-schedule share of the tokens after the
+ * `knownSteps` given time steps become `maskId`. Returns the input and each position's loss
+ * weight: 0 where not masked, `changeWeight` where the code differs from the one at the same place
+ * a time step earlier, 1 elsewhere.
+ */
+export function maskWindow(rng: Rng, target: Int32Array, knownSteps: number, tokensPerStep: number, maskId: number, changeWeight: number): { input: Int32Array; weights: Float32Array } {
+  const N = target.length;
+  const P = tokensPerStep;
+  const input = Int32Array.from(target);
+  const weights = new Float32Array(N);
+  const first = knownSteps * P;
+  const free = N - first;
+  const count = Math.max(1, Math.ceil(cosineSchedule(rng.next()) * free));
+  const order = rng.shuffle(Array.from({ length: free }, (_, i) => first + i));
+  for (const pos of order.slice(0, count)) {
+    input[pos] = maskId;
+    weights[pos] = pos >= P && target[pos] !== target[pos - P] ? changeWeight : 1;
+  }
+  return { input, weights };
+}
+
+/**
  * Trains the MaskGIT generator on `stories` encoded by the tokenizer `tok`, or resumes it from
  * `opts.checkpoint`, saving the weights and optimizer state there every `saveEvery` steps. Returns the
  * model, its speed and the recent masked-token loss.
@@ -141,8 +184,11 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   const cfg = model.cfg;
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
   const state = resuming
-    ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number })
-    : { step: 0, rng: createRng(opts.seed).state(), seconds: 0 };
+    ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number; curve?: CurvePoint[] })
+    : { step: 0, rng: createRng(opts.seed).state(), seconds: 0, curve: [] as CurvePoint[] };
+  const curve = state.curve ?? [];
+  state.curve = curve;
+  if (opts.monitor) check(opts.monitor.every % opts.saveEvery === 0, `held-out scoring every ${opts.monitor.every} steps must be a multiple of the checkpoint interval ${opts.saveEvery}`);
   if (resuming) await loadOptimizer(stateDir, optimizer);
   const rng = createRng(0);
   rng.restore(state.rng);
@@ -154,10 +200,16 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   const started = Date.now();
   const startStep = state.step;
   const N = model.tokens;
+  const P = cfg.tokensPerStep;
   const save = async () => {
     state.rng = rng.state();
+    if (recent.length > 0 && curve.at(-1)?.step !== state.step) {
+      const point: CurvePoint = { step: state.step, loss: mean(recent) };
+      if (opts.monitor && state.step % opts.monitor.every === 0) point.scores = opts.monitor.score({ model, text, contextSteps, curve });
+      curve.push(point);
+    }
     const seconds = state.seconds + (Date.now() - started) / 1000;
-    await saveParams(opts.checkpoint, model.params, { format: GENERATOR_FORMAT, config: cfg, extra: { words: text.words, contextSteps, step: state.step, seconds } });
+    await saveParams(opts.checkpoint, model.params, { format: GENERATOR_FORMAT, config: cfg, extra: { words: text.words, contextSteps, step: state.step, seconds, curve } });
     await saveOptimizer(stateDir, optimizer);
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds }));
   };
@@ -173,14 +225,9 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
       const masked = new Float32Array(opts.batch * N);
       const textIds: number[][] = [];
       examples.forEach((e, b) => {
-        const first = e.knownSteps * cfg.tokensPerStep;
-        const free = N - first;
-        const count = Math.max(1, Math.ceil(cosineSchedule(rng.next()) * free));
-        const order = rng.shuffle(Array.from({ length: free }, (_, i) => first + i));
-        for (const pos of order.slice(0, count)) {
-          input[b * N + pos] = model.maskId;
-          masked[b * N + pos] = 1;
-        }
+        const window = maskWindow(rng, target.subarray(b * N, (b + 1) * N), e.knownSteps, P, model.maskId, opts.changeWeight);
+        input.set(window.input, b * N);
+        masked.set(window.weights, b * N);
         textIds.push(rng.next() < opts.textDrop ? text.nullIds() : text.encode(e.prompt, e.background));
       });
       return {

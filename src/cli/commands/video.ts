@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
-import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset } from '../../video/index.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, curveScores, type LoadedGenerator } from '../../video/index.js';
 import { writeVideoFile } from '../../media/index.js';
 
 const int = intParser;
@@ -61,24 +61,25 @@ export function register(program: Command): void {
     .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('tokenizer'))
     .option('--steps <n>', 'total training steps', int('--steps'), 1200)
     .option('--batch <n>', 'clips per step', int('--batch'), 8)
-    .option('--clip-frames <n>', 'frames per training clip (1 + 2k)', int('--clip-frames'), 9)
+    .option('--clip-frames <n>', 'frames per training clip (1 + tpatch*k)', int('--clip-frames'), 9)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-3)
     .option('--codebook <n>', 'codebook size (new runs only)', int('--codebook', 2), DEFAULT_TOKENIZER.codebook)
     .option('--code-dim <n>', 'code vector length (new runs only)', int('--code-dim', 2), DEFAULT_TOKENIZER.codeDim)
     .option('--patch <n>', 'spatial patch side in pixels, divides 32 (new runs only)', int('--patch', 1), DEFAULT_TOKENIZER.patch)
+    .option('--tpatch <n>', 'frames per patch after the first frame (new runs only)', int('--tpatch', 1), DEFAULT_TOKENIZER.tpatch)
     .option('--dim <n>', 'transformer width (new runs only)', int('--dim', 8), DEFAULT_TOKENIZER.dim)
     .option('--foreground-weight <x>', 'reconstruction weight of object pixels relative to background (1 = plain MSE)', num('--foreground-weight'), 5)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; patch: number; dim: number; foregroundWeight: number; saveEvery: number; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; patch: number; tpatch: number; dim: number; foregroundWeight: number; saveEvery: number; seed: number; backend?: string }) => {
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const stories = loadStories(opts.data, 'train');
       const r = await trainTokenizer(stories, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, clipFrames: opts.clipFrames, lr: opts.lr,
         seed: opts.seed, saveEvery: opts.saveEvery, deadThreshold: 0.05, foregroundWeight: opts.foregroundWeight,
-        config: { codebook: opts.codebook, codeDim: opts.codeDim, patch: opts.patch, dim: opts.dim, mlp: 2 * opts.dim },
+        config: { codebook: opts.codebook, codeDim: opts.codeDim, patch: opts.patch, tpatch: opts.tpatch, dim: opts.dim, mlp: 2 * opts.dim },
       });
       console.log(`tokenizer saved to ${opts.checkpoint}: recon mse ${r.recon.toFixed(4)}, codebook perplexity ${r.perplexity.toFixed(1)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
@@ -93,21 +94,34 @@ export function register(program: Command): void {
     .option('--batch <n>', 'windows per step', int('--batch'), 12)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 1e-3)
     .option('--text-drop <p>', 'share of examples with the null prompt (classifier-free guidance)', num('--text-drop'), 0.25)
+    .option('--change-weight <x>', 'loss weight of tokens that differ from the same place one time step earlier (1 = plain)', (v: string) => numberFlag(v, '--change-weight', 1), 4)
     .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 64)
     .option('--layers <n>', 'transformer layers (new runs only)', int('--layers'), 3)
+    .option('--window-steps <n>', 'tokenizer time steps per generated window (new runs only)', int('--window-steps', 2), 5)
+    .option('--context-steps <n>', 'time steps given as context in continuation windows (new runs only)', int('--context-steps'), 2)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--init-from <dir>', 'new runs only: start from this trained generator (same tokenizer; its sizes are kept), adding the pooled-text path')
+    .option('--eval-data <dir>', 'story dataset whose held-out split scores the generator on the training curve (judge accuracies, motion)')
+    .option('--eval-every <n>', 'steps between held-out scorings (a multiple of --save-every)', int('--eval-every'), 500)
+    .option('--eval-stories <n>', 'held-out stories per scoring', int('--eval-stories'), 8)
+    .option('--judge <dir>', 'judge for the held-out scoring', defaultModelDir('judge'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; textDrop: number; dim: number; layers: number; saveEvery: number; initFrom?: string; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps: number; saveEvery: number; initFrom?: string; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
       check(opts.textDrop < 1, '--text-drop must be below 1');
+      check(opts.contextSteps < opts.windowSteps, `--context-steps (${opts.contextSteps}) must be below --window-steps (${opts.windowSteps})`);
+      check(!opts.evalData || opts.evalEvery % opts.saveEvery === 0, `--eval-every (${opts.evalEvery}) must be a multiple of --save-every (${opts.saveEvery})`);
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const tok = await loadTokenizer(opts.tokenizer);
       const stories = loadStories(opts.data, 'train');
+      const heldOut = opts.evalData ? loadStories(opts.evalData, 'test', opts.evalStories) : null;
+      const judgeModel = heldOut ? await loadJudge(opts.judge) : null;
+      const monitor = heldOut && judgeModel ? { every: opts.evalEvery, score: (gen: LoadedGenerator) => curveScores(evaluateStories(tok, gen, judgeModel, heldOut, { ...DEFAULT_SAMPLING, seed: 1 })) } : undefined;
       const r = await trainGenerator(stories, tok, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, lr: opts.lr, seed: opts.seed, saveEvery: opts.saveEvery,
-        textDrop: opts.textDrop, contextSteps: 2, initFrom: opts.initFrom, config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1 },
+        textDrop: opts.textDrop, changeWeight: opts.changeWeight, contextSteps: opts.contextSteps, initFrom: opts.initFrom, monitor,
+        config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1, windowSteps: opts.windowSteps },
       });
       console.log(`generator saved to ${opts.checkpoint}: masked-token loss ${r.loss.toFixed(3)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
@@ -188,7 +202,7 @@ export function register(program: Command): void {
       const progress = createProgress({ label: 'eval', total: stories.length });
       const r = evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), (n) => progress.update(n));
       progress.done();
-      const files = writeVideoEvalReport(opts.out, r, opts.gallery);
+      const files = writeVideoEvalReport(opts.out, r, opts.gallery, gen.curve);
       console.log(scoresMarkdown(r));
       console.log(`report written to ${files.md}`);
     });
