@@ -41,7 +41,8 @@ export function wilson(k: number, n: number, z = 1.959964): { rate: number; low:
   const z2 = z * z;
   const centre = (p + z2 / (2 * n)) / (1 + z2 / n);
   const half = (z * Math.sqrt((p * (1 - p)) / n + z2 / (4 * n * n))) / (1 + z2 / n);
-  return { rate: p, low: Math.max(0, centre - half), high: Math.min(1, centre + half) };
+  // Rounding can put an end a hair inside the rate (4 of 4 gave a high of 1 - 1e-16): the interval always holds it.
+  return { rate: p, low: Math.min(p, Math.max(0, centre - half)), high: Math.max(p, Math.min(1, centre + half)) };
 }
 
 /** The q-quantile (0..1) of ascending `sorted`, interpolating linearly between neighbours. */
