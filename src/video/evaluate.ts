@@ -11,7 +11,7 @@ import type { CViViT } from './cvivit.js';
 import { COND_FRAMES, type LoadedStory } from './dataset.js';
 import { bootstrapCounts, frechetFromFeatures, percentile, wilson } from '../math/index.js';
 import { measureSegment, type SegmentMeasures } from './measures.js';
-import { judge } from './judge.js';
+import { judge, type JudgeInputRange } from './judge.js';
 import { generateStory, type StoryOptions } from './story.js';
 import type { LoadedGenerator } from './train-generator.js';
 import { segmentRanges } from './world.js';
@@ -105,7 +105,13 @@ export function reconstruct(tok: CViViT, v: Frames): Frames {
   return sliceFrames(framesFromValues(data, out.shape[1]!, v.h, v.w), 0, v.t);
 }
 
-export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: EvalSampling, onStory?: (n: number) => void): EvalResult {
+/**
+ * Scores the four systems on held-out `stories`. With `featureRange` (the judge's input-range.json),
+ * the Frechet distance reads judge features of inputs clamped to the judge's training range, as
+ * StoryBench's kiln-judge features do: a generated segment of faint scattered pixels has outline
+ * statistics far outside any training clip, and its unclamped features alone decide the distance.
+ */
+export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: EvalSampling, onStory?: (n: number) => void, featureRange?: JudgeInputRange): EvalResult {
   const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Frames[]])) as Record<System, Frames[]>;
   const psnrs = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as number[]])) as Record<System, number[]>;
   const truth: LoadedStory['story']['segments'] = [];
@@ -161,10 +167,11 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
     };
   };
   const perSystem = Object.fromEntries(SYSTEMS.map((sys) => [sys, units(sys)])) as Record<System, Record<Figure, Unit[]>>;
-  const reference = judged['ground truth'].map((j) => j.features);
+  const features = Object.fromEntries(SYSTEMS.map((sys) => [sys, (featureRange ? judge(judgeModel, clips[sys], featureRange) : judged[sys]).map((j) => j.features)])) as Record<System, number[][]>;
+  const reference = features['ground truth'];
   const frechet = (sys: System, counts: Float64Array) => {
     const pick = (rows: number[][]) => rows.flatMap((row, i) => Array<number[]>(counts[storyOf[i]]).fill(row));
-    return frechetFromFeatures(pick(reference), pick(judged[sys].map((j) => j.features))).distance;
+    return frechetFromFeatures(pick(reference), pick(features[sys])).distance;
   };
   const value = (sys: System, figure: Figure, counts: Float64Array) => (figure === 'frechet' ? frechet(sys, counts) : weightedMean(perSystem[sys][figure], counts));
   // Whole stories are resampled: the segments of one story are not independent.

@@ -7,7 +7,7 @@ import { Command } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
-import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, curveScores, type LoadedGenerator } from '../../video/index.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, loadJudgeInputRange, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, curveScores, type LoadedGenerator } from '../../video/index.js';
 import { writeVideoFile } from '../../media/index.js';
 
 const int = intParser;
@@ -59,7 +59,7 @@ export function register(program: Command): void {
     .description('train the C-ViViT video tokenizer (resumable)')
     .requiredOption('--data <dir>', 'story dataset folder (from kiln data stories)')
     .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('tokenizer'))
-    .option('--steps <n>', 'total training steps', int('--steps'), 1200)
+    .option('--steps <n>', 'total training steps', int('--steps'), 6000)
     .option('--batch <n>', 'clips per step', int('--batch'), 8)
     .option('--clip-frames <n>', 'frames per training clip (1 + tpatch*k)', int('--clip-frames'), 9)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-3)
@@ -90,13 +90,13 @@ export function register(program: Command): void {
     .requiredOption('--data <dir>', 'story dataset folder (from kiln data stories)')
     .option('--tokenizer <dir>', 'trained tokenizer checkpoint', defaultModelDir('tokenizer'))
     .option('--checkpoint <dir>', 'checkpoint folder (resumes if it holds a state)', defaultModelDir('generator'))
-    .option('--steps <n>', 'total training steps', int('--steps'), 3000)
+    .option('--steps <n>', 'total training steps', int('--steps'), 6000)
     .option('--batch <n>', 'windows per step', int('--batch'), 12)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 1e-3)
     .option('--text-drop <p>', 'share of examples with the null prompt (classifier-free guidance)', num('--text-drop'), 0.25)
     .option('--change-weight <x>', 'loss weight of tokens that differ from the same place one time step earlier (1 = plain)', (v: string) => numberFlag(v, '--change-weight', 1), 4)
-    .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 64)
-    .option('--layers <n>', 'transformer layers (new runs only)', int('--layers'), 3)
+    .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 96)
+    .option('--layers <n>', 'transformer layers (new runs only)', int('--layers'), 4)
     .option('--window-steps <n>', 'tokenizer time steps per generated window (new runs only)', int('--window-steps', 2), 5)
     .option('--context-steps <n>', 'time steps given as context in continuation windows (new runs only)', int('--context-steps'), 2)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
@@ -200,7 +200,7 @@ export function register(program: Command): void {
       const judgeModel = await loadJudge(opts.judge);
       const stories = loadStories(opts.data, 'test', opts.limit);
       const progress = createProgress({ label: 'eval', total: stories.length });
-      const r = evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), (n) => progress.update(n));
+      const r = evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), (n) => progress.update(n), loadJudgeInputRange(opts.judge));
       progress.done();
       const files = writeVideoEvalReport(opts.out, r, opts.gallery, gen.curve);
       console.log(scoresMarkdown(r));
