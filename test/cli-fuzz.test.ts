@@ -17,6 +17,7 @@ import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { cnn, mlp, saveModel } from '../src/nn/index.js';
 import { RatingStore } from '../src/storybench/ratings.js';
 import { createRng, dataPath } from '../src/core/index.js';
+import { VIDEO_EXPERIMENT_QUICK, writeStoryDataset } from '../src/video/index.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'src', 'cli', 'main.js');
@@ -135,7 +136,15 @@ before(async () => {
     '--budget', '3', '--storage', `sqlite:${at('study.db')}`, '--study', 's']);
   assert.equal(search.code, 0, search.stderr);
   fs.writeFileSync(at('file-not-dir'), 'x');
+  writeStoryDataset({ out: at('stories'), count: 4, seed: 1 });
+  fs.mkdirSync(at('vexp-corrupt'));
+  fs.writeFileSync(at('vexp-corrupt', 'config.json'), noise(500, 10));
+  fs.mkdirSync(at('vexp-scores', 'runs', 'videos', 'seed-1'), { recursive: true });
+  fs.writeFileSync(at('vexp-scores', 'config.json'), JSON.stringify(VIDEO_EXPERIMENT_QUICK));
+  fs.writeFileSync(at('vexp-scores', 'runs', 'videos', 'seed-1', 'scores.json'), '{"recipe": "videos", "seed": 1, "figures": {"continuation: action": "high"}}');
 });
+
+const videoExperiment = (out: string, data = at('stories')) => ['experiment', 'video', '--data', data, '--eval-data', data, '--out', out, '--quick'];
 
 const searchArgs = (over: Record<string, string>) => {
   const flags: Record<string, string> = { '--space': 'nb201', '--table': at('table.csv'), '--objective': 'cifar10_test_acc', '--budget': '3', '--storage': 'memory', ...over };
@@ -200,6 +209,10 @@ const CASES: [string, () => string[], () => string[], RegExp][] = [
   ['storybench rate: database in a missing folder', () => ['storybench', 'rate', '--results', `${at('empty-dir')},${at('empty-dir')}`, '--db', at('no', 'such', 'r.db')], () => [], /does not exist/],
   ['storybench run: unknown dataset', () => ['storybench', 'run', '--task', 'action_exe', '--dataset', 'nope', '--model', 'repeat-last', '--out', at('sb1')], () => [], /nope/],
   ['oneshot tunas: CSV missing', () => ['oneshot', 'tunas', '--data', at('missing.csv'), '--latency-target', '5', '--out', at('o1')], () => [], /CSV file not found|missing\.csv/],
+  ['experiment video: data folder missing', () => videoExperiment(at('vx1'), at('missing-data')), () => [], /no story dataset at .*missing-data/],
+  ['experiment video: --out is a file', () => videoExperiment(at('file-not-dir')), () => [at('file-not-dir')], /--out .*file-not-dir/],
+  ['experiment video: settings of random bytes in --out', () => videoExperiment(at('vexp-corrupt')), () => [at('vexp-corrupt')], /experiment settings .*config\.json is not/],
+  ['experiment video: run scores that are not scores', () => videoExperiment(at('vexp-scores')), () => [at('vexp-scores')], /run scores .*scores\.json do not hold the scores of videos seed 1/],
   ['video eval: data folder missing', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1')], () => [], /missing-data/],
 ];
 

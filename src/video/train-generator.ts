@@ -16,7 +16,7 @@ import type { LoadedStory } from './dataset.js';
 import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
 import { cosineSchedule, MaskGit, type GeneratorConfig } from './maskgit.js';
 import { createWordTokenizer, type WordTokenizer } from './text.js';
-import { backgroundText, segmentRanges } from './world.js';
+import { backgroundText, sampleStill, segmentRanges, type Story } from './world.js';
 
 export const GENERATOR_FORMAT = 'kiln-maskgit';
 
@@ -43,6 +43,19 @@ export interface GeneratorTrainOptions {
    * scores almost as well as one that follows the prompt.
    */
   changeWeight: number;
+  /**
+   * What text a video window is trained with: 'segments' (default), the prompt of the segment its
+   * new frames belong to (story-like data, annotated over time); 'single', one caption per video
+   * (one of its segment prompts, fixed per story) for every window of it, as in video datasets
+   * captioned once (StoryBench's comparison).
+   */
+  captions?: Captions;
+  /**
+   * Share of examples that are captioned still images instead of video windows (Phenaki's joint
+   * image-text training; default 0). An image is the first time step of an opening window; the
+   * later steps stay masked and carry no loss.
+   */
+  imageShare?: number;
   config?: Partial<GeneratorConfig>;
   /**
    * Held-out scores recorded on the training curve every `every` steps (a multiple of `saveEvery`):
@@ -112,6 +125,19 @@ interface Example {
   prompt: string;
   background: string | null;
   knownSteps: number;
+  /** Time steps trained (the window's, or 1 for a still image). */
+  targetSteps: number;
+}
+
+/** How video windows are captioned in training (see `GeneratorTrainOptions.captions`). */
+export type Captions = 'segments' | 'single';
+
+/** The one caption a story gets as single-caption data: one of its segment prompts, fixed by its id. */
+export function singleCaption(story: Story): string {
+  // FNV-1a of the id: every run and seed picks the same caption for the same story.
+  let h = 0x811c9dc5;
+  for (const c of story.id) h = Math.imul(h ^ c.charCodeAt(0), 0x01000193) >>> 0;
+  return story.segments[h % story.segments.length].prompt;
 }
 
 /**
@@ -120,32 +146,42 @@ interface Example {
  * does at every new prompt); the rest start anywhere that keeps all the generated frames inside the
  * segment, so the prompt always describes the frames it is trained to produce.
  */
-export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, windowSteps: number, contextSteps: number): Example {
+export function sampleExample(rng: Rng, stories: LoadedStory[], tok: CViViT, windowSteps: number, contextSteps: number, captions: Captions = 'segments'): Example {
   const { story, video } = rng.pick(stories);
   const windowFrames = tok.framesFor(windowSteps);
   const ctxFrames = tok.framesFor(contextSteps);
   const background = rng.next() < 0.5 ? backgroundText(story.background) : null;
-  if (rng.next() < 0.3) return { clip: clip(video, 0, windowFrames), prompt: story.segments[0].prompt, background, knownSteps: 0 };
+  const caption = (k: number) => (captions === 'single' ? singleCaption(story) : story.segments[k].prompt);
+  if (rng.next() < 0.3) return { clip: clip(video, 0, windowFrames), prompt: caption(0), background, knownSteps: 0, targetSteps: windowSteps };
   const ranges = segmentRanges(story);
   const k = rng.int(ranges.length);
   const [start, end] = ranges[k];
   const lo = Math.max(start, ctxFrames);
   const hi = Math.max(lo, end - (windowFrames - ctxFrames));
   const first = rng.next() < 0.5 ? lo : lo + rng.int(hi - lo + 1);
-  return { clip: clip(video, first - ctxFrames, windowFrames), prompt: story.segments[k].prompt, background, knownSteps: contextSteps };
+  return { clip: clip(video, first - ctxFrames, windowFrames), prompt: caption(k), background, knownSteps: contextSteps, targetSteps: windowSteps };
+}
+
+/** One still-image example: a captioned still as the first time step of an opening window. */
+export function sampleImageExample(rng: Rng, tok: CViViT, windowSteps: number): Example {
+  const still = sampleStill(rng);
+  const background = rng.next() < 0.5 ? backgroundText(still.background) : null;
+  return { clip: clip(still.frame, 0, tok.framesFor(windowSteps)), prompt: still.caption, background, knownSteps: 0, targetSteps: 1 };
 }
 
 /**
  * Masks one window of code ids for training: a cosine-schedule share of the tokens after the
  * `knownSteps` given time steps become `maskId`. Returns the input and each position's loss
  * weight: 0 where not masked, `changeWeight` where the code differs from the one at the same place
- * a time step earlier, 1 elsewhere.
+ * a time step earlier, 1 elsewhere. Steps from `targetSteps` on (a still image's) are all masked
+ * with weight 0: the model learns nothing about them and sees no codes there.
  */
-export function maskWindow(rng: Rng, target: Int32Array, knownSteps: number, tokensPerStep: number, maskId: number, changeWeight: number): { input: Int32Array; weights: Float32Array } {
-  const N = target.length;
+export function maskWindow(rng: Rng, target: Int32Array, knownSteps: number, tokensPerStep: number, maskId: number, changeWeight: number, targetSteps = target.length / tokensPerStep): { input: Int32Array; weights: Float32Array } {
   const P = tokensPerStep;
+  const N = targetSteps * P;
   const input = Int32Array.from(target);
-  const weights = new Float32Array(N);
+  input.fill(maskId, N);
+  const weights = new Float32Array(target.length);
   const first = knownSteps * P;
   const free = N - first;
   const count = Math.max(1, Math.ceil(cosineSchedule(rng.next()) * free));
@@ -188,6 +224,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     : { step: 0, rng: createRng(opts.seed).state(), seconds: 0, curve: [] as CurvePoint[] };
   const curve = state.curve ?? [];
   state.curve = curve;
+  check((opts.imageShare ?? 0) >= 0 && (opts.imageShare ?? 0) < 1, `the still-image share must be in [0, 1) (got ${opts.imageShare})`);
   if (opts.monitor) check(opts.monitor.every % opts.saveEvery === 0, `held-out scoring every ${opts.monitor.every} steps must be a multiple of the checkpoint interval ${opts.saveEvery}`);
   if (resuming) await loadOptimizer(stateDir, optimizer);
   const rng = createRng(0);
@@ -216,7 +253,11 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   await trainSteps({
     optimizer, variables: vars, from: state.step, to: opts.steps,
     batch: async () => {
-      const examples = Array.from({ length: opts.batch }, () => sampleExample(rng, stories, tok, cfg.windowSteps, contextSteps));
+      const imageShare = opts.imageShare ?? 0;
+      // No draw for the image share when it is 0, so video-only runs sample exactly as before.
+      const examples = Array.from({ length: opts.batch }, () => (imageShare > 0 && rng.next() < imageShare
+        ? sampleImageExample(rng, tok, cfg.windowSteps)
+        : sampleExample(rng, stories, tok, cfg.windowSteps, contextSteps, opts.captions)));
       const x = clipBatch(examples.map((e) => e.clip), tok.framesFor(cfg.windowSteps), tok.cfg.size);
       const targets = tf.tidy(() => tok.encodeLatents(x).ids.reshape([opts.batch, N]));
       x.dispose();
@@ -225,7 +266,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
       const masked = new Float32Array(opts.batch * N);
       const textIds: number[][] = [];
       examples.forEach((e, b) => {
-        const window = maskWindow(rng, target.subarray(b * N, (b + 1) * N), e.knownSteps, P, model.maskId, opts.changeWeight);
+        const window = maskWindow(rng, target.subarray(b * N, (b + 1) * N), e.knownSteps, P, model.maskId, opts.changeWeight, e.targetSteps);
         input.set(window.input, b * N);
         masked.set(window.weights, b * N);
         textIds.push(rng.next() < opts.textDrop ? text.nullIds() : text.encode(e.prompt, e.background));

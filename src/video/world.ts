@@ -223,6 +223,23 @@ function trySample(rng: Rng, id: string, opts: StoryOptions): Story | null {
   return { id, split: opts.split, background: rng.pick(BACKGROUND_NAMES), objects, segments };
 }
 
+/** A captioned still image: one object on a background, as image-text training data (Phenaki). */
+export interface Still {
+  frame: Frames;
+  /** "a COLOUR SHAPE": what the image shows, with no action. */
+  caption: string;
+  background: string;
+}
+
+/** Samples one still of a single visible object placed and sized as a story's opening frame. */
+export function sampleStill(rng: Rng): Still {
+  const o = randomObject(rng, []);
+  const background = rng.pick(BACKGROUND_NAMES);
+  const frame = makeFrames(1, FRAME_SIZE, FRAME_SIZE);
+  drawFrame(frame, 0, BACKGROUNDS[background], [o]);
+  return { frame, caption: `a ${o.colour} ${o.shape}`, background };
+}
+
 /** Exact [start, end) frame range of each segment. */
 export function segmentRanges(story: Pick<Story, 'segments'>): [number, number][] {
   const out: [number, number][] = [];

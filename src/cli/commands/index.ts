@@ -7,6 +7,7 @@ import { register as doctor } from './doctor.js';
 import { register as excusable } from './experiment-excusable.js';
 import { register as experimentMobiledets } from './experiment-mobiledets.js';
 import { register as experimentNas } from './experiment-nas.js';
+import { register as experimentVideo } from './experiment-video.js';
 import { register as experimentTabnasToy } from './experiment-tabnas-toy.js';
 import { register as explain } from './explain.js';
 import { register as oneshot } from './oneshot.js';
@@ -20,5 +21,5 @@ import { register as worker } from './worker.js';
 
 /** Every command group of the CLI; each module adds its commands to the program. */
 export const COMMANDS: ((program: Command) => void)[] = [
-  demo, doctor, search, study, worker, dashboard, experimentNas, train, oneshot, oneshotMobiledet, explain, attack, excusable, video, storybench, experimentTabnasToy, detect, experimentMobiledets,
+  demo, doctor, search, study, worker, dashboard, experimentNas, train, oneshot, oneshotMobiledet, explain, attack, excusable, video, storybench, experimentTabnasToy, detect, experimentMobiledets, experimentVideo,
 ];
