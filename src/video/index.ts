@@ -23,3 +23,4 @@ export {
   type Recipe, type RecipeName, type RunScores, type ArmFigure, type ExperimentFigure,
 } from './experiment.js';
 export { videoExperimentReport, writeVideoExperimentReport, verdict } from './experiment-report.js';
+export { scoreLongStories, STORY_FIGURES, STORY_LABELS, FROZEN_DIFFERENCE, type LongStoryScores, type StoryTally, type StoryFigure } from './story-scores.js';

@@ -163,7 +163,7 @@ function endState(start: ObjectState, seg: Pick<Segment, 'action' | 'toColour'>)
 
 export interface StoryOptions {
   split: 'train' | 'test';
-  /** Force the number of segments (1..4). */
+  /** Force the number of segments (1..8; unforced stories have 1..4, as in the datasets). */
   segments?: number;
 }
 
@@ -200,7 +200,7 @@ function trySample(rng: Rng, id: string, opts: StoryOptions): Story | null {
   // Some stories start with an invisible object that then appears.
   if (rng.next() < 0.15) objects[0].alpha = 0;
   const nSeg = opts.segments ?? 1 + rng.int(4);
-  check(nSeg >= 1 && nSeg <= 4, 'a story has 1 to 4 segments');
+  check(Number.isInteger(nSeg) && nSeg >= 1 && nSeg <= 8, `a story has 1 to 8 segments (got ${nSeg})`);
   const forced = opts.split === 'test' ? rng.int(nSeg) : -1;
   const state = objects.map((o) => ({ ...o }));
   const mentioned = new Set<number>();
