@@ -84,8 +84,8 @@ test('GCN predictor: predictions after training', () => {
   g.dispose();
 });
 
-// The absolute-time tokenizer the goldens were recorded with.
-const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4, temporalWindow: undefined };
+// The absolute-time, single-codebook tokenizer the goldens were recorded with.
+const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4, groups: 1, temporalWindow: undefined };
 const stories = (): LoadedStory[] => [1, 2].map((i) => {
   const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
   return { story, video: renderStory(story) };

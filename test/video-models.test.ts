@@ -6,7 +6,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
-import { CViViT, DEFAULT_TOKENIZER, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES, maskWindow, trainGenerator } from '../src/video/index.js';
+import { CViViT, DEFAULT_TOKENIZER, edgeError, trainTokenizer, checkSameTokens, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES, maskWindow, trainGenerator } from '../src/video/index.js';
 import { curvePlots } from '../src/video/report.js';
 import { encodeGif } from '../src/media/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
@@ -98,9 +98,72 @@ test('C-ViViT: training lowers the reconstruction loss and a checkpoint reloads 
   fs.rmSync(dir, { recursive: true });
 });
 
-function tinyGenerator(factorized = false): MaskGit {
+test('edge loss: zero for a brightness shift, the mean absolute error of pixel differences otherwise', () => {
+  const a = tf.tensor([0, 0, 1, 1, 1, 1, 1, 1, 0], [1, 1, 3, 3, 1]);
+  assert.equal(edgeError(a, a.add(0.5)).dataSync()[0], 0);
+  // b: a with its centre pixel cleared; per axis, 6 differences of which the centre touches 2.
+  const b = tf.tensor([0, 0, 1, 1, 1, 1, 1, 1, 0].map((v, i) => (i === 4 ? 0 : v)), [1, 1, 3, 3, 1]);
+  const [vertical, horizontal] = [2 / 6, 2 / 6];
+  assert.ok(Math.abs(edgeError(a, b).dataSync()[0] - (vertical + horizontal)) < 1e-6);
+});
+
+test('decoder-only fine-tuning keeps the encoder, codebook and every code, also when resumed', async () => {
+  const stories = [1, 2].map((i) => {
+    const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
+    return { story, video: renderStory(story) };
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tokdec-'));
+  const common = { batch: 1, clipFrames: 5, lr: 3e-3, seed: 7, saveEvery: 2, deadThreshold: 0.5, foregroundWeight: 3, quiet: true, log: () => {} };
+  const base = await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'base'), steps: 3, config: TINY });
+  const weights = (t: CViViT) => new Map([...t.params.vars].map(([k, v]) => [k, Array.from(v.dataSync())]));
+  const before = weights(base.model);
+  const codes = base.model.encode(videoTensor(5)).arraySync();
+  await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'dec'), steps: 2, edgeWeight: 1, decoderFrom: path.join(dir, 'base') });
+  // Resumed without decoderFrom: the checkpoint's state keeps the run decoder-only.
+  const tuned = (await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'dec'), steps: 4, edgeWeight: 1 })).model;
+  const after = weights(tuned);
+  let decoderChanged = 0;
+  for (const [name, values] of before) {
+    if (name.startsWith('dec/')) decoderChanged += Number(values.some((v, i) => v !== after.get(name)![i]));
+    else assert.deepEqual(after.get(name), values, `${name} changed`);
+  }
+  assert.ok(decoderChanged > 0, 'no decoder weight changed');
+  assert.deepEqual(tuned.encode(videoTensor(5)).arraySync(), codes);
+  const saved = JSON.parse(fs.readFileSync(path.join(dir, 'dec', 'model.json'), 'utf8'));
+  assert.equal(saved.extra.decoderOnly, true);
+  assert.equal(saved.extra.step, 4);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('product quantisation: each group picks its nearest code, the id packs them, and lookup unpacks it', () => {
+  const tok = new CViViT({ ...TINY, groups: 2 });
+  tok.build();
+  assert.equal(tok.vocabulary, 256);
+  const x = videoTensor(5).toFloat().div(127.5).sub(1);
+  const { z, ids } = tok.encodeLatents(x);
+  const C = TINY.codeDim;
+  const zs = z.reshape([-1, 2 * C]).arraySync() as number[][];
+  const id = ids.reshape([-1]).arraySync() as number[];
+  const books = [tok.codebook(0).arraySync(), tok.codebook(1).arraySync()] as number[][][];
+  const dot = (a: number[], b: number[]) => a.reduce((t, v, i) => t + v * b[i], 0);
+  zs.forEach((row, r) => {
+    const parts = [row.slice(0, C), row.slice(C)];
+    parts.forEach((part) => assert.ok(Math.abs(Math.hypot(...part) - 1) < 1e-4, 'each group is unit length'));
+    const best = parts.map((part, g) => books[g].reduce((b, code, k) => (dot(part, code) > dot(part, books[g][b]) ? k : b), 0));
+    assert.equal(id[r], best[0] + 16 * best[1]);
+  });
+  const back = tok.lookup(ids).reshape([-1, 2 * C]).arraySync() as number[][];
+  back.forEach((row, r) => {
+    const [c0, c1] = [id[r] % 16, Math.floor(id[r] / 16)];
+    [...books[0][c0], ...books[1][c1]].forEach((v, i) => assert.ok(Math.abs(row[i] - v) < 1e-5));
+  });
+  assert.deepEqual(tok.decode(ids).shape, [1, 5, 32, 32, 3]);
+  assert.throws(() => new CViViT({ ...TINY, codebook: 2048, groups: 3 }), /does not fit 32-bit ids/);
+});
+
+function tinyGenerator(factorized = false, codeGroups = TINY.groups ?? 1): MaskGit {
   const text = createWordTokenizer();
-  const m = new MaskGit({ codes: 16, windowSteps: 5, tokensPerStep: 16, vocab: text.words.length, textLen: text.maxLen, dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1, labelSmoothing: 0.1, factorized });
+  const m = new MaskGit({ codes: 16, ...(codeGroups > 1 ? { codeGroups } : {}), windowSteps: 5, tokensPerStep: 16, vocab: text.words.length, textLen: text.maxLen, dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1, labelSmoothing: 0.1, factorized });
   m.build();
   return m;
 }
@@ -117,7 +180,7 @@ for (const { name, factorized } of ATTENTION) {
     for (let i = 0; i < 32; i++) known[i] = i % 16;
     const out = sampleWindow(m, known, text.encode('a red square jumps'), text.nullIds(), { steps: 4, temperature: 1, guidance: 2, choiceTemperature: 4.5, rng: createRng(1) });
     for (let i = 0; i < 32; i++) assert.equal(out[i], i % 16);
-    assert.ok(out.every((t) => t >= 0 && t < 16));
+    assert.ok(out.every((t) => t >= 0 && t < m.maskId));
   });
 }
 
@@ -188,19 +251,52 @@ test('the generator keeps its training curve with held-out scores in the checkpo
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('MaskGIT: training on one window drives its masked-token loss down', () => {
-  const m = tinyGenerator();
-  const text = createWordTokenizer();
-  const N = m.tokens;
-  const target = tf.tensor2d([Array.from({ length: N }, (_, i) => (i * 7) % 16)], [1, N], 'int32');
-  const mask = tf.tensor2d([Array.from({ length: N }, (_, i) => (i % 2 ? 1 : 0))], [1, N]);
-  const input = tf.where(mask.cast('bool'), tf.fill([1, N], m.maskId, 'int32'), target);
-  const t = tf.tensor2d([text.encode('the blue circle grows')], [1, text.maxLen], 'int32');
-  const opt = tf.train.adam(1e-2);
-  const l0 = m.loss(input, target, mask, t).dataSync()[0];
-  for (let i = 0; i < 30; i++) opt.minimize(() => m.loss(input, target, mask, t) as tf.Scalar, false, m.params.list());
-  const l1 = m.loss(input, target, mask, t).dataSync()[0];
-  assert.ok(l1 < l0 * 0.5, `loss ${l0} -> ${l1}`);
+for (const groups of [1, 2]) {
+  test(`MaskGIT with ${groups} code group(s): training on one window drives its masked-token loss down, and sampling keeps known tokens`, () => {
+    const m = tinyGenerator(false, groups);
+    const vocab = 16 ** groups;
+    assert.equal(m.maskId, vocab);
+    const text = createWordTokenizer();
+    const N = m.tokens;
+    const target = tf.tensor2d([Array.from({ length: N }, (_, i) => (i * 7 + (i >> 3) * 16 * 5) % vocab)], [1, N], 'int32');
+    const mask = tf.tensor2d([Array.from({ length: N }, (_, i) => (i % 2 ? 1 : 0))], [1, N]);
+    const input = tf.where(mask.cast('bool'), tf.fill([1, N], m.maskId, 'int32'), target);
+    const t = tf.tensor2d([text.encode('the blue circle grows')], [1, text.maxLen], 'int32');
+    // The loss is the masked mean of the sum of each group's label-smoothed cross-entropy, group g's
+    // code being digit g of the token id in base 16.
+    const l0 = m.loss(input, target, mask, t).dataSync()[0];
+    const logits = m.logits(input, t).arraySync() as number[][][];
+    const ids = target.dataSync();
+    let sum = 0;
+    for (let i = 1; i < N; i += 2) {
+      for (let g = 0; g < groups; g++) {
+        const row = logits[0][i].slice(g * 16, (g + 1) * 16);
+        const max = Math.max(...row);
+        const logZ = max + Math.log(row.reduce((a, v) => a + Math.exp(v - max), 0));
+        const code = Math.floor(ids[i] / 16 ** g) % 16;
+        row.forEach((v, k) => (sum -= ((k === code ? 0.9 : 0) + 0.1 / 16) * (v - logZ)));
+      }
+    }
+    assert.ok(Math.abs(l0 - sum / (N / 2)) < 1e-4, `loss ${l0} against ${sum / (N / 2)} by hand`);
+    const opt = tf.train.adam(1e-2);
+    for (let i = 0; i < 80; i++) opt.minimize(() => m.loss(input, target, mask, t) as tf.Scalar, false, m.params.list());
+    const l1 = m.loss(input, target, mask, t).dataSync()[0];
+    assert.ok(l1 < l0 * 0.5, `loss ${l0} -> ${l1}`);
+    const known = Int32Array.from(target.dataSync(), (v, i) => (i % 2 ? -1 : v));
+    const out = sampleWindow(m, known, text.encode('the blue circle grows'), text.nullIds(), { steps: 4, temperature: 0.3, guidance: 2, choiceTemperature: 4.5, rng: createRng(1) });
+    known.forEach((v, i) => { if (v >= 0) assert.equal(out[i], v); });
+    assert.ok(out.every((v) => v >= 0 && v < vocab));
+    // Trained on this window, it fills the masked half back in.
+    const right = Array.from(out).filter((v, i) => i % 2 === 1 && v === target.dataSync()[i]).length;
+    assert.ok(right > N / 2 * 0.8, `${right} of ${N / 2} masked tokens recovered (loss ${l0} -> ${l1})`);
+  });
+}
+
+test('a generator is refused with a tokenizer whose tokens differ, in one line', () => {
+  const tok = new CViViT({ ...TINY, codebook: 16, patch: 8 });
+  checkSameTokens(tok, tinyGenerator());
+  assert.throws(() => checkSameTokens(new CViViT({ ...TINY, codebook: 16, patch: 8, groups: 2 }), tinyGenerator(false, 1)), /generator speaks other tokens \(16 codes, 16 tokens per step\) than the tokenizer \(16 codes x 2 groups, 16 tokens per step\)/);
+  assert.throws(() => checkSameTokens(new CViViT({ ...TINY, codebook: 16, patch: 4 }), tinyGenerator()), /64 tokens per step/);
 });
 
 for (const { name, factorized } of ATTENTION) test(`MaskGIT (${name} attention): the prompt reaches the tokens (two prompts, same input, different targets are both learned)`, () => {
@@ -315,7 +411,7 @@ test('the shipped checkpoints load, speak the same tokens, and generate a story'
   assert.ok(colours.size >= 2, `${colours.size} distinct colours in the first frame`);
 });
 
-test('kiln story takes the shared sampling flags, writes a GIF, and refuses bad flags in one line', () => {
+test('kiln story takes the shared sampling flags, writes a GIF, and refuses bad flags and a tokenizer of other tokens in one line', async () => {
   const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-story-'));
   const out = path.join(dir, 'story.gif');
@@ -331,5 +427,13 @@ test('kiln story takes the shared sampling flags, writes a GIF, and refuses bad 
     assert.equal(lines.length, 1, bad.stderr);
     assert.ok(lines[0].includes(named), lines[0]);
   }
+  // A tokenizer the shipped generator was not trained with (another number of codebooks) is refused.
+  const other = new CViViT({ ...DEFAULT_TOKENIZER, groups: 2 });
+  other.build();
+  const tokDir = path.join(dir, 'tokenizer');
+  await saveParams(tokDir, other.params, { format: 'kiln-cvivit', config: other.cfg });
+  const mismatch = kiln(['a red square jumps', '--tokenizer', tokDir, '--out', out]);
+  assert.equal(mismatch.status, 2, mismatch.stderr);
+  assert.match(mismatch.stderr.trim(), /^kiln: the generator speaks other tokens \(1024 codes, 64 tokens per step\) than the tokenizer \(1024 codes x 2 groups, 64 tokens per step\)[^\n]*$/);
   fs.rmSync(dir, { recursive: true, force: true });
 });

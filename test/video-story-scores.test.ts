@@ -20,7 +20,7 @@ test('long stories are scored per segment, by length and by position, beside the
   const tok = new CViViT({ ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4 });
   tok.build();
   const text = createWordTokenizer();
-  const model = new MaskGit({ codes: 16, windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen, dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1, labelSmoothing: 0.1 });
+  const model = new MaskGit({ codes: 16, codeGroups: tok.groups, windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen, dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1, labelSmoothing: 0.1 });
   model.build();
   let stories = 0;
   const r = scoreLongStories(tok, { model, text, contextSteps: 2 }, buildJudge(), { lengths: [1, 3], perLength: 2, seed: 4, onStory: (n) => { stories = n; } });

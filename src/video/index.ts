@@ -5,10 +5,10 @@
  */
 export * from './world.js';
 export { writeStoryDataset, loadStories, taskItems, COND_FRAMES, type LoadedStory } from './dataset.js';
-export { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
+export { CViViT, DEFAULT_TOKENIZER, edgeError, type TokenizerConfig } from './cvivit.js';
 export { trainTokenizer, loadTokenizer, perplexity, TOKENIZER_FORMAT } from './train-tokenizer.js';
 export { clip } from './clips.js';
-export { MaskGit, sampleWindow, cosineSchedule, type GeneratorConfig, type SampleOptions } from './maskgit.js';
+export { MaskGit, sampleWindow, cosineSchedule, checkSameTokens, type GeneratorConfig, type SampleOptions } from './maskgit.js';
 export { trainGenerator, loadGenerator, sampleExample, sampleImageExample, singleCaption, maskWindow, GENERATOR_FORMAT, type LoadedGenerator, type CurvePoint, type Captions } from './train-generator.js';
 export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text.js';
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';

@@ -9,6 +9,7 @@ import { check, type Rng } from '../core/index.js';
 import { tf } from '../backend/index.js';
 import { block, dense, embed, layerNorm, ParamSet, type BlockConfig } from './layers.js';
 import { PAD } from './text.js';
+import type { CViViT } from './cvivit.js';
 
 /**
  * Shorthand for `tf.Tensor`.
@@ -18,8 +19,14 @@ import { PAD } from './text.js';
 type Tensor = tf.Tensor;
 
 export interface GeneratorConfig {
-  /** Video codebook size; id `codes` is the mask token. */
+  /** Codes per tokenizer codebook. */
   codes: number;
+  /**
+   * Codebooks per token, for a product-quantised tokenizer (absent: 1): a token's id is sum over g
+   * of code_g * codes^g, the model embeds and predicts each group's code (one softmax per group, the
+   * groups independent given the input), and id codes^groups is the mask token.
+   */
+  codeGroups?: number;
   /** Time steps per window and tokens per time step. */
   windowSteps: number;
   tokensPerStep: number;
@@ -55,8 +62,29 @@ export class MaskGit {
     return this.cfg.windowSteps * this.cfg.tokensPerStep;
   }
 
+  get groups(): number {
+    return this.cfg.codeGroups ?? 1;
+  }
+
+  /** The mask token: one past the largest token id. */
   get maskId(): number {
-    return this.cfg.codes;
+    return this.cfg.codes ** this.groups;
+  }
+
+  /** Token ids [...] -> group g's code [...], with `codes` standing for the mask token. */
+  private groupIds(ids: Tensor, g: number): Tensor {
+    if (this.groups === 1) return ids;
+    const K = this.cfg.codes;
+    const code = tf.mod(tf.floorDiv(ids, tf.scalar(K ** g, 'int32')), tf.scalar(K, 'int32'));
+    return tf.where(ids.equal(tf.scalar(this.maskId, 'int32')), tf.fill(ids.shape, K, 'int32'), code);
+  }
+
+  /** Video ids [B, N] -> embeddings [B, N, D]: the sum of each group's code embedding. */
+  private embedVideo(videoIds: Tensor): Tensor {
+    const D = this.cfg.dim;
+    const ids = videoIds.toInt();
+    return Array.from({ length: this.groups }, (_, g) => embed(this.params, g === 0 ? 'video/embed' : `video/embed${g}`, this.groupIds(ids, g), this.cfg.codes + 1, D))
+      .reduce((a, b) => a.add(b));
   }
 
   private get blockCfg(): BlockConfig {
@@ -73,13 +101,13 @@ export class MaskGit {
     return { h: layerNorm(this.params, 'text/ln_out', h), mask };
   }
 
-  /** Video ids [B, N] (mask id where unknown) and text ids [B, L] -> logits [B, N, codes]. */
+  /** Video ids [B, N] (mask id where unknown) and text ids [B, L] -> logits [B, N, groups*codes] (group g's codes at g*codes). */
   logits(videoIds: Tensor, textIds: Tensor): Tensor {
     const [B, N] = videoIds.shape as number[];
     const L = textIds.shape[1]!;
     const D = this.cfg.dim;
     const text = this.encodeText(textIds);
-    let v = embed(this.params, 'video/embed', videoIds, this.cfg.codes + 1, D).add(this.params.get('video/pos', [this.tokens, D]).slice([0, 0], [N, D]));
+    let v = this.embedVideo(videoIds).add(this.params.get('video/pos', [this.tokens, D]).slice([0, 0], [N, D]));
     if (this.cfg.factorized) return this.factorizedLogits(v, textIds, text);
     if (this.cfg.pooledText) {
       v = v.add(dense(this.params, 'text/to_tokens', this.pooled(textIds, text), D).reshape([B, 1, D]));
@@ -88,7 +116,7 @@ export class MaskGit {
     const mask = tf.concat([text.mask, tf.zeros([B, 1, 1, N])], 3);
     for (let i = 0; i < this.cfg.layers; i++) h = block(this.params, `main/block${i}`, h, this.blockCfg, mask);
     const out = layerNorm(this.params, 'main/ln_out', h.slice([0, L, 0], [B, N, D]));
-    return dense(this.params, 'main/logits', out, this.cfg.codes);
+    return dense(this.params, 'main/logits', out, this.cfg.codes * this.groups);
   }
 
   private pooled(textIds: Tensor, text: { h: Tensor }): Tensor {
@@ -113,19 +141,23 @@ export class MaskGit {
       h = spatial.slice([0, L, 0], [B * S, P, D]).reshape([B, S, P, D]).transpose([0, 2, 1, 3]).reshape([B * P, S, D]);
       h = block(this.params, `main/temporal${i}`, h, this.blockCfg).reshape([B, P, S, D]).transpose([0, 2, 1, 3]).reshape([B, N, D]);
     }
-    return dense(this.params, 'main/logits', layerNorm(this.params, 'main/ln_out', h), this.cfg.codes);
+    return dense(this.params, 'main/logits', layerNorm(this.params, 'main/ln_out', h), this.cfg.codes * this.groups);
   }
 
   /**
    * Cross-entropy (label-smoothed) on masked positions only: `masked` is each position's weight,
-   * 0 where the input was not masked (1 for a plain masked-token loss).
+   * 0 where the input was not masked (1 for a plain masked-token loss). With code groups, a
+   * position's loss is the sum of its groups' cross-entropies.
    */
   loss(inputIds: Tensor, targetIds: Tensor, masked: Tensor, textIds: Tensor): Tensor {
     const K = this.cfg.codes;
-    const logits = this.logits(inputIds, textIds).reshape([-1, K]);
+    const G = this.groups;
+    const logits = this.logits(inputIds, textIds).reshape([-1, G, K]);
     const eps = this.cfg.labelSmoothing;
-    const target = tf.oneHot(targetIds.reshape([-1]).toInt(), K).toFloat().mul(1 - eps).add(eps / K);
-    const nll = tf.logSoftmax(logits).mul(target).sum(-1).neg();
+    const flat = targetIds.reshape([-1]).toInt();
+    const codes = G === 1 ? flat.reshape([-1, 1]) : tf.stack(Array.from({ length: G }, (_, g) => this.groupIds(flat, g)), 1);
+    const target = tf.oneHot(codes, K).toFloat().mul(1 - eps).add(eps / K);
+    const nll = tf.logSoftmax(logits).mul(target).sum([1, 2]).neg();
     const w = masked.reshape([-1]).toFloat();
     return nll.mul(w).sum().div(w.sum().add(1e-6));
   }
@@ -135,6 +167,17 @@ export class MaskGit {
       this.logits(tf.zeros([1, this.tokens], 'int32'), tf.zeros([1, this.cfg.textLen], 'int32'));
     });
   }
+}
+
+/**
+ * Refuses a generator whose tokens are not the tokenizer's: another codebook size, number of code
+ * groups or tokens per time step would decode to noise or fail deep inside the model.
+ */
+export function checkSameTokens(tok: Pick<CViViT, 'cfg' | 'groups' | 'patchesPerStep'>, model: MaskGit): void {
+  const of = (codes: number, groups: number, perStep: number) => `${codes} codes${groups > 1 ? ` x ${groups} groups` : ''}, ${perStep} tokens per step`;
+  const t = of(tok.cfg.codebook, tok.groups, tok.patchesPerStep);
+  const g = of(model.cfg.codes, model.groups, model.cfg.tokensPerStep);
+  check(t === g, `the generator speaks other tokens (${g}) than the tokenizer (${t}): use the tokenizer it was trained with`);
 }
 
 /** MaskGIT mask ratio for progress t in [0, 1]: cos(pi/2 * t). */
@@ -166,6 +209,7 @@ function gumbel(rng: Rng): number {
 export function sampleWindow(model: MaskGit, known: Int32Array, textIds: number[], nullIds: number[], opts: SampleOptions): Int32Array {
   const N = model.tokens;
   const K = model.cfg.codes;
+  const G = model.groups;
   check(known.length === N, `known tokens must have length ${N}`);
   check(opts.steps >= 1, 'decoding steps must be >= 1');
   const ids = Int32Array.from(known, (t) => (t < 0 ? model.maskId : t));
@@ -185,21 +229,29 @@ export function sampleWindow(model: MaskGit, known: Int32Array, textIds: number[
     out.dispose();
     const proposals: { pos: number; token: number; conf: number }[] = [];
     const anneal = opts.choiceTemperature * (1 - (it + 1) / opts.steps);
+    const row = G * K;
     for (const pos of unknown) {
       if (ids[pos] !== model.maskId) continue;
-      for (let k = 0; k < K; k++) {
-        const c = data[pos * K + k];
-        logitsBuf[k] = guided ? data[N * K + pos * K + k] + opts.guidance * (c - data[N * K + pos * K + k]) : c;
+      // Each group's code is sampled from softmax(logits / temperature); the token's confidence is
+      // the sum of their log-probabilities.
+      let token = 0;
+      let logProb = 0;
+      for (let g = 0; g < G; g++) {
+        const at = pos * row + g * K;
+        for (let k = 0; k < K; k++) {
+          const c = data[at + k];
+          logitsBuf[k] = guided ? data[N * row + at + k] + opts.guidance * (c - data[N * row + at + k]) : c;
+        }
+        let max = -Infinity;
+        for (let k = 0; k < K; k++) max = Math.max(max, logitsBuf[k]);
+        let z = 0;
+        const probs = new Float64Array(K);
+        for (let k = 0; k < K; k++) z += probs[k] = Math.exp((logitsBuf[k] - max) / opts.temperature);
+        const code = opts.rng.categorical(probs);
+        token += code * K ** g;
+        logProb += Math.log(probs[code] / z);
       }
-      // Sample from softmax(logits / temperature); confidence is the token's log-probability.
-      let max = -Infinity;
-      for (let k = 0; k < K; k++) max = Math.max(max, logitsBuf[k]);
-      let z = 0;
-      const probs = new Float64Array(K);
-      for (let k = 0; k < K; k++) z += probs[k] = Math.exp((logitsBuf[k] - max) / opts.temperature);
-      const token = opts.rng.categorical(probs);
-      const conf = Math.log(probs[token] / z) + anneal * gumbel(opts.rng);
-      proposals.push({ pos, token, conf });
+      proposals.push({ pos, token, conf: logProb + anneal * gumbel(opts.rng) });
     }
     // Tokens still masked after this iteration, per the cosine schedule.
     const keepMasked = it === opts.steps - 1 ? 0 : Math.floor(total * cosineSchedule((it + 1) / opts.steps));

@@ -6,7 +6,7 @@
 import { check, createRng } from '../core/index.js';
 import { tf } from '../backend/index.js';
 import type { CViViT } from './cvivit.js';
-import { sampleWindow, type SampleOptions } from './maskgit.js';
+import { checkSameTokens, sampleWindow, type SampleOptions } from './maskgit.js';
 import type { LoadedGenerator } from './train-generator.js';
 import { concatFrames, framesFromValues, sliceFrames, type Frames } from '../media/index.js';
 
@@ -42,6 +42,7 @@ export function generateStory(tok: CViViT, gen: LoadedGenerator, prompts: string
   check(prompts.length === frames.length, `got ${prompts.length} prompts but ${frames.length} frame counts`);
   check(frames.every((f) => Number.isInteger(f) && f >= 1), 'frame counts must be positive integers');
   const { model, text } = gen;
+  checkSameTokens(tok, model);
   const rng = createRng(opts.seed);
   const W = model.cfg.windowSteps;
   const P = model.cfg.tokensPerStep;

@@ -14,7 +14,7 @@ import { clip, clipBatch } from './clips.js';
 import type { CViViT } from './cvivit.js';
 import type { LoadedStory } from './dataset.js';
 import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
-import { cosineSchedule, MaskGit, type GeneratorConfig } from './maskgit.js';
+import { checkSameTokens, cosineSchedule, MaskGit, type GeneratorConfig } from './maskgit.js';
 import { createWordTokenizer, type WordTokenizer } from './text.js';
 import { backgroundText, sampleStill, segmentRanges, type Story } from './world.js';
 
@@ -212,11 +212,12 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     ({ model, contextSteps } = warmStart(opts.initFrom));
   } else {
     model = new MaskGit({
-      codes: tok.cfg.codebook, windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
+      codes: tok.cfg.codebook, ...(tok.groups > 1 ? { codeGroups: tok.groups } : {}), windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
       dim: 96, heads: 2, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, pooledText: true, factorized: true, ...opts.config,
     });
     model.build();
   }
+  checkSameTokens(tok, model);
   const cfg = model.cfg;
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
   const state = resuming

@@ -33,6 +33,14 @@ export interface TokenizerTrainOptions {
   deadThreshold: number;
   /** Reconstruction weight of object pixels relative to background pixels (1 = plain MSE). */
   foregroundWeight: number;
+  /** Weight of the edge loss (error of the pixel differences; 0 = none). */
+  edgeWeight?: number;
+  /**
+   * A trained tokenizer to start from, training only its decoder: the encoder and codebook stay
+   * frozen (no dead-code restarts), so every video keeps its codes and a generator trained on that
+   * tokenizer still works with the new decoder. Only read when the checkpoint holds no state yet.
+   */
+  decoderFrom?: string;
   config?: Partial<TokenizerConfig>;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -48,6 +56,8 @@ interface TokenizerBatch {
 
 interface TokenizerState {
   step: number;
+  /** Set when only the decoder trains (see `decoderFrom`); a resumed run keeps it. */
+  decoderOnly?: boolean;
   rng: number;
   usage: number[];
   seconds: number;
@@ -83,18 +93,20 @@ export function perplexity(usage: ArrayLike<number>): number {
 export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrainOptions): Promise<{ model: CViViT; stepsPerSecond: number; recon: number; perplexity: number }> {
   const stateDir = path.join(opts.checkpoint, 'state');
   const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));
-  const model = resuming ? await loadTokenizer(opts.checkpoint) : new CViViT({ ...DEFAULT_TOKENIZER, ...opts.config });
-  if (!resuming) model.build();
+  const model = resuming ? await loadTokenizer(opts.checkpoint)
+    : opts.decoderFrom !== undefined ? await loadTokenizer(opts.decoderFrom)
+      : new CViViT({ ...DEFAULT_TOKENIZER, ...opts.config });
+  if (!resuming && opts.decoderFrom === undefined) model.build();
   const cfg = model.cfg;
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
   const state: TokenizerState = resuming
     ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as TokenizerState)
-    : { step: 0, rng: createRng(opts.seed).state(), usage: Array(cfg.codebook).fill(1), seconds: 0 };
+    : { step: 0, decoderOnly: opts.decoderFrom !== undefined, rng: createRng(opts.seed).state(), usage: Array(cfg.codebook * model.groups).fill(1), seconds: 0 };
   if (resuming) await loadOptimizer(stateDir, optimizer);
   const rng = createRng(0);
   rng.restore(state.rng);
   const usage = Float64Array.from(state.usage);
-  const vars = model.params.list();
+  const vars = state.decoderOnly ? [...model.params.vars].filter(([name]) => name.startsWith('dec/')).map(([, v]) => v) : model.params.list();
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   if (resuming) log(`resuming tokenizer at step ${state.step}/${opts.steps}`);
   const progress = createProgress({ label: 'train-tokenizer', total: opts.steps, quiet: opts.quiet });
@@ -105,7 +117,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     state.rng = rng.state();
     state.usage = Array.from(usage);
     const elapsed = state.seconds + (Date.now() - started) / 1000;
-    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: perplexity(usage), seconds: elapsed, foregroundWeight: opts.foregroundWeight } });
+    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: groupPerplexity(usage, cfg.codebook), seconds: elapsed, foregroundWeight: opts.foregroundWeight, edgeWeight: opts.edgeWeight ?? 0, decoderOnly: state.decoderOnly ?? false } });
     await saveOptimizer(stateDir, optimizer);
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds: elapsed }));
   };
@@ -122,7 +134,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
       return { x, w };
     },
     loss: (batch) => {
-      const out = model.loss(batch.x, batch.w);
+      const out = model.loss(batch.x, batch.w, opts.edgeWeight);
       batch.ids = tf.keep(out.ids);
       batch.z = tf.keep(out.z);
       recent.push(out.recon.dataSync()[0]);
@@ -132,40 +144,55 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     onStep: async ({ step, batch }) => {
       const idv = (await batch.ids!.data()) as Int32Array;
       // Usage is an exponential moving average of code counts: the tracking behind dead-code restarts.
-      const counts = new Float64Array(cfg.codebook);
-      for (const i of idv) counts[i]++;
-      for (let k = 0; k < cfg.codebook; k++) usage[k] = 0.95 * usage[k] + 0.05 * counts[k];
+      // Usage holds each group's codebook in turn: group g's code k at g * codebook + k.
+      const K = cfg.codebook;
+      const counts = new Float64Array(usage.length);
+      for (const i of idv) for (let g = 0, rest = i; g < model.groups; g++, rest = Math.floor(rest / K)) counts[g * K + (rest % K)]++;
+      for (let k = 0; k < usage.length; k++) usage[k] = 0.95 * usage[k] + 0.05 * counts[k];
       state.step = step + 1;
-      if (state.step % 25 === 0) restartDeadCodes(model, usage, batch.z!, idv.length, opts.deadThreshold, rng);
+      if (state.step % 25 === 0 && !state.decoderOnly) restartDeadCodes(model, usage, batch.z!, idv.length, opts.deadThreshold, rng);
       if (recent.length > 50) recent.shift();
-      progress.update(state.step, `recon ${mean(recent).toFixed(4)} ppl ${perplexity(usage).toFixed(1)}`);
+      progress.update(state.step, `recon ${mean(recent).toFixed(4)} ppl ${groupPerplexity(usage, cfg.codebook).toFixed(1)}`);
     },
     checkpoint: { every: opts.saveEvery, save },
   });
   if (state.step === startStep) await save();
   const seconds = (Date.now() - started) / 1000;
   progress.done(`recon ${mean(recent).toFixed(4)}`);
-  return { model, stepsPerSecond: (state.step - startStep) / Math.max(seconds, 1e-9), recon: mean(recent), perplexity: perplexity(usage) };
+  return { model, stepsPerSecond: (state.step - startStep) / Math.max(seconds, 1e-9), recon: mean(recent), perplexity: groupPerplexity(usage, cfg.codebook) };
 }
 
-/** Moves codes the batch stream no longer picks onto random current encoder outputs. */
+/** Mean codebook perplexity over the groups of a product quantiser (usage: each group's K counts in turn). */
+function groupPerplexity(usage: Float64Array, K: number): number {
+  const groups = usage.length / K;
+  let sum = 0;
+  for (let g = 0; g < groups; g++) sum += perplexity(usage.subarray(g * K, (g + 1) * K));
+  return sum / groups;
+}
+
+/** Moves codes the batch stream no longer picks onto random current encoder outputs, in every group's codebook. */
 function restartDeadCodes(model: CViViT, usage: Float64Array, z: tf.Tensor, n: number, threshold: number, rng: ReturnType<typeof createRng>): number {
-  const K = model.cfg.codebook;
+  const { codebook: K, codeDim: C } = model.cfg;
+  const G = model.groups;
   const expected = n / K;
-  const dead: number[] = [];
-  for (let k = 0; k < K; k++) if (usage[k] < threshold * expected) dead.push(k);
-  if (dead.length === 0) return 0;
-  const flat = z.reshape([-1, model.cfg.codeDim]);
+  const flat = z.reshape([-1, C * G]);
   const zs = flat.dataSync();
   flat.dispose();
-  const cb = model.params.vars.get('vq/codebook')!;
-  const values = cb.dataSync().slice();
-  const C = model.cfg.codeDim;
-  for (const k of dead) {
-    const r = rng.int(zs.length / C);
-    for (let c = 0; c < C; c++) values[k * C + c] = zs[r * C + c] + 0.01 * rng.normal();
-    usage[k] = expected;
+  const rows = zs.length / (C * G);
+  let restarted = 0;
+  for (let g = 0; g < G; g++) {
+    const dead: number[] = [];
+    for (let k = 0; k < K; k++) if (usage[g * K + k] < threshold * expected) dead.push(k);
+    if (dead.length === 0) continue;
+    const cb = model.params.vars.get(CViViT.codebookName(g))!;
+    const values = cb.dataSync().slice();
+    for (const k of dead) {
+      const r = rng.int(rows);
+      for (let c = 0; c < C; c++) values[k * C + c] = zs[r * C * G + g * C + c] + 0.01 * rng.normal();
+      usage[g * K + k] = expected;
+    }
+    tf.tidy(() => cb.assign(tf.tensor(values, cb.shape)));
+    restarted += dead.length;
   }
-  tf.tidy(() => cb.assign(tf.tensor(values, cb.shape)));
-  return dead.length;
+  return restarted;
 }

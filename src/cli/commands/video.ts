@@ -65,21 +65,25 @@ export function register(program: Command): void {
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 2e-3)
     .option('--codebook <n>', 'codebook size (new runs only)', int('--codebook', 2), DEFAULT_TOKENIZER.codebook)
     .option('--code-dim <n>', 'code vector length (new runs only)', int('--code-dim', 2), DEFAULT_TOKENIZER.codeDim)
+    .option('--groups <n>', 'product quantisation: codebooks per patch, each coding a part of the encoder output (new runs only)', int('--groups'), DEFAULT_TOKENIZER.groups ?? 1)
     .option('--patch <n>', 'spatial patch side in pixels, divides 32 (new runs only)', int('--patch', 1), DEFAULT_TOKENIZER.patch)
     .option('--tpatch <n>', 'frames per patch after the first frame (new runs only)', int('--tpatch', 1), DEFAULT_TOKENIZER.tpatch)
     .option('--dim <n>', 'transformer width (new runs only)', int('--dim', 8), DEFAULT_TOKENIZER.dim)
     .option('--foreground-weight <x>', 'reconstruction weight of object pixels relative to background (1 = plain MSE)', num('--foreground-weight'), 5)
+    .option('--edge-weight <x>', 'weight of the edge loss, the error of horizontal and vertical pixel differences (0 = none)', (v: string) => numberFlag(v, '--edge-weight', 0), 0)
+    .option('--decoder-from <dir>', 'start from this trained tokenizer and train only its decoder (codes stay the same, so its generator still works); new runs only')
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; patch: number; tpatch: number; dim: number; foregroundWeight: number; saveEvery: number; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; groups: number; patch: number; tpatch: number; dim: number; foregroundWeight: number; edgeWeight: number; decoderFrom?: string; saveEvery: number; seed: number; backend?: string }) => {
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const stories = loadStories(opts.data, 'train');
       const r = await trainTokenizer(stories, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, clipFrames: opts.clipFrames, lr: opts.lr,
         seed: opts.seed, saveEvery: opts.saveEvery, deadThreshold: 0.05, foregroundWeight: opts.foregroundWeight,
-        config: { codebook: opts.codebook, codeDim: opts.codeDim, patch: opts.patch, tpatch: opts.tpatch, dim: opts.dim, mlp: 2 * opts.dim },
+        edgeWeight: opts.edgeWeight, decoderFrom: opts.decoderFrom,
+        config: { codebook: opts.codebook, codeDim: opts.codeDim, groups: opts.groups, patch: opts.patch, tpatch: opts.tpatch, dim: opts.dim, mlp: 2 * opts.dim },
       });
       console.log(`tokenizer saved to ${opts.checkpoint}: recon mse ${r.recon.toFixed(4)}, codebook perplexity ${r.perplexity.toFixed(1)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
