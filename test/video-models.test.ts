@@ -223,13 +223,19 @@ test('masked windows: known steps stay, masked tokens weigh changeWeight where t
   assert.ok(sawChanged > 50, 'changed tokens were rarely masked');
 });
 
-test('the generator keeps its training curve with held-out scores in the checkpoint, and the eval report plots it', async () => {
+/** An untrained tiny tokenizer and two short training stories, enough to run the generator's training loop. */
+function tinyTokenizerAndStories() {
   const tok = new CViViT(TINY);
   tok.build();
   const stories = [1, 2].map((i) => {
     const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
     return { story, video: renderStory(story) };
   });
+  return { tok, stories };
+}
+
+test('the generator keeps its training curve with held-out scores in the checkpoint, and the eval report plots it', async () => {
+  const { tok, stories } = tinyTokenizerAndStories();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-curve-'));
   const scoredAt: number[] = [];
   const monitor = { every: 4, score: (gen: { curve?: unknown[] }) => { scoredAt.push(gen.curve!.length); return { action: 10 * scoredAt.length, shape: 50, colour: 70, motion: NaN, size: 20, travel: 1 }; } };
@@ -248,6 +254,31 @@ test('the generator keeps its training curve with held-out scores in the checkpo
   assert.match(plots['curves/held-out.svg'], /action/);
   assert.doesNotMatch(plots['curves/held-out.svg'], />motion</, 'a figure with nothing to score is left out');
   await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: path.join(dir, 'other'), steps: 2, monitor: { ...monitor, every: 3 } }), /multiple of the checkpoint interval/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('a generator continued from a trained one (--init-from) starts from its weights and carries on its step count and curve', async () => {
+  const { tok, stories } = tinyTokenizerAndStories();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-continue-'));
+  const options = {
+    batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4, contextSteps: 2,
+    config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
+  };
+  const first = path.join(dir, 'first'), next = path.join(dir, 'next');
+  await trainGenerator(stories, tok, { ...options, checkpoint: first, steps: 4 });
+  const trained = await loadGenerator(first);
+  // Zero further steps would only copy; the continuation must be asked for more steps than were trained.
+  await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: next, initFrom: first, steps: 4 }), /has trained 4 steps already/);
+  const lines: string[] = [];
+  await trainGenerator(stories, tok, { ...options, checkpoint: next, initFrom: first, steps: 6, lr: 0, log: (l: string) => lines.push(l) });
+  assert.match(lines.join('\n'), /continuing the generator of .* at step 4\/6 with a fresh optimizer/);
+  const continued = await loadGenerator(next);
+  assert.deepEqual(continued.curve!.map((p) => p.step), [2, 4, 6], 'the curve goes on from the trained steps');
+  assert.deepEqual(continued.curve!.slice(0, 2), trained.curve);
+  // At learning rate 0 the continued weights are the trained ones.
+  for (const [name, v] of trained.model.params.vars) {
+    assert.deepEqual(Array.from(continued.model.params.vars.get(name)!.dataSync()), Array.from(v.dataSync()), name);
+  }
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -62,7 +62,10 @@ export interface GeneratorTrainOptions {
    * `score` gets the model as trained so far and returns named figures (for example judge accuracies).
    */
   monitor?: { every: number; score: (gen: LoadedGenerator) => Record<string, number> };
-  /** Warm start (new runs only): a trained generator whose weights and sizes seed this one. */
+  /**
+   * Warm start (new runs only): a trained generator whose weights and sizes seed this one; the run
+   * continues its step count and training curve (`steps` is the total).
+   */
   initFrom?: string;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -102,7 +105,11 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
  * parameters the source lacks (that path's projection) start at zero, so the new model begins by
  * computing exactly what the source did and learns the extra path from there.
  */
-function warmStart(from: string): { model: MaskGit; contextSteps: number } {
+/**
+ * A new run seeded by a trained generator: its weights, and its step count, time and curve, which
+ * the run continues (a saved generator keeps no optimizer state, so Adam starts afresh).
+ */
+function warmStart(from: string): { model: MaskGit; contextSteps: number; step: number; seconds: number; curve: CurvePoint[] } {
   const saved = readSaved<GeneratorConfig>(from, GENERATOR_FORMAT);
   const model = new MaskGit({ ...saved.config, pooledText: true });
   model.build();
@@ -112,7 +119,8 @@ function warmStart(from: string): { model: MaskGit; contextSteps: number } {
     else v.assign(tf.zerosLike(v));
   }
   for (const w of Object.values(saved.weights)) w.dispose();
-  return { model, contextSteps: (saved.extra as { contextSteps: number }).contextSteps };
+  const extra = saved.extra as { contextSteps: number; step?: number; seconds?: number; curve?: CurvePoint[] };
+  return { model, contextSteps: extra.contextSteps, step: extra.step ?? 0, seconds: extra.seconds ?? 0, curve: extra.curve ?? [] };
 }
 
 /**
@@ -204,12 +212,15 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   const text = createWordTokenizer();
   let model: MaskGit;
   let contextSteps = opts.contextSteps;
+  let warm: ReturnType<typeof warmStart> | null = null;
   if (resuming) {
     const loaded = await loadGenerator(opts.checkpoint);
     model = loaded.model;
     contextSteps = loaded.contextSteps;
   } else if (opts.initFrom) {
-    ({ model, contextSteps } = warmStart(opts.initFrom));
+    warm = warmStart(opts.initFrom);
+    ({ model, contextSteps } = warm);
+    check(warm.step < opts.steps, `the generator in ${opts.initFrom} has trained ${warm.step} steps already: ask for more than that (--steps counts from its step 0)`);
   } else {
     model = new MaskGit({
       codes: tok.cfg.codebook, ...(tok.groups > 1 ? { codeGroups: tok.groups } : {}), windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
@@ -222,7 +233,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
   const state = resuming
     ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number; curve?: CurvePoint[] })
-    : { step: 0, rng: createRng(opts.seed).state(), seconds: 0, curve: [] as CurvePoint[] };
+    : { step: warm?.step ?? 0, rng: createRng(opts.seed + (warm?.step ?? 0)).state(), seconds: warm?.seconds ?? 0, curve: warm?.curve ?? [] };
   const curve = state.curve ?? [];
   state.curve = curve;
   check((opts.imageShare ?? 0) >= 0 && (opts.imageShare ?? 0) < 1, `the still-image share must be in [0, 1) (got ${opts.imageShare})`);
@@ -232,6 +243,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   rng.restore(state.rng);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   if (resuming) log(`resuming generator at step ${state.step}/${opts.steps}`);
+  else if (warm) log(`continuing the generator of ${opts.initFrom} at step ${state.step}/${opts.steps} with a fresh optimizer`);
   const vars = model.params.list();
   const progress = createProgress({ label: 'train-generator', total: opts.steps, quiet: opts.quiet });
   const recent: number[] = [];

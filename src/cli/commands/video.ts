@@ -104,7 +104,7 @@ export function register(program: Command): void {
     .option('--window-steps <n>', 'tokenizer time steps per generated window (new runs only)', int('--window-steps', 2), 5)
     .option('--context-steps <n>', 'time steps given as context in continuation windows (new runs only)', int('--context-steps'), 2)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
-    .option('--init-from <dir>', 'new runs only: start from this trained generator (same tokenizer; its sizes are kept), adding the pooled-text path')
+    .option('--init-from <dir>', 'new runs only: continue this trained generator (same tokenizer; its sizes are kept, the pooled-text path added) from its step count and training curve, with a fresh optimizer; --steps is the total')
     .option('--eval-data <dir>', 'story dataset whose held-out split scores the generator on the training curve (judge accuracies, motion)')
     .option('--eval-every <n>', 'steps between held-out scorings (a multiple of --save-every)', int('--eval-every'), 500)
     .option('--eval-stories <n>', 'held-out stories per scoring', int('--eval-stories'), 8)
