@@ -103,11 +103,9 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
 /**
  * Copies a trained generator's weights into a new one with the pooled-text path switched on. The
  * parameters the source lacks (that path's projection) start at zero, so the new model begins by
- * computing exactly what the source did and learns the extra path from there.
- */
-/**
- * A new run seeded by a trained generator: its weights, and its step count, time and curve, which
- * the run continues (a saved generator keeps no optimizer state, so Adam starts afresh).
+ * computing exactly what the source did and learns the extra path from there. Also returns the
+ * source's step count, time and curve, which the new run continues (a saved generator keeps no
+ * optimizer state, so Adam starts afresh).
  */
 function warmStart(from: string): { model: MaskGit; contextSteps: number; step: number; seconds: number; curve: CurvePoint[] } {
   const saved = readSaved<GeneratorConfig>(from, GENERATOR_FORMAT);
