@@ -213,6 +213,8 @@ const CASES: [string, () => string[], () => string[], RegExp][] = [
   ['experiment video: --out is a file', () => videoExperiment(at('file-not-dir')), () => [at('file-not-dir')], /--out .*file-not-dir/],
   ['experiment video: settings of random bytes in --out', () => videoExperiment(at('vexp-corrupt')), () => [at('vexp-corrupt')], /experiment settings .*config\.json is not/],
   ['experiment video: run scores that are not scores', () => videoExperiment(at('vexp-scores')), () => [at('vexp-scores')], /run scores .*scores\.json do not hold the scores of videos seed 1/],
+  ['video train-generator: cosine floor above the rate', () => ['video', 'train-generator', '--data', at('missing-data'), '--lr', '1e-4', '--schedule', 'cosine', '--min-lr', '1e-3', '--checkpoint', at('g1')], () => [], /--min-lr \(0\.001\) must not be above --lr \(0\.0001\)/],
+  ['video train-generator: unknown schedule', () => ['video', 'train-generator', '--data', at('missing-data'), '--schedule', 'step', '--checkpoint', at('g2')], () => [], /--schedule.*step/],
   ['video eval: data folder missing', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1')], () => [], /missing-data/],
 ];
 

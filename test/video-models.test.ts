@@ -282,6 +282,37 @@ test('a generator continued from a trained one (--init-from) starts from its wei
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('a continued generator\'s learning-rate schedule spans the steps it adds, and a resumed run keeps following it', async () => {
+  const { tok, stories } = tinyTokenizerAndStories();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-schedule-'));
+  const options = {
+    batch: 2, lr: 1e-2, seed: 8, saveEvery: 1, textDrop: 0.2, changeWeight: 4, contextSteps: 2,
+    config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
+  };
+  const first = path.join(dir, 'first'), cosine = path.join(dir, 'cosine'), byHand = path.join(dir, 'by-hand'), resumed = path.join(dir, 'resumed');
+  await trainGenerator(stories, tok, { ...options, checkpoint: first, steps: 4 });
+  // Cosine from 1e-2 to 0 over steps 4-5 of a continuation: 1e-2 at step 4, 5e-3 at step 5.
+  // Held-out scoring runs just before a checkpoint is written: at step 6 the folder still holds the
+  // step-5 checkpoint, which is copied as a run killed there would leave it.
+  const monitor = { every: 1, score: (gen: { curve?: { step: number }[] }) => {
+    if (gen.curve!.at(-1)!.step === 5) fs.cpSync(cosine, resumed, { recursive: true });
+    return {};
+  } };
+  await trainGenerator(stories, tok, { ...options, checkpoint: cosine, initFrom: first, steps: 6, schedule: 'cosine', monitor });
+  await trainGenerator(stories, tok, { ...options, checkpoint: byHand, initFrom: first, steps: 5 });
+  await trainGenerator(stories, tok, { ...options, checkpoint: byHand, steps: 6, lr: 5e-3 });
+  await trainGenerator(stories, tok, { ...options, checkpoint: resumed, steps: 6, schedule: 'cosine' });
+  const weights = async (d: string) => [...(await loadGenerator(d)).model.params.vars].map(([n, v]) => [n, Array.from(v.dataSync())] as const);
+  const want = await weights(byHand);
+  for (const d of [cosine, resumed]) {
+    for (const [i, [name, v]] of (await weights(d)).entries()) {
+      assert.ok(v.every((x, j) => Math.abs(x - want[i][1][j]) < 1e-6), `${path.basename(d)} ${name}: the cosine schedule took the rates 1e-2 then 5e-3`);
+    }
+  }
+  assert.notDeepEqual(await weights(first), want, 'the steps did train');
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 for (const groups of [1, 2]) {
   test(`MaskGIT with ${groups} code group(s): training on one window drives its masked-token loss down, and sampling keeps known tokens`, () => {
     const m = tinyGenerator(false, groups);

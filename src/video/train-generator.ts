@@ -9,7 +9,7 @@ import path from 'node:path';
 import { check, createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
-import { trainSteps } from '../train/index.js';
+import { createSchedule, trainSteps } from '../train/index.js';
 import { clip, clipBatch } from './clips.js';
 import type { CViViT } from './cvivit.js';
 import type { LoadedStory } from './dataset.js';
@@ -30,6 +30,16 @@ export interface GeneratorTrainOptions {
   steps: number;
   batch: number;
   lr: number;
+  /**
+   * Learning-rate schedule by name (the `schedules` registry of the train capability; none: `lr`
+   * throughout). It spans this run's own steps: from step 0, or for a warm start (`initFrom`) from the
+   * trained generator's step to `steps`, so a continuation can decay to `minLr` over the steps it adds.
+   */
+  schedule?: string;
+  /** Floor of the decaying schedules (default 0). */
+  minLr?: number;
+  /** Steps of linear warm-up of the warmup schedules (default 0). */
+  warmupSteps?: number;
   seed: number;
   saveEvery: number;
   /** Share of examples trained with the null prompt (for classifier-free guidance). */
@@ -230,8 +240,12 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   const cfg = model.cfg;
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
   const state = resuming
-    ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number; curve?: CurvePoint[] })
-    : { step: warm?.step ?? 0, rng: createRng(opts.seed + (warm?.step ?? 0)).state(), seconds: warm?.seconds ?? 0, curve: warm?.curve ?? [] };
+    ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number; curve?: CurvePoint[]; from?: number })
+    : { step: warm?.step ?? 0, rng: createRng(opts.seed + (warm?.step ?? 0)).state(), seconds: warm?.seconds ?? 0, curve: warm?.curve ?? [], from: warm?.step ?? 0 };
+  // The step this run started from (kept in the state, so a resumed run follows the same schedule).
+  const runFrom = state.from ?? 0;
+  const runSchedule = opts.schedule === undefined ? undefined
+    : createSchedule(opts.schedule, { lr: opts.lr, minLr: opts.minLr ?? 0, totalSteps: opts.steps - runFrom, warmupSteps: opts.warmupSteps ?? 0 });
   const curve = state.curve ?? [];
   state.curve = curve;
   check((opts.imageShare ?? 0) >= 0 && (opts.imageShare ?? 0) < 1, `the still-image share must be in [0, 1) (got ${opts.imageShare})`);
@@ -262,7 +276,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds }));
   };
   await trainSteps({
-    optimizer, variables: vars, from: state.step, to: opts.steps,
+    optimizer, variables: vars, from: state.step, to: opts.steps, schedule: runSchedule && ((step) => runSchedule(step - runFrom)),
     batch: async () => {
       const imageShare = opts.imageShare ?? 0;
       // No draw for the image share when it is 0, so video-only runs sample exactly as before.

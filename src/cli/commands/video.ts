@@ -3,12 +3,13 @@
  * and `kiln story`.
  */
 import path from 'node:path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
 import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, loadJudgeInputRange, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, curveScores, type LoadedGenerator } from '../../video/index.js';
 import { writeVideoFile } from '../../media/index.js';
+import { schedules } from '../../train/index.js';
 
 const int = intParser;
 const num = positiveParser;
@@ -97,6 +98,9 @@ export function register(program: Command): void {
     .option('--steps <n>', 'total training steps', int('--steps'), 6000)
     .option('--batch <n>', 'windows per step', int('--batch'), 12)
     .option('--lr <x>', 'Adam learning rate', num('--lr'), 1e-3)
+    .addOption(new Option('--schedule <name>', 'learning-rate schedule over this run\'s steps (with --init-from: from the trained generator\'s step to --steps)').choices(schedules.names()).default('constant'))
+    .option('--min-lr <x>', 'floor of the cosine schedules', (v: string) => numberFlag(v, '--min-lr', 0), 0)
+    .option('--warmup-steps <n>', 'linear warm-up steps of the warmup schedules', int('--warmup-steps', 0), 0)
     .option('--text-drop <p>', 'share of examples with the null prompt (classifier-free guidance)', num('--text-drop'), 0.25)
     .option('--change-weight <x>', 'loss weight of tokens that differ from the same place one time step earlier (1 = plain)', (v: string) => numberFlag(v, '--change-weight', 1), 4)
     .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 96)
@@ -111,8 +115,9 @@ export function register(program: Command): void {
     .option('--judge <dir>', 'judge for the held-out scoring', defaultModelDir('judge'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps: number; saveEvery: number; initFrom?: string; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; schedule: string; minLr: number; warmupSteps: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps: number; saveEvery: number; initFrom?: string; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
       check(opts.textDrop < 1, '--text-drop must be below 1');
+      check(opts.minLr <= opts.lr, `--min-lr (${opts.minLr}) must not be above --lr (${opts.lr})`);
       check(opts.contextSteps < opts.windowSteps, `--context-steps (${opts.contextSteps}) must be below --window-steps (${opts.windowSteps})`);
       check(!opts.evalData || opts.evalEvery % opts.saveEvery === 0, `--eval-every (${opts.evalEvery}) must be a multiple of --save-every (${opts.saveEvery})`);
       await initBackend(opts.backend);
@@ -123,7 +128,7 @@ export function register(program: Command): void {
       const judgeModel = heldOut ? await loadJudge(opts.judge) : null;
       const monitor = heldOut && judgeModel ? { every: opts.evalEvery, score: (gen: LoadedGenerator) => curveScores(evaluateStories(tok, gen, judgeModel, heldOut, { ...DEFAULT_SAMPLING, seed: 1 })) } : undefined;
       const r = await trainGenerator(stories, tok, {
-        checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, lr: opts.lr, seed: opts.seed, saveEvery: opts.saveEvery,
+        checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, lr: opts.lr, schedule: opts.schedule, minLr: opts.minLr, warmupSteps: opts.warmupSteps, seed: opts.seed, saveEvery: opts.saveEvery,
         textDrop: opts.textDrop, changeWeight: opts.changeWeight, contextSteps: opts.contextSteps, initFrom: opts.initFrom, monitor,
         config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1, windowSteps: opts.windowSteps },
       });
