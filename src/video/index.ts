@@ -6,10 +6,10 @@
 export * from './world.js';
 export { writeStoryDataset, loadStories, taskItems, COND_FRAMES, type LoadedStory } from './dataset.js';
 export { CViViT, DEFAULT_TOKENIZER, edgeError, type TokenizerConfig } from './cvivit.js';
-export { trainTokenizer, loadTokenizer, perplexity, TOKENIZER_FORMAT } from './train-tokenizer.js';
+export { trainTokenizer, loadTokenizer, perplexity, TOKENIZER_FORMAT, type TokenizerTrainOptions } from './train-tokenizer.js';
 export { clip } from './clips.js';
 export { MaskGit, sampleWindow, cosineSchedule, checkSameTokens, type GeneratorConfig, type SampleOptions } from './maskgit.js';
-export { trainGenerator, loadGenerator, sampleExample, sampleImageExample, singleCaption, maskWindow, GENERATOR_FORMAT, type LoadedGenerator, type CurvePoint, type Captions } from './train-generator.js';
+export { trainGenerator, loadGenerator, sampleExample, sampleImageExample, singleCaption, maskWindow, GENERATOR_FORMAT, type GeneratorTrainOptions, type LoadedGenerator, type CurvePoint, type Captions } from './train-generator.js';
 export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text.js';
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';
 export { trainJudge, judge, judgeAccuracy, JUDGE_HEADS, judgeTrainingClips, saveJudge, loadJudge, judgeInput, judgeInputRange, saveJudgeInputRange, loadJudgeInputRange, type JudgeInputRange, type JudgeOutput } from './judge.js';
