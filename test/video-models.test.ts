@@ -135,6 +135,63 @@ test('decoder-only fine-tuning keeps the encoder, codebook and every code, also 
   fs.rmSync(dir, { recursive: true });
 });
 
+test('a deeper decoder trained on frozen codes: encoder, codebook and codes stay, the old decoder layers seed the new one', async () => {
+  const stories = [1, 2].map((i) => {
+    const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
+    return { story, video: renderStory(story) };
+  });
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tokdeep-'));
+  const common = { batch: 1, clipFrames: 5, lr: 3e-3, seed: 7, saveEvery: 2, deadThreshold: 0.5, foregroundWeight: 3, quiet: true, log: () => {} };
+  const base = (await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'base'), steps: 3, config: TINY })).model;
+  const codes = base.encode(videoTensor(5)).arraySync();
+  const layers = TINY.spatialLayers + 2;
+  const ckpt = path.join(dir, 'deep');
+  const seeded = (await trainTokenizer(stories, { ...common, checkpoint: ckpt, steps: 0, decoderFrom: path.join(dir, 'base'), config: { decoderSpatialLayers: layers } })).model;
+  assert.equal(seeded.cfg.decoderSpatialLayers, layers);
+  const names = [...seeded.params.vars.keys()];
+  for (let i = 0; i < layers; i++) assert.ok(names.some((n) => n.startsWith(`dec/spatial${i}/`)), `no decoder layer ${i}`);
+  assert.ok(!names.some((n) => n.startsWith(`enc/spatial${TINY.spatialLayers}/`)), 'the encoder grew too');
+  const values = (t: CViViT, name: string) => Array.from(t.params.vars.get(name)!.dataSync());
+  for (const name of base.params.vars.keys()) assert.deepEqual(values(seeded, name), values(base, name), `${name} not copied`);
+  const added = names.filter((n) => n.startsWith(`dec/spatial${layers - 1}/`));
+  const deep = (await trainTokenizer(stories, { ...common, checkpoint: ckpt, steps: 2, codeNoise: 0.5 })).model;
+  for (const name of base.params.vars.keys()) if (!name.startsWith('dec/')) assert.deepEqual(values(deep, name), values(base, name), `${name} changed`);
+  assert.ok(added.some((name) => values(deep, name).some((v, i) => v !== values(seeded, name)[i])), 'the added decoder layer did not train');
+  const back = await loadTokenizer(path.join(dir, 'deep'));
+  assert.equal(back.cfg.decoderSpatialLayers, layers);
+  assert.deepEqual(back.encode(videoTensor(5)).arraySync(), codes);
+  assert.deepEqual(back.decode(back.encode(videoTensor(5))).shape, [1, 5, TINY.size, TINY.size, 3]);
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('code noise: needs a decoder-only run and a share in [0, 1)', async () => {
+  const story = sampleStory(createRng(1), 's1', { split: 'train', segments: 1 });
+  const stories = [{ story, video: renderStory(story) }];
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-toknoise-'));
+  const common = { batch: 1, clipFrames: 5, lr: 3e-3, seed: 7, saveEvery: 2, deadThreshold: 0.5, foregroundWeight: 3, quiet: true, log: () => {}, config: TINY };
+  await assert.rejects(trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'a'), steps: 1, codeNoise: 0.1 }), /--decoder-from/);
+  await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'base'), steps: 1 });
+  for (const bad of [1, -0.1, NaN]) {
+    await assert.rejects(trainTokenizer(stories, { ...common, checkpoint: path.join(dir, `b${bad}`), steps: 1, codeNoise: bad, decoderFrom: path.join(dir, 'base') }), /code noise must be in \[0, 1\)/);
+  }
+  fs.rmSync(dir, { recursive: true });
+});
+
+test('code corruption: an empty mask leaves the loss alone; a swapped patch is decoded from the code it was handed', () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  const x = videoTensor(5).toFloat().div(127.5).sub(1);
+  const shape = [1, tok.steps(5), tok.patchesPerStep];
+  const n = shape[1] * shape[2];
+  const none = { mask: tf.tensor(new Uint8Array(n), shape, 'bool'), from: tf.range(0, n, 1, 'int32').reshape(shape) };
+  assert.equal(tok.loss(x, undefined, 0, none).recon.dataSync()[0], tok.loss(x).recon.dataSync()[0]);
+  // Every patch handed the code of flat position 3: the decoder reads that one code everywhere.
+  const all = { mask: tf.tensor(new Uint8Array(n).fill(1), shape, 'bool'), from: tf.fill(shape, 3, 'int32') };
+  const id = tok.encodeLatents(x).ids.reshape([-1]).arraySync() as number[];
+  const expected = tf.losses.meanSquaredError(x, tok.decodeLatents(tok.lookup(tf.fill(shape, id[3], 'int32')))).dataSync()[0];
+  assert.ok(Math.abs(tok.loss(x, undefined, 0, all).recon.dataSync()[0] - expected) < 1e-6);
+});
+
 test('product quantisation: each group picks its nearest code, the id packs them, and lookup unpacks it', () => {
   const tok = new CViViT({ ...TINY, groups: 2 });
   tok.build();

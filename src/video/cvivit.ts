@@ -25,6 +25,12 @@ export interface TokenizerConfig {
   mlp: number;
   spatialLayers: number;
   temporalLayers: number;
+  /**
+   * Spatial layers of the decoder alone (absent: `spatialLayers`). A deeper decoder sees more of a
+   * time step's patches before drawing each one, and can be trained on frozen codes
+   * (`decoderFrom`), so a generator trained on those codes keeps working.
+   */
+  decoderSpatialLayers?: number;
   /** Codes per codebook. */
   codebook: number;
   /** Length of each group's code vector. */
@@ -113,6 +119,18 @@ export interface EncodeResult {
   z: Tensor;
   /** Code indices [B, S, P]. */
   ids: Tensor;
+}
+
+/**
+ * Codes swapped before decoding, to train a decoder that draws a whole object from partly wrong
+ * codes (a generator's): where `mask` [B, S, P] (bool) is set, the patch takes the code of the
+ * batch's flat position `from` [B, S, P] (int32) instead of its own.
+ *
+ * @inline
+ */
+export interface CodeCorruption {
+  mask: Tensor;
+  from: Tensor;
 }
 
 export class CViViT {
@@ -264,7 +282,7 @@ export class CViViT {
     let h = dense(this.params, 'dec/embed', zq, D);
     h = this.positions('dec', h);
     h = this.temporal('dec', h, this.cfg.temporalLayers);
-    h = this.spatial('dec', h, this.cfg.spatialLayers);
+    h = this.spatial('dec', h, this.cfg.decoderSpatialLayers ?? this.cfg.spatialLayers);
     h = layerNorm(this.params, 'dec/ln_out', h);
     const [B, S, P, Dm] = h.shape as number[];
     const { patch: p, tpatch: tp } = this.cfg;
@@ -287,14 +305,20 @@ export class CViViT {
    * Training loss: reconstruction MSE (optionally weighted per pixel) + codebook loss + commitment * commitment loss, with the
    * straight-through estimator carrying decoder gradients past the quantiser; plus, with `edgeWeight` > 0, that weight times
    * the mean absolute error of the horizontal and vertical pixel differences (an edge loss: a rounded corner costs a
-   * plain MSE a pixel or two, but changes the image gradient along both of its sides).
+   * plain MSE a pixel or two, but changes the image gradient along both of its sides). With `corrupt`, the decoder
+   * reads some patches' codes swapped for others' while the target stays the true video.
    */
-  loss(x: Tensor, weights?: Tensor, edgeWeight = 0): { loss: Tensor; recon: Tensor; ids: Tensor; z: Tensor } {
+  loss(x: Tensor, weights?: Tensor, edgeWeight = 0, corrupt?: CodeCorruption): { loss: Tensor; recon: Tensor; ids: Tensor; z: Tensor } {
     const { z, ids } = this.encodeLatents(x);
     const zq = this.lookup(ids);
     const codebookLoss = tf.losses.meanSquaredError(stopGradient(z), zq);
     const commit = tf.losses.meanSquaredError(z, stopGradient(zq));
-    const st = z.add(stopGradient(zq.sub(z)));
+    let st = z.add(stopGradient(zq.sub(z)));
+    if (corrupt) {
+      const flat = ids.reshape([-1]);
+      const swapped = this.lookup(tf.where(corrupt.mask.reshape([-1]), tf.gather(flat, corrupt.from.reshape([-1])), flat).reshape(ids.shape));
+      st = tf.where(corrupt.mask.expandDims(-1).tile([1, 1, 1, st.shape[3]!]), stopGradient(swapped), st);
+    }
     const out = this.decodeLatents(st);
     // Weighted mean over pixels, normalised so the loss scale does not depend on the weights.
     const recon = weights

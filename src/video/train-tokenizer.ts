@@ -5,12 +5,12 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { createProgress, createRng } from '../core/index.js';
+import { check, createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
 import { trainSteps } from '../train/index.js';
 import { clip, clipBatch, foregroundWeights } from './clips.js';
-import { CViViT, DEFAULT_TOKENIZER, type TokenizerConfig } from './cvivit.js';
+import { CViViT, DEFAULT_TOKENIZER, type CodeCorruption, type TokenizerConfig } from './cvivit.js';
 import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
 import type { LoadedStory } from './dataset.js';
 
@@ -41,6 +41,13 @@ export interface TokenizerTrainOptions {
    * tokenizer still works with the new decoder. Only read when the checkpoint holds no state yet.
    */
   decoderFrom?: string;
+  /**
+   * Decoder-only runs: the share of patches whose code is swapped, each step, for the code at a
+   * random position of the batch (mostly background, sometimes another object's part) before
+   * decoding, while the target stays the true clip; 0 = none. A generator's tokens are partly wrong
+   * in this way, and a decoder that learned to draw through such errors renders its objects whole.
+   */
+  codeNoise?: number;
   config?: Partial<TokenizerConfig>;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -50,6 +57,7 @@ export interface TokenizerTrainOptions {
 interface TokenizerBatch {
   x: tf.Tensor;
   w?: tf.Tensor;
+  corrupt?: CodeCorruption;
   ids?: tf.Tensor;
   z?: tf.Tensor;
 }
@@ -73,6 +81,36 @@ export async function loadTokenizer(dir: string): Promise<CViViT> {
   return model;
 }
 
+/**
+ * The trained tokenizer at `dir` to train the decoder of, rebuilt with `decoderSpatialLayers` when
+ * given: the saved weights fill every variable they name, added decoder layers start fresh.
+ */
+async function decoderStart(dir: string, decoderSpatialLayers?: number): Promise<CViViT> {
+  if (decoderSpatialLayers === undefined) return loadTokenizer(dir);
+  await ensureBackend();
+  const saved = readSaved<TokenizerConfig>(dir, TOKENIZER_FORMAT);
+  const model = new CViViT({ ...saved.config, decoderSpatialLayers });
+  model.build();
+  for (const [name, v] of model.params.vars) {
+    const w = saved.weights[name];
+    if (w && w.shape.join(',') === v.shape.join(',')) v.assign(w);
+  }
+  for (const w of Object.values(saved.weights)) w.dispose();
+  return model;
+}
+
+/** Swaps about `share` of the [B, S, P] patches' codes for those at uniformly drawn flat positions of the batch. */
+function codeCorruption(rng: Rng, shape: [number, number, number], share: number): CodeCorruption {
+  const n = shape[0] * shape[1] * shape[2];
+  const mask = new Uint8Array(n);
+  const from = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    mask[i] = rng.next() < share ? 1 : 0;
+    from[i] = mask[i] ? rng.int(n) : i;
+  }
+  return { mask: tf.tensor(mask, shape, 'bool'), from: tf.tensor(from, shape, 'int32') };
+}
+
 /** Codebook perplexity (effective number of codes used) from usage counts. */
 export function perplexity(usage: ArrayLike<number>): number {
   let total = 0;
@@ -94,7 +132,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
   const stateDir = path.join(opts.checkpoint, 'state');
   const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));
   const model = resuming ? await loadTokenizer(opts.checkpoint)
-    : opts.decoderFrom !== undefined ? await loadTokenizer(opts.decoderFrom)
+    : opts.decoderFrom !== undefined ? await decoderStart(opts.decoderFrom, opts.config?.decoderSpatialLayers)
       : new CViViT({ ...DEFAULT_TOKENIZER, ...opts.config });
   if (!resuming && opts.decoderFrom === undefined) model.build();
   const cfg = model.cfg;
@@ -106,6 +144,9 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
   const rng = createRng(0);
   rng.restore(state.rng);
   const usage = Float64Array.from(state.usage);
+  const noise = opts.codeNoise ?? 0;
+  check(Number.isFinite(noise) && noise >= 0 && noise < 1, `code noise must be in [0, 1), got ${noise}`);
+  check(noise === 0 || state.decoderOnly === true, 'code noise trains a decoder on frozen codes: give --decoder-from (or resume such a run)');
   const vars = state.decoderOnly ? [...model.params.vars].filter(([name]) => name.startsWith('dec/')).map(([, v]) => v) : model.params.list();
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   if (resuming) log(`resuming tokenizer at step ${state.step}/${opts.steps}`);
@@ -117,7 +158,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
     state.rng = rng.state();
     state.usage = Array.from(usage);
     const elapsed = state.seconds + (Date.now() - started) / 1000;
-    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: groupPerplexity(usage, cfg.codebook), seconds: elapsed, foregroundWeight: opts.foregroundWeight, edgeWeight: opts.edgeWeight ?? 0, decoderOnly: state.decoderOnly ?? false } });
+    await saveParams(opts.checkpoint, model.params, { format: TOKENIZER_FORMAT, config: cfg, extra: { step: state.step, perplexity: groupPerplexity(usage, cfg.codebook), seconds: elapsed, foregroundWeight: opts.foregroundWeight, edgeWeight: opts.edgeWeight ?? 0, codeNoise: noise, decoderOnly: state.decoderOnly ?? false } });
     await saveOptimizer(stateDir, optimizer);
     fs.writeFileSync(path.join(stateDir, 'state.json'), JSON.stringify({ ...state, seconds: elapsed }));
   };
@@ -131,16 +172,16 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
       }
       const x = clipBatch(clips, opts.clipFrames, cfg.size);
       const w = opts.foregroundWeight === 1 ? undefined : foregroundWeights(clips, opts.clipFrames, cfg.size, opts.foregroundWeight);
-      return { x, w };
+      return { x, w, corrupt: noise > 0 ? codeCorruption(rng, [opts.batch, model.steps(opts.clipFrames), model.patchesPerStep], noise) : undefined };
     },
     loss: (batch) => {
-      const out = model.loss(batch.x, batch.w, opts.edgeWeight);
+      const out = model.loss(batch.x, batch.w, opts.edgeWeight, batch.corrupt);
       batch.ids = tf.keep(out.ids);
       batch.z = tf.keep(out.z);
       recent.push(out.recon.dataSync()[0]);
       return out.loss as tf.Scalar;
     },
-    release: ({ x, w, ids, z }) => tf.dispose([x, ...[w, ids, z].filter((t): t is tf.Tensor => t !== undefined)]),
+    release: ({ x, w, ids, z, corrupt }) => tf.dispose([x, ...[w, ids, z, corrupt?.mask, corrupt?.from].filter((t): t is tf.Tensor => t !== undefined)]),
     onStep: async ({ step, batch }) => {
       const idv = (await batch.ids!.data()) as Int32Array;
       // Usage is an exponential moving average of code counts: the tracking behind dead-code restarts.

@@ -73,18 +73,20 @@ export function register(program: Command): void {
     .option('--foreground-weight <x>', 'reconstruction weight of object pixels relative to background (1 = plain MSE)', num('--foreground-weight'), 5)
     .option('--edge-weight <x>', 'weight of the edge loss, the error of horizontal and vertical pixel differences (0 = none)', (v: string) => numberFlag(v, '--edge-weight', 0), 0)
     .option('--decoder-from <dir>', 'start from this trained tokenizer and train only its decoder (codes stay the same, so its generator still works); new runs only')
+    .option('--code-noise <x>', 'with --decoder-from: share of patches whose code is swapped for a random other patch\'s before decoding, so the decoder learns to draw through a generator\'s wrong codes (0 = none)', (v: string) => numberFlag(v, '--code-noise', 0), 0)
+    .option('--decoder-layers <n>', 'spatial transformer layers of the decoder (default: as many as the encoder); new runs only', int('--decoder-layers', 1))
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; groups: number; patch: number; tpatch: number; dim: number; foregroundWeight: number; edgeWeight: number; decoderFrom?: string; saveEvery: number; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; checkpoint: string; steps: number; batch: number; clipFrames: number; lr: number; codebook: number; codeDim: number; groups: number; patch: number; tpatch: number; dim: number; foregroundWeight: number; edgeWeight: number; decoderFrom?: string; decoderLayers?: number; codeNoise: number; saveEvery: number; seed: number; backend?: string }) => {
       await initBackend(opts.backend);
       setSeed(opts.seed);
       const stories = loadStories(opts.data, 'train');
       const r = await trainTokenizer(stories, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, clipFrames: opts.clipFrames, lr: opts.lr,
         seed: opts.seed, saveEvery: opts.saveEvery, deadThreshold: 0.05, foregroundWeight: opts.foregroundWeight,
-        edgeWeight: opts.edgeWeight, decoderFrom: opts.decoderFrom,
-        config: { codebook: opts.codebook, codeDim: opts.codeDim, groups: opts.groups, patch: opts.patch, tpatch: opts.tpatch, dim: opts.dim, mlp: 2 * opts.dim },
+        edgeWeight: opts.edgeWeight, decoderFrom: opts.decoderFrom, codeNoise: opts.codeNoise,
+        config: { codebook: opts.codebook, codeDim: opts.codeDim, groups: opts.groups, patch: opts.patch, tpatch: opts.tpatch, dim: opts.dim, mlp: 2 * opts.dim, decoderSpatialLayers: opts.decoderLayers },
       });
       console.log(`tokenizer saved to ${opts.checkpoint}: recon mse ${r.recon.toFixed(4)}, codebook perplexity ${r.perplexity.toFixed(1)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
     });
