@@ -339,6 +339,36 @@ test('a generator continued from a trained one (--init-from) starts from its wei
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
+test('layers stacked on a continued generator (--add-layers) start as the identity, then train', async () => {
+  const { tok, stories } = tinyTokenizerAndStories();
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-stack-'));
+  const options = {
+    batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4, contextSteps: 2,
+    config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
+  };
+  const first = path.join(dir, 'first'), still = path.join(dir, 'still'), deeper = path.join(dir, 'deeper');
+  await trainGenerator(stories, tok, { ...options, checkpoint: first, steps: 4 });
+  await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: path.join(dir, 'bare'), steps: 2, addLayers: 2 }), /needs a trained generator/);
+  const lines: string[] = [];
+  await trainGenerator(stories, tok, { ...options, checkpoint: still, initFrom: first, addLayers: 2, steps: 6, lr: 0, log: (l: string) => lines.push(l) });
+  assert.match(lines.join('\n'), /2 layers added on top \(3 in all\)/);
+  const trained = await loadGenerator(first), stacked = await loadGenerator(still);
+  assert.equal(stacked.model.cfg.layers, 3);
+  assert.ok(stacked.model.params.vars.has('main/spatial2/fc1/kernel') && stacked.model.params.vars.has('main/temporal2/attn/q/kernel'));
+  // The added layers are not blank: only their output projections start at zero.
+  assert.ok(tf.tidy(() => stacked.model.params.vars.get('main/spatial1/fc1/kernel')!.abs().sum().arraySync() as number) > 0);
+  const rng = createRng(5);
+  const ids = tf.tensor2d([Array.from({ length: trained.model.tokens }, () => rng.int(trained.model.maskId + 1))], [1, trained.model.tokens], 'int32');
+  const text = tf.tensor2d([trained.text.encode('a red square moves right', null)], [1, trained.model.cfg.textLen], 'int32');
+  const before = trained.model.logits(ids, text).dataSync(), after = stacked.model.logits(ids, text).dataSync();
+  assert.ok(before.every((x, i) => Math.abs(x - after[i]) < 1e-5), 'the deeper model computes what the trained one did');
+  await trainGenerator(stories, tok, { ...options, checkpoint: deeper, initFrom: first, addLayers: 2, steps: 6 });
+  const moved = (await loadGenerator(deeper)).model.params.vars.get('main/temporal2/fc2/kernel')!;
+  assert.ok(tf.tidy(() => moved.abs().sum().arraySync() as number) > 0, 'the added layers learn');
+  tf.dispose([ids, text]);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
 test('a continued generator\'s learning-rate schedule spans the steps it adds, and a resumed run keeps following it', async () => {
   const { tok, stories } = tinyTokenizerAndStories();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-schedule-'));

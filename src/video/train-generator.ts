@@ -77,6 +77,11 @@ export interface GeneratorTrainOptions {
    * continues its step count and training curve (`steps` is the total).
    */
   initFrom?: string;
+  /**
+   * With `initFrom`: transformer layers stacked on top of the trained ones (default 0), each starting
+   * as the identity, so the deeper model begins where the trained one stopped.
+   */
+  addLayers?: number;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -111,20 +116,26 @@ export async function loadGenerator(dir: string): Promise<LoadedGenerator> {
 }
 
 /**
- * Copies a trained generator's weights into a new one with the pooled-text path switched on. The
- * parameters the source lacks (that path's projection) start at zero, so the new model begins by
- * computing exactly what the source did and learns the extra path from there. Also returns the
- * source's step count, time and curve, which the new run continues (a saved generator keeps no
- * optimizer state, so Adam starts afresh).
+ * Copies a trained generator's weights into a new one with the pooled-text path switched on and
+ * `addLayers` more transformer layers on top. The pooled-text projection the source lacks starts at
+ * zero; an added layer starts with fresh weights except its two output projections (attention and
+ * MLP), which start at zero, so it adds nothing to the residual stream (progressive stacking). The
+ * new model begins by computing exactly what the source did and learns the extra parts from there.
+ * Also returns the source's step count, time and curve, which the new run continues (a saved
+ * generator keeps no optimizer state, so Adam starts afresh).
  */
-function warmStart(from: string): { model: MaskGit; contextSteps: number; step: number; seconds: number; curve: CurvePoint[] } {
+function warmStart(from: string, addLayers = 0): { model: MaskGit; contextSteps: number; step: number; seconds: number; curve: CurvePoint[] } {
   const saved = readSaved<GeneratorConfig>(from, GENERATOR_FORMAT);
-  const model = new MaskGit({ ...saved.config, pooledText: true });
+  const trained = saved.config.layers;
+  const model = new MaskGit({ ...saved.config, pooledText: true, layers: trained + addLayers });
   model.build();
   for (const [name, v] of model.params.vars) {
     const w = saved.weights[name];
+    const layer = /^main\/(?:spatial|temporal|block)(\d+)\/(.+)$/.exec(name);
     if (w && w.shape.join(',') === v.shape.join(',')) v.assign(w);
-    else v.assign(tf.zerosLike(v));
+    else if (layer && Number(layer[1]) >= trained) {
+      if (/^(attn\/out|fc2)\//.test(layer[2])) v.assign(tf.zerosLike(v));
+    } else v.assign(tf.zerosLike(v));
   }
   for (const w of Object.values(saved.weights)) w.dispose();
   const extra = saved.extra as { contextSteps: number; step?: number; seconds?: number; curve?: CurvePoint[] };
@@ -226,10 +237,11 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     model = loaded.model;
     contextSteps = loaded.contextSteps;
   } else if (opts.initFrom) {
-    warm = warmStart(opts.initFrom);
+    warm = warmStart(opts.initFrom, opts.addLayers);
     ({ model, contextSteps } = warm);
     check(warm.step < opts.steps, `the generator in ${opts.initFrom} has trained ${warm.step} steps already: ask for more than that (--steps counts from its step 0)`);
   } else {
+    check(!opts.addLayers, 'adding layers needs a trained generator to add them to (--init-from)');
     model = new MaskGit({
       codes: tok.cfg.codebook, ...(tok.groups > 1 ? { codeGroups: tok.groups } : {}), windowSteps: 5, tokensPerStep: tok.patchesPerStep, vocab: text.words.length, textLen: text.maxLen,
       dim: 96, heads: 2, mlp: 192, layers: 4, textLayers: 2, labelSmoothing: 0.1, pooledText: true, factorized: true, ...opts.config,
@@ -255,7 +267,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   rng.restore(state.rng);
   const log = opts.log ?? ((l: string) => process.stderr.write(l + '\n'));
   if (resuming) log(`resuming generator at step ${state.step}/${opts.steps}`);
-  else if (warm) log(`continuing the generator of ${opts.initFrom} at step ${state.step}/${opts.steps} with a fresh optimizer`);
+  else if (warm) log(`continuing the generator of ${opts.initFrom} at step ${state.step}/${opts.steps} with a fresh optimizer${opts.addLayers ? `, ${opts.addLayers} layers added on top (${cfg.layers} in all)` : ''}`);
   const vars = model.params.list();
   const progress = createProgress({ label: 'train-generator', total: opts.steps, quiet: opts.quiet });
   const recent: number[] = [];

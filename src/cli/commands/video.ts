@@ -111,14 +111,16 @@ export function register(program: Command): void {
     .option('--context-steps <n>', 'time steps given as context in continuation windows (new runs only)', int('--context-steps'), 2)
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--init-from <dir>', 'new runs only: continue this trained generator (same tokenizer; its sizes are kept, the pooled-text path added) from its step count and training curve, with a fresh optimizer; --steps is the total')
+    .option('--add-layers <n>', 'with --init-from: transformer layers stacked on top of the trained ones, each starting as the identity', int('--add-layers', 1))
     .option('--eval-data <dir>', 'story dataset whose held-out split scores the generator on the training curve (judge accuracies, motion)')
     .option('--eval-every <n>', 'steps between held-out scorings (a multiple of --save-every)', int('--eval-every'), 500)
     .option('--eval-stories <n>', 'held-out stories per scoring', int('--eval-stories'), 8)
     .option('--judge <dir>', 'judge for the held-out scoring', defaultModelDir('judge'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; schedule: string; minLr: number; warmupSteps: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps: number; saveEvery: number; initFrom?: string; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; schedule: string; minLr: number; warmupSteps: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps: number; saveEvery: number; initFrom?: string; addLayers?: number; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
       check(opts.textDrop < 1, '--text-drop must be below 1');
+      check(opts.addLayers === undefined || opts.initFrom !== undefined, '--add-layers needs --init-from (the trained generator to add the layers to)');
       check(opts.minLr <= opts.lr, `--min-lr (${opts.minLr}) must not be above --lr (${opts.lr})`);
       check(opts.contextSteps < opts.windowSteps, `--context-steps (${opts.contextSteps}) must be below --window-steps (${opts.windowSteps})`);
       check(!opts.evalData || opts.evalEvery % opts.saveEvery === 0, `--eval-every (${opts.evalEvery}) must be a multiple of --save-every (${opts.saveEvery})`);
@@ -131,7 +133,7 @@ export function register(program: Command): void {
       const monitor = heldOut && judgeModel ? { every: opts.evalEvery, score: (gen: LoadedGenerator) => curveScores(evaluateStories(tok, gen, judgeModel, heldOut, { ...DEFAULT_SAMPLING, seed: 1 })) } : undefined;
       const r = await trainGenerator(stories, tok, {
         checkpoint: opts.checkpoint, steps: opts.steps, batch: opts.batch, lr: opts.lr, schedule: opts.schedule, minLr: opts.minLr, warmupSteps: opts.warmupSteps, seed: opts.seed, saveEvery: opts.saveEvery,
-        textDrop: opts.textDrop, changeWeight: opts.changeWeight, contextSteps: opts.contextSteps, initFrom: opts.initFrom, monitor,
+        textDrop: opts.textDrop, changeWeight: opts.changeWeight, contextSteps: opts.contextSteps, initFrom: opts.initFrom, addLayers: opts.addLayers, monitor,
         config: { dim: opts.dim, mlp: opts.dim * 2, heads: 2, layers: opts.layers, textLayers: 1, windowSteps: opts.windowSteps },
       });
       console.log(`generator saved to ${opts.checkpoint}: masked-token loss ${r.loss.toFixed(3)}, ${r.stepsPerSecond.toFixed(2)} steps/s`);
