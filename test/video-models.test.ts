@@ -349,6 +349,7 @@ test('layers stacked on a continued generator (--add-layers) start as the identi
   const first = path.join(dir, 'first'), still = path.join(dir, 'still'), deeper = path.join(dir, 'deeper');
   await trainGenerator(stories, tok, { ...options, checkpoint: first, steps: 4 });
   await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: path.join(dir, 'bare'), steps: 2, addLayers: 2 }), /needs a trained generator/);
+  await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: path.join(dir, 'half'), initFrom: first, steps: 6, addLayers: 1.5 }), /whole number >= 0/);
   const lines: string[] = [];
   await trainGenerator(stories, tok, { ...options, checkpoint: still, initFrom: first, addLayers: 2, steps: 6, lr: 0, log: (l: string) => lines.push(l) });
   assert.match(lines.join('\n'), /2 layers added on top \(3 in all\)/);

@@ -237,6 +237,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     model = loaded.model;
     contextSteps = loaded.contextSteps;
   } else if (opts.initFrom) {
+    check(opts.addLayers === undefined || (Number.isInteger(opts.addLayers) && opts.addLayers >= 0), `layers to add must be a whole number >= 0 (got ${opts.addLayers})`);
     warm = warmStart(opts.initFrom, opts.addLayers);
     ({ model, contextSteps } = warm);
     check(warm.step < opts.steps, `the generator in ${opts.initFrom} has trained ${warm.step} steps already: ask for more than that (--steps counts from its step 0)`);
