@@ -314,15 +314,15 @@ test('the generator keeps its training curve with held-out scores in the checkpo
   fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('a generator continued from a trained one (--init-from) starts from its weights and carries on its step count and curve', async () => {
+test('a generator continued from a trained one (--init-from) starts from its weights and carries on its step count, curve and context length unless given another', async () => {
   const { tok, stories } = tinyTokenizerAndStories();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-continue-'));
   const options = {
-    batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4, contextSteps: 2,
+    batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4,
     config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
   };
-  const first = path.join(dir, 'first'), next = path.join(dir, 'next');
-  await trainGenerator(stories, tok, { ...options, checkpoint: first, steps: 4 });
+  const first = path.join(dir, 'first'), next = path.join(dir, 'next'), longer = path.join(dir, 'longer');
+  await trainGenerator(stories, tok, { ...options, checkpoint: first, steps: 4, contextSteps: 1 });
   const trained = await loadGenerator(first);
   // Zero further steps would only copy; the continuation must be asked for more steps than were trained.
   await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: next, initFrom: first, steps: 4 }), /has trained 4 steps already/);
@@ -330,12 +330,17 @@ test('a generator continued from a trained one (--init-from) starts from its wei
   await trainGenerator(stories, tok, { ...options, checkpoint: next, initFrom: first, steps: 6, lr: 0, log: (l: string) => lines.push(l) });
   assert.match(lines.join('\n'), /continuing the generator of .* at step 4\/6 with a fresh optimizer/);
   const continued = await loadGenerator(next);
+  assert.equal(continued.contextSteps, 1, 'the trained generator\'s context length is kept');
   assert.deepEqual(continued.curve!.map((p) => p.step), [2, 4, 6], 'the curve goes on from the trained steps');
   assert.deepEqual(continued.curve!.slice(0, 2), trained.curve);
   // At learning rate 0 the continued weights are the trained ones.
   for (const [name, v] of trained.model.params.vars) {
     assert.deepEqual(Array.from(continued.model.params.vars.get(name)!.dataSync()), Array.from(v.dataSync()), name);
   }
+  // Continued with a longer context, it trains and story mode reads the new length from the checkpoint.
+  await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: longer, initFrom: first, steps: 6, contextSteps: 5 }), /context steps must be a whole number from 1 to 4, below the window's 5 steps \(got 5\)/);
+  await trainGenerator(stories, tok, { ...options, checkpoint: longer, initFrom: first, steps: 6, contextSteps: 3 });
+  assert.equal((await loadGenerator(longer)).contextSteps, 3);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

@@ -44,8 +44,11 @@ export interface GeneratorTrainOptions {
   saveEvery: number;
   /** Share of examples trained with the null prompt (for classifier-free guidance). */
   textDrop: number;
-  /** Time steps known in continuation windows. */
-  contextSteps: number;
+  /**
+   * Time steps known in continuation windows (default 2; with `initFrom`, the trained generator's
+   * unless given: story mode gives the model as many known steps as it was trained with).
+   */
+  contextSteps?: number;
   /**
    * Loss weight of a masked token whose code differs from the code at the same place one time step
    * earlier (1 = plain masked-token loss). Most tokens are background that never changes; without
@@ -230,7 +233,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   const resuming = fs.existsSync(path.join(stateDir, 'state.json')) && fs.existsSync(path.join(opts.checkpoint, 'model.json'));
   const text = createWordTokenizer();
   let model: MaskGit;
-  let contextSteps = opts.contextSteps;
+  let contextSteps = opts.contextSteps ?? 2;
   let warm: ReturnType<typeof warmStart> | null = null;
   if (resuming) {
     const loaded = await loadGenerator(opts.checkpoint);
@@ -239,7 +242,8 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   } else if (opts.initFrom) {
     check(opts.addLayers === undefined || (Number.isInteger(opts.addLayers) && opts.addLayers >= 0), `layers to add must be a whole number >= 0 (got ${opts.addLayers})`);
     warm = warmStart(opts.initFrom, opts.addLayers);
-    ({ model, contextSteps } = warm);
+    model = warm.model;
+    contextSteps = opts.contextSteps ?? warm.contextSteps;
     check(warm.step < opts.steps, `the generator in ${opts.initFrom} has trained ${warm.step} steps already: ask for more than that (--steps counts from its step 0)`);
   } else {
     check(!opts.addLayers, 'adding layers needs a trained generator to add them to (--init-from)');
@@ -251,6 +255,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   }
   checkSameTokens(tok, model);
   const cfg = model.cfg;
+  check(Number.isInteger(contextSteps) && contextSteps >= 1 && contextSteps < cfg.windowSteps, `context steps must be a whole number from 1 to ${cfg.windowSteps - 1}, below the window's ${cfg.windowSteps} steps (got ${contextSteps})`);
   const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
   const state = resuming
     ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number; curve?: CurvePoint[]; from?: number })

@@ -108,7 +108,7 @@ export function register(program: Command): void {
     .option('--dim <n>', 'model width (new runs only)', int('--dim', 8), 96)
     .option('--layers <n>', 'transformer layers (new runs only)', int('--layers'), 4)
     .option('--window-steps <n>', 'tokenizer time steps per generated window (new runs only)', int('--window-steps', 2), 5)
-    .option('--context-steps <n>', 'time steps given as context in continuation windows (new runs only)', int('--context-steps'), 2)
+    .option('--context-steps <n>', 'time steps given as context in continuation windows (default: 2; with --init-from, the trained generator\'s)', int('--context-steps'))
     .option('--save-every <n>', 'checkpoint every n steps', int('--save-every'), 100)
     .option('--init-from <dir>', 'new runs only: continue this trained generator (same tokenizer; its sizes are kept, the pooled-text path added) from its step count and training curve, with a fresh optimizer; --steps is the total')
     .option('--add-layers <n>', 'with --init-from: transformer layers stacked on top of the trained ones, each starting as the identity', int('--add-layers', 1))
@@ -118,11 +118,11 @@ export function register(program: Command): void {
     .option('--judge <dir>', 'judge for the held-out scoring', defaultModelDir('judge'))
     .option('--seed <n>', 'random seed', int('--seed', 0), 1)
     .addOption(backendOption())
-    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; schedule: string; minLr: number; warmupSteps: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps: number; saveEvery: number; initFrom?: string; addLayers?: number; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
+    .action(async (opts: { data: string; tokenizer: string; checkpoint: string; steps: number; batch: number; lr: number; schedule: string; minLr: number; warmupSteps: number; textDrop: number; changeWeight: number; dim: number; layers: number; windowSteps: number; contextSteps?: number; saveEvery: number; initFrom?: string; addLayers?: number; evalData?: string; evalEvery: number; evalStories: number; judge: string; seed: number; backend?: string }) => {
       check(opts.textDrop < 1, '--text-drop must be below 1');
       check(opts.addLayers === undefined || opts.initFrom !== undefined, '--add-layers needs --init-from (the trained generator to add the layers to)');
       check(opts.minLr <= opts.lr, `--min-lr (${opts.minLr}) must not be above --lr (${opts.lr})`);
-      check(opts.contextSteps < opts.windowSteps, `--context-steps (${opts.contextSteps}) must be below --window-steps (${opts.windowSteps})`);
+      check(opts.contextSteps === undefined || opts.initFrom !== undefined || opts.contextSteps < opts.windowSteps, `--context-steps (${opts.contextSteps}) must be below --window-steps (${opts.windowSteps})`);
       check(!opts.evalData || opts.evalEvery % opts.saveEvery === 0, `--eval-every (${opts.evalEvery}) must be a multiple of --save-every (${opts.saveEvery})`);
       await initBackend(opts.backend);
       setSeed(opts.seed);
