@@ -341,6 +341,7 @@ test('a generator continued from a trained one (--init-from) starts from its wei
   await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: longer, initFrom: first, steps: 6, contextSteps: 5 }), /context steps must be a whole number from 1 to 4, below the window's 5 steps \(got 5\)/);
   await trainGenerator(stories, tok, { ...options, checkpoint: longer, initFrom: first, steps: 6, contextSteps: 3 });
   assert.equal((await loadGenerator(longer)).contextSteps, 3);
+  await assert.rejects(trainGenerator(stories, tok, { ...options, checkpoint: longer, steps: 8, contextSteps: 1 }), /trains with 3 context steps: resume it with that many or without the option \(got 1\)/);
   fs.rmSync(dir, { recursive: true, force: true });
 });
 

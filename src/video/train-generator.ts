@@ -239,6 +239,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
     const loaded = await loadGenerator(opts.checkpoint);
     model = loaded.model;
     contextSteps = loaded.contextSteps;
+    check(opts.contextSteps === undefined || opts.contextSteps === contextSteps, `the generator in ${opts.checkpoint} trains with ${contextSteps} context steps: resume it with that many or without the option (got ${opts.contextSteps})`);
   } else if (opts.initFrom) {
     check(opts.addLayers === undefined || (Number.isInteger(opts.addLayers) && opts.addLayers >= 0), `layers to add must be a whole number >= 0 (got ${opts.addLayers})`);
     warm = warmStart(opts.initFrom, opts.addLayers);

@@ -122,7 +122,6 @@ export function register(program: Command): void {
       check(opts.textDrop < 1, '--text-drop must be below 1');
       check(opts.addLayers === undefined || opts.initFrom !== undefined, '--add-layers needs --init-from (the trained generator to add the layers to)');
       check(opts.minLr <= opts.lr, `--min-lr (${opts.minLr}) must not be above --lr (${opts.lr})`);
-      check(opts.contextSteps === undefined || opts.initFrom !== undefined || opts.contextSteps < opts.windowSteps, `--context-steps (${opts.contextSteps}) must be below --window-steps (${opts.windowSteps})`);
       check(!opts.evalData || opts.evalEvery % opts.saveEvery === 0, `--eval-every (${opts.evalEvery}) must be a multiple of --save-every (${opts.saveEvery})`);
       await initBackend(opts.backend);
       setSeed(opts.seed);
