@@ -9,7 +9,7 @@ import path from 'node:path';
 import { check, createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
-import { createSchedule, trainSteps } from '../train/index.js';
+import { Adam, createSchedule, trainSteps } from '../train/index.js';
 import { clip, clipBatch } from './clips.js';
 import type { CViViT } from './cvivit.js';
 import type { LoadedStory } from './dataset.js';
@@ -257,7 +257,7 @@ export async function trainGenerator(stories: LoadedStory[], tok: CViViT, opts: 
   checkSameTokens(tok, model);
   const cfg = model.cfg;
   check(Number.isInteger(contextSteps) && contextSteps >= 1 && contextSteps < cfg.windowSteps, `context steps must be a whole number from 1 to ${cfg.windowSteps - 1}, below the window's ${cfg.windowSteps} steps (got ${contextSteps})`);
-  const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
+  const optimizer = new Adam(opts.lr, 0.9, 0.99);
   const state = resuming
     ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as { step: number; rng: number; seconds: number; curve?: CurvePoint[]; from?: number })
     : { step: warm?.step ?? 0, rng: createRng(opts.seed + (warm?.step ?? 0)).state(), seconds: warm?.seconds ?? 0, curve: warm?.curve ?? [], from: warm?.step ?? 0 };

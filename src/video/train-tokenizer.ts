@@ -8,7 +8,7 @@ import path from 'node:path';
 import { check, createProgress, createRng, type Rng } from '../core/index.js';
 import { mean } from '../math/index.js';
 import { ensureBackend, tf } from '../backend/index.js';
-import { trainSteps } from '../train/index.js';
+import { Adam, trainSteps } from '../train/index.js';
 import { clip, clipBatch, foregroundWeights } from './clips.js';
 import { CViViT, DEFAULT_TOKENIZER, type CodeCorruption, type TokenizerConfig } from './cvivit.js';
 import { assignParams, loadOptimizer, readSaved, saveOptimizer, saveParams } from './layers.js';
@@ -136,7 +136,7 @@ export async function trainTokenizer(stories: LoadedStory[], opts: TokenizerTrai
       : new CViViT({ ...DEFAULT_TOKENIZER, ...opts.config });
   if (!resuming && opts.decoderFrom === undefined) model.build();
   const cfg = model.cfg;
-  const optimizer = tf.train.adam(opts.lr, 0.9, 0.99);
+  const optimizer = new Adam(opts.lr, 0.9, 0.99);
   const state: TokenizerState = resuming
     ? (JSON.parse(fs.readFileSync(path.join(stateDir, 'state.json'), 'utf8')) as TokenizerState)
     : { step: 0, decoderOnly: opts.decoderFrom !== undefined, rng: createRng(opts.seed).state(), usage: Array(cfg.codebook * model.groups).fill(1), seconds: 0 };
