@@ -1,7 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { initBackend } from '../src/backend/index.js';
 import { excusableReport, readExcusableResults, writeExcusableReport } from '../src/robust/index.js';
@@ -9,12 +8,13 @@ import { videoEvalReport, writeVideoEvalReport } from '../src/video/index.js';
 import { leaderboardMarkdown, writeLeaderboard } from '../src/storybench/index.js';
 import { excusableFixture, leaderboardFixture, videoEvalFixture } from './report-fixtures.js';
 import { launchChromium, noChromium } from './browser.js';
+import { tempDir } from './temp-dir.js';
 
 before(async () => {
   await initBackend('cpu');
 });
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-reports-'));
+const tmp = () => tempDir('kiln-reports-');
 
 test('the excusable report has the headline table, a histogram and image grid per trained model, five verdicts, PGD training and AutoAttack; results.json reloads', () => {
   const r = excusableFixture();

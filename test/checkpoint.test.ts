@@ -1,16 +1,15 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { fitStandardizer, loadDataset, splitDataset, standardize, type Splits } from '../src/data/index.js';
 import { mlp } from '../src/nn/index.js';
 import { createOptimizer, fit, hasCheckpoint, loadCheckpoint, optimizers, type TrainState } from '../src/train/index.js';
 import { checkpointSteps } from '../src/train/checkpoint.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-checkpoint-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-checkpoint-');
 
 let iris: Splits;
 before(async () => {

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, type Option } from 'commander';
@@ -18,11 +17,11 @@ import { cnn, mlp, saveModel } from '../src/nn/index.js';
 import { RatingStore } from '../src/storybench/ratings.js';
 import { createRng, dataPath } from '../src/core/index.js';
 import { VIDEO_EXPERIMENT_QUICK, writeStoryDataset } from '../src/video/index.js';
+import { tempDir } from './temp-dir.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CLI = path.join(here, '..', 'src', 'cli', 'main.js');
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-fuzz-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-fuzz-');
 const at = (...p: string[]) => path.join(tmp, ...p);
 
 /** Values no numeric, list or range flag may accept. */

@@ -10,13 +10,14 @@ import Database from 'better-sqlite3';
 import { openStorage, paretoFront, sqliteStorage, writeTrialArtifacts, type StudySpec, type Trial } from '../src/nas/index.js';
 import { startDashboard } from '../src/server/index.js';
 import { launchChromium, noChromium } from './browser.js';
+import { tempDir } from './temp-dir.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const ROOT = path.join(here, '..', '..');
 const CLI = path.join(here, '..', 'src', 'cli', 'main.js');
 const SLOW_WRITES = path.join(here, 'fixtures', 'dashboard', 'slow-writes.js');
 
-const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-dash-'));
+const tmpDir = () => tempDir('kiln-dash-');
 
 const spec = (over: Partial<StudySpec> = {}): StudySpec => ({
   name: 'tiny', space: 'nb201', objective: 'acc', direction: 'max', constraints: ['lat<=6'], controller: 'random',

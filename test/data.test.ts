@@ -1,16 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import {
   datasets, fashionMnistDir, fitStandardizer, loadCsv, loadDataset, numExamples, sample, parseCsv,
   splitDataset, standardize, type Dataset,
 } from '../src/data/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-data-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-data-');
 
 function csvFile(name: string, text: string): string {
   const file = path.join(tmp, name);

@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { projectRoot } from '../src/core/index.js';
 import { DEMO_TABLE, demoControllers, medianInterval, randomController, registerController, runDemo } from '../src/nas/index.js';
+import { tempDir } from './temp-dir.js';
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-demo-'));
+const dir = tempDir('kiln-demo-');
 const small = { seeds: 3, budget: 40, objective: 'cifar10_test_acc', constraint: 'latency_ms_pixel3<=6', controllers: ['random', 'evolution'] };
 
 test('the default comparison is random, evolution, predictor, tabnas plus every table controller registered at run time', () => {

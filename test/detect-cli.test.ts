@@ -1,19 +1,19 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
 import { register } from '../src/cli/commands/detect.js';
 import { KilnError, projectRoot } from '../src/core/index.js';
 import { runCommands } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 /** The real CLI in a child process, for what only a process shows: exit status and stderr. */
 const spawnKiln = (...args: string[]) => spawnSync(process.execPath, [cli, 'detect', ...args], { encoding: 'utf8' });
 const kiln = (...args: string[]): Promise<string> => runCommands([register], ['detect', ...args]);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-detect-cli-'));
+const dir = tempDir('kiln-detect-cli-');
 const at = (name: string) => path.join(dir, name);
 const writeJson = (name: string, value: unknown): string => {
   fs.writeFileSync(at(name), JSON.stringify(value));

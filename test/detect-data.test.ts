@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { PNG } from 'pngjs';
@@ -12,6 +11,7 @@ import {
 } from '../src/detect/index.js';
 import { shapeBox } from '../src/detect/data/shapes.js';
 import { SHAPES, insideShape } from '../src/video/world.js';
+import { tempDir } from './temp-dir.js';
 
 const small = { train: 12, val: 6, test: 6 };
 
@@ -107,7 +107,7 @@ function writePng(file: string, width: number, height: number, rgb: (x: number, 
 }
 
 describe('COCO dataset loader', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-coco-'));
+  const dir = tempDir('kiln-coco-');
   const images = Array.from({ length: 10 }, (_, i) => ({ id: i + 1, width: 16, height: 12, file_name: `img${i}.png` }));
   for (const im of images) writePng(path.join(dir, im.file_name), 16, 12, (x, y) => (x >= 4 && x < 10 && y >= 2 && y < 8 ? [200, 30, 30] : [0, 0, im.id * 10]));
   const doc = {

@@ -1,8 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import type { CostModel } from '../src/nas/index.js';
@@ -13,6 +11,7 @@ import {
   buildDetector, detectionBatches, detectorLatencyModel, detSupernet, disposeBatch, mobileDetSearch, runMobileDet, ssdLoss,
 } from '../src/detect/ssd/index.js';
 import { squareImages } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
 // onnxruntime-node is optional (its install script needs the network): without it the ort case says so and skips.
 const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
@@ -181,7 +180,7 @@ test('a search stopped at its checkpoint and resumed ends with the policy and we
   };
   const straightNet = fresh();
   const straight = await mobileDetSearch({ supernet: straightNet, ...settings });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-detsearch-'));
+  const dir = tempDir('kiln-detsearch-');
   const stop = new AbortController();
   const cutNet = fresh();
   const cut = await mobileDetSearch({ supernet: cutNet, ...settings, checkpointDir: dir, signal: stop.signal, onStep: (e) => e.step === 4 && stop.abort() });

@@ -1,7 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { PNG } from 'pngjs';
 import { createRng, KilnError } from '../src/core/index.js';
@@ -14,6 +13,7 @@ import {
 import { squareImages } from './helpers.js';
 import { colorOf } from '../src/report/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
+import { tempDir } from './temp-dir.js';
 
 before(async () => {
   await initBackend();
@@ -93,7 +93,7 @@ test('a tiny SSDLite learns to find one square (top box IoU > 0.5) and its loss 
   assert.ok(hits >= 18, `${hits} of 20 held-out squares found`);
 
   // Saved in tfjs format and loaded back, it gives the same detections.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ssd-'));
+  const dir = tempDir('kiln-ssd-');
   await saveDetector(d, dir);
   const back = await loadDetector(dir);
   assert.deepEqual(back.config, d.config);
@@ -153,7 +153,7 @@ test('a training run stopped at a checkpoint and resumed ends with the weights o
   const settings = { steps: 12, batchSize: 4, lr: 0.01, seed: 5 };
   const straight = tinyDetector(2);
   await trainDetector(straight, images, settings);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ssd-ckpt-'));
+  const dir = tempDir('kiln-ssd-ckpt-');
   const stop = new AbortController();
   const first = tinyDetector(2);
   const cut = await trainDetector(first, images, { ...settings, checkpointDir: dir, checkpointEvery: 6, signal: stop.signal, onStep: (e) => e.step === 6 && stop.abort() });
@@ -179,7 +179,7 @@ test('bad training input is a KilnError before any step', async () => {
   await assert.rejects(trainDetector(d, [], { steps: 1, batchSize: 1, lr: 0.01, seed: 1 }), /no training images/);
   await assert.rejects(detect(d, [im], { iouThreshold: 2 }), /IoU threshold/);
   // A tfjs model that is not a detector, and a missing folder, are one-line errors too.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ssd-bad-'));
+  const dir = tempDir('kiln-ssd-bad-');
   const plain = cnn({ inputShape: [8, 8, 3], outputs: 2, filters: [2] });
   await saveModel(plain, dir);
   await assert.rejects(loadDetector(dir), (e: unknown) => e instanceof KilnError && /is not a Kiln detector/.test(e.message));

@@ -1,15 +1,19 @@
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { register } from '../src/cli/commands/experiment-mobiledets.js';
 import { KilnError } from '../src/core/index.js';
 import { groupCells, mobileDetsConclusion, mobileDetsVerdicts, type MobileDetsCell, type MobileDetsExperiment } from '../src/detect/index.js';
 import { runCommands } from './helpers.js';
+import { tempDir } from './temp-dir.js';
+import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/index.js';
+
+/** Why the tests that run onnxruntime are skipped here, or false where it loads. */
+const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
 
 const kiln = (...args: string[]): Promise<string> => runCommands([register], ['experiment', 'mobiledets', ...args]);
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-experiment-mobiledets-'));
+const dir = tempDir('kiln-experiment-mobiledets-');
 const quick = ['--targets', '0.12,0.2', '--seeds', '2', '--train', '64', '--val', '16', '--test', '24', '--latency-samples', '5', '--search-steps', '4', '--train-steps', '3', '--batch', '4'];
 
 const cell = (method: string, seed: number, ap: number): MobileDetsCell =>
@@ -32,7 +36,7 @@ describe('kiln experiment mobiledets', () => {
     assert.match(mobileDetsConclusion(groups), /holds here only in part.*Of 3 comparisons.*1 favour it.*1 favour the other side.*1 are within/);
   });
 
-  it('runs every method at every target and seed, reports, and resumes from its finished cells', async () => {
+  it('runs every method at every target and seed, reports, and resumes from its finished cells', { skip: noOrt }, async () => {
     const out = await kiln(...quick, '--out', dir);
     const e = JSON.parse(fs.readFileSync(path.join(dir, 'experiment.json'), 'utf8')) as MobileDetsExperiment;
     assert.equal(e.device, 'ort_b1');
@@ -63,7 +67,7 @@ describe('kiln experiment mobiledets', () => {
     assert.equal(again.split('\n').filter((l) => l.startsWith('Target')).length, out.split('\n').filter((l) => l.startsWith('Target')).length);
   });
 
-  it('refuses to resume with other settings or data, and names a damaged cell, before any work', async () => {
+  it('refuses to resume with other settings or data, and names a damaged cell, before any work', { skip: noOrt }, async () => {
     const refused = (extra: string[], message: RegExp) => assert.rejects(kiln(...quick, ...extra, '--out', dir),
       (e: unknown) => e instanceof KilnError && e.exitCode === 2 && message.test(e.message) && !e.message.includes('\n'));
     await refused(['--train-steps', '5'], /holds a run with other settings \(train \{"steps":3,.*\} -> \{"steps":5,.*\}\); use another --out/);

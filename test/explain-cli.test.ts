@@ -2,7 +2,6 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { PNG } from 'pngjs';
@@ -15,6 +14,7 @@ import { spearman } from '../src/math/index.js';
 import { register } from '../src/cli/commands/explain.js';
 import { parseIndices } from '../src/explain/index.js';
 import { keyValueFlags } from '../src/cli/flags.js';
+import { tempDir } from './temp-dir.js';
 
 before(async () => {
   await initBackend();
@@ -35,7 +35,7 @@ async function runCli(args: string[]): Promise<string> {
 }
 
 test('kiln explain writes a PNG grid (input + one heatmap per analyzer per row) and the relevances as JSON', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-explain-'));
+  const dir = tempDir('kiln-explain-');
   setSeed(3);
   await saveModel(cnn({ inputShape: [28, 28, 1], outputs: 10, filters: [4], dense: 8 }), path.join(dir, 'model'));
   const out = path.join(dir, 'out');

@@ -4,8 +4,8 @@ import {
   createConstraintSet, deviceSetCost, deviceSetMetric, memoryStorage, nb201Space, parseConstraints, runStudy, tableFromCsv, type Architecture,
 } from '../src/nas/index.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 /** Four cells on two made-up devices; medians: fast 2, slow 20 (a deliberately odd pair of names). */
 const CELLS = [
@@ -46,7 +46,7 @@ test('device-set metrics work as constraints (commas inside the device list)', (
 });
 
 test('a study constrained on a device set evaluates only cells fast on every device', async () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-dev-')), 'tiny.csv');
+  const file = path.join(tempDir('kiln-dev-'), 'tiny.csv');
   fs.writeFileSync(file, CSV);
   // tabnas draws until a sample is feasible (and, in a table study, in the table): only CELLS[1] qualifies.
   const run = await runStudy({

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { createRng } from '../src/core/index.js';
@@ -11,6 +10,7 @@ import {
 } from '../src/nas/index.js';
 import { toMarkdown } from '../src/report/index.js';
 import { register } from '../src/cli/commands/experiment-nas.js';
+import { tempDir } from './temp-dir.js';
 
 /**
  * A made-up table of the same shape as NAS-Bench-201's: every cell, another objective name
@@ -31,7 +31,7 @@ function syntheticTable(): string {
   return lines.join('\n');
 }
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-exp-'));
+const dir = tempDir('kiln-exp-');
 const tableFile = path.join(dir, 'synthetic.csv');
 fs.writeFileSync(tableFile, syntheticTable());
 

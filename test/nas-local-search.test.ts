@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRng, dataPath } from '../src/core/index.js';
 import {
   createController, loadTable, memoryStorage, nb201Space, oneDecisionNeighbours, runStudy, trialsToReach, twoDecisionNeighbours,
   type Architecture, type Controller, type LocalSearchState, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
+import { tempDir } from './temp-dir.js';
 
 const TABLE = dataPath('nb201', 'nb201-cifar10.csv');
 const table = loadTable(TABLE, nb201Space);
@@ -119,7 +119,7 @@ test('local search on a partial table: only covered cells, each once, then repea
 });
 
 test('local search as a study resumes exactly: partial table, constraint, interrupted at trial 25', async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-ls-'));
+  const dir = tempDir('kiln-ls-');
   const partial = path.join(dir, 'partial.csv');
   const [header, ...lines] = fs.readFileSync(TABLE, 'utf8').split('\n').filter((l) => l.trim() !== '');
   const rng = createRng(8);

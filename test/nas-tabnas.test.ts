@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { register } from '../src/cli/commands/experiment-tabnas-toy.js';
@@ -11,6 +10,7 @@ import {
   TABNAS_TOY_SETTINGS, TABNAS_TOY_WIDTHS, type Architecture, type Controller, type ControllerOptions,
 } from '../src/nas/index.js';
 import { toMarkdown } from '../src/report/index.js';
+import { tempDir } from './temp-dir.js';
 
 /** The TabNAS paper's toy (src/nas/tabnas-toy.ts): widths 2, 3, 4 in two layers, at most 25 parameters; best feasible 4-2. */
 const key = (a: Architecture) => tabnasToySpace.key(a);
@@ -64,7 +64,7 @@ test('TabNAS toy over 100 seeds: rejection finds 4-2 far more often than the abs
 });
 
 test('kiln experiment tabnas-toy writes the report and prints the rates; bad flags fail clearly', async () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tabnas-toy-'));
+  const out = tempDir('kiln-tabnas-toy-');
   const program = new Command().exitOverride();
   register(program);
   const printed: string[] = [];

@@ -8,6 +8,7 @@ import { initBackend, nativeAvailability, nativeThreads, nextSeed, setSeed, tf }
 import { FUSED, hasFusedKernel } from '../src/backend/fused.js';
 import { projectRoot } from '../src/core/paths.js';
 import { Adam } from '../src/train/index.js';
+import { tempDir } from './temp-dir.js';
 
 const native = nativeAvailability();
 const needsNative = native.ok ? false : `native backend unavailable: ${native.reason}`;
@@ -164,7 +165,7 @@ test('without the addon Kiln falls back to wasm with one line, and refuses an ex
 });
 
 test('an addon that does not load (corrupt file) falls back to wasm with one line', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-addon-'));
+  const dir = tempDir('kiln-addon-');
   const corrupt = path.join(dir, 'kiln_native.node');
   fs.writeFileSync(corrupt, 'not a shared object');
   assertFallsBack(doctor({ KILN_NATIVE_ADDON: corrupt }), /does not load/);
@@ -174,7 +175,7 @@ test('an addon that does not load (corrupt file) falls back to wasm with one lin
 test('a libtorch without the symbols the addon needs falls back to wasm with one line', { skip: needsNative || (spawnSync('cc', ['--version']).status !== 0 && 'no C compiler to build a stand-in libtorch') }, () => {
   // Stand-ins for libtorch's libraries that define none of its symbols, found first on the
   // library path: what an upgraded or broken libtorch looks like to the built addon.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-fake-torch-'));
+  const dir = tempDir('kiln-fake-torch-');
   const src = path.join(dir, 'empty.c');
   fs.writeFileSync(src, 'int kiln_stand_in = 0;\n');
   for (const lib of ['libtorch.so.1.13', 'libtorch_cpu.so.1.13', 'libc10.so.1.13']) {

@@ -1,14 +1,13 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { cnn, loadModel, logitsModel, mlp, models, saveModel } from '../src/nn/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-nn-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-nn-');
 
 before(async () => {
   await initBackend();

@@ -2,7 +2,6 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { blobs, runCommands } from './helpers.js';
@@ -14,9 +13,9 @@ import { initBackend, setSeed } from '../src/backend/index.js';
 import type { Splits } from '../src/data/index.js';
 import { memoryStorage, sqliteStorage, type Trial } from '../src/nas/index.js';
 import { tabnasSearch, type TabnasOptions } from '../src/nas/oneshot/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-oneshot-study-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-oneshot-study-');
 
 before(async () => {
   await initBackend();

@@ -10,8 +10,8 @@ import {
 } from '../src/nas/oneshot/index.js';
 import { fitLatencyModel, latencyDevice, loadLookupTable, saveLookupTable } from '../src/nas/latency/index.js';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 const TINY: Backbone = { channels: [4, 8], strides: [1, 2], depth: 2, stem: 4, maxExpansion: 6, kernels: [3, 5, 7] };
 
@@ -97,7 +97,7 @@ test('latency cost model: lookup-table fit on a runtime, cached table reused wit
   assert.equal(m.cost.name, 'latency_ms_tfjs_b1');
   assert.ok(m.range.min > 0 && Number.isFinite(m.fitError.mape));
   assert.ok(Number.isFinite(m.cost.cost(space.sample(createRng(3)))));
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-lat-')), 'table.json');
+  const file = path.join(tempDir('kiln-lat-'), 'table.json');
   saveLookupTable(file, m.table);
   const cached = loadLookupTable(file);
   const again = await fitLatencyModel(space, (a) => net.child(a), device, { samples: 5, seed: 1, warmup: 1, repeats: 2, features, table: cached });

@@ -1,7 +1,5 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import { blobs } from './helpers.js';
@@ -12,9 +10,9 @@ import {
   bignasSupernet, bignasTrain, enumerate, largestChild, mlpParams, mlpSupernet, mlpWidthSpace, mlpWidths, recalibrateBatchNorm,
   selectChild, smallestChild, tabnasSearch, tunasSpace, atResolution, splitsAtResolution,
 } from '../src/nas/oneshot/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-oneshot-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-oneshot-');
 
 before(async () => {
   await initBackend();

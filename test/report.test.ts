@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { linePlot, scatterPlot, barPlot, ticks, tickLabel, toMarkdown, toHtml, writeReport } from '../src/report/index.js';
 import { projectRoot } from '../src/core/index.js';
 import { launchChromium, noChromium } from './browser.js';
+import { tempDir } from './temp-dir.js';
 
 const CLI = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
 
@@ -116,7 +116,7 @@ test('legends sit below the plot, never over the data, and wrap into rows when l
 });
 
 test('a report with a table wider than the page scrolls the table, not the page (Chromium)', { skip: noChromium }, async () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-report-wide-'));
+  const dir = tempDir('kiln-report-wide-');
   const columns = Array.from({ length: 24 }, (_, i) => `metric_column_${i}`);
   const { html } = writeReport(dir, {
     title: 'wide',
@@ -138,7 +138,7 @@ test('a report with a table wider than the page scrolls the table, not the page 
 });
 
 test('reports are written as HTML and Markdown with the same tables and figure links', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-report-'));
+  const dir = tempDir('kiln-report-');
   const doc = {
     title: 'T',
     blocks: [
@@ -157,7 +157,7 @@ test('reports are written as HTML and Markdown with the same tables and figure l
 });
 
 test('kiln demo (the main job) writes its report, prints it and the best architecture, and resumes', () => {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-demo-'));
+  const out = tempDir('kiln-demo-');
   const args = [CLI, 'demo', '--out', out, '--seeds', '2', '--budget', '30'];
   const first = execFileSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   assert.match(first, /report: .*report\.html/);

@@ -2,7 +2,6 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { register } from '../src/cli/commands/attack.js';
@@ -10,9 +9,9 @@ import { loadDataset, sample } from '../src/data/index.js';
 import { cnn, saveModel } from '../src/nn/index.js';
 import { modelSha256, type AttackRecord } from '../src/robust/index.js';
 import { runCommands } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-robust-report-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-robust-report-');
 let model: tf.LayersModel;
 
 before(async () => {

@@ -1,16 +1,14 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { cnn, logitsModel } from '../src/nn/index.js';
 import { classificationLoss, fit } from '../src/train/index.js';
 import { pgdTraining, tradesTraining } from '../src/robust/index.js';
 import { blobs } from './helpers.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-adv-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-adv-');
 
 before(async () => {
   await initBackend();

@@ -1,7 +1,6 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import { spawnSync } from 'node:child_process';
@@ -9,6 +8,7 @@ import Database from 'better-sqlite3';
 import { MAX_RETRIES, memoryStorage, openStorage, sqliteStorage, TrialNotRunningError, workerId, type Storage, type StudySpec } from '../src/nas/index.js';
 import { spawnStorageWorker } from './storage-workers.js';
 import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
+import { tempDir } from './temp-dir.js';
 
 const spec = (name: string): StudySpec => ({
   name, space: 'nb201', objective: 'acc', direction: 'max', constraints: ['latency<=6'], controller: 'evolution',
@@ -255,7 +255,7 @@ function storageConformance(backend: string, open: () => { storage: Storage; reo
 
 storageConformance('memory', () => ({ storage: memoryStorage() }));
 storageConformance('sqlite', () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-storage-')), 'kiln.db');
+  const file = path.join(tempDir('kiln-storage-'), 'kiln.db');
   return { storage: sqliteStorage(file), reopen: () => sqliteStorage(file), uri: `sqlite:${file}` };
 });
 storageConformance('postgres', () => {
@@ -265,7 +265,7 @@ storageConformance('postgres', () => {
 after(dropTestSchemas);
 
 test('storage URIs', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-uri-'));
+  const dir = tempDir('kiln-uri-');
   const file = path.join(dir, 'x.db');
   assert.equal(openStorage('memory').uri, 'memory');
   assert.throws(() => openStorage(`sqlite:${file}`, { create: false }), /no storage at sqlite:/);
@@ -285,7 +285,7 @@ test('storage URIs', () => {
 });
 
 test('a SQLite file written before studies had workers is upgraded on the first write, and read-only opens ask for that first', () => {
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-old-')), 'old.db');
+  const file = path.join(tempDir('kiln-old-'), 'old.db');
   // The layout Kiln wrote before trials had owners, heartbeats and a retry queue.
   const old = new Database(file);
   old.exec(`CREATE TABLE studies (name TEXT PRIMARY KEY, spec TEXT NOT NULL, created_at TEXT NOT NULL);

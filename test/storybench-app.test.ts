@@ -8,11 +8,12 @@ import { startRatingApp } from '../src/server/index.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
 import { launchChromium, noChromium } from './browser.js';
 import { PNG } from 'pngjs';
+import { tempDir } from './temp-dir.js';
 
 
 /** Two systems (repeat-last, oracle) on story_cont for three synthetic stories. */
 async function fixtureRuns(): Promise<{ root: string; out: string }> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-app-'));
+  const root = tempDir('sb-app-');
   const data = path.join(root, 'data');
   const out = path.join(root, 'results');
   makeSyntheticStories(data, 3);

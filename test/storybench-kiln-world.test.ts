@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { makeFrames, pickFrames, repeatFrame, sliceFrames } from '../src/media/index.js';
 import { distinctDigits, generators, judgeFrameExtractor, judgeVideoExtractor, resolveDataset, resolveDualEncoder, runBenchmark, scoreRuns, splitByPrompt, writeLeaderboard, type ScoreFile } from '../src/storybench/index.js';
 import { judge, loadJudge, renderStory, sampleStory, segmentRanges, writeStoryDataset } from '../src/video/index.js';
 import { cosine } from '../src/storybench/index.js';
+import { tempDir } from './temp-dir.js';
 
 const writeLeaderboardFiles = (dir: string, scores: ScoreFile) => writeLeaderboard(dir, scores).markdown;
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sb-kiln-'));
+const tmp = () => tempDir('sb-kiln-');
 
 /** Segment clips of fresh stories (a seed none of the shipped models trained on) with their prompts. */
 function segments(count: number, seed: number) {

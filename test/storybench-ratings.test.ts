@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import {
   type Answers, type Judgement, type ScoreFile, RatingStore, judgementsCsv, metricAgreement, parseAnswers, wilson, winRates,
 } from '../src/storybench/index.js';
 import { spearman } from '../src/math/index.js';
+import { tempDir } from './temp-dir.js';
 
 const answers = (overall: 'a' | 'b' | 'tie', segments = 2): Answers => ({
   visual_quality: overall, entity_consistency: 'tie', background_consistency: 'a', action_realism: 'b', transition_realism: 'tie',
@@ -33,7 +33,7 @@ test('answers are validated strictly', () => {
 });
 
 test('store: one judgement per rater, item and pair; CSV export; win rates', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-ratings-'));
+  const dir = tempDir('sb-ratings-');
   const db = path.join(dir, 'r.db');
   let store = new RatingStore(db);
   const base = { task: 'story_cont', dataset: 'toy' };

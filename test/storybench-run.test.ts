@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { KilnError, dataPath, projectRoot } from '../src/core/index.js';
@@ -12,11 +11,12 @@ import { register } from '../src/cli/commands/storybench.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
 import { writeStoryDataset } from '../src/video/index.js';
 import { onnxRuntimeAvailable, ONNXRUNTIME_HINT } from '../src/nn/onnx/runtime.js';
+import { tempDir } from './temp-dir.js';
 
 // onnxruntime-node is optional (its install script needs the network): without it these tests say so and skip.
 const noOrt = (await onnxRuntimeAvailable()) ? false : ONNXRUNTIME_HINT;
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sb-run-'));
+const tmp = () => tempDir('sb-run-');
 const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'storybench', name);
 
 async function cli(args: string[]): Promise<string> {

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { KilnError, dataPath, projectRoot } from '../src/core/index.js';
 import { prepareItem, resolveDataset, VideoSource } from '../src/storybench/index.js';
 import { TASKS, loadTaskFile, parseTaskFile, taskLayout } from '../src/data/index.js';
 import { joinWidth, loadNpy, loadNpz, makeFrames, numeric, parseNpz, readZip, serializeNpz, splitWidth, strings, writeZip } from '../src/media/index.js';
+import { tempDir } from './temp-dir.js';
 
 const fixture = (name: string) => path.join(projectRoot(), 'test', 'fixtures', 'storybench', name);
 
@@ -121,7 +121,7 @@ test('official datasets need --videos and say so; source videos resolve by npz_v
   const ds = resolveDataset('didemo-valid');
   const [item] = loadTaskFile(dataPath('storybench', 'didemo-valid', 'story_cont.json'));
   await assert.rejects(new VideoSource(ds).read(item, 0), /needs its source videos.*--videos DIR/);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sb-videos-'));
+  const dir = tempDir('sb-videos-');
   const base = path.basename(item.npz_video!);
   fs.writeFileSync(path.join(dir, base.replace(/\.npy$/, '.npz')), serializeNpz({ video: numeric('u1', [3, 2, 2, 3], new Uint8Array(36).fill(9)) }));
   const frames = await new VideoSource(resolveDataset('didemo-valid', dir)).read(item, 0);

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dataPath } from '../src/core/index.js';
@@ -9,10 +8,11 @@ import { type Frames, decodeWithFfmpeg, hasFfmpeg, loadNpy, loadNpz, makeFrames,
 import { VideoSource, framesNeeded, resolveDataset, runBenchmark } from '../src/storybench/index.js';
 import { TASKS, loadTaskFile, taskLayout } from '../src/data/index.js';
 import { makeSyntheticStories } from './fixtures/storybench/synthetic.js';
+import { tempDir } from './temp-dir.js';
 
 // Source videos in their original containers decode through ffmpeg; without it these tests say why they skip.
 const noFfmpeg = hasFfmpeg() ? false : 'ffmpeg/ffprobe not on PATH (apt-get install ffmpeg); .ci/run installs it';
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'sb-vid-'));
+const tmp = () => tempDir('sb-vid-');
 
 /** Frame t is one flat colour that changes with t, so decoded frames can be checked one by one. */
 function ramp(t: number, h: number, w: number): Frames {

@@ -2,7 +2,6 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Database from 'better-sqlite3';
@@ -12,13 +11,14 @@ import {
   processId, runStudy, sqliteStorage, trialArtifactDir, trialsToReach, type Controller, type ControllerOptions, type Evaluator, type PendingTrial, type Study, type StudyConfig, type Trial,
 } from '../src/nas/index.js';
 import { MAX_NOT_EVALUABLE_IN_A_ROW } from '../src/nas/study.js';
+import { tempDir } from './temp-dir.js';
 
 const TABLE = dataPath('nb201', 'nb201-cifar10.csv');
 const config = (over: Partial<StudyConfig> = {}): StudyConfig => ({
   name: 's1', space: 'nb201', objective: 'cifar10_test_acc', table: TABLE, controller: 'evolution',
   controllerOptions: { population: 10, sampleSize: 3 }, constraints: ['latency_ms_pixel3<=6'], seed: 3, ...over,
 });
-const tmp = (name: string) => path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-study-')), name);
+const tmp = (name: string) => path.join(tempDir('kiln-study-'), name);
 /** What must match between an interrupted and an uninterrupted run. */
 const finished = (trials: Trial[]) => trials.filter((t) => t.state === 'complete').map((t) => [t.arch, t.feasible, t.value, t.metrics, t.error]);
 
@@ -137,7 +137,7 @@ test('an evaluation error fails the trial and stops the run', async () => {
 });
 
 test('trial artifacts: an evaluated trial keeps what its evaluator wrote; a failed one, or one failed under it by another worker, keeps nothing', async () => {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-artifacts-'));
+  const root = tempDir('kiln-artifacts-');
   const table = loadTable(TABLE, nb201Space);
   let fail = false;
   /** Writes note.txt into the folder it is given, then throws when `fail` is set. */

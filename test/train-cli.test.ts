@@ -1,14 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { runCommands } from './helpers.js';
 import { register } from '../src/cli/commands/train.js';
 import { loadModel } from '../src/nn/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-cli-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-train-cli-');
 
 const kilnTrain = (args: string[]): Promise<string> => runCommands([register], ['train', ...args]);
 

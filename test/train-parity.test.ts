@@ -5,8 +5,6 @@
  */
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { createRng } from '../src/core/index.js';
@@ -20,9 +18,9 @@ import { memoryStorage } from '../src/nas/index.js';
 import { bignasSupernet, bignasTrain, tabnasSearch, tunasSearch, type StepEvent, type TabnasOptions } from '../src/nas/oneshot/index.js';
 import { blobs } from './helpers.js';
 import { CViViT, DEFAULT_TOKENIZER, renderStory, sampleStory, trainGenerator, trainTokenizer, type LoadedStory } from '../src/video/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-parity-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-parity-');
 
 before(async () => {
   await initBackend('cpu');

@@ -1,7 +1,5 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { KilnError } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
@@ -10,9 +8,9 @@ import { cnn, mlp } from '../src/nn/index.js';
 import {
   classificationLoss, createSchedule, evaluate, fit, hasCheckpoint, optimizers, schedules, type EpochLog,
 } from '../src/train/index.js';
+import { tempDir } from './temp-dir.js';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-'));
-process.on('exit', () => fs.rmSync(tmp, { recursive: true, force: true }));
+const tmp = tempDir('kiln-train-');
 
 let digits: Splits;
 let iris: Splits;

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { createRng } from '../src/core/index.js';
 import {
@@ -9,6 +8,7 @@ import {
   writeStoryDataset, createWordTokenizer, worldVocabulary,
 } from '../src/video/index.js';
 import { framesFromArray, framesToArray, parseNpy, serializeNpy } from '../src/media/index.js';
+import { tempDir } from './temp-dir.js';
 
 test('stories are deterministic by seed and respect the held-out split', () => {
   const a = sampleStory(createRng(5), 's', { split: 'train' });
@@ -42,7 +42,7 @@ test('rendered frames follow the segment frame ranges and the actions move pixel
 });
 
 test('dataset is written in the StoryBench task format with .npy frames', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-stories-'));
+  const dir = tempDir('kiln-stories-');
   const r = writeStoryDataset({ out: dir, count: 10, seed: 3 });
   assert.equal(r.train + r.test, 10);
   for (const mode of ['story_gen', 'story_cont', 'action_exe']) {
@@ -60,7 +60,7 @@ test('dataset is written in the StoryBench task format with .npy frames', () => 
   const gen = JSON.parse(fs.readFileSync(path.join(dir, 'train', 'story_gen.json'), 'utf8'));
   const loaded = loadStories(dir, 'train');
   assert.equal(loaded[0].video.t, gen[0].exact_frames_per_prompt.reduce((a: number, b: number) => a + b, 0));
-  const again = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-stories-'));
+  const again = tempDir('kiln-stories-');
   writeStoryDataset({ out: again, count: 10, seed: 3 });
   assert.deepEqual(fs.readFileSync(path.join(again, 'videos', 'test_00000.npy')), fs.readFileSync(path.join(dir, 'videos', 'test_00000.npy')));
   fs.rmSync(dir, { recursive: true });

@@ -1,7 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
@@ -12,6 +11,7 @@ import {
   summariseExperiment, writeVideoExperimentReport, type RunScores, type VideoExperimentConfig,
 } from '../src/video/index.js';
 import { buildJudge } from '../src/video/judge.js';
+import { tempDir } from './temp-dir.js';
 
 const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4 };
 
@@ -108,7 +108,7 @@ test('experiment settings are checked before any work', () => {
 
 test('every experiment trains each recipe and seed once, resumes exactly, summarises over seeds and writes its report', async () => {
   const tok = tinyTokenizer();
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-vexp-'));
+  const out = tempDir('kiln-vexp-');
   const config: VideoExperimentConfig = { seeds: 2, steps: 2, batch: 2, lr: 2e-3, dim: 16, layers: 1, saveEvery: 2, imageShare: 0.5, evalStories: 1, promptStories: 1 };
   const inputs = { names: [...VIDEO_EXPERIMENT_NAMES], config, out, train: stories('train', 3, 1), heldOut: stories('test', 1, 2), tok, judgeModel: buildJudge(), quiet: true };
   const lines: string[] = [];
@@ -165,7 +165,7 @@ test('every experiment trains each recipe and seed once, resumes exactly, summar
 
 test('kiln experiment video refuses bad settings and missing data in one line, before training', () => {
   const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-vexp-cli-'));
+  const dir = tempDir('kiln-vexp-cli-');
   const kiln = (args: string[]) => spawnSync(process.execPath, [cli, 'experiment', 'video', '--data', dir, '--eval-data', dir, '--out', path.join(dir, 'out'), ...args], { encoding: 'utf8' });
   for (const [flags, named] of [
     [['--experiments', 'joint-images,phenaki'], /unknown 'phenaki'/], [['--seeds', '1'], /--seeds/], [['--image-share', '1'], /--image-share/],

@@ -1,13 +1,13 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { KilnError, projectRoot } from '../src/core/index.js';
 import { initBackend, setSeed, tf } from '../src/backend/index.js';
 import { judgeAccuracy, judgeInput, judgeInputRange, judgeTrainingClips, loadJudge, loadJudgeInputRange, promptFor, saveJudgeInputRange, renderStory, saveJudge, trainJudge, type ObjectState, type Story } from '../src/video/index.js';
 import { JUDGE_INPUT } from '../src/video/judge.js';
+import { tempDir } from './temp-dir.js';
 
 function moveRight(objects: ObjectState[]): Story {
   const o = objects[0];
@@ -56,7 +56,7 @@ test('kiln video train-judge refuses held-out stories drawn with the training se
 
 test('a judge trained on other features is refused when it loads, in one line, before any evaluation work', async () => {
   await initBackend();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-judge-'));
+  const dir = tempDir('kiln-judge-');
   const input = tf.input({ shape: [JUDGE_INPUT + 5] });
   await saveJudge(dir, tf.model({ inputs: input, outputs: tf.layers.dense({ units: 2 }).apply(input) as tf.SymbolicTensor }));
   await assert.rejects(loadJudge(dir), (e: Error) => e instanceof KilnError && new RegExp(`reads ${JUDGE_INPUT + 5} features per clip, this Kiln makes ${JUDGE_INPUT}`).test(e.message));
@@ -77,7 +77,7 @@ test('the judge\'s input range: 0.1st-99.9th percentiles of its training clips, 
     assert.equal(lo, sorted[1]);
     assert.equal(range.hi[d], sorted[999]);
   });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-judge-range-'));
+  const dir = tempDir('kiln-judge-range-');
   assert.throws(() => loadJudgeInputRange(dir), (e: Error) => e instanceof KilnError && /no input-range.json next to the judge/.test(e.message));
   saveJudgeInputRange(dir, range);
   assert.deepEqual(loadJudgeInputRange(dir), range);

@@ -1,7 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
@@ -12,6 +11,7 @@ import { encodeGif } from '../src/media/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
 import { buildJudge } from '../src/video/judge.js';
 import { saveParams } from '../src/video/layers.js';
+import { tempDir } from './temp-dir.js';
 
 const TINY = { ...DEFAULT_TOKENIZER, patch: 8, dim: 16, heads: 2, mlp: 32, codebook: 16, codeDim: 4 };
 
@@ -89,7 +89,7 @@ test('C-ViViT: training lowers the reconstruction loss and a checkpoint reloads 
   for (let i = 0; i < 25; i++) opt.minimize(() => tok.loss(x).loss as tf.Scalar, false, tok.params.list());
   const after = tok.loss(x).recon.dataSync()[0];
   assert.ok(after < first * 0.8, `recon ${first} -> ${after}`);
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tok-'));
+  const dir = tempDir('kiln-tok-');
   await saveParams(dir, tok.params, { format: 'kiln-cvivit', config: tok.cfg });
   const json = JSON.parse(fs.readFileSync(path.join(dir, 'model.json'), 'utf8'));
   assert.ok(Array.isArray(json.weightsManifest[0].weights));
@@ -112,7 +112,7 @@ test('decoder-only fine-tuning keeps the encoder, codebook and every code, also 
     const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
     return { story, video: renderStory(story) };
   });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tokdec-'));
+  const dir = tempDir('kiln-tokdec-');
   const common = { batch: 1, clipFrames: 5, lr: 3e-3, seed: 7, saveEvery: 2, deadThreshold: 0.5, foregroundWeight: 3, quiet: true, log: () => {} };
   const base = await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'base'), steps: 3, config: TINY });
   const weights = (t: CViViT) => new Map([...t.params.vars].map(([k, v]) => [k, Array.from(v.dataSync())]));
@@ -140,7 +140,7 @@ test('a deeper decoder trained on frozen codes: encoder, codebook and codes stay
     const story = sampleStory(createRng(i), `s${i}`, { split: 'train', segments: 2 });
     return { story, video: renderStory(story) };
   });
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-tokdeep-'));
+  const dir = tempDir('kiln-tokdeep-');
   const common = { batch: 1, clipFrames: 5, lr: 3e-3, seed: 7, saveEvery: 2, deadThreshold: 0.5, foregroundWeight: 3, quiet: true, log: () => {} };
   const base = (await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'base'), steps: 3, config: TINY })).model;
   const codes = base.encode(videoTensor(5)).arraySync();
@@ -167,7 +167,7 @@ test('a deeper decoder trained on frozen codes: encoder, codebook and codes stay
 test('code noise: needs a decoder-only run and a share in [0, 1)', async () => {
   const story = sampleStory(createRng(1), 's1', { split: 'train', segments: 1 });
   const stories = [{ story, video: renderStory(story) }];
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-toknoise-'));
+  const dir = tempDir('kiln-toknoise-');
   const common = { batch: 1, clipFrames: 5, lr: 3e-3, seed: 7, saveEvery: 2, deadThreshold: 0.5, foregroundWeight: 3, quiet: true, log: () => {}, config: TINY };
   await assert.rejects(trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'a'), steps: 1, codeNoise: 0.1 }), /--decoder-from/);
   await trainTokenizer(stories, { ...common, checkpoint: path.join(dir, 'base'), steps: 1 });
@@ -293,7 +293,7 @@ function tinyTokenizerAndStories() {
 
 test('the generator keeps its training curve with held-out scores in the checkpoint, and the eval report plots it', async () => {
   const { tok, stories } = tinyTokenizerAndStories();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-curve-'));
+  const dir = tempDir('kiln-curve-');
   const scoredAt: number[] = [];
   const monitor = { every: 4, score: (gen: { curve?: unknown[] }) => { scoredAt.push(gen.curve!.length); return { action: 10 * scoredAt.length, shape: 50, colour: 70, motion: NaN, size: 20, travel: 1 }; } };
   const options = {
@@ -316,7 +316,7 @@ test('the generator keeps its training curve with held-out scores in the checkpo
 
 test('a generator continued from a trained one (--init-from) starts from its weights and carries on its step count, curve and context length unless given another', async () => {
   const { tok, stories } = tinyTokenizerAndStories();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-continue-'));
+  const dir = tempDir('kiln-continue-');
   const options = {
     batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4,
     config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
@@ -347,7 +347,7 @@ test('a generator continued from a trained one (--init-from) starts from its wei
 
 test('layers stacked on a continued generator (--add-layers) start as the identity, then train', async () => {
   const { tok, stories } = tinyTokenizerAndStories();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-stack-'));
+  const dir = tempDir('kiln-stack-');
   const options = {
     batch: 2, lr: 3e-3, seed: 8, saveEvery: 2, textDrop: 0.2, changeWeight: 4, contextSteps: 2,
     config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
@@ -378,7 +378,7 @@ test('layers stacked on a continued generator (--add-layers) start as the identi
 
 test('a continued generator\'s learning-rate schedule spans the steps it adds, and a resumed run keeps following it', async () => {
   const { tok, stories } = tinyTokenizerAndStories();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-schedule-'));
+  const dir = tempDir('kiln-schedule-');
   const options = {
     batch: 2, lr: 1e-2, seed: 8, saveEvery: 1, textDrop: 0.2, changeWeight: 4, contextSteps: 2,
     config: { dim: 16, heads: 2, mlp: 32, layers: 1, textLayers: 1 }, quiet: true, log: () => {},
@@ -569,7 +569,7 @@ test('the shipped checkpoints load, speak the same tokens, and generate a story'
 
 test('kiln story takes the shared sampling flags, writes a GIF, and refuses bad flags and a tokenizer of other tokens in one line', async () => {
   const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-story-'));
+  const dir = tempDir('kiln-story-');
   const out = path.join(dir, 'story.gif');
   const kiln = (args: string[]) => spawnSync(process.execPath, [cli, 'story', ...args], { encoding: 'utf8' });
   const ok = kiln(['a red square jumps', 'the red square moves left', '--frames', '3,2', '--steps', '2', '--temperature', '0.5', '--guidance', '2', '--choice-temperature', '0', '--seed', '4', '--out', out]);

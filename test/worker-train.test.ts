@@ -8,7 +8,6 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBackend } from '../src/backend/index.js';
@@ -23,6 +22,7 @@ import { loadModel } from '../src/nn/index.js';
 import { evaluate } from '../src/train/index.js';
 import { runCommands } from './helpers.js';
 import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
+import { tempDir } from './temp-dir.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const env = { ...process.env, KILN_THREADS: '1' };
@@ -31,7 +31,7 @@ const STEPS = 6;
 const createArgs = (storage: string, extra: string[] = []) => ['study', 'create', '--space', 'mlp2', '--evaluator', 'train',
   '--evaluator-option', 'dataset=iris', '--evaluator-option', `steps=${STEPS}`, '--evaluator-option', 'batch=16',
   '--objective', 'val_acc', '--budget', '6', '--seed', '2', '--storage', storage, '--study', 't1', ...extra];
-const freshStorage = () => `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-worker-')), 'w.db')}`;
+const freshStorage = () => `sqlite:${path.join(tempDir('kiln-train-worker-'), 'w.db')}`;
 
 function startWorker(storage: string, extra: string[] = []) {
   const child = spawn(process.execPath, [CLI, 'worker', '--storage', storage, '--study', 't1', '--json', ...extra], { env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -49,7 +49,7 @@ for (const [backend, storageUri, skip] of backends) test(`two workers train the 
   const storage = storageUri();
   const made = kiln(createArgs(storage));
   assert.equal(made.status, 0, made.stderr);
-  const artifacts = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-train-artifacts-'));
+  const artifacts = tempDir('kiln-train-artifacts-');
   const runs = await Promise.all([startWorker(storage, ['--artifacts', artifacts]), startWorker(storage, ['--artifacts', artifacts])]);
   for (const r of runs) assert.equal(r.code, 0, r.stderr);
   const reports = runs.map((r) => JSON.parse(r.stdout) as { worker: string; done: number; finished: number });

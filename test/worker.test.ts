@@ -7,12 +7,12 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { dataPath } from '../src/core/index.js';
 import { openStorage, type Trial } from '../src/nas/index.js';
 import { dropTestSchemas, freshPostgresUri, noPostgres } from './postgres.js';
+import { tempDir } from './temp-dir.js';
 
 const CLI = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'src', 'cli', 'main.js');
 const TABLE = dataPath('nb201', 'nb201-cifar10.csv');
@@ -47,7 +47,7 @@ const evaluated = (trials: Trial[]) => trials.filter((t) => t.state === 'complet
 after(dropTestSchemas);
 
 const backends: [string, () => string, string | false][] = [
-  ['sqlite', () => `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-worker-')), 'w.db')}`, false],
+  ['sqlite', () => `sqlite:${path.join(tempDir('kiln-worker-'), 'w.db')}`, false],
   ['postgres', freshPostgresUri, noPostgres],
 ];
 
@@ -121,7 +121,7 @@ for (const [backend, storageUri, skip] of backends) {
 }
 
 test('kiln worker: bad input is one line and exit 2', () => {
-  const storage = `sqlite:${path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-worker-')), 'w.db')}`;
+  const storage = `sqlite:${path.join(tempDir('kiln-worker-'), 'w.db')}`;
   const missing = kiln(['worker', '--storage', storage, '--study', 'w1']);
   assert.deepEqual([missing.status, missing.stderr], [2, `kiln: no study 'w1' in ${storage} (studies: none); create it with kiln search or kiln study create\n`]);
   assert.equal(create(storage, 5).status, 0);
@@ -133,7 +133,7 @@ test('kiln worker: bad input is one line and exit 2', () => {
   const changed = kiln(['study', 'create', '--table', TABLE, '--objective', 'cifar10_test_acc', '--budget', '5', '--seed', '3', '--storage', storage, '--study', 'w1']);
   assert.equal(changed.status, 2);
   assert.match(changed.stderr, /^kiln: study 'w1' exists with other settings \(constraints: stored \["latency_ms_pixel3<=6"\], given \[\]\)/);
-  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'kiln-worker-'));
+  const elsewhere = tempDir('kiln-worker-');
   const copy = path.join(elsewhere, 'table.csv');
   fs.copyFileSync(TABLE, copy);
   const moved = `sqlite:${path.join(elsewhere, 'm.db')}`;
