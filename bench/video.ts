@@ -1,7 +1,7 @@
 /**
  * Video story speed: tokenizer and generator training steps per second (shipped model
  * sizes, batch sizes of the documented training commands) and seconds per generated frame in story
- * mode with the shipped checkpoints.
+ * mode with the shipped checkpoints. Training uses the trainers' optimizer (Kiln's Adam, fused on native).
  * Run: node dist/bench/video.js [--steps 20] [--backend native|wasm|cpu]
  */
 import path from 'node:path';
@@ -13,6 +13,7 @@ import {
   CViViT, DEFAULT_SAMPLING, MaskGit, createWordTokenizer, generateStory, loadGenerator, loadTokenizer, renderStory, sampleStory, clip,
 } from '../src/video/index.js';
 import { clipBatch } from '../src/video/clips.js';
+import { Adam } from '../src/train/index.js';
 
 const { values } = parseArgs({
   options: {
@@ -47,7 +48,7 @@ const videos = Array.from({ length: 16 }, (_, i) => renderStory(sampleStory(rng,
 const tok = await loadTokenizer(path.join(projectRoot(), 'models', 'video', 'tokenizer'));
 const fresh = new CViViT(tok.cfg);
 fresh.build();
-const tokOpt = tf.train.adam(1e-3);
+const tokOpt = new Adam(1e-3, 0.9, 0.99);
 const x = clipBatch(videos.slice(0, 8).map((v) => clip(v, 0, 9)), 9, 32);
 const tokStep = await time(steps, () => {
   tf.dispose(tokOpt.minimize(() => fresh.loss(x).loss as tf.Scalar, true, fresh.params.list())!);
@@ -58,7 +59,7 @@ const g = new MaskGit(gen.model.cfg);
 g.build();
 const text = createWordTokenizer();
 const B = 12;
-const genOpt = tf.train.adam(1e-3);
+const genOpt = new Adam(1e-3, 0.9, 0.99);
 const ids = tf.randomUniform([B, g.tokens], 0, g.cfg.codes, 'int32');
 const mask = tf.randomUniform([B, g.tokens]).greater(0.5).toFloat();
 const tids = tf.tensor2d(Array.from({ length: B }, () => text.encode('a red square moves right')), [B, text.maxLen], 'int32');
