@@ -48,8 +48,8 @@ export function videoEvalFixture(): EvalResult {
   const comparisons = COMPARED.flatMap(([system, against]) => FIGURES.map((figure, i) => ({ figure, system, against, difference: 0.1, low: i % 2 ? -0.02 : 0.03, high: 0.2, significant: i % 2 === 0 })));
   return {
     stories: 24, segments: 61, reconstructionPsnr: 27.3, secondsPerFrame: 0.08, sampling: { ...DEFAULT_SAMPLING, seed: 1 },
-    systems: { 'ground truth': { ...scores(0.9), psnr: est(NaN) }, reconstruction: scores(0.8), generated: scores(0.5), baseline: scores(0.3) },
-    comparisons, samples,
+    rows: SYSTEMS, systems: { 'ground truth': { ...scores(0.9), psnr: est(NaN) }, reconstruction: scores(0.8), generated: scores(0.5), baseline: scores(0.3) },
+    compared: COMPARED, comparisons, samples,
   };
 }
 

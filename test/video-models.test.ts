@@ -5,7 +5,7 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { createRng, projectRoot } from '../src/core/index.js';
 import { tf, initBackend, setSeed } from '../src/backend/index.js';
-import { CViViT, DEFAULT_TOKENIZER, edgeError, trainTokenizer, checkSameTokens, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES, maskWindow, trainGenerator } from '../src/video/index.js';
+import { CViViT, DEFAULT_TOKENIZER, edgeError, trainTokenizer, checkSameTokens, MaskGit, sampleWindow, cosineSchedule, createWordTokenizer, generateStory, renderStory, sampleStory, loadTokenizer, evaluateStories, evaluateTokenizer, SYSTEMS, clip, loadGenerator, DEFAULT_SAMPLING, scoresMarkdown, FIGURES, COND_FRAMES, maskWindow, trainGenerator } from '../src/video/index.js';
 import { curvePlots } from '../src/video/report.js';
 import { encodeGif } from '../src/media/index.js';
 import { foregroundWeights } from '../src/video/clips.js';
@@ -553,6 +553,40 @@ test('held-out evaluation scores every system on every segment, with the ground 
   assert.match(scoresMarkdown(r), /Sampling: 2 decoding steps, temperature 1, guidance 1\.5, choice temperature 4\.5, seed 1\./);
 });
 
+test('a tokenizer alone is scored as the full evaluation scores its reconstruction, with what it loses against the truth', () => {
+  const tok = new CViViT(TINY);
+  tok.build();
+  const gen = { model: tinyGenerator(), text: createWordTokenizer(), contextSteps: 2 };
+  const rng = createRng(9);
+  const stories = [0, 1, 2].map((i) => {
+    const story = sampleStory(rng, `t${i}`, { split: 'test', segments: 2 });
+    return { story, video: renderStory(story) };
+  });
+  const judgeModel = buildJudge();
+  const full = evaluateStories(tok, gen, judgeModel, stories, { steps: 2, temperature: 1, guidance: 1.5, choiceTemperature: 4.5, seed: 1 });
+  const alone = evaluateTokenizer(tok, judgeModel, stories);
+  assert.deepEqual(alone.rows, ['ground truth', 'reconstruction']);
+  assert.deepEqual(Object.keys(alone.systems).sort(), ['ground truth', 'reconstruction']);
+  assert.equal(alone.segments, full.segments);
+  assert.equal(alone.reconstructionPsnr, full.reconstructionPsnr);
+  assert.equal(alone.sampling, null);
+  assert.equal(alone.secondsPerFrame, null);
+  // Same segments, same judge, same bootstrap resamples: every figure and interval is the full evaluation's.
+  for (const sys of alone.rows) {
+    for (const figure of FIGURES) assert.deepEqual(alone.systems[sys][figure], full.systems[sys][figure], `${sys} ${figure}`);
+  }
+  assert.deepEqual(alone.comparisons.map((c) => `${c.system} - ${c.against}`), FIGURES.map(() => 'reconstruction - ground truth'));
+  for (const c of alone.comparisons.filter((x) => x.figure !== 'frechet' && x.figure !== 'psnr')) {
+    const d = alone.systems.reconstruction[c.figure].value - alone.systems['ground truth'][c.figure].value;
+    if (Number.isNaN(d)) assert.ok(Number.isNaN(c.difference), c.figure);
+    else assert.ok(Math.abs(c.difference - d) < 1e-12 && c.significant === (c.low > 0 || c.high < 0), JSON.stringify(c));
+  }
+  const md = scoresMarkdown(alone);
+  assert.match(md, /The tokenizer alone: no generator\./);
+  assert.doesNotMatch(md, /Sampling:|generated|baseline/);
+  assert.match(md, /\| figure \| reconstruction - ground truth \|/);
+});
+
 test('the shipped checkpoints load, speak the same tokens, and generate a story', async () => {
   const dir = path.join(projectRoot(), 'models', 'video');
   const tok = await loadTokenizer(path.join(dir, 'tokenizer'));
@@ -591,5 +625,32 @@ test('kiln story takes the shared sampling flags, writes a GIF, and refuses bad 
   const mismatch = kiln(['a red square jumps', '--tokenizer', tokDir, '--out', out]);
   assert.equal(mismatch.status, 2, mismatch.stderr);
   assert.match(mismatch.stderr.trim(), /^kiln: the generator speaks other tokens \(1024 codes, 64 tokens per step\) than the tokenizer \(1024 codes x 2 groups, 64 tokens per step\)[^\n]*$/);
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+test('kiln video eval --no-generator scores a tokenizer no generator speaks yet: two rows, what it loses, a two-panel gallery', async () => {
+  const cli = path.join(projectRoot(), 'dist', 'src', 'cli', 'main.js');
+  const dir = tempDir('kiln-eval-tok-');
+  const kiln = (args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+  const data = kiln(['data', 'stories', '--out', path.join(dir, 'data'), '--count', '5', '--seed', '3', '--test-fraction', '0.4']);
+  assert.equal(data.status, 0, data.stderr);
+  const tok = new CViViT({ ...DEFAULT_TOKENIZER, groups: 2 });
+  tok.build();
+  await saveParams(path.join(dir, 'tokenizer'), tok.params, { format: 'kiln-cvivit', config: tok.cfg });
+  const out = path.join(dir, 'report');
+  const r = kiln(['video', 'eval', '--data', path.join(dir, 'data'), '--tokenizer', path.join(dir, 'tokenizer'), '--no-generator', '--limit', '2', '--gallery', '1', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /The tokenizer alone: no generator\./);
+  const metrics = JSON.parse(fs.readFileSync(path.join(out, 'metrics.json'), 'utf8')) as { rows: string[]; stories: number; compared: string[][]; sampling: unknown };
+  assert.deepEqual(metrics.rows, ['ground truth', 'reconstruction']);
+  assert.deepEqual(metrics.compared, [['reconstruction', 'ground truth']]);
+  assert.equal(metrics.stories, 2);
+  assert.equal(metrics.sampling, null);
+  const md = fs.readFileSync(path.join(out, 'report.md'), 'utf8');
+  assert.doesNotMatch(md, /\| (generated|baseline) \|/);
+  const gifs = fs.readdirSync(path.join(out, 'gifs'));
+  assert.equal(gifs.length, 1);
+  // Two 32-px panels and the 2-px gap between them, at scale 4 (the GIF's logical screen width, bytes 6-7).
+  assert.equal(fs.readFileSync(path.join(out, 'gifs', gifs[0])).readUInt16LE(6), (2 * 32 + 2) * 4);
   fs.rmSync(dir, { recursive: true, force: true });
 });

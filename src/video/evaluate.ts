@@ -4,7 +4,8 @@
  * prompts) and compared, segment by segment, with the ground truth and with the trivial baseline
  * that repeats the last conditioning frame, and with the tokenizer's reconstruction of the ground
  * truth. The judge names each segment's action, shape and
- * colour; its features give a Frechet distance to the ground-truth segments.
+ * colour; its features give a Frechet distance to the ground-truth segments. `evaluateTokenizer`
+ * scores the reconstruction alone against the ground truth, before any generator is trained.
  */
 import { tf } from '../backend/index.js';
 import type { CViViT } from './cvivit.js';
@@ -25,6 +26,9 @@ import { concatFrames, framesFromValues, psnr, repeatFrame, sliceFrames, type Fr
  */
 export type System = 'ground truth' | 'reconstruction' | 'generated' | 'baseline';
 export const SYSTEMS: System[] = ['ground truth', 'reconstruction', 'generated', 'baseline'];
+/** The rows of a tokenizer's evaluation (`evaluateTokenizer`). */
+export type TokenizerSystem = 'ground truth' | 'reconstruction';
+export const TOKENIZER_SYSTEMS: TokenizerSystem[] = ['ground truth', 'reconstruction'];
 
 /** A figure and its 95% interval; n counts what it averages over (segments, frames or stories). */
 export interface Estimate {
@@ -60,10 +64,10 @@ export type Figure = keyof SystemScores;
 export const FIGURES: Figure[] = ['action', 'shape', 'colour', 'visible', 'motion', 'travel', 'size', 'paletteColour', 'frechet', 'psnr'];
 
 /** A paired difference between two systems on one figure, over the same bootstrap resamples of stories. */
-export interface Comparison {
+export interface Comparison<S extends System = System> {
   figure: Figure;
-  system: System;
-  against: System;
+  system: S;
+  against: S;
   difference: number;
   low: number;
   high: number;
@@ -73,6 +77,8 @@ export interface Comparison {
 
 /** The comparisons `kiln video eval` reports: the generated row against each baseline. */
 export const COMPARED: [System, System][] = [['generated', 'baseline'], ['generated', 'reconstruction']];
+/** The comparison of a tokenizer's evaluation: what the tokenizer loses (the issue asks for at most 5 points). */
+export const TOKENIZER_COMPARED: [TokenizerSystem, TokenizerSystem][] = [['reconstruction', 'ground truth']];
 
 /** Bootstrap resamples of the held-out stories behind every interval that is not a Wilson interval. */
 export const BOOTSTRAPS = 1000;
@@ -84,18 +90,24 @@ export const BOOTSTRAPS = 1000;
  */
 export type EvalSampling = Omit<StoryOptions, 'conditioning' | 'background'>;
 
-export interface EvalResult {
+/** Scores of the systems `S`: all four from `evaluateStories`, two from `evaluateTokenizer`. */
+export interface EvalResult<S extends System = System> {
   stories: number;
   segments: number;
   /** Tokenizer encode/decode PSNR on the held-out videos. */
   reconstructionPsnr: number;
-  secondsPerFrame: number;
-  /** The decoding settings the generated row was sampled with. */
-  sampling: EvalSampling;
-  systems: Record<System, SystemScores>;
-  comparisons: Comparison[];
-  /** Per story: the three videos (scored frames only) for the gallery. */
-  samples: { id: string; texts: string[]; videos: Record<System, Frames> }[];
+  /** Seconds per generated frame (null without a generator). */
+  secondsPerFrame: number | null;
+  /** The decoding settings the generated row was sampled with (null without a generator). */
+  sampling: EvalSampling | null;
+  /** The systems scored, in the order of the report's rows. */
+  rows: S[];
+  systems: Record<S, SystemScores>;
+  /** The pairs of `comparisons`, each as [system, against]. */
+  compared: [S, S][];
+  comparisons: Comparison<S>[];
+  /** Per story: its videos (scored frames only), one per system, for the gallery. */
+  samples: { id: string; texts: string[]; videos: Record<S, Frames> }[];
 }
 
 export function reconstruct(tok: CViViT, v: Frames): Frames {
@@ -112,42 +124,67 @@ export function reconstruct(tok: CViViT, v: Frames): Frames {
  * statistics far outside any training clip, and its unclamped features alone decide the distance.
  */
 export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: tf.LayersModel, stories: LoadedStory[], sampling: EvalSampling, onStory?: (n: number) => void, featureRange?: JudgeInputRange): EvalResult {
-  const clips = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as Frames[]])) as Record<System, Frames[]>;
-  const psnrs = Object.fromEntries(SYSTEMS.map((sys) => [sys, [] as number[]])) as Record<System, number[]>;
-  const truth: LoadedStory['story']['segments'] = [];
-  const storyOf: number[] = [];
-  const recon: number[] = [];
-  const samples: EvalResult['samples'] = [];
   let genSeconds = 0;
   let genFrames = 0;
-  stories.forEach(({ story, video }, n) => {
-    const reconstruction = reconstruct(tok, video);
-    recon.push(psnr(video, reconstruction));
+  const scores = scoreSystems(SYSTEMS, COMPARED, stories, (video, reconstruction, n) => {
+    const { story } = stories[n];
     const cond = sliceFrames(video, 0, COND_FRAMES);
     const frames = story.segments.map((s, k) => (k === 0 ? s.frames - COND_FRAMES : s.frames));
     const started = Date.now();
     const generated = generateStory(tok, gen, story.segments.map((s) => s.prompt), frames, { ...sampling, seed: sampling.seed + n, conditioning: cond });
     genSeconds += (Date.now() - started) / 1000;
     genFrames += generated.t;
-    const full: Record<System, Frames> = {
+    return {
       'ground truth': video,
       reconstruction,
       generated: concatFrames([cond, generated]),
       baseline: concatFrames([cond, repeatFrame(cond, COND_FRAMES - 1, video.t - COND_FRAMES)]),
     };
-    for (const sys of SYSTEMS) psnrs[sys].push(psnr(sliceFrames(full[sys], COND_FRAMES, video.t), sliceFrames(video, COND_FRAMES, video.t)));
+  }, tok, judgeModel, onStory, featureRange);
+  return { ...scores, secondsPerFrame: genSeconds / Math.max(1, genFrames), sampling };
+}
+
+/**
+ * Scores a tokenizer alone: its reconstructions of the held-out stories against the ground truth,
+ * segment by segment as `evaluateStories` cuts them, with the paired difference (what the tokenizer
+ * loses). No generator is needed, so a tokenizer can be judged before one is trained on its codes.
+ */
+export function evaluateTokenizer(tok: CViViT, judgeModel: tf.LayersModel, stories: LoadedStory[], onStory?: (n: number) => void, featureRange?: JudgeInputRange): EvalResult<TokenizerSystem> {
+  const scores = scoreSystems(TOKENIZER_SYSTEMS, TOKENIZER_COMPARED, stories, (video, reconstruction) => ({ 'ground truth': video, reconstruction }), tok, judgeModel, onStory, featureRange);
+  return { ...scores, secondsPerFrame: null, sampling: null };
+}
+
+/** Everything of an EvalResult but the generation settings and speed. */
+type Scored<S extends System> = Omit<EvalResult<S>, 'secondsPerFrame' | 'sampling'>;
+
+/** Scores the `rows` systems, whose videos of story n `videosOf` gives, cut into the stories' segments. */
+function scoreSystems<S extends System>(
+  rows: S[], compared: [S, S][], stories: LoadedStory[], videosOf: (video: Frames, reconstruction: Frames, n: number) => Record<S, Frames>,
+  tok: CViViT, judgeModel: tf.LayersModel, onStory?: (n: number) => void, featureRange?: JudgeInputRange,
+): Scored<S> {
+  const clips = Object.fromEntries(rows.map((sys) => [sys, [] as Frames[]])) as Record<S, Frames[]>;
+  const psnrs = Object.fromEntries(rows.map((sys) => [sys, [] as number[]])) as Record<S, number[]>;
+  const truth: LoadedStory['story']['segments'] = [];
+  const storyOf: number[] = [];
+  const recon: number[] = [];
+  const samples: Scored<S>['samples'] = [];
+  stories.forEach(({ story, video }, n) => {
+    const reconstruction = reconstruct(tok, video);
+    recon.push(psnr(video, reconstruction));
+    const full = videosOf(video, reconstruction, n);
+    for (const sys of rows) psnrs[sys].push(psnr(sliceFrames(full[sys], COND_FRAMES, video.t), sliceFrames(video, COND_FRAMES, video.t)));
     segmentRanges(story).forEach(([s, e], k) => {
       const from = k === 0 ? COND_FRAMES : s;
-      for (const sys of SYSTEMS) clips[sys].push(sliceFrames(full[sys], from, e));
+      for (const sys of rows) clips[sys].push(sliceFrames(full[sys], from, e));
       truth.push(story.segments[k]);
       storyOf.push(n);
     });
     samples.push({ id: story.id, texts: story.segments.map((s) => s.prompt), videos: full });
     onStory?.(n + 1);
   });
-  const judged = Object.fromEntries(SYSTEMS.map((sys) => [sys, judge(judgeModel, clips[sys])])) as Record<System, ReturnType<typeof judge>>;
-  const measured = Object.fromEntries(SYSTEMS.map((sys) => [sys, clips[sys].map((c, i) => measureSegment(c, truth[i]))])) as Record<System, SegmentMeasures[]>;
-  const units = (sys: System): Record<Figure, Unit[]> => {
+  const judged = Object.fromEntries(rows.map((sys) => [sys, judge(judgeModel, clips[sys])])) as Record<S, ReturnType<typeof judge>>;
+  const measured = Object.fromEntries(rows.map((sys) => [sys, clips[sys].map((c, i) => measureSegment(c, truth[i]))])) as Record<S, SegmentMeasures[]>;
+  const units = (sys: S): Record<Figure, Unit[]> => {
     const seg = (value: (i: number) => number | null, weight = (_i: number) => 1): Unit[] =>
       truth.flatMap((_, i) => (value(i) === null ? [] : [{ story: storyOf[i], value: value(i)!, weight: weight(i) }]));
     const hit = (ok: boolean | null) => (ok === null ? null : ok ? 1 : 0);
@@ -166,20 +203,21 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
       psnr: sys === 'ground truth' ? [] : psnrs[sys].map((value, story) => ({ story, value, weight: 1 })),
     };
   };
-  const perSystem = Object.fromEntries(SYSTEMS.map((sys) => [sys, units(sys)])) as Record<System, Record<Figure, Unit[]>>;
-  const features = Object.fromEntries(SYSTEMS.map((sys) => [sys, (featureRange ? judge(judgeModel, clips[sys], featureRange) : judged[sys]).map((j) => j.features)])) as Record<System, number[][]>;
-  const reference = features['ground truth'];
-  const frechet = (sys: System, counts: Float64Array) => {
+  const perSystem = Object.fromEntries(rows.map((sys) => [sys, units(sys)])) as Record<S, Record<Figure, Unit[]>>;
+  const features = Object.fromEntries(rows.map((sys) => [sys, (featureRange ? judge(judgeModel, clips[sys], featureRange) : judged[sys]).map((j) => j.features)])) as Record<S, number[][]>;
+  // Every evaluation scores the ground truth (SYSTEMS and TOKENIZER_SYSTEMS both start with it).
+  const reference = features['ground truth' as S];
+  const frechet = (sys: S, counts: Float64Array) => {
     const pick = (rows: number[][]) => rows.flatMap((row, i) => Array<number[]>(counts[storyOf[i]]).fill(row));
     return frechetFromFeatures(pick(reference), pick(features[sys])).distance;
   };
-  const value = (sys: System, figure: Figure, counts: Float64Array) => (figure === 'frechet' ? frechet(sys, counts) : weightedMean(perSystem[sys][figure], counts));
+  const value = (sys: S, figure: Figure, counts: Float64Array) => (figure === 'frechet' ? frechet(sys, counts) : weightedMean(perSystem[sys][figure], counts));
   // Whole stories are resampled: the segments of one story are not independent.
   const resamples = bootstrapCounts(stories.length, BOOTSTRAPS, 7);
   const all = new Float64Array(stories.length).fill(1);
   // Every figure of every system on every resample, computed once: the differences pair them up.
-  const boots = Object.fromEntries(SYSTEMS.map((sys) => [sys, Object.fromEntries(FIGURES.map((f) => [f, resamples.map((c) => value(sys, f, c))]))])) as Record<System, Record<Figure, number[]>>;
-  const systems = Object.fromEntries(SYSTEMS.map((sys) => [sys, Object.fromEntries(FIGURES.map((figure) => {
+  const boots = Object.fromEntries(rows.map((sys) => [sys, Object.fromEntries(FIGURES.map((f) => [f, resamples.map((c) => value(sys, f, c))]))])) as Record<S, Record<Figure, number[]>>;
+  const systems = Object.fromEntries(rows.map((sys) => [sys, Object.fromEntries(FIGURES.map((figure) => {
     const us = perSystem[sys][figure];
     const n = figure === 'frechet' ? truth.length : us.reduce((a, u) => a + u.weight, 0);
     if (RATES.has(figure)) {
@@ -189,15 +227,15 @@ export function evaluateStories(tok: CViViT, gen: LoadedGenerator, judgeModel: t
     const v = figure === 'psnr' && sys === 'ground truth' ? NaN : value(sys, figure, all);
     const sorted = Number.isNaN(v) ? [] : boots[sys][figure].filter((x) => !Number.isNaN(x)).sort((a, b) => a - b);
     return [figure, { value: v, low: percentile(sorted, 0.025), high: percentile(sorted, 0.975), n }];
-  }))])) as unknown as Record<System, SystemScores>;
-  const comparisons = COMPARED.flatMap(([system, against]) => FIGURES.map((figure): Comparison => {
+  }))])) as unknown as Record<S, SystemScores>;
+  const comparisons = compared.flatMap(([system, against]) => FIGURES.map((figure): Comparison<S> => {
     const diffs = boots[system][figure].map((x, b) => x - boots[against][figure][b]).filter((d) => !Number.isNaN(d)).sort((a, b) => a - b);
     const low = percentile(diffs, 0.025), high = percentile(diffs, 0.975);
     return { figure, system, against, difference: systems[system][figure].value - systems[against][figure].value, low, high, significant: low > 0 || high < 0 };
   }));
   return {
     stories: stories.length, segments: truth.length, reconstructionPsnr: recon.reduce((a, b) => a + b, 0) / recon.length,
-    secondsPerFrame: genSeconds / Math.max(1, genFrames), sampling, systems, comparisons, samples,
+    rows, systems, compared, comparisons, samples,
   };
 }
 
@@ -222,9 +260,14 @@ function weightedMean(units: Unit[], counts: Float64Array): number {
 }
 
 /** The two lines that introduce the scores: what was evaluated and how the generated row was sampled. */
-export function scoresIntro(r: EvalResult): string[] {
+export function scoresIntro<S extends System>(r: EvalResult<S>): string[] {
+  const stories = `Held-out stories: ${r.stories} (${r.segments} segments`;
+  const psnr = `Tokenizer reconstruction PSNR: ${r.reconstructionPsnr.toFixed(2)} dB.`;
+  if (r.sampling === null || r.secondsPerFrame === null) {
+    return [`${stories}, scored after the first ${COND_FRAMES} frames as a story continuation is). ${psnr} The tokenizer alone: no generator.`];
+  }
   return [
-    `Held-out stories: ${r.stories} (${r.segments} segments, story continuation from ${COND_FRAMES} frames). Tokenizer reconstruction PSNR: ${r.reconstructionPsnr.toFixed(2)} dB. Generation: ${r.secondsPerFrame.toFixed(3)} s/frame.`,
+    `${stories}, story continuation from ${COND_FRAMES} frames). ${psnr} Generation: ${r.secondsPerFrame.toFixed(3)} s/frame.`,
     `Sampling: ${r.sampling.steps} decoding steps, temperature ${r.sampling.temperature}, guidance ${r.sampling.guidance}, choice temperature ${r.sampling.choiceTemperature}, seed ${r.sampling.seed}.`,
   ];
 }
@@ -260,14 +303,15 @@ export interface ScoresTable {
 
 /**
  * The scores as three tables: the judge's figures and the judge-free measures per system (each
- * with its 95% interval), and the paired differences of the generated row against each baseline.
+ * with its 95% interval), and the paired differences (the generated row against each baseline, or
+ * the reconstruction against the ground truth).
  */
-export function scoresTables(r: EvalResult): ScoresTable[] {
+export function scoresTables<S extends System>(r: EvalResult<S>): ScoresTable[] {
   const perSystem = (title: string, figures: Figure[]): ScoresTable => ({
     title, columns: ['system', ...figures.map((f) => FORMAT[f].label)],
-    rows: SYSTEMS.map((sys) => [sys, ...figures.map((f) => withInterval(f, r.systems[sys][f].value, r.systems[sys][f].low, r.systems[sys][f].high))]),
+    rows: r.rows.map((sys) => [sys, ...figures.map((f) => withInterval(f, r.systems[sys][f].value, r.systems[sys][f].low, r.systems[sys][f].high))]),
   });
-  const diff = (figure: Figure, [system, against]: [System, System]) => {
+  const diff = (figure: Figure, [system, against]: [S, S]) => {
     const c = r.comparisons.find((x) => x.figure === figure && x.system === system && x.against === against)!;
     return `${withInterval(figure, c.difference, c.low, c.high)}${c.significant ? ' significant' : ''}`;
   };
@@ -276,14 +320,14 @@ export function scoresTables(r: EvalResult): ScoresTable[] {
     perSystem('Judge-free measures read from the pixels, 95% intervals', ['visible', 'motion', 'travel', 'size', 'paletteColour']),
     {
       title: 'Differences, 95% intervals (paired bootstrap over stories); "significant" when the interval excludes 0',
-      columns: ['figure', ...COMPARED.map(([a, b]) => `${a} - ${b}`)],
-      rows: FIGURES.map((f) => [FORMAT[f].label, ...COMPARED.map((pair) => diff(f, pair))]),
+      columns: ['figure', ...r.compared.map(([a, b]) => `${a} - ${b}`)],
+      rows: FIGURES.map((f) => [FORMAT[f].label, ...r.compared.map((pair) => diff(f, pair))]),
     },
   ];
 }
 
 /** How the intervals were computed, for the report. */
-export function intervalsNote(r: EvalResult): string {
+export function intervalsNote<S extends System>(r: EvalResult<S>): string {
   return `Intervals: Wilson 95% for shares (over the ${r.segments} segments, or over frames for "object visible"); percentile bootstrap over the ${r.stories} stories (${BOOTSTRAPS} resamples, seeded) for travel, Frechet distance, PSNR and every difference, so the segments of one story stay together.`;
 }
 
@@ -297,7 +341,7 @@ export function curveScores(r: EvalResult): Record<string, number> {
 }
 
 /** Markdown tables of the scores. */
-export function scoresMarkdown(r: EvalResult): string {
+export function scoresMarkdown<S extends System>(r: EvalResult<S>): string {
   return [
     ...scoresIntro(r),
     ...scoresTables(r).flatMap(({ title, columns, rows }) => [

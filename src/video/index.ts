@@ -13,7 +13,7 @@ export { trainGenerator, loadGenerator, sampleExample, sampleImageExample, singl
 export { createWordTokenizer, worldVocabulary, type WordTokenizer } from './text.js';
 export { generateStory, DEFAULT_SAMPLING, type StoryOptions as GenerateStoryOptions } from './story.js';
 export { trainJudge, judge, judgeAccuracy, JUDGE_HEADS, judgeTrainingClips, saveJudge, loadJudge, judgeInput, judgeInputRange, saveJudgeInputRange, loadJudgeInputRange, type JudgeInputRange, type JudgeOutput } from './judge.js';
-export { evaluateStories, curveScores, CURVE_FIGURES, scoresMarkdown, scoresIntro, scoresTables, intervalsNote, reconstruct, SYSTEMS, FIGURES, COMPARED, BOOTSTRAPS, type EvalResult, type SystemScores, type Estimate, type Comparison, type Figure, type ScoresTable } from './evaluate.js';
+export { evaluateStories, evaluateTokenizer, TOKENIZER_SYSTEMS, TOKENIZER_COMPARED, type TokenizerSystem, type System, curveScores, CURVE_FIGURES, scoresMarkdown, scoresIntro, scoresTables, intervalsNote, reconstruct, SYSTEMS, FIGURES, COMPARED, BOOTSTRAPS, type EvalResult, type SystemScores, type Estimate, type Comparison, type Figure, type ScoresTable } from './evaluate.js';
 export { trackActor, measureSegment, backgroundColour, MIN_AREA, MIN_TRAVEL, SIZE_RATIO, type SegmentMeasures, type TrackFrame } from './measures.js';
 export { videoEvalReport, writeVideoEvalReport } from './report.js';
 export { scorePromptAlone, PROMPT_FIGURES, PROMPT_LABELS, type PromptScores, type PromptFigure } from './prompt-scores.js';

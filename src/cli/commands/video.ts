@@ -7,7 +7,7 @@ import { Command, Option } from 'commander';
 import { check, checkOutputFile, createProgress, projectRoot } from '../../core/index.js';
 import { initBackend, setSeed } from '../../backend/index.js';
 import { backendOption, intParser, numberFlag, positiveParser } from '../flags.js';
-import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, loadJudgeInputRange, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, curveScores, type LoadedGenerator } from '../../video/index.js';
+import { DEFAULT_SAMPLING, DEFAULT_TOKENIZER, evaluateStories, evaluateTokenizer, generateStory, judgeAccuracy, judgeTrainingClips, judgeInputRange, JUDGE_HEADS, loadJudge, loadJudgeInputRange, saveJudge, saveJudgeInputRange, scoresMarkdown, trainJudge, writeVideoEvalReport, loadGenerator, loadStories, loadTokenizer, trainGenerator, trainTokenizer, writeStoryDataset, curveScores, type EvalResult, type LoadedGenerator, type System } from '../../video/index.js';
 import { writeVideoFile } from '../../media/index.js';
 import { schedules } from '../../train/index.js';
 
@@ -196,26 +196,32 @@ export function register(program: Command): void {
 
   withSamplingOptions(video
     .command('eval')
-    .description('evaluate on the held-out split: judge accuracies, judge-free measures (object visible, motion, size, colour), Frechet distance and PSNR with 95% intervals, for the ground truth, the tokenizer reconstruction, the generator and a repeat-last-frame baseline, and which differences are significant')
+    .description('evaluate on the held-out split: judge accuracies, judge-free measures (object visible, motion, size, colour), Frechet distance and PSNR with 95% intervals, for the ground truth, the tokenizer reconstruction, the generator and a repeat-last-frame baseline (or the tokenizer alone: --no-generator), and which differences are significant')
     .requiredOption('--data <dir>', 'story dataset folder (its test split is used)')
     .requiredOption('--out <dir>', 'report folder (report.md, report.html, metrics.json, GIF gallery)')
     .option('--limit <n>', 'held-out stories to evaluate', int('--limit'), 24)
     .option('--gallery <n>', 'stories shown as GIFs', int('--gallery', 0), 8)
     .option('--tokenizer <dir>', 'tokenizer checkpoint', defaultModelDir('tokenizer'))
     .option('--generator <dir>', 'generator checkpoint', defaultModelDir('generator'))
+    .option('--no-generator', 'score the tokenizer alone: its reconstructions against the ground truth (no generator needed)')
     .option('--judge <dir>', 'judge checkpoint (from kiln video train-judge)', defaultModelDir('judge'))
     .addOption(backendOption()))
-    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string; judge: string; backend?: string } & SamplingFlags) => {
+    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string | false; judge: string; backend?: string } & SamplingFlags) => {
       await initBackend(opts.backend);
       const tok = await loadTokenizer(opts.tokenizer);
-      const gen = await loadGenerator(opts.generator);
+      const gen = opts.generator === false ? null : await loadGenerator(opts.generator);
       const judgeModel = await loadJudge(opts.judge);
       const stories = loadStories(opts.data, 'test', opts.limit);
       const progress = createProgress({ label: 'eval', total: stories.length });
-      const r = evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), (n) => progress.update(n), loadJudgeInputRange(opts.judge));
-      progress.done();
-      const files = writeVideoEvalReport(opts.out, r, opts.gallery, gen.curve);
-      console.log(scoresMarkdown(r));
-      console.log(`report written to ${files.md}`);
+      const onStory = (n: number) => progress.update(n);
+      const range = loadJudgeInputRange(opts.judge);
+      const report = <S extends System>(r: EvalResult<S>) => {
+        progress.done();
+        const files = writeVideoEvalReport(opts.out, r, opts.gallery, gen?.curve);
+        console.log(scoresMarkdown(r));
+        console.log(`report written to ${files.md}`);
+      };
+      if (gen) report(evaluateStories(tok, gen, judgeModel, stories, samplingFrom(opts), onStory, range));
+      else report(evaluateTokenizer(tok, judgeModel, stories, onStory, range));
     });
 }
