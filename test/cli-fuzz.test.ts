@@ -215,6 +215,7 @@ const CASES: [string, () => string[], () => string[], RegExp][] = [
   ['video train-generator: cosine floor above the rate', () => ['video', 'train-generator', '--data', at('missing-data'), '--lr', '1e-4', '--schedule', 'cosine', '--min-lr', '1e-3', '--checkpoint', at('g1')], () => [], /--min-lr \(0\.001\) must not be above --lr \(0\.0001\)/],
   ['video train-generator: unknown schedule', () => ['video', 'train-generator', '--data', at('missing-data'), '--schedule', 'step', '--checkpoint', at('g2')], () => [], /--schedule.*step/],
   ['video eval: data folder missing', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1')], () => [], /missing-data/],
+  ['video eval: a decoding flag without a generator', () => ['video', 'eval', '--data', at('missing-data'), '--out', at('v1'), '--no-generator', '--choice-temperature', '2'], () => [], /--no-generator scores the tokenizer alone; the decoding flag --choice-temperature applies to a generator/],
 ];
 
 for (const [what, args, inputs, reason] of CASES) {

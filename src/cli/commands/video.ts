@@ -206,7 +206,13 @@ export function register(program: Command): void {
     .option('--no-generator', 'score the tokenizer alone: its reconstructions against the ground truth (no generator needed)')
     .option('--judge <dir>', 'judge checkpoint (from kiln video train-judge)', defaultModelDir('judge'))
     .addOption(backendOption()))
-    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string | false; judge: string; backend?: string } & SamplingFlags) => {
+    .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string | false; judge: string; backend?: string } & SamplingFlags, cmd: Command) => {
+      if (opts.generator === false) {
+        // A decoding flag would change nothing in a tokenizer's scores: say so rather than ignore it.
+        const given = Object.keys(samplingFrom(opts)).filter((k) => cmd.getOptionValueSource(k) === 'cli');
+        const flags = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+        check(given.length === 0, `--no-generator scores the tokenizer alone; ${given.length > 1 ? `the decoding flags ${flags} apply` : `the decoding flag ${flags} applies`} to a generator`);
+      }
       await initBackend(opts.backend);
       const tok = await loadTokenizer(opts.tokenizer);
       const gen = opts.generator === false ? null : await loadGenerator(opts.generator);
