@@ -77,7 +77,7 @@ export interface Comparison<S extends System = System> {
 
 /** The comparisons `kiln video eval` reports: the generated row against each baseline. */
 export const COMPARED: [System, System][] = [['generated', 'baseline'], ['generated', 'reconstruction']];
-/** The comparison of a tokenizer's evaluation: what the tokenizer loses (the issue asks for at most 5 points). */
+/** The comparison of a tokenizer's evaluation: what the tokenizer loses against the truth. */
 export const TOKENIZER_COMPARED: [TokenizerSystem, TokenizerSystem][] = [['reconstruction', 'ground truth']];
 
 /** Bootstrap resamples of the held-out stories behind every interval that is not a Wilson interval. */

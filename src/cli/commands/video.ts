@@ -209,8 +209,8 @@ export function register(program: Command): void {
     .action(async (opts: { data: string; out: string; limit: number; gallery: number; tokenizer: string; generator: string | false; judge: string; backend?: string } & SamplingFlags, cmd: Command) => {
       if (opts.generator === false) {
         // A decoding flag would change nothing in a tokenizer's scores: say so rather than ignore it.
-        const given = Object.keys(samplingFrom(opts)).filter((k) => cmd.getOptionValueSource(k) === 'cli');
-        const flags = given.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ');
+        const given = cmd.options.filter((o) => o.attributeName() in samplingFrom(opts) && cmd.getOptionValueSource(o.attributeName()) === 'cli');
+        const flags = given.map((o) => o.long).join(', ');
         check(given.length === 0, `--no-generator scores the tokenizer alone; ${given.length > 1 ? `the decoding flags ${flags} apply` : `the decoding flag ${flags} applies`} to a generator`);
       }
       await initBackend(opts.backend);
